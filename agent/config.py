@@ -1,0 +1,722 @@
+"""The registry: ``xuncha.yml`` plus the CSV files it names, validated.
+
+Every problem becomes a :class:`ConfigIssue` naming the file, the entry and the
+field; :func:`load` collects them all and raises one :class:`ConfigError`, so
+``xuncha check-config`` can print every error at once (gatus: fail fast, but say
+everything).  Unknown keys are errors: a typo must not silently fall back to a
+default.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from agent.divisions import SITE_CODE, Region, division_known, region_of
+from agent.durations import parse_duration
+
+DEFAULT_LISTEN = "0.0.0.0:9725"
+SITE_KINDS = ("portal", "department")
+SITE_STATUSES = ("active", "closing", "closed")
+ACCOUNT_STATUSES = ("active", "stopped")
+COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service")
+PROBE_KINDS = ("http", "dns", "tls", "content", "links", "feed")
+SITE_PROBES = ("http", "dns", "tls", "content", "links")
+ACCOUNT_PROBES = ("feed",)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    file: str
+    entry: str  # e.g. "sites[3] (4405070010)", "row 7", or "" for top level
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.file, self.entry, self.field) if p)
+        return f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+# --- the typed configuration -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    url: str
+    category: str = "news"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    code: str  # 网站标识码
+    name: str
+    url: str
+    kind: str = "department"
+    status: str = "active"
+    organizer: str = ""  # 主办单位
+    columns: tuple[Column, ...] = ()
+    region: Region = field(default=Region("", "", "", ""), compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.code
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    unit: str  # 单位名称
+    platform: str  # wechat | weibo | douyin | ...
+    name: str  # 账号名称
+    status: str = "active"
+    feed: str = ""  # the feed URL, given or filled from the platform's route template
+    uid: str = ""  # the account's id on its platform, for route templates
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.feed).hostname or ""
+
+
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    nameservers: tuple[str, ...] = ()  # "1.2.3.4" or "127.0.0.1:5353"; empty: resolv.conf
+    timeout: float = 5.0
+    preferred_ip_protocol: str = "ip4"  # ip4 | ip6
+    ip_protocol_fallback: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    ca_file: str | None = None
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    timeout: float = 15.0  # the inspection rule: the homepage opens within 15 s
+    max_redirects: int = 10
+    max_body_bytes: int = 10 * 1024 * 1024
+    verify_certificate: bool = True
+    user_agent: str = "Mozilla/5.0 (compatible; Xuncha/0.1; +https://github.com/xuncha/xuncha)"
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    http: float = 300.0
+    dns: float = 300.0
+    tls: float = 6 * 3600.0
+    content: float = 3600.0
+    links: float = 6 * 3600.0
+    feed: float = 3600.0
+
+    def of(self, kind: str) -> float:
+        return float(getattr(self, kind))
+
+
+@dataclass(frozen=True, slots=True)
+class Concurrency:
+    total: int = 64  # probes in flight across the agent
+    per_host: int = 4  # probes in flight against one host (集约化平台 hosts many sites)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentConfig:
+    # Days without a new item before a column of each category is stale (indicators.md).
+    stale_days: Mapping[str, float] = field(
+        default_factory=lambda: {"news": 14, "notice": 180, "longterm": 365, "interaction": 90, "service": 365}
+    )
+    homepage_stale_days: float = 14
+    max_page_bytes: int = 5 * 1024 * 1024
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class LinksConfig:
+    max_links: int = 1000  # per homepage
+    timeout: float = 10.0
+    per_host: int = 4
+    total: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    rsshub: str = "http://127.0.0.1:1200"  # self-hosted RSSHub base URL
+    routes: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "weibo": "/weibo/user/{uid}",
+            "douyin": "/douyin/user/{uid}",
+            "bilibili": "/bilibili/user/video/{uid}",
+            "toutiao": "/toutiao/user/{uid}",
+            "wechat": "/wechat/mp/{uid}",
+        }
+    )
+    timeout: float = 30.0
+    max_bytes: int = 20 * 1024 * 1024
+    recent_days: float = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str = ""
+    listen: str = DEFAULT_LISTEN
+    state_dir: str = "./data"
+    dns: DnsConfig = DnsConfig()
+    tls: TlsConfig = TlsConfig()
+    http: HttpConfig = HttpConfig()
+    intervals: Intervals = Intervals()
+    concurrency: Concurrency = Concurrency()
+    content: ContentConfig = ContentConfig()
+    links: LinksConfig = LinksConfig()
+    feeds: FeedsConfig = FeedsConfig()
+    sites: tuple[Site, ...] = ()
+    accounts: tuple[Account, ...] = ()
+    site_files: tuple[str, ...] = ()
+    account_files: tuple[str, ...] = ()
+
+    def files(self) -> tuple[Path, ...]:
+        """Every file the configuration was read from (watched for changes)."""
+        base = Path(self.path).parent if self.path else Path()
+        return (
+            ((Path(self.path),) if self.path else ())
+            + tuple(base / f for f in self.site_files)
+            + tuple(base / f for f in self.account_files)
+        )
+
+
+# --- loading -----------------------------------------------------------------
+
+
+class _Issues:
+    """Collects issues while a document is read."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.items: list[ConfigIssue] = []
+
+    def add(self, entry: str, fld: str, message: str) -> None:
+        self.items.append(ConfigIssue(self.file, entry, fld, message))
+
+
+T = TypeVar("T")
+
+
+def _duration(v: Any) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        raise ValueError(f"{v!r} needs a unit, like {v}s")
+    return parse_duration(v)
+
+
+def _positive_int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ValueError(f"{v!r} is not a positive integer")
+    return v
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"{v!r} is not true or false")
+    return v
+
+
+def _str(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise ValueError(f"{v!r} is not a string")
+    return str(v)
+
+
+def _str_list(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise ValueError("must be a list")
+    return tuple(_str(x) for x in v)
+
+
+def _choice(options: Iterable[str]) -> Callable[[Any], str]:
+    opts = tuple(options)
+
+    def check(v: Any) -> str:
+        if v not in opts:
+            raise ValueError(f"{v!r} is not one of {', '.join(opts)}")
+        return str(v)
+
+    return check
+
+
+def _url(v: Any) -> str:
+    v = _str(v).strip()
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{v!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError(f"{v!r} has no host")
+    try:
+        parts.port  # noqa: B018 — raises on a bad port
+    except ValueError as e:
+        raise ValueError(f"{v!r}: {e}") from None
+    return v
+
+
+def _nameserver(v: Any) -> str:
+    v = _str(v)
+    host, _, port = v.rpartition(":") if v.count(":") == 1 else (v, "", "")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{v!r}: port must be 1-65535")
+    return v
+
+
+def _section(
+    issues: _Issues,
+    entry: str,
+    raw: Any,
+    cls: type[T],
+    parsers: Mapping[str, Callable[[Any], Any]],
+    *,
+    prefix: str = "",
+) -> T:
+    """Read mapping ``raw`` into dataclass ``cls`` with one parser per key."""
+    if raw is None:
+        return cls()
+    if not isinstance(raw, Mapping):
+        issues.add(entry, prefix.rstrip("."), "must be a mapping")
+        return cls()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = prefix + str(key)
+        parse = parsers.get(str(key))
+        if parse is None:
+            issues.add(entry, name, f"unknown key (known: {', '.join(parsers)})")
+            continue
+        try:
+            values[str(key)] = parse(value)
+        except ValueError as e:
+            issues.add(entry, name, str(e))
+    return cls(**values)
+
+
+def _mapping_of(parse: Callable[[Any], T], keys: Iterable[str] | None = None) -> Callable[[Any], dict[str, T]]:
+    allowed = tuple(keys) if keys is not None else None
+
+    def check(v: Any) -> dict[str, T]:
+        if not isinstance(v, Mapping):
+            raise ValueError("must be a mapping")
+        out = {}
+        for k, x in v.items():
+            if allowed is not None and k not in allowed:
+                raise ValueError(f"unknown key {k!r} (known: {', '.join(allowed)})")
+            out[str(k)] = parse(x)
+        return out
+
+    return check
+
+
+def _days(v: Any) -> float:
+    return _duration(v) / 86400
+
+
+_TOP_KEYS = (
+    "listen", "state_dir", "dns", "tls", "http", "intervals", "concurrency",
+    "content", "links", "feeds", "sites", "accounts", "site_files", "account_files",
+)  # fmt: skip
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate ``path`` and the CSV files it names."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([ConfigIssue(str(path), "", "", f"cannot read: {e}")]) from None
+    return loads(text, path=str(path))
+
+
+def loads(text: str, *, path: str = "xuncha.yml") -> Config:
+    issues = _Issues(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([ConfigIssue(path, where, "", f"not valid YAML: {getattr(e, 'problem', e)}")]) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError([ConfigIssue(path, "", "", "the top level must be a mapping")])
+
+    for key in raw:
+        if key not in _TOP_KEYS:
+            issues.add("", str(key), f"unknown key (known: {', '.join(_TOP_KEYS)})")
+
+    cfg = Config(
+        path=path,
+        listen=_top(issues, raw, "listen", _listen, DEFAULT_LISTEN),
+        state_dir=_top(issues, raw, "state_dir", _str, "./data"),
+        dns=_section(issues, "", raw.get("dns"), DnsConfig, {
+            "nameservers": lambda v: tuple(_nameserver(x) for x in _list(v)),
+            "timeout": _duration,
+            "preferred_ip_protocol": _choice(("ip4", "ip6")),
+            "ip_protocol_fallback": _bool,
+        }, prefix="dns."),
+        tls=_section(issues, "", raw.get("tls"), TlsConfig, {
+            "ca_file": lambda v: None if v is None else _existing_file(path, v),
+            "timeout": _duration,
+        }, prefix="tls."),
+        http=_section(issues, "", raw.get("http"), HttpConfig, {
+            "timeout": _duration,
+            "max_redirects": _non_negative_int,
+            "max_body_bytes": _positive_int,
+            "verify_certificate": _bool,
+            "user_agent": _str,
+        }, prefix="http."),
+        intervals=_section(issues, "", raw.get("intervals"), Intervals,
+                           {k: _duration for k in PROBE_KINDS}, prefix="intervals."),
+        concurrency=_section(issues, "", raw.get("concurrency"), Concurrency,
+                             {"total": _positive_int, "per_host": _positive_int}, prefix="concurrency."),
+        content=_section(issues, "", raw.get("content"), ContentConfig, {
+            "stale_days": _merge_stale_days,
+            "homepage_stale_days": lambda v: _days(v),
+            "max_page_bytes": _positive_int,
+            "timeout": _duration,
+        }, prefix="content."),
+        links=_section(issues, "", raw.get("links"), LinksConfig, {
+            "max_links": _positive_int, "timeout": _duration,
+            "per_host": _positive_int, "total": _positive_int,
+        }, prefix="links."),
+        feeds=_section(issues, "", raw.get("feeds"), FeedsConfig, {
+            "rsshub": _url,
+            "routes": _merge_routes,
+            "timeout": _duration,
+            "max_bytes": _positive_int,
+            "recent_days": _days,
+        }, prefix="feeds."),
+        site_files=_top(issues, raw, "site_files", _str_list, ()),
+        account_files=_top(issues, raw, "account_files", _str_list, ()),
+    )  # fmt: skip
+
+    base = Path(path).parent
+    sites = list(_sites_yaml(issues, raw.get("sites")))
+    for f in cfg.site_files:
+        sites.extend(_rows(issues, base / f, f, _site_from_row, _SITE_HEADERS))
+    accounts = list(_accounts_yaml(issues, raw.get("accounts"), cfg.feeds))
+    for f in cfg.account_files:
+        accounts.extend(_rows(issues, base / f, f, lambda i, e, r: _account_from_row(i, e, r, cfg.feeds), _ACCOUNT_HEADERS))
+
+    _no_duplicates(issues, sites, "code")
+    _no_duplicates(issues, accounts, "id")
+    if issues.items:
+        raise ConfigError(issues.items)
+    return replace(cfg, sites=tuple(s for s, _ in sites), accounts=tuple(a for a, _ in accounts))
+
+
+def _top(issues: _Issues, raw: Mapping[str, Any], key: str, parse: Callable[[Any], T], default: T) -> T:
+    if key not in raw or raw[key] is None:
+        return default
+    try:
+        return parse(raw[key])
+    except ValueError as e:
+        issues.add("", key, str(e))
+        return default
+
+
+def _list(v: Any) -> list[Any]:
+    if not isinstance(v, list):
+        raise ValueError("must be a list")
+    return v
+
+
+def _non_negative_int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"{v!r} is not a non-negative integer")
+    return v
+
+
+def _listen(v: Any) -> str:
+    v = _str(v)
+    host, sep, port = v.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{v!r} is not host:port")
+    return v
+
+
+def _existing_file(config_path: str, v: Any) -> str:
+    p = Path(_str(v))
+    if not p.is_absolute():
+        p = Path(config_path).parent / p
+    if not p.is_file():
+        raise ValueError(f"{str(p)!r} is not a readable file")
+    return str(p)
+
+
+def _merge_stale_days(v: Any) -> dict[str, float]:
+    merged = dict(ContentConfig().stale_days)
+    merged.update(_mapping_of(_days, COLUMN_CATEGORIES)(v))
+    return merged
+
+
+def _merge_routes(v: Any) -> dict[str, str]:
+    merged = dict(FeedsConfig().routes)
+    for platform, template in _mapping_of(_str)(v).items():
+        if not template.startswith("/") or "{uid}" not in template:
+            raise ValueError(f"route for {platform!r} must start with / and contain {{uid}}")
+        merged[platform] = template
+    return merged
+
+
+# --- sites and accounts --------------------------------------------------------
+
+
+def _site_code(v: Any) -> str:
+    v = _str(v).strip()
+    if not SITE_CODE.fullmatch(v):
+        raise ValueError(f"{v!r} is not a 网站标识码: 10 digits, or bm + 8 digits")
+    if not v.startswith("bm") and not division_known(v[:6]):
+        raise ValueError(f"{v!r}: {v[:6]} is not an administrative division code (行政区划代码)")
+    return v
+
+
+def _column(v: Any) -> Column:
+    if not isinstance(v, Mapping):
+        raise ValueError("each column must be a mapping {name, url, category}")
+    unknown = set(v) - {"name", "url", "category"}
+    if unknown:
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r} (known: name, url, category)")
+    for required in ("name", "url"):
+        if not v.get(required):
+            raise ValueError(f"column {v.get('name', '?')!r}: {required} is required")
+    return Column(
+        name=_str(v["name"]),
+        url=_url(v["url"]),
+        category=_choice(COLUMN_CATEGORIES)(v.get("category", "news")),
+    )
+
+
+_SITE_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "code": _site_code,
+    "name": _str,
+    "url": _url,
+    "kind": _choice(SITE_KINDS),
+    "status": _choice(SITE_STATUSES),
+    "organizer": _str,
+    "columns": lambda v: tuple(_column(c) for c in _list(v)),
+}
+
+
+def _entry_name(kind: str, index: int, raw: Any, key: str) -> str:
+    ident = raw.get(key) if isinstance(raw, Mapping) else None
+    return f"{kind}[{index}]" + (f" ({ident})" if ident else "")
+
+
+def _build(issues: _Issues, entry: str, raw: Any, parsers: Mapping[str, Callable[[Any], Any]],
+           required: tuple[str, ...]) -> dict[str, Any] | None:  # fmt: skip
+    if not isinstance(raw, Mapping):
+        issues.add(entry, "", "must be a mapping")
+        return None
+    before = len(issues.items)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        parse = parsers.get(str(key))
+        if parse is None:
+            issues.add(entry, str(key), f"unknown key (known: {', '.join(parsers)})")
+            continue
+        try:
+            values[str(key)] = parse(value)
+        except ValueError as e:
+            issues.add(entry, str(key), str(e))
+    for key in required:
+        if key not in raw or raw[key] in (None, ""):
+            issues.add(entry, key, "is required")
+    return values if len(issues.items) == before else None
+
+
+def _site(values: dict[str, Any]) -> Site:
+    return Site(**values, region=region_of(values["code"]))
+
+
+def _sites_yaml(issues: _Issues, raw: Any) -> Iterable[tuple[Site, str]]:
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        issues.add("", "sites", "must be a list")
+        return
+    for i, item in enumerate(raw):
+        entry = _entry_name("sites", i, item, "code")
+        values = _build(issues, entry, item, _SITE_PARSERS, ("code", "name", "url"))
+        if values is not None:
+            yield _site(values), entry
+
+
+def _account_id(v: Any) -> str:
+    v = _str(v).strip()
+    if not v or any(c.isspace() for c in v):
+        raise ValueError(f"{v!r} must be non-empty and without spaces")
+    return v
+
+
+_ACCOUNT_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "id": _account_id,
+    "unit": _str,
+    "platform": lambda v: _str(v).strip().lower(),
+    "name": _str,
+    "status": _choice(ACCOUNT_STATUSES),
+    "feed": _url,
+    "uid": _str,
+}
+
+
+def _account(issues: _Issues, entry: str, values: dict[str, Any], feeds: FeedsConfig) -> Account | None:
+    if not values.get("feed"):
+        template = feeds.routes.get(values.get("platform", ""))
+        if not values.get("uid") or template is None:
+            known = ", ".join(sorted(feeds.routes))
+            issues.add(entry, "feed", f"give a feed URL, or a uid on a platform with a route template ({known})")
+            return None
+        values["feed"] = feeds.rsshub.rstrip("/") + template.format(uid=values["uid"])
+    return Account(**values)
+
+
+def _accounts_yaml(issues: _Issues, raw: Any, feeds: FeedsConfig) -> Iterable[tuple[Account, str]]:
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        issues.add("", "accounts", "must be a list")
+        return
+    for i, item in enumerate(raw):
+        entry = _entry_name("accounts", i, item, "id")
+        values = _build(issues, entry, item, _ACCOUNT_PARSERS, ("id", "unit", "platform", "name"))
+        if values is not None and (account := _account(issues, entry, values, feeds)) is not None:
+            yield account, entry
+
+
+# CSV headers of the national reporting system (全国政府网站信息报送系统) → our fields.
+_SITE_HEADERS = {
+    "网站标识码": "code",
+    "网站名称": "name",
+    "首页网址": "url",
+    "网站地址": "url",
+    "主办单位": "organizer",
+    "网站类型": "kind",
+    "运行状态": "status",
+}
+_SITE_VALUES = {
+    "kind": {"门户网站": "portal", "门户": "portal", "政府门户网站": "portal", "部门网站": "department", "部门": "department"},
+    "status": {"正常运行": "active", "运行": "active", "正常": "active", "拟关停": "closing", "关停中": "closing",
+               "已关停": "closed", "关停": "closed"},
+}  # fmt: skip
+_ACCOUNT_HEADERS = {
+    "账号标识": "id",
+    "编号": "id",
+    "单位名称": "unit",
+    "账号类型": "platform",
+    "账号名称": "name",
+    "账号状态": "status",
+    "状态": "status",
+    "订阅地址": "feed",
+    "平台账号": "uid",
+}
+# 账号类型 as written in the seeds' annex tables → platform ids.
+PLATFORMS = {
+    "微信公众号": "wechat", "微信": "wechat", "新浪微博": "weibo", "微博": "weibo", "抖音": "douyin",
+    "今日头条": "toutiao", "头条号": "toutiao", "百家号": "baijiahao", "企鹅号": "qq", "南方号": "nanfang",
+    "人民号": "people", "百度贴吧": "tieba", "快手": "kuaishou", "哔哩哔哩": "bilibili", "APP": "app",
+    "客户端": "app", "小程序": "miniprogram",
+}  # fmt: skip
+_ACCOUNT_VALUES = {
+    "platform": PLATFORMS,
+    "status": {"正常": "active", "正常运营": "active", "运营中": "active", "已停更": "stopped", "停止更新": "stopped",
+               "停更": "stopped", "已停止": "stopped"},
+}  # fmt: skip
+
+
+def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
+          headers: Mapping[str, str]) -> Iterable[tuple[Any, str]]:  # fmt: skip
+    file_issues = _Issues(name)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        issues.add("", name, f"cannot read: {e}")
+        return
+    text = _decode_csv(data)
+    if text is None:
+        issues.add("", name, "not UTF-8 or GB18030 text")
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    known = {h for h in (reader.fieldnames or []) if h and h.strip() in headers}
+    needed = set(headers.values()) & {"code", "name", "url", "unit", "platform"}
+    have = {headers[h.strip()] for h in known}
+    missing = needed - have
+    if missing:
+        wanted = [h for h, f in headers.items() if f in missing]
+        issues.add("", name, f"missing column(s): {', '.join(wanted)}")
+        return
+    for line_no, row in enumerate(reader, start=2):
+        entry = f"line {line_no}"
+        values = {headers[h.strip()]: (row.get(h) or "").strip() for h in known}
+        values = {k: v for k, v in values.items() if v}
+        result = build(file_issues, entry, values)
+        if result is not None:
+            yield result, f"{name}: {entry}"
+    issues.items.extend(file_issues.items)
+
+
+def _decode_csv(data: bytes) -> str | None:
+    # Exports from the reporting system are UTF-8 (often with a BOM) or GBK.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _translate(values: dict[str, Any], table: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    return {k: table.get(k, {}).get(v, v) for k, v in values.items()}
+
+
+def _site_from_row(issues: _Issues, entry: str, values: dict[str, Any]) -> Site | None:
+    if "code" in values:
+        entry = f"{entry} ({values['code']})"
+    built = _build(issues, entry, _translate(values, _SITE_VALUES), _SITE_PARSERS, ("code", "name", "url"))
+    return _site(built) if built is not None else None
+
+
+def _account_from_row(issues: _Issues, entry: str, values: dict[str, Any], feeds: FeedsConfig) -> Account | None:
+    values = _translate(values, _ACCOUNT_VALUES)
+    if "id" not in values and values.get("platform") and values.get("name"):
+        # The seeds' tables have no id column: derive a stable one from platform and name.
+        values["id"] = f"{values['platform']}-{values['name']}".replace(" ", "")
+    if "id" in values:
+        entry = f"{entry} ({values['id']})"
+    built = _build(issues, entry, values, _ACCOUNT_PARSERS, ("id", "unit", "platform", "name"))
+    return _account(issues, entry, built, feeds) if built is not None else None
+
+
+def _no_duplicates(issues: _Issues, items: list[tuple[Any, str]], key: str) -> None:
+    seen: dict[str, str] = {}
+    for item, entry in items:
+        value = getattr(item, key)
+        if value in seen:
+            issues.add(entry, key, f"duplicate {value!r}, first defined at {seen[value]}")
+        else:
+            seen[value] = entry
+
+
+def config_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))

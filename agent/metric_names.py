@@ -1,0 +1,73 @@
+"""The metric names of Xuncha's contract (design.md, "Metrics contract").
+
+This is the one place a metric name is spelled. The collector, the Grafana
+dashboards, the Prometheus rules' generator and the rule tests all import it, so
+they cannot drift apart.  Each constant is the full name as Prometheus sees it
+(counters include their ``_total`` suffix).
+"""
+
+from __future__ import annotations
+
+PREFIX = "xuncha_"
+
+# --- identity (_info series carry the descriptive labels) -------------------
+SITE_INFO = "xuncha_site_info"  # code, name, region, province, kind, status, url
+ACCOUNT_INFO = "xuncha_account_info"  # account, unit, platform, name, status
+
+# --- every probe kind -------------------------------------------------------
+PROBE_SUCCESS = "xuncha_probe_success"  # code, probe
+PROBE_KINDS_REPORTED = ("http", "dns", "tls", "homepage", "columns", "links", "compliance")
+
+# --- availability (站点无法访问) ---------------------------------------------
+HTTP_CHECKS_TOTAL = "xuncha_http_checks_total"  # code
+HTTP_FAILURES_TOTAL = "xuncha_http_failures_total"  # code
+HTTP_STATUS_CODE = "xuncha_http_status_code"  # code
+HTTP_DURATION_SECONDS = "xuncha_http_duration_seconds"  # code, phase
+HTTP_LAST_CHECK_TIMESTAMP = "xuncha_http_last_check_timestamp_seconds"  # code
+
+# --- DNS / TLS ------------------------------------------------------------
+DNS_LOOKUP_SECONDS = "xuncha_dns_lookup_seconds"  # code
+DNS_ANSWERS = "xuncha_dns_answers"  # code, family (ipv4|ipv6)
+TLS_CERT_NOT_AFTER = "xuncha_tls_cert_not_after_timestamp_seconds"  # code
+TLS_CERT_NOT_BEFORE = "xuncha_tls_cert_not_before_timestamp_seconds"  # code
+TLS_CERT_VALID = "xuncha_tls_cert_valid"  # code
+TLS_CHAIN_VALID = "xuncha_tls_chain_valid"  # code
+TLS_HOSTNAME_MATCH = "xuncha_tls_hostname_match"  # code
+
+# --- content (首页不更新, 栏目不更新, 空白栏目, 严重错误) ---------------------------
+HOMEPAGE_LAST_UPDATE = "xuncha_homepage_last_update_timestamp_seconds"  # code
+COLUMN_LAST_UPDATE = "xuncha_column_last_update_timestamp_seconds"  # code, column, category
+COLUMN_BLANK = "xuncha_column_blank"  # code, column, category
+LINKS_CHECKED = "xuncha_links_checked"  # code
+LINKS_BROKEN = "xuncha_links_broken"  # code
+COMPLIANCE_CHECK = "xuncha_compliance_check"  # code, check
+COMPLIANCE_CHECKS = (
+    "site_code_shown",
+    "icp_shown",
+    "police_record_shown",
+    "conac_mark_shown",
+    "error_report_entry",
+    "gov_cn_domain",
+)
+SERIOUS_ERRORS = "xuncha_serious_errors"  # code
+PRIVACY_LEAKS = "xuncha_privacy_leaks"  # code
+# 带病运行: a site registered as closed that still answers; 关停公告 missing on a closing site.
+SITE_CLOSED_BUT_ONLINE = "xuncha_site_closed_but_online"  # code
+SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing sites only)
+
+# --- new media (政务新媒体) ---------------------------------------------------
+FEED_SUCCESS = "xuncha_feed_success"  # account
+FEED_LAST_ENTRY = "xuncha_feed_last_entry_timestamp_seconds"  # account
+FEED_ENTRIES_RECENT = "xuncha_feed_entries_recent"  # account (entries in the last 14 days)
+ACCOUNT_NOT_DEREGISTERED = "xuncha_account_not_deregistered"  # account (stopped but live)
+
+# --- self-metrics -----------------------------------------------------------
+BUILD_INFO = "xuncha_build_info"  # version, python
+CONFIG_LAST_RELOAD_SUCCESSFUL = "xuncha_config_last_reload_successful"
+CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP = "xuncha_config_last_reload_success_timestamp_seconds"
+TARGETS = "xuncha_targets"  # kind (site|account)
+PROBE_DURATION_SECONDS = "xuncha_probe_duration_seconds"  # kind (histogram)
+SCHEDULER_LAG_SECONDS = "xuncha_scheduler_lag_seconds"  # kind (histogram)
+PROBES_IN_FLIGHT = "xuncha_probes_in_flight"
+PROBE_RUNS_TOTAL = "xuncha_probe_runs_total"  # kind, result (success|failure)
+SHARD_INFO = "xuncha_shard_info"  # shard, shards

@@ -1,0 +1,167 @@
+"""What every probe shares: the result types, the context a probe runs in.
+
+A probe is ``async def probe(target, ctx) -> Result``: it does the I/O, fills a
+result, and never raises for a failing target — a failing target is data
+(``success=False`` plus a ``reason``).  An exception escaping a probe is a bug;
+the scheduler records it as a failed result whose reason starts with ``bug:``.
+
+Results are frozen, slotted dataclasses: the collector and ``/api/`` read them,
+nothing mutates them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agent.config import Config
+    from agent.state import StateStore
+    from probes.net import Network
+
+
+class Clock(Protocol):
+    """Wall clock for timestamps; tests swap in a fixed one."""
+
+    def __call__(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContext:
+    """Everything a probe may use besides its target.  Built once per config."""
+
+    config: Config
+    net: Network
+    state: StateStore
+    clock: Clock = time.time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """The common part of every probe result."""
+
+    kind: str
+    success: bool
+    reason: str = ""  # why it failed (or a note on a partial success); "" when clean
+    started: float = 0.0  # Unix time the probe began
+    duration_seconds: float = 0.0
+
+
+# --- availability, DNS, TLS (issue 2) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpResult(Result):
+    kind: str = "http"
+    url: str = ""
+    final_url: str = ""
+    status_code: int | None = None
+    redirects: int = 0
+    address: str = ""  # the IP the final connection went to
+    ip_version: int | None = None
+    body_bytes: int = 0
+    # resolve, connect, tls, processing (request sent → headers), transfer (body)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsResult(Result):
+    kind: str = "dns"
+    host: str = ""
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+    lookup_seconds: float = 0.0
+    rcode: str = ""  # NOERROR, NXDOMAIN, SERVFAIL, TIMEOUT, NOANSWER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsResult(Result):
+    kind: str = "tls"
+    host: str = ""
+    port: int = 443
+    address: str = ""
+    not_before: float | None = None
+    not_after: float | None = None
+    subject: str = ""
+    issuer: str = ""
+    sans: tuple[str, ...] = ()
+    serial: str = ""
+    chain_valid: bool = False
+    hostname_match: bool = False
+    verify_error: str = ""
+    tls_version: str = ""
+
+    @property
+    def cert_valid(self) -> bool:
+        """1 in ``xuncha_tls_cert_valid``: the chain verifies and the host name matches."""
+        return self.chain_valid and self.hostname_match
+
+
+# --- content (issue 3) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnFinding:
+    name: str
+    category: str
+    url: str
+    success: bool  # the column page could be fetched and read
+    reason: str = ""
+    last_update: float | None = None  # newest item's publication time
+    blank: bool = False
+    items: int = 0
+    note: str = ""  # e.g. the placeholder text that made it blank
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentResult(Result):
+    """One fetch of the homepage (and its configured columns), judged for
+    homepage freshness, columns, required elements, serious errors and privacy.
+
+    ``success`` is the homepage fetch and decode; the parts carry their own.
+    """
+
+    kind: str = "content"
+    url: str = ""
+    homepage_success: bool = False
+    homepage_last_update: float | None = None
+    homepage_update_source: str = ""  # "dated_items" | "fingerprint" | ""
+    columns_success: bool = False
+    columns: tuple[ColumnFinding, ...] = ()
+    compliance_success: bool = False
+    compliance: dict[str, bool] = field(default_factory=dict)  # check -> passed
+    serious_errors: int = 0
+    privacy_leaks: int = 0
+    closed_but_online: bool = False
+    closure_notice_shown: bool | None = None  # None unless the site is `closing`
+    details: dict[str, Any] = field(default_factory=dict)  # for /api/ only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinksResult(Result):
+    kind: str = "links"
+    checked: int = 0
+    broken: int = 0
+    # [{"url", "found_on", "reason", "status"}] — served under /api/, never as labels
+    broken_links: tuple[dict[str, Any], ...] = ()
+
+
+# --- new media (issue 4) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedResult(Result):
+    kind: str = "feed"
+    url: str = ""
+    status_code: int | None = None
+    last_entry: float | None = None  # newest trusted entry date (survives failures via state)
+    entries: int = 0
+    entries_recent: int = 0  # entries in the last 14 days
+    not_deregistered: bool = False  # status `stopped` and the feed still has entries
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def failed(result_type: type[Result], reason: str, **fields: Any) -> Result:
+    """A failed result of ``result_type`` with ``reason``."""
+    return result_type(success=False, reason=reason, **fields)

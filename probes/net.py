@@ -1,0 +1,373 @@
+"""The agent's one path to the network: DNS resolution and HTTP fetches.
+
+Every probe resolves names through :class:`Network` (dnspython's async resolver
+with the configured nameservers), and the HTTP, TLS, content, link and feed
+probes connect to the addresses it returns.  So a test fleet on a private zone
+works, and a DNS finding agrees with the HTTP finding for the same site.
+
+Nothing here raises for a failing target: :meth:`Network.fetch` returns a
+:class:`Fetched` whose ``error`` says what went wrong, in words an operator can
+act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDictProxy
+
+from agent.config import DnsConfig, HttpConfig, TlsConfig
+
+
+class ResolveError(OSError):
+    """A name could not be resolved; ``rcode`` is NXDOMAIN, SERVFAIL, TIMEOUT or NOANSWER."""
+
+    def __init__(self, host: str, rcode: str, detail: str = "") -> None:
+        self.host, self.rcode = host, rcode
+        super().__init__(f"dns: {host}: {rcode}" + (f" ({detail})" if detail else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    host: str
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+    rcode: str = "NOERROR"
+    seconds: float = 0.0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.ipv4 or self.ipv6)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One HTTP exchange, redirects followed.  ``error`` is "" on a complete response."""
+
+    url: str
+    final_url: str = ""
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    body_bytes: int = 0
+    redirects: int = 0
+    address: str = ""
+    error: str = ""
+    phases: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _rcode_of(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, dns.resolver.NXDOMAIN):
+        return "NXDOMAIN", ""
+    if isinstance(exc, dns.resolver.NoAnswer):
+        return "NOANSWER", ""
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return "SERVFAIL", "no nameserver gave an answer"
+    if isinstance(exc, (dns.exception.Timeout, dns.resolver.LifetimeTimeout)):
+        return "TIMEOUT", "no answer within the lifetime"
+    return "ERROR", f"{type(exc).__name__}: {exc}"
+
+
+def _nameserver(spec: str) -> dns.nameserver.Do53Nameserver:
+    host, port = spec, 53
+    if spec.count(":") == 1:
+        host, _, p = spec.partition(":")
+        port = int(p)
+    elif spec.startswith("[") and "]:" in spec:
+        host, _, p = spec[1:].partition("]:")
+        port = int(p)
+    return dns.nameserver.Do53Nameserver(host, port)
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class Network:
+    """DNS and HTTP for probes.  Build one per configuration; ``await close()`` it."""
+
+    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig) -> None:
+        self.dns_cfg, self.tls_cfg, self.http_cfg = dns_cfg, tls_cfg, http_cfg
+        self._resolver = dns.asyncresolver.Resolver(configure=not dns_cfg.nameservers)
+        if dns_cfg.nameservers:
+            self._resolver.nameservers = [_nameserver(s) for s in dns_cfg.nameservers]
+        self._resolver.lifetime = dns_cfg.timeout
+        self._resolver.timeout = min(dns_cfg.timeout, 2.0)
+        self.verified_ssl = self._ssl_context(verify=True)
+        self.unverified_ssl = self._ssl_context(verify=False)
+        self._session: aiohttp.ClientSession | None = None
+        self._last_address: dict[str, str] = {}  # host -> first address resolved (for reports)
+
+    def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.tls_cfg.ca_file if verify else None)
+        if verify and self.tls_cfg.ca_file:
+            ctx.load_default_certs()  # the system store *and* the configured bundle
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    # --- DNS -----------------------------------------------------------------
+
+    async def _query(self, host: str, rdtype: str) -> tuple[tuple[str, ...], str, str]:
+        try:
+            answer = await self._resolver.resolve(host, rdtype, search=False)
+        except Exception as e:  # noqa: BLE001 — every resolver failure is a DNS finding
+            rcode, detail = _rcode_of(e)
+            return (), rcode, detail
+        return tuple(r.to_text() for r in answer), "NOERROR", ""
+
+    async def lookup(self, host: str) -> Lookup:
+        """A and AAAA for ``host``, both asked at once (the DNS probe)."""
+        start = time.perf_counter()
+        (v4, rc4, d4), (v6, rc6, d6) = await asyncio.gather(self._query(host, "A"), self._query(host, "AAAA"))
+        seconds = time.perf_counter() - start
+        if v4 or v6:
+            return Lookup(host, v4, v6, "NOERROR", seconds)
+        # Neither family answered: report the more telling failure.
+        for rcode, detail in ((rc4, d4), (rc6, d6)):
+            if rcode not in ("NOERROR", "NOANSWER"):
+                return Lookup(host, rcode=rcode, seconds=seconds, detail=detail)
+        return Lookup(host, rcode="NOANSWER", seconds=seconds, detail="no A or AAAA record")
+
+    async def addresses(self, host: str) -> list[tuple[str, int]]:
+        """Addresses to connect to, preferred family first (blackbox's ip4 + fallback)."""
+        found = await self._addresses(host)
+        self._last_address[host] = found[0][0]
+        return found
+
+    async def _addresses(self, host: str) -> list[tuple[str, int]]:
+        if is_ip(host):
+            return [(host, socket.AF_INET6 if ":" in host else socket.AF_INET)]
+        first, second = ("A", "AAAA") if self.dns_cfg.preferred_ip_protocol == "ip4" else ("AAAA", "A")
+        families = {"A": socket.AF_INET, "AAAA": socket.AF_INET6}
+        found, rcode, detail = await self._query(host, first)
+        if found:
+            return [(a, families[first]) for a in found]
+        if not self.dns_cfg.ip_protocol_fallback or rcode not in ("NOANSWER", "NOERROR"):
+            raise ResolveError(host, rcode, detail)
+        found, rcode2, detail = await self._query(host, second)
+        if found:
+            return [(a, families[second]) for a in found]
+        raise ResolveError(host, rcode2 if rcode2 != "NOANSWER" else rcode, detail or "no A or AAAA record")
+
+    # --- HTTP ----------------------------------------------------------------
+
+    def session(self) -> aiohttp.ClientSession:
+        """The shared client session: our resolver, no pooling (each visit is a fresh one)."""
+        if self._session is None or self._session.closed:
+            trace = aiohttp.TraceConfig(trace_config_ctx_factory=lambda trace_request_ctx: trace_request_ctx)
+            trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
+            trace.on_dns_resolvehost_end.append(_mark("resolve_end"))
+            trace.on_connection_create_start.append(_mark("connect_start"))
+            trace.on_connection_create_end.append(_mark("connect_end"))
+            trace.on_request_headers_sent.append(_mark("sent"))
+            trace.on_request_end.append(_mark("headers"))
+            trace.on_request_redirect.append(_mark("headers"))
+            connector = aiohttp.TCPConnector(
+                resolver=_AiohttpResolver(self),
+                use_dns_cache=False,
+                force_close=True,
+                limit=0,
+                ssl=self.verified_ssl,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                trace_configs=[trace],
+                timeout=aiohttp.ClientTimeout(total=None),
+                headers={"User-Agent": self.http_cfg.user_agent},
+                max_line_size=16384,
+                max_field_size=16384,
+            )
+        return self._session
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        timeout: float | None = None,
+        max_bytes: int | None = None,
+        keep_body: bool = True,
+        verify: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_redirects: int | None = None,
+    ) -> Fetched:
+        """``method url`` with redirects followed, within ``timeout`` for the whole
+        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults."""
+        timeout = self.http_cfg.timeout if timeout is None else timeout
+        max_bytes = self.http_cfg.max_body_bytes if max_bytes is None else max_bytes
+        verify = self.http_cfg.verify_certificate if verify is None else verify
+        max_redirects = self.http_cfg.max_redirects if max_redirects is None else max_redirects
+        marks: dict[str, float] = {}
+        ctx = SimpleNamespace(marks=marks, address="")
+        start = time.perf_counter()
+        state: dict[str, Any] = {"url": url}
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._exchange(url, method, max_bytes, keep_body, verify, headers,
+                                            max_redirects, ctx, state, start)  # fmt: skip
+        except TimeoutError:
+            error = f"timeout: no complete response within {timeout:g}s"
+        except ResolveError as e:
+            error = str(e)
+        except aiohttp.TooManyRedirects:
+            error = f"redirect loop: more than {max_redirects} redirects"
+        except aiohttp.ClientConnectorCertificateError as e:
+            error = f"tls: certificate not trusted: {e.certificate_error}"
+        except (aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError) as e:
+            error = f"tls: handshake failed: {_os_reason(e)}"
+        except aiohttp.ClientConnectorDNSError as e:
+            error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
+        except aiohttp.ClientConnectorError as e:
+            error = f"connect: {_os_reason(e)}"
+        except aiohttp.ServerDisconnectedError:
+            error = "server closed the connection without a complete response"
+        except aiohttp.ClientPayloadError as e:
+            error = f"body: {e}"
+        except aiohttp.ClientResponseError as e:
+            error = f"bad response: {e.message}"
+        except (aiohttp.InvalidURL, ValueError) as e:
+            error = f"bad url or redirect target: {e}"
+        except aiohttp.ClientOSError as e:
+            error = f"connection: {_os_reason(e)}"
+        except aiohttp.ClientError as e:
+            error = f"http: {type(e).__name__}: {e}"
+        return Fetched(
+            url=url,
+            final_url=str(state.get("final_url", "")),
+            status=state.get("status"),
+            error=error,
+            address=ctx.address,
+            redirects=int(state.get("redirects", 0)),
+            phases=_phases(marks, start, state.get("body_start")),
+            seconds=time.perf_counter() - start,
+        )
+
+    async def _exchange(self, url: str, method: str, max_bytes: int, keep_body: bool, verify: bool,
+                        headers: Mapping[str, str] | None, max_redirects: int, ctx: SimpleNamespace,
+                        state: dict[str, Any], start: float) -> Fetched:  # fmt: skip
+        async with self.session().request(
+            method,
+            url,
+            headers=headers,
+            ssl=self.verified_ssl if verify else self.unverified_ssl,
+            max_redirects=max_redirects,
+            trace_request_ctx=ctx,
+        ) as resp:
+            state.update(final_url=str(resp.url), status=resp.status, redirects=len(resp.history))
+            transport = resp.connection.transport if resp.connection else None
+            peer = transport.get_extra_info("peername") if transport else None
+            # A small body is read with the headers and its connection already released:
+            # then the address is the first one our resolver gave for the final host.
+            ctx.address = peer[0] if peer else self._last_address.get(resp.url.host or "", resp.url.host or "")
+            state["body_start"] = time.perf_counter()
+            body, size = await _read_capped(resp, max_bytes, keep_body)
+            if size > max_bytes:
+                raise aiohttp.ClientPayloadError(f"larger than the {max_bytes}-byte limit")
+            hdrs: CIMultiDictProxy[str] = resp.headers
+            return Fetched(
+                url=url,
+                final_url=str(resp.url),
+                status=resp.status,
+                headers={k.lower(): v for k, v in hdrs.items()},
+                body=body,
+                body_bytes=size,
+                redirects=len(resp.history),
+                address=ctx.address,
+                phases=_phases(ctx.marks, start, state["body_start"], time.perf_counter()),
+                seconds=time.perf_counter() - start,
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, keep: bool) -> tuple[bytes, int]:
+    # Read at most max_bytes + 1 (decoded) bytes: a 2 GB body or a gzip bomb costs
+    # no more than the cap.  aiohttp inflates each chunk with a bounded output size.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if keep:
+            chunks.append(chunk)
+        if size > max_bytes:
+            break
+    return b"".join(chunks), size
+
+
+def _os_reason(e: Exception) -> str:
+    os_error = getattr(e, "os_error", None) or e
+    if isinstance(os_error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(os_error, ConnectionResetError):
+        return "connection reset by peer"
+    text = getattr(os_error, "strerror", None) or str(os_error)
+    return text or type(os_error).__name__
+
+
+def _phases(marks: dict[str, float], start: float, body_start: float | None, end: float | None = None) -> dict[str, float]:
+    """Phase durations of the last hop (blackbox_exporter's resolve/connect/processing/transfer)."""
+    out: dict[str, float] = {}
+    if "resolve_start" in marks and "resolve_end" in marks:
+        out["resolve"] = marks["resolve_end"] - marks["resolve_start"]
+    if "connect_start" in marks and "connect_end" in marks:
+        # aiohttp's connection phase includes resolution and the TLS handshake.
+        out["connect"] = marks["connect_end"] - marks["connect_start"] - out.get("resolve", 0.0)
+    sent = marks.get("sent", marks.get("connect_end"))
+    if sent is not None and "headers" in marks:
+        out["processing"] = max(0.0, marks["headers"] - sent)
+    if body_start is not None and end is not None:
+        out["transfer"] = end - body_start
+    return out
+
+
+def _mark(name: str) -> Any:
+    async def on_event(session: aiohttp.ClientSession, ctx: Any, params: Any) -> None:
+        if ctx is None:
+            return
+        ctx.marks[name] = time.perf_counter()
+
+    return on_event
+
+
+class _AiohttpResolver(AbstractResolver):
+    """aiohttp resolves through the agent's DNS path, preferred family first."""
+
+    def __init__(self, net: Network) -> None:
+        self._net = net
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        return [
+            ResolveResult(hostname=host, host=addr, port=port, family=fam, proto=0, flags=socket.AI_NUMERICHOST)
+            for addr, fam in await self._net.addresses(host)
+        ]
+
+    async def close(self) -> None:
+        return None

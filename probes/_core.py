@@ -159,7 +159,20 @@ class FeedResult(Result):
     entries: int = 0
     entries_recent: int = 0  # entries in the last 14 days
     not_deregistered: bool = False  # status `stopped` and the feed still has entries
+    format: str = ""  # rss2.0 | rss1.0 | atom | json1.1 | feedparser:<version> (last successful reading)
+    unchanged: bool = False  # the server answered 304 Not Modified; the last reading was reused
+    backoff_until: float | None = None  # Unix time until which the feed's host is left alone
     details: dict[str, Any] = field(default_factory=dict)
+
+
+RESULT_TYPES: dict[str, type[Result]] = {
+    "http": HttpResult,
+    "dns": DnsResult,
+    "tls": TlsResult,
+    "content": ContentResult,
+    "links": LinksResult,
+    "feed": FeedResult,
+}
 
 
 def failed(result_type: type[Result], reason: str, **fields: Any) -> Result:

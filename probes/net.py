@@ -119,6 +119,10 @@ class Network:
         self._resolver.timeout = min(dns_cfg.timeout, 2.0)
         self.verified_ssl = self._ssl_context(verify=True)
         self.unverified_ssl = self._ssl_context(verify=False)
+        # Chain only: the TLS probe judges the host name itself, so that a wrong-host
+        # certificate still tells whether its chain is trusted.
+        self.chain_ssl = self._ssl_context(verify=True)
+        self.chain_ssl.check_hostname = False
         self._session: aiohttp.ClientSession | None = None
         self._last_address: dict[str, str] = {}  # host -> first address resolved (for reports)
 
@@ -180,7 +184,7 @@ class Network:
     def session(self) -> aiohttp.ClientSession:
         """The shared client session: our resolver, no pooling (each visit is a fresh one)."""
         if self._session is None or self._session.closed:
-            trace = aiohttp.TraceConfig(trace_config_ctx_factory=lambda trace_request_ctx: trace_request_ctx)
+            trace = aiohttp.TraceConfig(trace_config_ctx_factory=_trace_ctx)  # type: ignore[arg-type]
             trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
             trace.on_dns_resolvehost_end.append(_mark("resolve_end"))
             trace.on_connection_create_start.append(_mark("connect_start"))
@@ -371,3 +375,8 @@ class _AiohttpResolver(AbstractResolver):
 
     async def close(self) -> None:
         return None
+
+
+def _trace_ctx(trace_request_ctx: Any = None) -> Any:
+    # The per-request namespace passed as trace_request_ctx is the trace context itself.
+    return trace_request_ctx

@@ -1,0 +1,215 @@
+"""``xuncha`` / ``python -m agent``: run, check-config, probe, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent import config as config_mod
+from agent.config import Config, ConfigError, Site
+from agent.divisions import Region
+
+DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``i/n`` (0-based), or ``auto/n``: i from the trailing ``-<ordinal>`` of $HOSTNAME
+    (a Kubernetes StatefulSet pod ``xuncha-2`` is shard 2)."""
+    index, sep, count = text.partition("/")
+    if not sep or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not i/n or auto/n")
+    if index == "auto":
+        host = os.environ.get("HOSTNAME", "") or os.uname().nodename
+        found = re.search(r"-(\d+)$", host)
+        if not found:
+            raise argparse.ArgumentTypeError(f"--shard auto/{count}: host name {host!r} does not end in -<ordinal>")
+        index = found.group(1)
+    if not index.isdigit() or int(index) >= int(count):
+        raise argparse.ArgumentTypeError(f"{text!r}: shard index must be 0..{int(count) - 1}")
+    return int(index), int(count)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xuncha", description="巡查 Xuncha: watch government sites and accounts.")
+    p.add_argument("--version", action="version", version=f"xuncha {__version__}")
+    p.add_argument("--log-level", default=os.environ.get("XUNCHA_LOG_LEVEL", "info"),
+                   choices=["debug", "info", "warning", "error"])  # fmt: skip
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="probe forever and serve /metrics")
+    run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    run.add_argument("--listen", help="host:port, overrides the configuration's listen")
+    run.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n or auto/n (default 0/1)")
+
+    check = sub.add_parser("check-config", help="validate the configuration and exit")
+    check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+
+    probe = sub.add_parser("probe", help="probe one URL now and print the full result")
+    probe.add_argument("url")
+    probe.add_argument("--kind", action="append", choices=["http", "dns", "tls", "content", "links", "all"],
+                       help="probe kind (repeatable; default http, dns and tls)")  # fmt: skip
+    probe.add_argument("-c", "--config", help="take dns/tls/http settings from this configuration")
+    probe.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    demo = sub.add_parser("demo", help="run the agent on a simulated fleet on loopback")
+    demo.add_argument("--listen", default="127.0.0.1:9725")
+    demo.add_argument("--state-dir", default=None, help="default: a temporary directory")
+    demo.add_argument("--fast", action="store_true", help="short intervals (seconds, not minutes)")
+    demo.add_argument("--print-config", action="store_true", help="print the demo configuration and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    command = args.command.replace("-", "_")
+    try:
+        return int(globals()[f"cmd_{command}"](args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_mod.load(args.config)
+    except ConfigError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        print(f"{len(e.issues)} error(s) in {args.config}", file=sys.stderr)
+        return 1
+    print(f"{args.config}: OK — {len(cfg.sites)} sites, {len(cfg.accounts)} accounts")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.runtime import Agent
+
+    agent = Agent(args.config, shard=args.shard, listen=args.listen)
+    try:
+        asyncio.run(agent.serve_forever())
+    except ConfigError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    cfg = config_mod.load(args.config) if args.config else Config()
+    kinds = args.kind or ["http", "dns", "tls"]
+    if "all" in kinds:
+        kinds = ["http", "dns", "tls", "content", "links"]
+    site = _adhoc_site(args.url, cfg)
+    results = asyncio.run(_probe_once(site, kinds, cfg))
+    ok = True
+    for kind, result in results:
+        ok &= result.success
+        if args.json:
+            print(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=1, default=str))
+        else:
+            print(format_result(kind, result))
+    return 0 if ok else 2
+
+
+def _adhoc_site(url: str, cfg: Config) -> Site:
+    configured = next((s for s in cfg.sites if s.url == url), None)
+    if configured is not None:
+        return configured
+    try:
+        url = config_mod._url(url)
+    except ValueError as e:
+        raise SystemExit(f"xuncha probe: {e}") from None
+    return Site(code="0000000000", name=url, url=url, region=Region("", "", "", ""), columns=())
+
+
+async def _probe_once(site: Site, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
+    import probes
+    from agent.state import StateStore
+    from probes._core import ProbeContext
+    from probes.net import Network
+
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    ctx = ProbeContext(config=cfg, net=net, state=StateStore(None))
+    out = []
+    try:
+        for kind in kinds:
+            if not probes.applies(kind, site):
+                continue
+            out.append((kind, await probes.get(kind)(site, ctx)))
+    finally:
+        await net.close()
+    return out
+
+
+def format_result(kind: str, result: Any) -> str:
+    """A result for a human, one field a line (blackbox_exporter's debug output)."""
+    verdict = "SUCCESS" if result.success else "FAILURE"
+    lines = [f"=== {kind}: {verdict}" + (f" — {result.reason}" if result.reason else "")]
+    for f in dataclasses.fields(result):
+        if f.name in ("kind", "success", "reason"):
+            continue
+        value = getattr(result, f.name)
+        if value in ("", (), {}, None):
+            continue
+        lines.extend(_format_field(f.name, value))
+    return "\n".join(lines)
+
+
+def _format_field(name: str, value: Any) -> list[str]:
+    if isinstance(value, float) and name in ("started", "not_before", "not_after") or name.endswith("last_update"):
+        from datetime import datetime
+
+        if isinstance(value, float):
+            stamp = datetime.fromtimestamp(value, UTC).astimezone().isoformat(timespec="seconds")
+            return [f"  {name}: {stamp}"]
+    if isinstance(value, dict) and value:
+        rows = [f"  {name}:"]
+        for k, v in value.items():
+            text = json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v
+            rows.append(f"    {k}: {text[:300]}")
+        return rows
+    if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+        return [f"  {name}:"] + [f"    - {json.dumps(dataclasses.asdict(v), ensure_ascii=False)}" for v in value]
+    if isinstance(value, float):
+        return [f"  {name}: {value:.6g}"]
+    return [f"  {name}: {value}"]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return asyncio.run(_demo(args))
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from agent.demo.fleet import Fleet
+    from agent.runtime import Agent
+
+    state_dir = args.state_dir or tempfile.mkdtemp(prefix="xuncha-demo-")
+    async with Fleet.start(state_dir=state_dir, fast=args.fast, listen=args.listen) as fleet:
+        path = Path(state_dir) / "xuncha.yml"
+        path.write_text(fleet.config_yaml(), encoding="utf-8")
+        if args.print_config:
+            print(path.read_text(encoding="utf-8"))
+            return 0
+        agent = Agent(path)
+        print(f"Xuncha demo: {len(fleet.sites)} simulated sites on loopback; configuration {path}", file=sys.stderr)
+        print(f"metrics: http://{args.listen}/metrics   findings: http://{args.listen}/api/findings", file=sys.stderr)
+        await agent.serve_forever()
+    return 0
+
+
+__all__ = ["main", "parse_shard", "format_result"]

@@ -1,0 +1,57 @@
+"""The latest result of each (target, probe kind), and the availability counters.
+
+Written by the scheduler, read by the collector and ``/api/``.  Everything runs
+on the one event loop, so plain dicts are enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agent.config import Account, Site
+from probes._core import HttpResult, Result
+
+
+def target_key(target: Site | Account) -> str:
+    """Sites and accounts live in separate namespaces: an account id may look like a code."""
+    return f"site/{target.code}" if isinstance(target, Site) else f"account/{target.id}"
+
+
+@dataclass(slots=True)
+class HttpCounters:
+    checks: int = 0
+    failures: int = 0
+
+
+class ResultStore:
+    def __init__(self) -> None:
+        self._latest: dict[str, dict[str, Result]] = {}
+        self._http: dict[str, HttpCounters] = {}
+
+    def record(self, target_id: str, result: Result) -> None:
+        self._latest.setdefault(target_id, {})[result.kind] = result
+        if isinstance(result, HttpResult):
+            counters = self._http.setdefault(target_id, HttpCounters())
+            counters.checks += 1
+            counters.failures += not result.success
+
+    def latest(self, target_id: str) -> dict[str, Result]:
+        """Kind → latest result for ``target_id`` (empty when never probed)."""
+        return self._latest.get(target_id, {})
+
+    def http_counters(self, target_id: str) -> HttpCounters | None:
+        return self._http.get(target_id)
+
+    def retain(self, target_ids: Iterable[str]) -> None:
+        """Forget every target not in ``target_ids`` (after a reload removed them)."""
+        keep = set(target_ids)
+        for store in (self._latest, self._http):
+            for gone in [t for t in store if t not in keep]:
+                del store[gone]
+
+    def forget(self, target_id: str, kinds: Iterable[str]) -> None:
+        latest = self._latest.get(target_id)
+        if latest:
+            for kind in kinds:
+                latest.pop(kind, None)

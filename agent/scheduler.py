@@ -1,0 +1,217 @@
+"""The scheduler: one schedule per (target, probe kind), bounded concurrency.
+
+One heap of due times and one dispatcher task, not a sleeping task per job: a
+country-sized registry (≈14,000 sites × 5 kinds + 150,000 accounts) costs a heap
+entry per job.  Start times are spread over the first interval by a stable hash
+of the job (gatus: jittered, so checks do not stampede and timings stay honest).
+
+A probe waits first for its host's slot (many department sites share one
+集约化平台 host, which we must never hammer), then for a global slot, so a
+crowded host holds no global slots while it queues.  Every probe runs under a
+deadline of its own; a slow or hanging site delays nobody but itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import probes
+from agent.config import Config, Site
+from agent.results import ResultStore, target_key
+from agent.selfmetrics import SelfMetrics
+from probes._core import RESULT_TYPES, ProbeContext, Result
+
+log = logging.getLogger(__name__)
+
+ProbeLookup = Callable[[str], probes.ProbeFn]
+
+
+@dataclass(slots=True)
+class Job:
+    target: Any  # Site | Account
+    kind: str
+    interval: float
+    due: float
+    host: str
+    generation: int = 0
+    running: bool = False
+    removed: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return target_key(self.target), self.kind
+
+
+def deadline(kind: str, target: Any, cfg: Config) -> float:
+    """A safety net over each probe's own timeouts: past this, the run is cut off."""
+    if kind == "http":
+        return cfg.http.timeout + 5
+    if kind == "dns":
+        return cfg.dns.timeout * 2 + 5
+    if kind == "tls":
+        return cfg.tls.timeout * 2 + 5
+    if kind == "content":
+        columns = len(target.columns) if isinstance(target, Site) else 0
+        return cfg.content.timeout * (2 + columns) + 10
+    if kind == "links":
+        return max(cfg.links.timeout * 20, 300.0)
+    return cfg.feeds.timeout + 10
+
+
+def jobs_for(cfg: Config) -> Iterable[tuple[Any, str]]:
+    for site in cfg.sites:
+        for kind in ("http", "dns", "tls", "content", "links"):
+            if probes.applies(kind, site):
+                yield site, kind
+    for account in cfg.accounts:
+        yield account, "feed"
+
+
+def _offset(key: tuple[str, str], interval: float) -> float:
+    # Stable across restarts: a site keeps its slot in the interval.
+    return (zlib.crc32("/".join(key).encode()) % 10_000) / 10_000 * interval
+
+
+@dataclass
+class Scheduler:
+    results: ResultStore
+    metrics: SelfMetrics
+    lookup: ProbeLookup = probes.get
+    _jobs: dict[tuple[str, str], Job] = field(default_factory=dict)
+    _heap: list[tuple[float, int, tuple[str, str], int]] = field(default_factory=list)
+    _seq: Any = field(default_factory=itertools.count)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _ctx: ProbeContext | None = None
+    _global: asyncio.Semaphore | None = None
+    _per_host: int = 4
+    _stopping: bool = False
+
+    # --- configuration -------------------------------------------------------
+
+    def apply(self, ctx: ProbeContext) -> None:
+        """Make the job set match ``ctx.config``: add, retime and drop jobs."""
+        cfg = ctx.config
+        loop_now = asyncio.get_running_loop().time()
+        if self._global is None or cfg.concurrency.total != getattr(self._ctx, "config", cfg).concurrency.total:
+            self._global = asyncio.Semaphore(cfg.concurrency.total)
+        if cfg.concurrency.per_host != self._per_host:
+            self._hosts.clear()  # new bound; running probes keep their old semaphore
+        self._per_host = cfg.concurrency.per_host
+        self._ctx = ctx
+        wanted: dict[tuple[str, str], tuple[Any, str]] = {
+            (target_key(t), kind): (t, kind) for t, kind in jobs_for(cfg)
+        }
+        for key in [k for k in self._jobs if k not in wanted]:
+            self._jobs.pop(key).removed = True
+            self.results.forget(key[0], [key[1]])  # e.g. tls after a site moved to http://
+        for key, (target, kind) in wanted.items():
+            interval = cfg.intervals.of(kind)
+            job = self._jobs.get(key)
+            if job is None:
+                job = Job(target, kind, interval, loop_now + _offset(key, interval), target.host)
+                self._jobs[key] = job
+                self._push(job)
+            else:
+                job.target, job.host = target, target.host
+                if job.interval != interval:
+                    job.interval = interval
+                    job.due = min(job.due, loop_now + _offset(key, interval))
+                    job.generation += 1
+                    if not job.running:
+                        self._push(job)
+        self.results.retain(target_key(t) for t, _ in wanted.values())
+        self._wake.set()
+
+    def jobs(self) -> int:
+        return len(self._jobs)
+
+    def _push(self, job: Job) -> None:
+        heapq.heappush(self._heap, (job.due, next(self._seq), job.key, job.generation))
+
+    # --- running -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Dispatch due jobs until :meth:`stop`."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            now = loop.time()
+            while self._heap and self._heap[0][0] <= now:
+                due, _, key, generation = heapq.heappop(self._heap)
+                job = self._jobs.get(key)
+                if job is None or job.generation != generation or job.running:
+                    continue  # dropped or retimed since it was queued
+                job.running = True
+                task = asyncio.create_task(self._run(job, due), name=f"probe {key[1]} {key[0]}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            wait = self._heap[0][0] - now if self._heap else 60.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
+            except TimeoutError:
+                pass
+
+    async def _run(self, job: Job, due: float) -> None:
+        loop = asyncio.get_running_loop()
+        ctx = self._ctx
+        assert ctx is not None and self._global is not None
+        host_slot = self._hosts.setdefault(job.host, asyncio.Semaphore(self._per_host))
+        try:
+            async with host_slot, self._global:
+                started = loop.time()
+                self.metrics.scheduler_lag.labels(job.kind).observe(max(0.0, started - due))
+                self.metrics.in_flight.inc()
+                try:
+                    result = await self._probe(job, ctx)
+                finally:
+                    self.metrics.in_flight.dec()
+                self.metrics.probe_duration.labels(job.kind).observe(loop.time() - started)
+            self.metrics.runs.labels(job.kind, "success" if result.success else "failure").inc()
+            if not job.removed:
+                self.results.record(target_key(job.target), result)
+        finally:
+            job.running = False
+            if not job.removed and not self._stopping:
+                # Keep the cadence; a run that overran its interval starts again now.
+                job.due = max(due + job.interval, loop.time())
+                self._push(job)
+                self._wake.set()
+
+    async def _probe(self, job: Job, ctx: ProbeContext) -> Result:
+        limit = deadline(job.kind, job.target, ctx.config)
+        result_type: Any = RESULT_TYPES[job.kind]
+        started = ctx.clock()
+        try:
+            async with asyncio.timeout(limit):
+                return await self.lookup(job.kind)(job.target, ctx)
+        except TimeoutError:
+            return result_type(success=False, reason=f"probe cut off after {limit:g}s", started=started,
+                               duration_seconds=limit)  # fmt: skip
+        except Exception as e:  # noqa: BLE001 — a probe that raises has a bug; the agent goes on
+            log.exception("probe %s for %s raised", job.kind, target_key(job.target))
+            return result_type(success=False, reason=f"bug: {type(e).__name__}: {e}", started=started)
+
+    async def probe_now(self, target: Any, kind: str) -> Result:
+        """Run one probe outside the schedule (``/api/`` refresh, tests)."""
+        assert self._ctx is not None
+        job = Job(target, kind, 0.0, 0.0, target.host)
+        return await self._probe(job, self._ctx)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop dispatching; give running probes ``grace`` seconds, then cancel them."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,139 @@
+"""The HTTP surface: ``/metrics``, ``/healthz``, ``/-/reload`` and the JSON ``/api/``.
+
+What a metric cannot show — which links are broken, which words matched, the
+candidate columns — is served here as JSON, never as label values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agent.results import target_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agent.runtime import Agent
+
+AGENT: web.AppKey[Agent] = web.AppKey("agent")
+
+_INDEX = """<!doctype html><meta charset="utf-8"><title>Xuncha 巡查</title>
+<h1>Xuncha 巡查</h1><p>Monitoring agent for government websites and new-media accounts.</p>
+<ul><li><a href="metrics">/metrics</a></li><li><a href="healthz">/healthz</a></li>
+<li><a href="api/sites">/api/sites</a></li><li><a href="api/accounts">/api/accounts</a></li>
+<li><a href="api/findings">/api/findings</a></li><li>POST /-/reload</li></ul>"""
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    text = json.dumps(data, ensure_ascii=False, indent=1, default=_default)
+    return web.Response(text=text, status=status, content_type="application/json")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    return str(o)
+
+
+def build_app(agent: Agent) -> web.Application:
+    app = web.Application()
+    app[AGENT] = agent
+    app.router.add_get("/", index)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/-/reload", reload)
+    app.router.add_get("/api/sites", sites)
+    app.router.add_get("/api/sites/{code}", site)
+    app.router.add_get("/api/accounts", accounts)
+    app.router.add_get("/api/accounts/{id}", account)
+    app.router.add_get("/api/findings", findings)
+    return app
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text=_INDEX, content_type="text/html")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[AGENT].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    if not agent.healthy():
+        return web.Response(text="scheduler not running\n", status=503)
+    return web.Response(text="ok\n")
+
+
+async def reload(request: web.Request) -> web.Response:
+    ok, errors = await request.app[AGENT].reload()
+    return _json({"reloaded": ok, "errors": errors}, status=200 if ok else 400)
+
+
+async def sites(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    out = []
+    for s in agent.config.sites:
+        latest = agent.results.latest(target_key(s))
+        out.append({
+            "code": s.code, "name": s.name, "url": s.url, "region": s.region.name, "kind": s.kind,
+            "status": s.status,
+            "probes": {k: {"success": r.success, "reason": r.reason, "started": r.started} for k, r in latest.items()},
+        })  # fmt: skip
+    return _json(out)
+
+
+async def site(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    code = request.match_info["code"]
+    found = next((s for s in agent.config.sites if s.code == code), None)
+    if found is None:
+        return _json({"error": f"no site with code {code} in this agent's registry"}, status=404)
+    counters = agent.results.http_counters(target_key(found))
+    return _json({
+        "site": found,
+        "http_counters": counters and {"checks": counters.checks, "failures": counters.failures},
+        "results": agent.results.latest(target_key(found)),
+    })  # fmt: skip
+
+
+async def accounts(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    out = []
+    for a in agent.config.accounts:
+        r = agent.results.latest(target_key(a)).get("feed")
+        out.append({"account": a, "feed": r and {"success": r.success, "reason": r.reason, "started": r.started}})
+    return _json(out)
+
+
+async def account(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    ident = request.match_info["id"]
+    found = next((a for a in agent.config.accounts if a.id == ident), None)
+    if found is None:
+        return _json({"error": f"no account {ident} in this agent's registry"}, status=404)
+    return _json({"account": found, "results": agent.results.latest(target_key(found))})
+
+
+async def findings(request: web.Request) -> web.Response:
+    """Every current finding: failed probes and the details metrics cannot carry."""
+    agent = request.app[AGENT]
+    out: list[dict[str, Any]] = []
+    for s in agent.config.sites:
+        for kind, r in agent.results.latest(target_key(s)).items():
+            if r.reason:
+                out.append({"code": s.code, "name": s.name, "probe": kind, "success": r.success, "reason": r.reason})
+            for link in getattr(r, "broken_links", ()):
+                out.append({"code": s.code, "name": s.name, "probe": "links", "finding": "broken_link", **link})
+    for a in agent.config.accounts:
+        feed = agent.results.latest(target_key(a)).get("feed")
+        if feed is not None and (r.reason or getattr(r, "not_deregistered", False)):
+            out.append({"account": a.id, "name": a.name, "unit": a.unit, "probe": "feed", "success": feed.success,
+                        "reason": feed.reason, "not_deregistered": getattr(feed, "not_deregistered", False)})  # fmt: skip
+    return _json(out)

@@ -1,0 +1,47 @@
+"""HTTP availability probe (站点无法访问): one visit to the homepage.
+
+The inspection rule counts a visit as failed when the homepage did not open
+within 15 s: no final 2xx/3xx response in time (DNS failure, refused, reset,
+TLS error, 4xx/5xx, timeout, body over the cap).  Redirects are followed; the
+whole visit — connect, headers and body — shares the one timeout.
+"""
+
+from __future__ import annotations
+
+import time
+
+from agent.config import Site
+from probes._core import HttpResult, ProbeContext
+from probes.net import Fetched
+
+
+async def probe(site: Site, ctx: ProbeContext) -> HttpResult:
+    started = ctx.clock()
+    t0 = time.perf_counter()
+    fetched = await ctx.net.fetch(site.url, keep_body=False)
+    return judge(site.url, fetched, started=started, duration=time.perf_counter() - t0)
+
+
+def opened(fetched: Fetched) -> bool:
+    """The rule's "opened": a complete final response with a 2xx or 3xx status."""
+    return fetched.ok and fetched.status is not None and 200 <= fetched.status < 400
+
+
+def judge(url: str, fetched: Fetched, *, started: float, duration: float) -> HttpResult:
+    reason = fetched.error
+    if not reason and not opened(fetched):
+        reason = f"status {fetched.status}"
+    return HttpResult(
+        success=not reason,
+        reason=reason,
+        started=started,
+        duration_seconds=duration,
+        url=url,
+        final_url=fetched.final_url,
+        status_code=fetched.status,
+        redirects=fetched.redirects,
+        address=fetched.address,
+        ip_version=(6 if ":" in fetched.address else 4) if fetched.address else None,
+        body_bytes=fetched.body_bytes,
+        phases=dict(fetched.phases),
+    )

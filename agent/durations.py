@@ -25,7 +25,7 @@ def format_duration(seconds: float) -> str:
         return f"{round(seconds * 1000)}ms"
     out, rest = [], int(round(seconds))
     for unit in ("w", "d", "h", "m", "s"):
-        size = _UNITS[unit]
+        size = int(_UNITS[unit])
         if rest >= size:
             out.append(f"{rest // size}{unit}")
             rest %= size

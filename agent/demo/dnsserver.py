@@ -76,7 +76,8 @@ class DnsServer:
 
     def set(self, name: str, addresses: Iterable[str]) -> None:
         """Make ``name`` answer with ``addresses`` (A or AAAA by family); clears a fault."""
-        v4, v6 = [], []
+        v4: list[str] = []
+        v6: list[str] = []
         for a in addresses:
             ip = ipaddress.ip_address(a)
             (v4 if ip.version == 4 else v6).append(str(ip))

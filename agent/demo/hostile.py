@@ -98,21 +98,17 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 async def serve_tcp(handler: Handler, *, host: str = LOOPBACK, scheme: str = "http") -> Served:
     """Serve raw TCP connections with ``handler``; ``close()`` also drops open connections."""
     writers: set[asyncio.StreamWriter] = set()
-    tasks: set[asyncio.Task[None]] = set()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writers.add(writer)
-        task = asyncio.current_task()
-        if task is not None:
-            tasks.add(task)  # type: ignore[arg-type]
         try:
             await handler(reader, writer)
         except (OSError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # the loop is shutting down; Python 3.11's streams would log a cancelled callback
         finally:
             writers.discard(writer)
-            if task is not None:
-                tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
 
     server = await asyncio.start_server(on_connect, host, 0, reuse_address=True)
@@ -121,9 +117,7 @@ async def serve_tcp(handler: Handler, *, host: str = LOOPBACK, scheme: str = "ht
     async def close() -> None:
         server.close()
         for w in list(writers):
-            w.transport.abort()
-        for t in list(tasks):
-            t.cancel()
+            w.transport.abort()  # handlers see EOF or a reset and return
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 1.0)
 

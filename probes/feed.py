@@ -1,0 +1,467 @@
+"""The feed probe: is a new-media account (政务新媒体) still publishing?
+
+``probe(account, ctx)`` fetches the account's feed (its own URL, or an RSSHub
+route filled from the platform's template), reads it (:mod:`probes.feedparse`)
+and judges it:
+
+* **newest entry** — the newest *trusted* entry date: ``published``, else
+  ``updated``.  Dates before 2000 (the 1970 of a zeroed field) and dates more
+  than :data:`FUTURE_SKEW` ahead (2099, a wrong year) are not trusted and are
+  counted in ``details``; a date up to a day ahead (a wrong time zone) counts as
+  now.  **Undated entries** say nothing on the first visit; on later visits an
+  undated entry we have not seen before is dated when first seen (its key is
+  remembered), the same fallback the homepage check uses.  The newest entry ever
+  seen survives in the state, so an entry deleted from the feed does not make
+  the account look older.
+* **silent vs unreachable** — a feed that cannot be fetched or read (RSSHub
+  route broken: 404/503, 429, an HTML anti-crawler page, malformed XML) is
+  ``success=False`` with a reason, and ``last_entry`` is the last known one from
+  the state: a broken feed never makes an account look silent (indicators.md).
+* **conditional GET** — ETag / Last-Modified are remembered; a 304 reuses the last
+  reading (counts of recent entries are recomputed for today from the remembered
+  dates).
+* **stopped accounts** (``status: stopped``) — a feed that still answers with
+  entries, of any date, means the account still exists on its platform: it was
+  stopped (停用) but not deregistered (注销), the finding of ``seeds/003``.  A
+  deregistered account's route fails or comes back empty, so neither fires it;
+  ``details["still_posting"]`` says whether it also has entries in the last
+  ``recent_days``.
+* **politeness** — per feed host (per RSSHub platform namespace, e.g. ``/weibo``,
+  for RSSHub routes: the platform is what rate-limits) :mod:`backoff
+  <probes.feed>`: a 429, or a 5xx with Retry-After, backs off at once; plain
+  5xx and connection failures back off after :data:`STRIKES` in a row, so one
+  broken route among thousands on a healthy RSSHub does not silence the others.
+  While backing off the probe returns at once without fetching.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from agent.config import Account
+from probes._core import FeedResult, ProbeContext
+from probes.feedparse import Parsed, parse
+from probes.net import Fetched
+
+NAMESPACE = "feed"  # state: account id -> memo of the last reading
+BACKOFF_NAMESPACE = "feed-backoff"  # state: host key -> {"until", "strikes", "reason"}
+FUTURE_SKEW = 86400.0  # dates further ahead than this are not trusted
+EPOCH_FLOOR = 946684800.0  # 2000-01-01T00:00Z: earlier dates are zeroed or absurd fields
+STRIKES = 3  # consecutive 5xx / connection failures on one host before backing off
+BACKOFF_BASE = 60.0
+BACKOFF_CAP = 3600.0  # one feed interval
+RETRY_AFTER_CAP = 6 * 3600.0
+KEEP_DATES = 200  # entry dates remembered for 304 answers
+KEEP_UNDATED = 500  # undated entry keys remembered
+ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
+          "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1")  # fmt: skip
+
+
+# --- the probe (gather) ----------------------------------------------------------
+
+
+async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
+    started = ctx.clock()
+    t0 = time.perf_counter()
+    feeds = ctx.config.feeds
+    recent = feeds.recent_days * 86400
+    url = account.feed
+    memo = Memo.load(ctx.state.get(NAMESPACE, account.id), url)
+    key = backoff_key(url, feeds.rsshub)
+    blocked = Backoff.load(ctx.state.get(BACKOFF_NAMESPACE, key))
+    if blocked is not None and blocked.until > started:
+        reason = f"backing off {key} until {_iso(blocked.until)} ({blocked.reason}); not fetched"
+        return _from_memo(account, memo, started, t0, success=False, reason=reason, recent_seconds=recent,
+                          extra={"backoff_until": blocked.until})  # fmt: skip
+
+    fetched = await ctx.net.fetch(url, timeout=feeds.timeout, max_bytes=feeds.max_bytes,
+                                  headers=memo.conditional_headers() | {"Accept": ACCEPT})  # fmt: skip
+    now = ctx.clock()
+    backoff = next_backoff(blocked, fetched.status, fetched.error, fetched.headers.get("retry-after"), now)
+    if backoff is None:
+        ctx.state.delete(BACKOFF_NAMESPACE, key)
+    else:
+        ctx.state.put(BACKOFF_NAMESPACE, key, backoff.dump())
+
+    if fetched.status == 304 and not fetched.error and memo.has_reading:
+        memo = memo.checked(now)
+        ctx.state.put(NAMESPACE, account.id, memo.dump())
+        return _from_memo(account, memo, started, t0, success=True, reason="", recent_seconds=recent, status=304,
+                          extra={"unchanged": True})  # fmt: skip
+    failure = fetch_failure(fetched, feeds.max_bytes, backoff, now)
+    if failure:
+        return _from_memo(account, memo, started, t0, success=False, reason=failure, recent_seconds=recent,
+                          status=fetched.status,
+                          extra={"backoff_until": backoff.until} if backoff and backoff.until > now else {})  # fmt: skip
+
+    parsed = parse(fetched.body, fetched.headers.get("content-type", ""))
+    if parsed.error:
+        return _from_memo(
+            account, memo, started, t0, success=False, reason=parsed.error, recent_seconds=recent, status=fetched.status
+        )
+    reading = judge(parsed, memo, now, recent)
+    new_memo = memo.updated(reading, fetched, now)
+    ctx.state.put(NAMESPACE, account.id, new_memo.dump())
+    return _result(account, reading, new_memo, started, t0, status=fetched.status)
+
+
+# --- remembered state --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Memo:
+    """What the last successful reading of one account's feed left in the state."""
+
+    url: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    last_entry: float | None = None
+    entries: int = 0
+    dates: tuple[float, ...] = ()  # newest trusted entry dates, newest first (for 304s)
+    undated: tuple[str, ...] = ()  # keys of undated entries already seen
+    seen_undated_before: bool = False  # a reading exists, so a new undated entry can be dated
+    last_success: float | None = None
+    format: str = ""
+    newest_title: str = ""
+    newest_link: str = ""
+
+    @property
+    def has_reading(self) -> bool:
+        return self.last_success is not None
+
+    @classmethod
+    def load(cls, raw: Any, url: str) -> Memo:
+        if not isinstance(raw, dict):
+            return cls(url=url)
+        try:
+            memo = cls(
+                url=str(raw.get("url", "")),
+                etag=str(raw.get("etag", "")),
+                last_modified=str(raw.get("last_modified", "")),
+                last_entry=_float_or_none(raw.get("last_entry")),
+                entries=int(raw.get("entries", 0)),
+                dates=tuple(float(d) for d in raw.get("dates", ())),
+                undated=tuple(str(k) for k in raw.get("undated", ())),
+                seen_undated_before=bool(raw.get("seen_undated_before", False)),
+                last_success=_float_or_none(raw.get("last_success")),
+                format=str(raw.get("format", "")),
+                newest_title=str(raw.get("newest_title", "")),
+                newest_link=str(raw.get("newest_link", "")),
+            )
+        except (TypeError, ValueError):
+            return cls(url=url)  # a damaged memo costs one conditional GET, nothing more
+        if memo.url != url:
+            # A new feed URL for the same account: its validators mean nothing there,
+            # but the account's last known entry still stands.
+            return cls(url=url, last_entry=memo.last_entry)
+        return memo
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "url": self.url, "etag": self.etag, "last_modified": self.last_modified, "last_entry": self.last_entry,
+            "entries": self.entries, "dates": list(self.dates), "undated": list(self.undated),
+            "seen_undated_before": self.seen_undated_before, "last_success": self.last_success,
+            "format": self.format, "newest_title": self.newest_title, "newest_link": self.newest_link,
+        }  # fmt: skip
+
+    def conditional_headers(self) -> dict[str, str]:
+        if not self.has_reading:
+            return {}
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+    def checked(self, now: float) -> Memo:
+        return Memo(self.url, self.etag, self.last_modified, self.last_entry, self.entries, self.dates, self.undated,
+                    self.seen_undated_before, now, self.format, self.newest_title, self.newest_link)  # fmt: skip
+
+    def updated(self, reading: Reading, fetched: Fetched, now: float) -> Memo:
+        return Memo(
+            url=self.url,
+            etag=fetched.headers.get("etag", ""),
+            last_modified=fetched.headers.get("last-modified", ""),
+            last_entry=reading.last_entry,
+            entries=reading.entries,
+            dates=reading.dates[:KEEP_DATES],
+            undated=reading.undated_keys[:KEEP_UNDATED],
+            seen_undated_before=True,
+            last_success=now,
+            format=reading.format,
+            newest_title=reading.newest_title,
+            newest_link=reading.newest_link,
+        )
+
+
+def _float_or_none(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+# --- judging (pure) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One feed document judged against the clock and what was remembered."""
+
+    format: str
+    entries: int
+    last_entry: float | None  # newest trusted date, or the remembered one if newer
+    dates: tuple[float, ...]  # trusted dates, newest first
+    entries_recent: int
+    undated_keys: tuple[str, ...]
+    future: int = 0  # dates more than FUTURE_SKEW ahead, not trusted
+    ancient: int = 0  # dates before 2000, not trusted
+    undated: int = 0
+    dated_on_sight: int = 0  # undated entries new since the last reading, dated now
+    newest_title: str = ""
+    newest_link: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+
+def judge(parsed: Parsed, memo: Memo, now: float, recent_seconds: float) -> Reading:
+    """The newest trusted entry, the recent ones, and what could not be trusted."""
+    dates: list[float] = []
+    future = ancient = 0
+    newest: tuple[float, str, str] | None = None
+    known = set(memo.undated)
+    undated_keys: list[str] = []
+    dated_on_sight = 0
+    for entry in parsed.entries:
+        date = entry.date
+        if date is None:
+            undated_keys.append(entry.key)
+            if not memo.seen_undated_before or entry.key in known:
+                continue
+            date, dated_on_sight = now, dated_on_sight + 1
+        elif date < EPOCH_FLOOR:
+            ancient += 1
+            continue
+        elif date > now + FUTURE_SKEW:
+            future += 1
+            continue
+        date = min(date, now)
+        dates.append(date)
+        if newest is None or date > newest[0]:
+            newest = (date, entry.title, entry.link)
+    dates.sort(reverse=True)
+    last = max((d for d in (newest[0] if newest else None, memo.last_entry) if d is not None), default=None)
+    notes = list(parsed.notes)
+    if future:
+        notes.append(f"{future} entries dated more than a day ahead, not trusted")
+    if ancient:
+        notes.append(f"{ancient} entries dated before 2000, not trusted")
+    if parsed.entries and not dates and not undated_keys:
+        notes.append("no entry has a trustworthy date")
+    elif undated_keys and not memo.seen_undated_before and not dates:
+        notes.append("entries carry no dates; new ones will be dated when first seen")
+    return Reading(
+        format=parsed.format,
+        entries=parsed.total_entries,
+        last_entry=last,
+        dates=tuple(dates),
+        entries_recent=sum(1 for d in dates if d >= now - recent_seconds),
+        undated_keys=tuple(undated_keys),
+        future=future,
+        ancient=ancient,
+        undated=len(undated_keys),
+        dated_on_sight=dated_on_sight,
+        newest_title=newest[1] if newest else memo.newest_title,
+        newest_link=newest[2] if newest else memo.newest_link,
+        notes=tuple(notes),
+    )
+
+
+def not_deregistered(account: Account, success: bool, entries: int) -> bool:
+    """A stopped account whose feed still answers with entries still exists: 停用 but not 注销."""
+    return account.status == "stopped" and success and entries > 0
+
+
+def fetch_failure(fetched: Fetched, max_bytes: int, backoff: Backoff | None, now: float) -> str:
+    """Why a fetch gives nothing to read, or "" when the body is a candidate feed."""
+    if fetched.error:
+        if "larger than the" in fetched.error:
+            reason = f"feed larger than the {max_bytes // (1024 * 1024) or max_bytes} MiB limit (feeds.max_bytes)"
+        else:
+            reason = f"fetch failed: {fetched.error}"
+    elif fetched.status is None or fetched.status >= 400 or fetched.status == 304:
+        reason = _status_reason(fetched)
+    else:
+        return ""
+    if backoff is not None and backoff.until > now:
+        reason += f"; backing off until {_iso(backoff.until)}"
+    return reason
+
+
+def _status_reason(fetched: Fetched) -> str:
+    status = fetched.status
+    if status == 304:
+        return "HTTP 304 but no earlier reading to reuse"
+    if status == 429:
+        return "HTTP 429 Too Many Requests (rate-limited)"
+    if status == 404:
+        return "HTTP 404: feed not found (RSSHub route broken, or account gone?)"
+    if status in (401, 403):
+        return f"HTTP {status}: access refused (anti-crawler?)"
+    if status is not None and status >= 500:
+        return f"HTTP {status}: the feed source failed" + _error_page_hint(fetched.body)
+    return f"HTTP {status}"
+
+
+_RSSHUB_MESSAGE = re.compile(rb"Error message:\s*([^<]{1,160})")
+_TITLE = re.compile(rb"<title[^>]*>([^<]{1,120})</title>", re.I)
+
+
+def _error_page_hint(body: bytes) -> str:
+    """RSSHub's error page names the failure ("Error message: …"); other pages have a title."""
+    m = _RSSHUB_MESSAGE.search(body[:65536]) or _TITLE.search(body[:65536])
+    return f" «{m.group(1).decode('utf-8', 'replace').strip()}»" if m else ""
+
+
+# --- backoff -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    until: float
+    strikes: int
+    reason: str = ""
+
+    @classmethod
+    def load(cls, raw: Any) -> Backoff | None:
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return cls(float(raw["until"]), int(raw["strikes"]), str(raw.get("reason", "")))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def dump(self) -> dict[str, Any]:
+        return {"until": self.until, "strikes": self.strikes, "reason": self.reason}
+
+
+def backoff_key(url: str, rsshub: str) -> str:
+    """Who we are polite to: the feed's host, or for RSSHub routes the RSSHub host and the
+    route's platform namespace (``/weibo``): the platform is what rate-limits RSSHub."""
+    parts, hub = urlsplit(url), urlsplit(rsshub)
+    key = parts.netloc.lower()
+    if parts.netloc.lower() == hub.netloc.lower():
+        rest = parts.path[len(hub.path.rstrip("/")) :] if parts.path.startswith(hub.path.rstrip("/")) else parts.path
+        namespace = rest.strip("/").split("/", 1)[0]
+        if namespace:
+            key += "/" + namespace
+    return key
+
+
+def next_backoff(prev: Backoff | None, status: int | None, error: str, retry_after: str | None,
+                 now: float) -> Backoff | None:  # fmt: skip
+    """The host's backoff after one answer; None when the host answered normally."""
+    overloaded = status == 429 or (status is not None and status >= 500)
+    unreachable = bool(error) and "larger than the" not in error
+    if not overloaded and not unreachable:
+        return None
+    strikes = (prev.strikes if prev else 0) + 1
+    wait = _retry_after(retry_after, now) if overloaded else None
+    if status == 429 or wait is not None:
+        delay = wait if wait is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (strikes - 1))
+    elif strikes >= STRIKES:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (strikes - STRIKES))
+    else:
+        delay = 0.0  # counted, not yet backing off
+    what = f"HTTP {status}" if overloaded else "unreachable"
+    return Backoff(now + delay, strikes, f"{what}, {strikes} in a row")
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_CAP)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return min(max(0.0, when - now), RETRY_AFTER_CAP)
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- results -------------------------------------------------------------------------
+
+
+def _base_details(account: Account, memo: Memo) -> dict[str, Any]:
+    return {"feed": account.feed, "last_success": memo.last_success, "format": memo.format}
+
+
+def _result(account: Account, r: Reading, memo: Memo, started: float, t0: float, *, status: int | None) -> FeedResult:
+    details = _base_details(account, memo) | {
+        "parser_format": r.format, "undated_entries": r.undated, "dated_on_sight": r.dated_on_sight,
+        "future_dates": r.future, "ancient_dates": r.ancient,
+        "newest_title": r.newest_title, "newest_link": r.newest_link,
+    }  # fmt: skip
+    flagged = not_deregistered(account, True, r.entries)
+    if flagged:
+        details["not_deregistered"] = _finding(account, r.last_entry, r.entries, r.entries_recent)
+    return FeedResult(
+        success=True,
+        reason="; ".join(r.notes),
+        started=started,
+        duration_seconds=time.perf_counter() - t0,
+        url=account.feed,
+        status_code=status,
+        last_entry=r.last_entry,
+        entries=r.entries,
+        entries_recent=r.entries_recent,
+        not_deregistered=flagged,
+        format=r.format,
+        details=details,
+    )
+
+
+def _from_memo(account: Account, memo: Memo, started: float, t0: float, *, success: bool, reason: str,
+               recent_seconds: float, status: int | None = None, extra: dict[str, Any] | None = None) -> FeedResult:  # fmt: skip
+    """A result that reuses the remembered reading: after a 304, or when the feed failed
+    (then only ``last_entry`` is kept — the counts of a feed we could not read are unknown)."""
+    now = started
+    entries = memo.entries if success else 0
+    recent = sum(1 for d in memo.dates if d >= now - recent_seconds) if success else 0
+    flagged = not_deregistered(account, success, entries)
+    details = _base_details(account, memo) | (extra or {})
+    if flagged:
+        details["not_deregistered"] = _finding(account, memo.last_entry, entries, recent)
+    return FeedResult(
+        success=success,
+        reason=reason,
+        started=started,
+        duration_seconds=time.perf_counter() - t0,
+        url=account.feed,
+        status_code=status,
+        last_entry=memo.last_entry,
+        entries=entries,
+        entries_recent=recent,
+        not_deregistered=flagged,
+        format=memo.format,
+        unchanged=bool(extra and extra.get("unchanged")),
+        backoff_until=(extra or {}).get("backoff_until"),
+        details=details,
+    )
+
+
+def _finding(account: Account, last_entry: float | None, entries: int, recent: int) -> dict[str, Any]:
+    return {
+        "finding": "stopped account not deregistered (停用未注销)",
+        "unit": account.unit, "platform": account.platform, "name": account.name,
+        "entries": entries, "entries_recent": recent, "still_posting": recent > 0,
+        "last_entry": last_entry,
+    }  # fmt: skip

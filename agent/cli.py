@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--config", default=DEFAULT_CONFIG)
     run.add_argument("--listen", help="host:port, overrides the configuration's listen")
     run.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n or auto/n (default 0/1)")
+    run.add_argument("--state-dir", help="overrides the configuration's state_dir")
+
+    health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
+    health.add_argument("--url", default="http://127.0.0.1:9725/healthz")
+    health.add_argument("--timeout", type=float, default=4.0)
 
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
@@ -99,7 +104,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.runtime import Agent
 
-    agent = Agent(args.config, shard=args.shard, listen=args.listen)
+    agent = Agent(args.config, shard=args.shard, listen=args.listen, state_dir=args.state_dir)
     try:
         asyncio.run(agent.serve_forever())
     except ConfigError as e:
@@ -107,6 +112,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(issue, file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(args.url, timeout=args.timeout) as resp:  # noqa: S310 — a local URL
+            return 0 if resp.status == 200 else 1
+    except (urllib.error.URLError, OSError) as e:
+        print(f"unhealthy: {args.url}: {e}", file=sys.stderr)
+        return 1
 
 
 def cmd_probe(args: argparse.Namespace) -> int:

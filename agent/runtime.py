@@ -56,10 +56,12 @@ class Agent:
     """``await agent.start()`` … ``await agent.stop()``; or ``await agent.serve_forever()``."""
 
     def __init__(self, config_path: str | Path | None, *, config: Config | None = None,
-                 shard: tuple[int, int] = (0, 1), listen: str | None = None) -> None:  # fmt: skip
+                 shard: tuple[int, int] = (0, 1), listen: str | None = None,
+                 state_dir: str | None = None) -> None:  # fmt: skip
         self.config_path = Path(config_path) if config_path else None
         self.shard = shard
         self._listen_override = listen
+        self._state_dir_override = state_dir
         self._initial = config
         self.results = ResultStore()
         self.registry = CollectorRegistry(auto_describe=False)
@@ -90,7 +92,7 @@ class Agent:
     async def start(self) -> None:
         full = self._load()  # ConfigError propagates: fail fast at start-up
         try:
-            self.state = StateStore(Path(full.state_dir) / "xuncha.db")
+            self.state = StateStore(Path(self._state_dir_override or full.state_dir) / "xuncha.db")
             self._activate(full)
             self.scheduler = Scheduler(self.results, self.metrics)
             assert self.net is not None

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Xuncha (巡查) agent image: slim, non-root, config at /etc/xuncha/xuncha.yml,
+# state (SQLite) at /var/lib/xuncha, metrics on :9725.
+
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY agent ./agent
+COPY probes ./probes
+COPY dashboards ./dashboards
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN useradd --system --uid 10001 --no-create-home --home-dir /var/lib/xuncha xuncha \
+ && mkdir -p /etc/xuncha /var/lib/xuncha && chown xuncha /var/lib/xuncha
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY deploy/container/xuncha.yml /etc/xuncha/xuncha.yml
+USER 10001
+WORKDIR /var/lib/xuncha
+VOLUME ["/var/lib/xuncha"]
+EXPOSE 9725
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["xuncha", "healthcheck", "--url", "http://127.0.0.1:9725/healthz"]
+ENTRYPOINT ["xuncha"]
+CMD ["run", "-c", "/etc/xuncha/xuncha.yml"]

@@ -621,27 +621,30 @@ _SITE_VALUES = {
                "已关停": "closed", "关停": "closed"},
 }  # fmt: skip
 _ACCOUNT_HEADERS = {
-    "账号标识": "id",
-    "编号": "id",
-    "单位名称": "unit",
-    "账号类型": "platform",
+    "账号标识": "id", "编号": "id", "账号编号": "id",
+    "单位名称": "unit", "主办单位": "unit", "开办主体": "unit",
+    "账号类型": "platform", "平台": "platform", "平台类型": "platform",
     "账号名称": "name",
-    "账号状态": "status",
-    "状态": "status",
-    "订阅地址": "feed",
-    "平台账号": "uid",
-}
+    "账号状态": "status", "状态": "status", "运营状态": "status",
+    "订阅地址": "feed", "RSS地址": "feed", "RSS": "feed", "feed": "feed",
+    "平台账号": "uid", "账号ID": "uid", "平台ID": "uid", "UID": "uid", "uid": "uid",
+}  # fmt: skip
+# Columns of the annex tables that are read by people, not by us (序号 row number, 结果 verdict).
 # 账号类型 as written in the seeds' annex tables → platform ids.
 PLATFORMS = {
-    "微信公众号": "wechat", "微信": "wechat", "新浪微博": "weibo", "微博": "weibo", "抖音": "douyin",
-    "今日头条": "toutiao", "头条号": "toutiao", "百家号": "baijiahao", "企鹅号": "qq", "南方号": "nanfang",
-    "人民号": "people", "百度贴吧": "tieba", "快手": "kuaishou", "哔哩哔哩": "bilibili", "APP": "app",
-    "客户端": "app", "小程序": "miniprogram",
+    "微信公众号": "wechat", "微信": "wechat", "微信订阅号": "wechat", "微信服务号": "wechat", "公众号": "wechat",
+    "新浪微博": "weibo", "微博": "weibo", "政务微博": "weibo", "抖音": "douyin", "抖音号": "douyin",
+    "今日头条": "toutiao", "头条号": "toutiao", "头条": "toutiao", "百家号": "baijiahao", "企鹅号": "qq",
+    "南方号": "nanfang", "人民号": "people", "百度贴吧": "tieba", "贴吧": "tieba", "快手": "kuaishou",
+    "快手号": "kuaishou", "哔哩哔哩": "bilibili", "B站": "bilibili", "视频号": "channels",
+    "微信视频号": "channels", "小红书": "xiaohongshu", "APP": "app", "App": "app", "客户端": "app",
+    "移动客户端": "app", "手机客户端": "app", "小程序": "miniprogram", "微信小程序": "miniprogram",
 }  # fmt: skip
 _ACCOUNT_VALUES = {
     "platform": PLATFORMS,
-    "status": {"正常": "active", "正常运营": "active", "运营中": "active", "已停更": "stopped", "停止更新": "stopped",
-               "停更": "stopped", "已停止": "stopped"},
+    "status": {"正常": "active", "正常运营": "active", "运营中": "active", "正常运行": "active", "在用": "active",
+               "启用": "active", "已停更": "stopped", "停止更新": "stopped", "停更": "stopped", "已停止": "stopped",
+               "停用": "stopped", "已停用": "stopped", "停止运营": "stopped", "已关停": "stopped", "关停": "stopped"},
 }  # fmt: skip
 
 
@@ -700,12 +703,21 @@ def _site_from_row(issues: _Issues, entry: str, values: dict[str, Any]) -> Site 
 def _account_from_row(issues: _Issues, entry: str, values: dict[str, Any], feeds: FeedsConfig) -> Account | None:
     values = _translate(values, _ACCOUNT_VALUES)
     if "id" not in values and values.get("platform") and values.get("name"):
-        # The seeds' tables have no id column: derive a stable one from platform and name.
-        values["id"] = f"{values['platform']}-{values['name']}".replace(" ", "")
+        # The seeds' annex tables have no id column: derive a stable one from platform and
+        # name (text copied out of PDFs carries stray spaces inside names: drop them).
+        values["id"] = "".join(f"{values['platform'].lower()}-{values['name']}".split())
     if "id" in values:
         entry = f"{entry} ({values['id']})"
     built = _build(issues, entry, values, _ACCOUNT_PARSERS, ("id", "unit", "platform", "name"))
-    return _account(issues, entry, built, feeds) if built is not None else None
+    if built is None:
+        return None
+    if not built.get("feed") and (not built.get("uid") or built["platform"] not in feeds.routes):
+        # Name the CSV's own columns: that is where the fix goes.
+        routed = ", ".join(sorted(feeds.routes))
+        issues.add(entry, "订阅地址", f"no feed: fill 订阅地址 with the feed URL, or 平台账号 with the account's id "
+                                     f"on a platform with an RSSHub route ({routed}; feeds.routes adds more)")  # fmt: skip
+        return None
+    return _account(issues, entry, built, feeds)
 
 
 def _no_duplicates(issues: _Issues, items: list[tuple[Any, str]], key: str) -> None:

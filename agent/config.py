@@ -550,7 +550,7 @@ def _site(values: dict[str, Any]) -> Site:
     return Site(**values, region=region_of(values["code"]))
 
 
-def _sites_yaml(issues: _Issues, raw: Any) -> Iterable[tuple[Site, str]]:
+def _sites_yaml(issues: _Issues, raw: Any) -> Iterable[tuple[Site, tuple[str, str]]]:
     if raw is None:
         return
     if not isinstance(raw, list):
@@ -560,7 +560,7 @@ def _sites_yaml(issues: _Issues, raw: Any) -> Iterable[tuple[Site, str]]:
         entry = _entry_name("sites", i, item, "code")
         values = _build(issues, entry, item, _SITE_PARSERS, ("code", "name", "url"))
         if values is not None:
-            yield _site(values), entry
+            yield _site(values), (issues.file, entry)
 
 
 def _account_id(v: Any) -> str:
@@ -592,7 +592,7 @@ def _account(issues: _Issues, entry: str, values: dict[str, Any], feeds: FeedsCo
     return Account(**values)
 
 
-def _accounts_yaml(issues: _Issues, raw: Any, feeds: FeedsConfig) -> Iterable[tuple[Account, str]]:
+def _accounts_yaml(issues: _Issues, raw: Any, feeds: FeedsConfig) -> Iterable[tuple[Account, tuple[str, str]]]:
     if raw is None:
         return
     if not isinstance(raw, list):
@@ -602,7 +602,7 @@ def _accounts_yaml(issues: _Issues, raw: Any, feeds: FeedsConfig) -> Iterable[tu
         entry = _entry_name("accounts", i, item, "id")
         values = _build(issues, entry, item, _ACCOUNT_PARSERS, ("id", "unit", "platform", "name"))
         if values is not None and (account := _account(issues, entry, values, feeds)) is not None:
-            yield account, entry
+            yield account, (issues.file, entry)
 
 
 # CSV headers of the national reporting system (全国政府网站信息报送系统) → our fields.
@@ -649,7 +649,7 @@ _ACCOUNT_VALUES = {
 
 
 def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
-          headers: Mapping[str, str]) -> Iterable[tuple[Any, str]]:  # fmt: skip
+          headers: Mapping[str, str]) -> Iterable[tuple[Any, tuple[str, str]]]:  # fmt: skip
     file_issues = _Issues(name)
     try:
         data = path.read_bytes()
@@ -675,7 +675,8 @@ def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
         values = {k: v for k, v in values.items() if v}
         result = build(file_issues, entry, values)
         if result is not None:
-            yield result, f"{name}: {entry}"
+            ident = getattr(result, "code", None) or getattr(result, "id", "")
+            yield result, (name, f"{entry} ({ident})")
     issues.items.extend(file_issues.items)
 
 
@@ -720,14 +721,16 @@ def _account_from_row(issues: _Issues, entry: str, values: dict[str, Any], feeds
     return _account(issues, entry, built, feeds)
 
 
-def _no_duplicates(issues: _Issues, items: list[tuple[Any, str]], key: str) -> None:
-    seen: dict[str, str] = {}
-    for item, entry in items:
+def _no_duplicates(issues: _Issues, items: list[tuple[Any, tuple[str, str]]], key: str) -> None:
+    seen: dict[str, tuple[str, str]] = {}
+    for item, (file, entry) in items:
         value = getattr(item, key)
         if value in seen:
-            issues.add(entry, key, f"duplicate {value!r}, first defined at {seen[value]}")
+            first_file, first_entry = seen[value]
+            where = first_entry if first_file == file else f"{first_file}: {first_entry}"
+            issues.items.append(ConfigIssue(file, entry, key, f"duplicate {value!r}, first defined at {where}"))
         else:
-            seen[value] = entry
+            seen[value] = (file, entry)
 
 
 def config_fields(cls: type) -> tuple[str, ...]:

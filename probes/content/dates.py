@@ -1,0 +1,108 @@
+"""Publication dates as Chinese government sites write them.
+
+``2026-11-20``, ``2026/11/20``, ``2026.11.20``, ``2026年11月20日``, each with an
+optional time, and the short ``11-20`` / ``[11-20]`` / ``11月20日`` whose year is
+inferred (a month-day later than today belongs to last year).  Times are read in
+Asia/Shanghai (UTC+8, no daylight saving), the time zone of every site we watch.
+
+Invalid dates (``2026-13-45``) are ignored; dates after today are reported as
+``future`` so that the caller can set them aside (a meeting announced for next
+month is not a publication).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+EARLIEST_YEAR = 1995  # Chinese government sites start in the late 1990s; older "dates" are history, not news
+
+_TIME = r"(?:[\sT]*(?P<h>[01]?\d|2[0-3])[:：](?P<mi>[0-5]\d)(?:[:：](?P<s>[0-5]\d))?)?"
+_FULL = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-/.年])\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)\s*日?" + _TIME
+)
+# Month-day alone is only trusted when it is (nearly) all the fragment says: "[11-20]", "11-20", "11月20日".
+_SHORT = re.compile(
+    r"^\s*[\[\(（【]?\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?" + _TIME + r"\s*[\]\)）】]?\s*$"
+)
+# ... or a token of its own beside the title: "标题 [11-20]", "标题 11-20 09:30".
+_SHORT_TOKEN = re.compile(
+    r"(?:^|(?<=\s))[\[\(（【]?(?P<m>\d{1,2})(?:-|/|\.|月)(?P<d>\d{1,2})日?" + _TIME + r"[\]\)）】]?(?=\s|$)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDate:
+    timestamp: float
+    text: str  # as written
+    start: int  # offset in the text searched
+    problem: str = ""  # "" when usable; "future" | "invalid" | "too old"
+
+
+def today(now: float) -> date:
+    return datetime.fromtimestamp(now, SHANGHAI).date()
+
+
+def to_timestamp(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> float | None:
+    """Unix time of a Shanghai wall-clock time, or None when the date does not exist."""
+    try:
+        return datetime(y, m, d, h, mi, s, tzinfo=SHANGHAI).timestamp()
+    except ValueError:
+        return None
+
+
+def _judge(y: int, m: int, d: int, match: re.Match[str], now: float, text_offset: int = 0) -> FoundDate:
+    h, mi, s = (int(match.group(g) or 0) for g in ("h", "mi", "s"))
+    ts = to_timestamp(y, m, d, h, mi, s)
+    raw = match.group(0).strip()
+    start = match.start() + text_offset
+    if ts is None:
+        return FoundDate(0.0, raw, start, "invalid")
+    if y < EARLIEST_YEAR:
+        return FoundDate(ts, raw, start, "too old")
+    day = date(y, m, d)
+    # A date after today (Shanghai) is not a publication; same-day times may run a little ahead of our clock.
+    if day > today(now) or ts > now + 3600:
+        return FoundDate(ts, raw, start, "future")
+    return FoundDate(ts, raw, start)
+
+
+def find_full(text: str, now: float) -> list[FoundDate]:
+    """Every year-month-day date in ``text`` (including unusable ones, with their problem)."""
+    out = []
+    for m in _FULL.finditer(text):
+        if m.group("sep") == "年" and "月" not in m.group(0):
+            continue  # 2026年11.20 is not a way anyone writes a date
+        out.append(_judge(int(m.group("y")), int(m.group("m")), int(m.group("d")), m, now))
+    return out
+
+
+def infer_year(month: int, day: int, now: float) -> int:
+    """The year of a month-day shown without one: this year, unless that is after today."""
+    t = today(now)
+    return t.year - 1 if (month, day) > (t.month, t.day) else t.year
+
+
+def find_short(fragment: str, now: float) -> FoundDate | None:
+    """A month-day that is the whole fragment (``[11-20]``, ``11-20 09:30``, ``11月20日``)."""
+    m = _SHORT.match(fragment)
+    if m is None:
+        return None
+    month, day = int(m.group("m")), int(m.group("d"))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return FoundDate(0.0, m.group(0).strip(), 0, "invalid")
+    return _judge(infer_year(month, day, now), month, day, m, now)
+
+
+def find_short_tokens(text: str, now: float) -> list[FoundDate]:
+    """Month-days standing as tokens of their own in ``text`` (fragments joined by spaces)."""
+    out = []
+    for m in _SHORT_TOKEN.finditer(text):
+        month, day = int(m.group("m")), int(m.group("d"))
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            out.append(FoundDate(0.0, m.group(0).strip(), m.start(), "invalid"))
+            continue
+        out.append(_judge(infer_year(month, day, now), month, day, m, now))
+    return out

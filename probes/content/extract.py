@@ -1,0 +1,276 @@
+"""HTML → what the content judges need: visible text, items, links, navigation.
+
+Parsing uses selectolax's lexbor engine (fast, forgiving with broken HTML).  All
+work is bounded: lexbor's cost grows with the square of the nesting depth, so
+a page nested deeper than :data:`MAX_DEPTH` is cut where it gets that deep
+(a partial result with a note); anchors, items and text are capped too.
+
+An *item* is a link inside a list entry, table row or a small block that holds
+only that link (``<li><a>标题</a><span>2026-11-20</span></li>``).  Its date is
+the newest usable date written beside the title; a date inside the title counts
+only when it ends the title.  Dates shown for another reason never count: the
+header's "今天是2026年11月20日 星期五" (no link beside it), copyright years (not a
+day), and dates after today (a meeting announced for next month).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from probes.content import dates
+
+MAX_DEPTH = 1500
+MAX_ANCHORS = 5000  # anchors examined for items and navigation
+MAX_ITEM_TEXT = 400  # a "container" longer than this is a block of content, not one item
+MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer matters)
+MAX_IGNORED = 30
+
+_SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
+_ITEM_TAGS = frozenset(("li", "tr", "dd", "dt"))
+_STOP_TAGS = frozenset(("body", "html", "ul", "ol", "table", "tbody", "thead", "nav", "dl", "form"))
+_BLOCK_TAGS = frozenset(("div", "p", "td", "section", "article", "span", "h2", "h3", "h4", "h5", "h6", "em", "font"))
+_VOID = frozenset(b"area base br col embed hr img input link meta param source track wbr".split())
+# Tags the parser closes by itself (so an unclosed one does not deepen the tree), and formatting
+# tags bounded by the adoption agency algorithm.
+_SELF_CLOSING = frozenset(
+    b"p li dt dd tr td th option optgroup thead tbody tfoot colgroup caption rb rt rp html head body "
+    b"b i u s em strong font small big tt strike nobr code a".split()
+)
+_TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]{0,15})[^>]*?(/?)>")
+_DISPLAY = re.compile(r"今天|今日|当前|现在是|星期|礼拜|周[一二三四五六日天]|农历|天气")
+_COPYRIGHT = re.compile(r"©|copyright|版权|\(c\)", re.I)
+_NAV_HINT = re.compile(r"nav|menu|daohang|lanmu|column|channel", re.I)
+_WS = re.compile(r"\s+")
+# Utility links of the page header sit beside the header's date display; they are never items.
+_UTILITY = re.compile(r"设为首页|加入收藏|收藏本站|无障碍|适老|关怀版|长者|登录|注册|繁體|繁体|简体|english|手机版|移动版|读屏|"
+                      r"智能问答|站内搜索|高级搜索", re.I)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    title: str
+    url: str
+    published: float | None = None
+    date_text: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "url": self.url, "published": self.published, "date": self.date_text}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    title: str = ""
+    text: str = ""  # visible text, capped (head and tail)
+    items: tuple[Item, ...] = ()  # in document order; dated and undated
+    anchors: tuple[tuple[str, str], ...] = ()  # (text, url) of every anchor examined, for the fingerprint
+    nav: tuple[tuple[str, str], ...] = ()  # (name, url) of navigation links
+    resource_urls: tuple[str, ...] = ()  # script/img/link/iframe sources (compliance marks)
+    alt_text: str = ""  # alt/title attributes of images and links (the marks are often images)
+    ignored_dates: tuple[dict[str, str], ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def dated_items(self) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.published is not None)
+
+    @property
+    def newest(self) -> float | None:
+        return max((i.published for i in self.items if i.published is not None), default=None)
+
+
+def depth_cut(html: str, limit: int = MAX_DEPTH) -> int | None:
+    """Offset where the element nesting first exceeds ``limit`` (estimated), or None."""
+    if html.count("<") < limit:  # cannot nest that deep
+        return None
+    depth = 0
+    data = html.encode("utf-8", "surrogatepass")
+    for m in _TAG.finditer(data):
+        closing, name, selfclose = m.group(1), m.group(2).lower(), m.group(3)
+        if name in _VOID or name in _SELF_CLOSING or selfclose:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+            continue
+        depth += 1
+        if depth > limit:
+            return len(data[: m.start()].decode("utf-8", "replace"))
+    return None
+
+
+def parse_tree(html: str) -> tuple[LexborHTMLParser, list[str]]:
+    notes = []
+    if (cut := depth_cut(html)) is not None:
+        notes.append(f"HTML nested deeper than {MAX_DEPTH} elements: read the first {cut} characters only")
+        html = html[:cut]
+    return LexborHTMLParser(html), notes
+
+
+def clean_url(href: str, base: str) -> str | None:
+    href = href.strip()
+    if not href or href.lower().startswith(_SKIP_SCHEMES):
+        return None
+    try:
+        url = urljoin(base, href)
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def visible_text(tree: LexborHTMLParser) -> str:
+    tree.strip_tags(["script", "style", "noscript", "template", "svg"])
+    root = tree.body or tree.root
+    text = root.text(separator="\n", strip=True) if root is not None else ""
+    if len(text) > MAX_TEXT:
+        text = text[: MAX_TEXT * 3 // 4] + "\n…\n" + text[-MAX_TEXT // 4 :]
+    return text
+
+
+def parse(html: str, base_url: str, now: float) -> Page:
+    """Read one page (already decoded).  Pure: no I/O, ``now`` for dates."""
+    tree, notes = parse_tree(html)
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True)[:200] if title_node is not None else ""
+    resources, alts = _resources(tree, base_url)
+    items, anchors, nav, ignored, anchor_notes = _anchors(tree, base_url, now)
+    text = visible_text(tree)
+    return Page(title=title, text=text, items=tuple(items), anchors=tuple(anchors), nav=tuple(nav),
+                resource_urls=tuple(resources), alt_text=alts, ignored_dates=tuple(ignored[:MAX_IGNORED]),
+                notes=tuple(notes + anchor_notes))  # fmt: skip
+
+
+def _resources(tree: LexborHTMLParser, base: str) -> tuple[list[str], str]:
+    urls: list[str] = []
+    alts: list[str] = []
+    for i, node in enumerate(tree.css("script[src], img, link[href], iframe[src], embed[src]")):
+        if i >= MAX_ANCHORS:
+            break
+        attrs = node.attributes
+        src = attrs.get("src") or attrs.get("href")
+        if src and (url := clean_url(src, base)):
+            urls.append(url)
+        for key in ("alt", "title"):
+            if v := attrs.get(key):
+                alts.append(v[:100])
+    return urls, " ".join(alts)
+
+
+def _anchor_text(a: LexborNode) -> str:
+    text = _WS.sub(" ", a.text(strip=True))
+    if not text or len(text) < 2:
+        attrs = a.attributes
+        text = (attrs.get("title") or "").strip()
+        if not text:
+            img = a.css_first("img")
+            text = ((img.attributes.get("alt") or "") if img is not None else "").strip()
+    return text[:200]
+
+
+def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-untyped-def]
+    items: list[Item] = []
+    anchors: list[tuple[str, str]] = []
+    nav: list[tuple[str, str]] = []
+    ignored: list[dict[str, str]] = []
+    notes: list[str] = []
+    texts: dict[int, str | None] = {}  # container mem_id -> its text (None: not an item container)
+    all_anchors = tree.css("a[href]")
+    if len(all_anchors) > MAX_ANCHORS:
+        notes.append(f"{len(all_anchors)} links on the page: examined the first {MAX_ANCHORS}")
+    for a in all_anchors[:MAX_ANCHORS]:
+        url = clean_url(a.attributes.get("href") or "", base)
+        if url is None:
+            continue
+        text = _anchor_text(a)
+        if text:
+            anchors.append((text, url))
+        if 2 <= len(text) <= 16 and _in_nav(a):
+            nav.append((text, url))
+        if len(text) < 4 or _UTILITY.search(text):
+            continue
+        container = _container(a, texts)
+        if container is None:
+            continue
+        published, date_text = _item_date(text, container, now, ignored)
+        items.append(Item(text, url, published, date_text))
+    return items, anchors, nav, ignored, notes
+
+
+def _in_nav(a: LexborNode) -> bool:
+    node = a.parent
+    for _ in range(6):
+        if node is None:
+            return False
+        if node.tag == "nav":
+            return True
+        attrs = node.attributes
+        if _NAV_HINT.search((attrs.get("class") or "") + " " + (attrs.get("id") or "")):
+            return True
+        node = node.parent
+    return False
+
+
+def _container_text(node: LexborNode, texts: dict[int, str | None]) -> str | None:
+    key = node.mem_id
+    if key not in texts:
+        text = _WS.sub(" ", node.text(separator=" ", strip=True))
+        texts[key] = text if len(text) <= MAX_ITEM_TEXT else None
+    return texts[key]
+
+
+def _container(a: LexborNode, texts: dict[int, str | None]) -> str | None:
+    """The text of the item an anchor belongs to, or None when it is not in one."""
+    node = a.parent
+    for _ in range(4):
+        if node is None or node.tag in _STOP_TAGS:
+            break
+        if node.tag in _ITEM_TAGS:
+            return _container_text(node, texts)
+        node = node.parent
+    # No list entry or row: the largest block around it (up to 3 levels) holding only this link.
+    best = None
+    node = a.parent
+    for _ in range(3):
+        if node is None or node.tag not in _BLOCK_TAGS:
+            break
+        if len(node.css("a")) != 1 or _container_text(node, texts) is None:
+            break
+        best = node
+        node = node.parent
+    return _container_text(best, texts) if best is not None else None
+
+
+def _item_date(title: str, container: str, now: float, ignored: list[dict[str, str]]) -> tuple[float | None, str]:
+    beside = container.replace(title, " ", 1) if title in container else container
+    found = dates.find_full(beside, now) + dates.find_short_tokens(beside, now)
+    usable = []
+    for d in found:
+        problem = d.problem or _context_problem(beside, d)
+        if problem:
+            if len(ignored) < MAX_IGNORED:
+                ignored.append({"date": d.text, "reason": problem, "item": title[:60]})
+        else:
+            usable.append(d)
+    if not usable and title in container:
+        # A date that ends the title: "<a>标题 2026-11-20</a>".
+        usable = [d for d in dates.find_full(title, now) if not d.problem and d.start + len(d.text) >= len(title) - 2]
+    if not usable:
+        return None, ""
+    best = max(usable, key=lambda d: d.timestamp)
+    return best.timestamp, best.text
+
+
+def _context_problem(text: str, d: dates.FoundDate) -> str:
+    before = text[max(0, d.start - 8) : d.start]
+    after = text[d.start + len(d.text) : d.start + len(d.text) + 6]
+    if _COPYRIGHT.search(before):
+        return "copyright"
+    if _DISPLAY.search(before) or _DISPLAY.search(after):
+        return "display of today's date"
+    return ""

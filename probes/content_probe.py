@@ -1,0 +1,205 @@
+"""The ``content`` probe: homepage freshness, columns, required elements, serious errors, privacy.
+
+Gather: one fetch of the homepage and one of each configured column page, all
+capped by ``content.max_page_bytes`` and ``content.timeout``.  Judge: pure
+functions in :mod:`probes.content` over the fetched bytes (:func:`judge`), then
+the fingerprint of a navigation-only homepage is kept in the state store.
+
+Freshness that could be read before survives a failed fetch: the newest dates
+seen are remembered (state namespace ``content_last_update``) and reported when
+a page cannot be read this time, with the failure as the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from agent.config import Column, Site
+from probes._core import ColumnFinding, ContentResult, ProbeContext
+from probes.content import columns as columns_mod
+from probes.content import compliance, dates, extract, fingerprint, privacy, serious
+from probes.content.decode import decode
+from probes.net import Fetched
+
+REMEMBERED = "content_last_update"
+NEWEST_SHOWN = 10
+# 关停公告: a closing site tells its visitors (indicators.md: a notice on the homepage for a month).
+CLOSURE_NOTICE = re.compile(
+    r"关停(?:公告|通知|说明|声明)|(?:网站|本站).{0,20}(?:关停|停止(?:运行|运维|服务|更新)|下线|迁移至|整合至|并入)|"
+    r"(?:停止|暂停)(?:运行|服务)的?(?:公告|通知)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A fetched page, decoded and parsed — or why not."""
+
+    page: extract.Page | None
+    reason: str = ""
+    encoding: str = ""
+    note: str = ""
+
+
+def read(fetched: Fetched, now: float) -> Read:
+    """Judge one fetched page as far as it can be read (pure)."""
+    if fetched.error:
+        if fetched.error.startswith("body: larger than"):
+            return Read(None, f"page {fetched.error.removeprefix('body: ')}")
+        return Read(None, fetched.error)
+    if fetched.status is None or not 200 <= fetched.status < 300:
+        return Read(None, f"answered HTTP {fetched.status}")
+    decoded = decode(fetched.body, fetched.headers.get("content-type"))
+    if decoded.text is None:
+        return Read(None, decoded.note, note=decoded.note)
+    page = extract.parse(decoded.text, fetched.final_url or fetched.url, now)
+    return Read(page, "", decoded.encoding, decoded.note)
+
+
+@lru_cache(maxsize=8)
+def _dictionary(paths: tuple[str, ...]) -> serious.Dictionary:
+    return serious.load(*paths)[0] if paths else serious.default()
+
+
+def dictionary_for(ctx: ProbeContext) -> serious.Dictionary:
+    # Extra dictionaries may come from the configuration (content.dictionaries) once it has that key.
+    return _dictionary(tuple(getattr(ctx.config.content, "dictionaries", ()) or ()))
+
+
+def judge(
+    site: Site,
+    home: Fetched,
+    column_pages: Sequence[tuple[Column, Fetched]],
+    now: float,
+    words: serious.Dictionary,
+    previous_fingerprint: dict[str, Any] | None = None,
+) -> tuple[ContentResult, dict[str, Any] | None]:
+    """The whole content verdict from fetched pages (pure).  Returns the result and,
+    for a homepage without dated items, the fingerprint record to store."""
+    online = home.status is not None and 200 <= home.status < 300
+    closed_but_online = site.status == "closed" and online
+    got = read(home, now)
+    columns, column_details, column_hits, column_leaks = _judge_columns(column_pages, now, words)
+    columns_success = all(c.success for c in columns)
+    base: dict[str, Any] = {
+        "url": site.url, "columns": tuple(columns), "columns_success": columns_success,
+        "closed_but_online": closed_but_online,
+    }  # fmt: skip
+    details: dict[str, Any] = {"final_url": home.final_url, "status": home.status, "columns": column_details}
+    if got.page is None:
+        details["decode_note"] = got.note
+        result = ContentResult(success=False, reason=f"homepage: {got.reason}", details=details,
+                               serious_errors=len(column_hits), privacy_leaks=len(column_leaks), **base)  # fmt: skip
+        return result, None
+    page = got.page
+    details.update(encoding=got.encoding, decode_note=got.note, title=page.title, notes=list(page.notes))
+    last_update, source, record = page.newest, "dated_items", None
+    if last_update is None:
+        modified = fingerprint.last_modified(home.headers.get("last-modified"), now)
+        record = fingerprint.observe(previous_fingerprint, fingerprint.digest(page.anchors), now, modified)
+        last_update, source = float(record["changed"]), "fingerprint"
+        details["fingerprint"] = record
+    urls = [u for _, u in page.anchors] + list(page.resource_urls)
+    checks, found = compliance.check(page, urls, site.code, urlsplit(site.url).hostname or "")
+    hits = words.find(page.text, "homepage") + column_hits
+    leaks = [{"where": "homepage", "id": m} for m in privacy.find(page.text, dates.today(now))] + column_leaks
+    closure: bool | None = None
+    if site.status == "closing":
+        m = CLOSURE_NOTICE.search(page.text)
+        closure = m is not None
+        details["closure_notice"] = m.group(0) if m else ""
+    configured = {c.url for c in site.columns}
+    details.update(
+        newest_items=[i.as_dict() for i in _newest(page.items)],
+        items=len(page.items), dated_items=len(page.dated_items), ignored_dates=list(page.ignored_dates),
+        candidate_columns=columns_mod.candidates(page, home.final_url or site.url, configured),
+        compliance_found=found, serious_errors=hits, privacy_leaks=leaks,
+    )  # fmt: skip
+    reason = "; ".join(page.notes)
+    result = ContentResult(
+        success=True, reason=reason, homepage_success=True, homepage_last_update=last_update,
+        homepage_update_source=source, compliance_success=True, compliance=checks, serious_errors=len(hits),
+        privacy_leaks=len(leaks), closure_notice_shown=closure, details=details, **base,
+    )  # fmt: skip
+    return result, record
+
+
+def _newest(items: Sequence[extract.Item], n: int = NEWEST_SHOWN) -> list[extract.Item]:
+    dated = [i for i in items if i.published is not None]
+    return sorted(dated, key=lambda i: i.published or 0.0, reverse=True)[:n]
+
+
+def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, words: serious.Dictionary):  # type: ignore[no-untyped-def]
+    findings: list[ColumnFinding] = []
+    details: dict[str, Any] = {}
+    hits: list[dict[str, Any]] = []
+    leaks: list[dict[str, Any]] = []
+    for column, fetched in column_pages:
+        got = read(fetched, now)
+        if got.page is None:
+            findings.append(ColumnFinding(name=column.name, category=column.category, url=column.url,
+                                          success=False, reason=got.reason))  # fmt: skip
+            continue
+        findings.append(columns_mod.judge(column.name, column.category, column.url, got.page))
+        newest = _newest(got.page.items)
+        details[column.name] = {"newest_items": [i.as_dict() for i in newest[:3]], "encoding": got.encoding,
+                                "ignored_dates": list(got.page.ignored_dates[:5]), "notes": list(got.page.notes)}  # fmt: skip
+        hits += words.find("\n".join(i.title for i in newest), f"column {column.name}")
+        leaks += [{"where": f"column {column.name}", "id": m} for m in privacy.find(got.page.text, dates.today(now))]
+    return findings, details, hits, leaks
+
+
+async def gather(site: Site, ctx: ProbeContext) -> tuple[Fetched, list[tuple[Column, Fetched]]]:
+    """The I/O: the homepage and each column page, at most ``concurrency.per_host`` at once."""
+    cfg = ctx.config.content
+    limit = asyncio.Semaphore(max(1, ctx.config.concurrency.per_host))
+
+    async def get(url: str) -> Fetched:
+        async with limit:
+            return await ctx.net.fetch(url, timeout=cfg.timeout, max_bytes=cfg.max_page_bytes)
+
+    pages = await asyncio.gather(get(site.url), *(get(c.url) for c in site.columns))
+    return pages[0], list(zip(site.columns, pages[1:], strict=True))
+
+
+async def probe(site: Site, ctx: ProbeContext) -> ContentResult:
+    started, t0 = ctx.clock(), time.perf_counter()
+    home, column_pages = await gather(site, ctx)
+    now = ctx.clock()
+    previous = ctx.state.get(fingerprint.NAMESPACE, site.code)
+    result, record = judge(site, home, column_pages, now, dictionary_for(ctx), previous)
+    if record is not None:
+        ctx.state.put(fingerprint.NAMESPACE, site.code, record)
+    result = _remember(ctx, site, result)
+    return replace(result, started=started, duration_seconds=time.perf_counter() - t0)
+
+
+def _remember(ctx: ProbeContext, site: Site, result: ContentResult) -> ContentResult:
+    """Store the dates read now; fill in the ones that could not be read from what was stored."""
+    raw = ctx.state.get(REMEMBERED, site.code)
+    stored: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    raw_columns = stored.get("columns")
+    old_columns: dict[str, Any] = raw_columns if isinstance(raw_columns, dict) else {}
+    new_columns = {c.name: c.last_update for c in result.columns if c.success and c.last_update is not None}
+    homepage = result.homepage_last_update if result.homepage_success else None
+    record = {"homepage": homepage if homepage is not None else stored.get("homepage"),
+              "columns": {**old_columns, **new_columns}}  # fmt: skip
+    if record != stored:
+        ctx.state.put(REMEMBERED, site.code, record)
+    changes: dict[str, Any] = {}
+    if not result.homepage_success and isinstance(stored.get("homepage"), (int, float)):
+        changes.update(homepage_last_update=float(stored["homepage"]), homepage_update_source="remembered")
+    columns = []
+    for c in result.columns:
+        old = old_columns.get(c.name)
+        if not c.success and isinstance(old, (int, float)):
+            c = replace(c, last_update=float(old), note="date remembered from an earlier check")
+        columns.append(c)
+    changes["columns"] = tuple(columns)
+    return replace(result, **changes)

@@ -45,7 +45,7 @@ def homepage(size: int = 100_000, seed: int = 7) -> bytes:
         '<meta name="SiteName" content="某某市人民政府"><meta name="SiteDomain" content="www.bench.gov.cn">\n'
         '<meta name="SiteIDCode" content="4405070001">\n'
         '<link rel="stylesheet" href="/css/main.css"><script src="/js/jquery.min.js"></script>\n'
-        "</head><body>\n<div class=\"header\"><a href=\"/\">首页</a>"
+        '</head><body>\n<div class="header"><a href="/">首页</a>'
         + "".join(f'<a href="/col/col{i}/index.html">{c}</a>' for i, c in enumerate(_COLUMNS))
         + '<a href="/ssgn/">搜索</a><a href="/wza/">无障碍</a></div>\n'
     )

@@ -108,7 +108,9 @@ def agent_context(ca_file: str, nameserver: str | None) -> ProbeContext:
     if nameserver:
         text += f"dns: {{nameservers: [{nameserver!r}]}}\n"
     cfg = loads(text, path=str(Path(tempfile.gettempdir()) / "bench-xuncha.yml"))
-    return ProbeContext(config=cfg, net=probes.net.Network(cfg.dns, cfg.tls, cfg.http), state=agent.state.StateStore(None))
+    return ProbeContext(
+        config=cfg, net=probes.net.Network(cfg.dns, cfg.tls, cfg.http), state=agent.state.StateStore(None)
+    )
 
 
 async def agent_cpu(ctx: ProbeContext, url: str, n: int, concurrency: int, expect_ok: bool) -> tuple[float, float]:
@@ -268,7 +270,16 @@ async def bench(args: argparse.Namespace) -> list[Row]:
 
 
 def table(rows: list[Row]) -> str:
-    head = ("kind", "conc", "probes", "agent CPU ms/probe", "blackbox CPU ms/probe", "ratio", "agent wall s", "bb wall s")
+    head = (
+        "kind",
+        "conc",
+        "probes",
+        "agent CPU ms/probe",
+        "blackbox CPU ms/probe",
+        "ratio",
+        "agent wall s",
+        "bb wall s",
+    )
     lines = [head]
     for r in rows:
         lines.append((

@@ -145,6 +145,10 @@ class LinksResult(Result):
     broken: int = 0
     # [{"url", "found_on", "reason", "status"}] — served under /api/, never as labels
     broken_links: tuple[dict[str, Any], ...] = ()
+    url: str = ""  # the homepage the links were found on
+    found: int = 0  # distinct links on the homepage (checked is at most links.max_links of them)
+    capped: bool = False  # more links than links.max_links: the rest were not checked
+    details: dict[str, Any] = field(default_factory=dict)  # for /api/ only (cache hits, links by kind)
 
 
 # --- new media (issue 4) -----------------------------------------------------

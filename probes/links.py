@@ -1,0 +1,256 @@
+"""The ``links`` probe: every link on the homepage, checked (链接可用性).
+
+Gather the homepage, collect its links — pages (``a``/``area``), images,
+scripts, stylesheets, frames and attachments (.doc/.docx/.pdf/.xls/.xlsx/.wps/
+.zip …) — and check each with HEAD, falling back to a small GET when HEAD is
+refused or unreliable (405/501, or any answer ≥ 400: many servers mishandle
+HEAD).  Broken: DNS failure, refused, timeout, redirect loop, TLS failure,
+4xx/5xx.
+
+Bounds, so that a hostile page cannot stall the agent:
+
+* at most ``links.max_links`` distinct links per homepage (the rest noted);
+* ``links.total`` checks in flight across the agent and ``links.per_host``
+  against one host (many department sites share one 集约化 platform host);
+* a whole-probe budget (a quarter of the links interval, at most 15 min): what
+  is unchecked by then is left out of ``checked`` and noted;
+* results are cached across sites for the links interval (many sites link the
+  same pages: 中国政府网, the province's portal), in a bounded LRU, and a link
+  being checked for one site is awaited, not re-checked, by another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from agent.config import Site
+from probes._core import LinksResult, ProbeContext
+from probes.content.decode import decode
+from probes.content.extract import clean_url, parse_tree
+from probes.net import Fetched, Network
+
+SELECTOR = "a[href], area[href], img[src], script[src], link[href], iframe[src], frame[src], embed[src], source[src]"
+ATTACHMENTS = (".doc", ".docx", ".pdf", ".xls", ".xlsx", ".wps", ".zip", ".rar", ".7z", ".et", ".ppt", ".pptx", ".ofd")
+GET_PROBE_BYTES = 64 * 1024  # a GET fallback reads at most this much, then lets go
+CACHE_SIZE = 50_000
+MAX_BUDGET = 900.0
+# HEAD failures that a GET would only repeat (the host, not the method, is the problem).
+_FINAL = ("dns:", "connect:", "timeout", "redirect loop", "tls:")
+_TOO_BIG = "body: larger than"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    status: int | None = None
+    reason: str = ""
+    method: str = "HEAD"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    kind: str  # page | image | script | stylesheet | frame | attachment
+
+
+def kind_of(tag: str, url: str, rel: str = "") -> str:
+    path = urlsplit(url).path.lower()
+    if path.endswith(ATTACHMENTS):
+        return "attachment"
+    return {"img": "image", "script": "script", "iframe": "frame", "frame": "frame", "embed": "frame",
+            "source": "image", "link": "stylesheet" if "stylesheet" in rel else "resource"}.get(tag, "page")  # fmt: skip
+
+
+def collect(html: str, base: str, cap: int) -> tuple[list[Link], int]:
+    """The first ``cap`` distinct checkable links of a page, and how many distinct ones it has (pure)."""
+    tree, _ = parse_tree(html)
+    seen: dict[str, Link] = {}
+    found = 0
+    for node in tree.css(SELECTOR):
+        attrs = node.attributes
+        raw = attrs.get("href") if node.tag in ("a", "area", "link") else attrs.get("src")
+        url = clean_url(raw or "", base)
+        if url is None or url in seen:
+            continue
+        found += 1
+        if len(seen) < cap:
+            seen[url] = Link(url, kind_of(node.tag or "", url, (attrs.get("rel") or "").lower()))
+    return list(seen.values()), found
+
+
+def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
+    """Whether a link works, from its HEAD (and GET fallback) exchange (pure)."""
+    last, method = (get, "GET") if get is not None else (head, "HEAD")
+    status = last.status
+    if last.error and not (last.error.startswith(_TOO_BIG) and status is not None):
+        return Outcome(False, status, last.error, method)
+    if status is None or status >= 400:
+        return Outcome(False, status, f"HTTP {status}", method)
+    return Outcome(True, status, "", method)
+
+
+def needs_get(head: Fetched) -> bool:
+    if head.error:
+        return not head.error.startswith(_FINAL)
+    return head.status is None or head.status >= 400
+
+
+async def check(net: Network, url: str, timeout: float) -> Outcome:
+    head = await net.fetch(url, method="HEAD", timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False)
+    if not needs_get(head):
+        return judge_fetch(head)
+    get = await net.fetch(url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False)
+    return judge_fetch(head, get)
+
+
+class Cache:
+    """URL → (expiry, outcome), least recently used dropped past ``size``."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._data: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
+
+    def get(self, url: str, now: float) -> Outcome | None:
+        hit = self._data.get(url)
+        if hit is None:
+            return None
+        if hit[0] < now:
+            del self._data[url]
+            return None
+        self._data.move_to_end(url)
+        return hit[1]
+
+    def put(self, url: str, outcome: Outcome, expires: float) -> None:
+        self._data[url] = (expires, outcome)
+        self._data.move_to_end(url)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+CACHE = Cache()
+
+
+@dataclass
+class _Limits:
+    """Per-Network (so per event loop) semaphores and in-flight checks."""
+
+    total: asyncio.Semaphore
+    per_host: int
+    hosts: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
+    inflight: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+
+    async def run(self, net: Network, url: str, timeout: float) -> Outcome:
+        host = urlsplit(url).hostname or ""
+        sem, users = self.hosts.get(host) or (asyncio.Semaphore(self.per_host), 0)
+        self.hosts[host] = (sem, users + 1)
+        try:
+            async with sem, self.total:
+                return await check(net, url, timeout)
+        finally:
+            sem, users = self.hosts[host]
+            if users <= 1:
+                del self.hosts[host]  # no idle semaphore per host ever seen
+            else:
+                self.hosts[host] = (sem, users - 1)
+
+
+_LIMITS: weakref.WeakKeyDictionary[Network, _Limits] = weakref.WeakKeyDictionary()
+
+
+def _limits(ctx: ProbeContext) -> _Limits:
+    cfg = ctx.config.links
+    lim = _LIMITS.get(ctx.net)
+    if lim is None:
+        lim = _LIMITS[ctx.net] = _Limits(asyncio.Semaphore(max(1, cfg.total)), max(1, cfg.per_host))
+    return lim
+
+
+async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, int]) -> Outcome:
+    if (hit := CACHE.get(url, ctx.clock())) is not None:
+        counts["cached"] += 1
+        return hit
+    if (pending := lim.inflight.get(url)) is not None:
+        counts["shared"] += 1
+        return await asyncio.shield(pending)
+    future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+    lim.inflight[url] = future
+    try:
+        outcome = await lim.run(ctx.net, url, ctx.config.links.timeout)
+        future.set_result(outcome)
+        CACHE.put(url, outcome, ctx.clock() + ctx.config.intervals.links)
+        return outcome
+    except BaseException as e:
+        future.set_exception(RuntimeError(f"check abandoned: {type(e).__name__}"))
+        future.exception()  # retrieved: no "never retrieved" warning when nobody shares it
+        raise
+    finally:
+        del lim.inflight[url]
+
+
+def budget(ctx: ProbeContext) -> float:
+    return max(30.0, min(ctx.config.intervals.links / 4, MAX_BUDGET))
+
+
+async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
+    started, t0 = ctx.clock(), time.perf_counter()
+    home = await ctx.net.fetch(
+        site.url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes
+    )
+    result = await _probe(site, ctx, home)
+    return replace(result, started=started, duration_seconds=time.perf_counter() - t0)
+
+
+async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
+    if home.error or home.status is None or not 200 <= home.status < 300:
+        why = home.error.removeprefix("body: ") if home.error else f"answered HTTP {home.status}"
+        return LinksResult(success=False, reason=f"homepage: {why}", url=site.url)
+    decoded = decode(home.body, home.headers.get("content-type"))
+    if decoded.text is None:
+        return LinksResult(success=False, reason=f"homepage: {decoded.note}", url=site.url)
+    found_on = home.final_url or site.url
+    cap = ctx.config.links.max_links
+    links, found = collect(decoded.text, found_on, cap)
+    notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
+    counts = {"cached": 0, "shared": 0}
+    lim = _limits(ctx)
+    tasks = {asyncio.ensure_future(_checked(ctx, lim, link.url, counts)): link for link in links}
+    done: set[asyncio.Future[Outcome]] = set()
+    if tasks:
+        done, pending = await asyncio.wait(tasks, timeout=budget(ctx))
+        if pending:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            notes.append(f"{len(pending)} links not checked within the {budget(ctx):g}s budget")
+    broken: list[dict[str, Any]] = []
+    checked = 0
+    for task in done:
+        if task.cancelled() or task.exception() is not None:
+            continue
+        checked += 1
+        outcome, link = task.result(), tasks[task]
+        if not outcome.ok:
+            broken.append({"url": link.url, "found_on": found_on, "reason": outcome.reason,
+                           "status": outcome.status, "kind": link.kind, "method": outcome.method})  # fmt: skip
+    broken.sort(key=lambda b: b["url"])
+    return LinksResult(
+        success=True, reason="; ".join(notes), url=site.url, checked=checked, broken=len(broken),
+        broken_links=tuple(broken), found=found, capped=found > cap,
+        details={"cached": counts["cached"], "shared": counts["shared"], "by_kind": _by_kind(links)},
+    )  # fmt: skip
+
+
+def _by_kind(links: list[Link]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for link in links:
+        out[link.kind] = out.get(link.kind, 0) + 1
+    return out

@@ -239,7 +239,8 @@ def judge(parsed: Parsed, memo: Memo, now: float, recent_seconds: float) -> Read
         date = entry.date
         if date is None:
             undated_keys.append(entry.key)
-            if not memo.seen_undated_before or entry.key in known:
+            # Dating by first sight needs a document we trust to list entries faithfully.
+            if not memo.seen_undated_before or entry.key in known or parsed.lenient:
                 continue
             date, dated_on_sight = now, dated_on_sight + 1
         elif date < EPOCH_FLOOR:

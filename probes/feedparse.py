@@ -59,6 +59,7 @@ class Parsed:
     error: str = ""
     notes: tuple[str, ...] = ()  # partial reads: replaced bytes, entries skipped, bozo with entries
     parser: str = ""  # fast | json | feedparser
+    lenient: bool = False  # read from a document that is not well-formed: entries may be debris
 
 
 def parse(body: bytes, content_type: str = "") -> Parsed:
@@ -89,7 +90,7 @@ def _parse(body: bytes, content_type: str) -> Parsed:
 def _with_notes(p: Parsed, notes: tuple[str, ...]) -> Parsed:
     if not notes or p.error:
         return p
-    return Parsed(p.format, p.entries, p.total_entries, p.title, p.error, notes + p.notes, p.parser)
+    return Parsed(p.format, p.entries, p.total_entries, p.title, p.error, notes + p.notes, p.parser, p.lenient)
 
 
 def _head(body: bytes) -> bytes:
@@ -335,18 +336,24 @@ def _parse_feedparser(body: bytes, content_type: str) -> Parsed:
     if not d.version and not items:
         return Parsed(error="not a feed: no RSS, Atom or RDF structure found")
     entries = []
+    debris = 0
     for item in items[:MAX_ENTRIES]:
         raw = item.get("published") or item.get("updated") or item.get("created")
         date = parse_date(raw)
         if date is None:
             date = _struct_time(item.get("published_parsed") or item.get("updated_parsed"))
-        link, t = str(item.get("link", "")), str(item.get("title", ""))
-        entries.append(Entry(date, entry_key(str(item.get("id", "")), link, t), t[:200], link[:500]))
+        link, t, ident = str(item.get("link", "")), str(item.get("title", "")), str(item.get("id", ""))
+        if not (link or t or ident or date):
+            debris += 1  # the remains of a broken document, not an entry
+            continue
+        entries.append(Entry(date, entry_key(ident, link, t), t[:200], link[:500]))
+    if d.bozo and not entries:
+        return Parsed(error=f"not a feed: {_bozo(d.get('bozo_exception'))}")
     notes = _skipped(len(items))
     if d.bozo:
         notes += (f"feed is not well-formed ({_bozo(d.get('bozo_exception'))}); entries read leniently",)
-    return Parsed(f"feedparser:{d.version or 'unknown'}", tuple(entries), len(items),
-                  str(d.feed.get("title", "")), notes=notes, parser="feedparser")  # fmt: skip
+    return Parsed(f"feedparser:{d.version or 'unknown'}", tuple(entries), len(items) - debris,
+                  str(d.feed.get("title", "")), notes=notes, parser="feedparser", lenient=bool(d.bozo))  # fmt: skip
 
 
 def _bozo(exc: Any) -> str:

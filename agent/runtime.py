@@ -57,11 +57,12 @@ class Agent:
 
     def __init__(self, config_path: str | Path | None, *, config: Config | None = None,
                  shard: tuple[int, int] = (0, 1), listen: str | None = None,
-                 state_dir: str | None = None) -> None:  # fmt: skip
+                 state_dir: str | None = None, watch_interval: float = WATCH_INTERVAL) -> None:  # fmt: skip
         self.config_path = Path(config_path) if config_path else None
         self.shard = shard
         self._listen_override = listen
         self._state_dir_override = state_dir
+        self._watch_interval = watch_interval
         self._initial = config
         self.results = ResultStore()
         self.registry = CollectorRegistry(auto_describe=False)
@@ -163,7 +164,7 @@ class Agent:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(WATCH_INTERVAL)
+            await asyncio.sleep(self._watch_interval)
             current = await asyncio.to_thread(self._file_mtimes)
             if current != self._mtimes:
                 self._mtimes = current  # a failed reload is not retried until the files change again

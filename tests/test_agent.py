@@ -1,0 +1,336 @@
+"""The running agent over a loopback fleet: /metrics values, reload, removal, /api/, scheduling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+
+from agent import metric_names as m
+from agent.demo import hostile
+from agent.demo.dnsserver import DnsServer
+from agent.demo.pki import Pki
+from agent.runtime import Agent
+
+UP, DOWN, SLOW, NXDOMAIN, EXPIRED, WRONG_HOST = (
+    "4405070010", "4405150006", "5328010055", "1307320007", "4312000009", "4453810038",
+)  # fmt: skip
+
+
+def page_app(body: str = "<html><body>首页</body></html>") -> web.Application:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    return app
+
+
+@dataclass
+class World:
+    dns: DnsServer
+    pki: Pki
+    urls: dict[str, str]
+    tmp: Path
+
+    def config(self, codes: list[str] | None = None, extra: str = "") -> str:
+        codes = codes if codes is not None else list(self.urls)
+        sites = "\n".join(f'  - {{code: "{c}", name: 站点{c}, url: "{self.urls[c]}"}}' for c in codes)
+        return f"""
+listen: 127.0.0.1:0
+state_dir: {self.tmp}
+dns: {{nameservers: ["{self.dns.address}"], timeout: 1s}}
+tls: {{ca_file: "{self.pki.ca_file}", timeout: 2s}}
+http: {{timeout: 1s}}
+intervals: {{http: 1s, dns: 1s, tls: 1s, content: 1h, links: 1h}}
+{extra}
+sites:
+{sites}
+"""
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with AsyncExitStack() as stack:
+        pki = Pki(tmp_path / "pki")
+        stack.callback(pki.close)
+        names = {c: f"www{c}.gov.cn" for c in (UP, DOWN, SLOW, NXDOMAIN, EXPIRED, WRONG_HOST)}
+        dns = DnsServer({names[c]: ["127.0.0.1"] for c in names if c != NXDOMAIN})
+        await dns.start()
+        stack.push_async_callback(dns.close)
+        up = await stack.enter_async_context(await hostile.serve_app(page_app()))
+        down = await stack.enter_async_context(await hostile.refused())
+        slow = await stack.enter_async_context(await hostile.slow(delay=3))
+        expired = await stack.enter_async_context(
+            await hostile.serve_app(page_app(), ssl_context=pki.expired([names[EXPIRED]]))
+        )
+        wrong = await stack.enter_async_context(await hostile.serve_app(page_app(), ssl_context=pki.wrong_host()))
+        urls = {
+            UP: up.url_for(names[UP]),
+            DOWN: down.url_for(names[DOWN]),
+            SLOW: slow.url_for(names[SLOW]),
+            NXDOMAIN: f"http://{names[NXDOMAIN]}:{up.port}/",
+            EXPIRED: expired.url_for(names[EXPIRED]),
+            WRONG_HOST: wrong.url_for(names[WRONG_HOST]),
+        }
+        yield World(dns, pki, urls, tmp_path)
+
+
+async def start_agent(world: World, text: str, **kwargs: object) -> Agent:
+    path = world.tmp / "xuncha.yml"
+    path.write_text(text, encoding="utf-8")
+    agent = Agent(path, **kwargs)  # type: ignore[arg-type]
+    await agent.start()
+    return agent
+
+
+async def scrape(agent: Agent) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    async with aiohttp.ClientSession() as s, s.get(f"http://{agent.address}/metrics") as r:
+        text = await r.text()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return out
+
+
+def value(samples: dict, metric: str, /, **labels: str) -> float | None:  # type: ignore[type-arg]
+    return samples.get((metric, frozenset(labels.items())))
+
+
+async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_contract_metrics_for_up_down_slow_nxdomain_expired_and_wrong_host(world: World) -> None:
+    agent = await start_agent(world, world.config())
+    try:
+        await until(lambda: all(agent.results.latest(f"site/{c}").keys() >= {"http", "dns"} for c in world.urls)
+                    and "tls" in agent.results.latest(f"site/{EXPIRED}"), timeout=15)  # fmt: skip
+        s = await scrape(agent)
+    finally:
+        await agent.stop()
+
+    info = value(s, m.SITE_INFO, code=UP, name=f"站点{UP}", region="广东省汕头市龙湖区", province="广东省",
+                 kind="department", status="active", url=world.urls[UP])  # fmt: skip
+    assert info == 1
+    expected_http = {UP: 1, DOWN: 0, SLOW: 0, NXDOMAIN: 0, EXPIRED: 0, WRONG_HOST: 0}
+    for code, ok in expected_http.items():
+        assert value(s, m.PROBE_SUCCESS, code=code, probe="http") == ok, code
+        checks = value(s, m.HTTP_CHECKS_TOTAL, code=code)
+        failures = value(s, m.HTTP_FAILURES_TOTAL, code=code)
+        assert checks is not None and checks >= 1
+        assert failures == (0 if ok else checks), code
+    assert value(s, m.HTTP_STATUS_CODE, code=UP) == 200
+    assert value(s, m.HTTP_STATUS_CODE, code=DOWN) is None  # no response, no status
+    assert value(s, m.PROBE_SUCCESS, code=NXDOMAIN, probe="dns") == 0
+    assert value(s, m.PROBE_SUCCESS, code=UP, probe="dns") == 1
+    assert value(s, m.DNS_ANSWERS, code=UP, family="ipv4") == 1
+    assert value(s, m.TLS_CERT_VALID, code=EXPIRED) == 0
+    not_after = value(s, m.TLS_CERT_NOT_AFTER, code=EXPIRED)
+    assert not_after is not None and not_after < time.time()
+    assert value(s, m.TLS_CERT_VALID, code=WRONG_HOST) == 0
+    assert value(s, m.TLS_CHAIN_VALID, code=WRONG_HOST) == 1
+    assert value(s, m.TLS_HOSTNAME_MATCH, code=WRONG_HOST) == 0
+    assert value(s, m.PROBE_SUCCESS, code=UP, probe="tls") is None  # http:// site: no TLS probe
+    assert value(s, m.CONFIG_LAST_RELOAD_SUCCESSFUL) == 1
+    assert value(s, m.TARGETS, kind="site") == 6
+
+
+async def test_a_failed_reload_keeps_the_registry_and_a_good_one_removes_sites(world: World) -> None:
+    agent = await start_agent(world, world.config([UP, DOWN]))
+    path = world.tmp / "xuncha.yml"
+    try:
+        await until(lambda: "http" in agent.results.latest(f"site/{DOWN}"))
+        path.write_text(world.config([UP]) + "\nbogus_key: 1\n", encoding="utf-8")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"http://{agent.address}/-/reload") as r:
+                assert r.status == 400
+                body = await r.json()
+        assert body["reloaded"] is False and any("bogus_key: unknown key" in e for e in body["errors"])
+        s = await scrape(agent)
+        assert value(s, m.CONFIG_LAST_RELOAD_SUCCESSFUL) == 0
+        assert value(s, m.PROBE_SUCCESS, code=DOWN, probe="http") == 0  # still watched
+
+        path.write_text(world.config([UP]), encoding="utf-8")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"http://{agent.address}/-/reload") as r:
+                assert r.status == 200
+        s = await scrape(agent)
+        assert value(s, m.CONFIG_LAST_RELOAD_SUCCESSFUL) == 1
+        assert not [k for k in s if ("code", DOWN) in k[1]], "a removed site must disappear from /metrics"
+        assert value(s, m.PROBE_SUCCESS, code=UP, probe="http") == 1
+    finally:
+        await agent.stop()
+
+
+async def test_a_changed_configuration_file_is_reloaded_by_itself(world: World) -> None:
+    agent = await start_agent(world, world.config([UP]), watch_interval=0.2)
+    try:
+        (world.tmp / "xuncha.yml").write_text(world.config([UP, DOWN]), encoding="utf-8")
+        await until(lambda: len(agent.config.sites) == 2, timeout=5)
+        await until(lambda: "http" in agent.results.latest(f"site/{DOWN}"))
+    finally:
+        await agent.stop()
+
+
+async def test_api_serves_a_sites_latest_results_as_json(world: World) -> None:
+    agent = await start_agent(world, world.config([UP, DOWN]))
+    try:
+        await until(lambda: "http" in agent.results.latest(f"site/{DOWN}"))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{agent.address}/api/sites/{DOWN}") as r:
+                data = await r.json()
+            async with http.get(f"http://{agent.address}/api/sites/0000000000") as r:
+                assert r.status == 404
+            async with http.get(f"http://{agent.address}/api/findings") as r:
+                findings = await r.json()
+            async with http.get(f"http://{agent.address}/healthz") as r:
+                assert r.status == 200
+    finally:
+        await agent.stop()
+    assert data["site"]["code"] == DOWN and data["site"]["region"]["county"] == "澄海区"
+    assert data["results"]["http"]["success"] is False and "refused" in data["results"]["http"]["reason"]
+    assert data["http_counters"]["failures"] >= 1
+    assert any(f["code"] == DOWN and f["probe"] == "http" for f in findings)
+    assert not any(f.get("code") == UP and f["probe"] == "http" for f in findings)
+
+
+async def test_the_per_host_bound_holds_when_many_sites_share_a_platform_host(world: World) -> None:
+    # 12 department sites on one 集约化平台 host, per_host 2: never more than 2 at once there.
+    in_flight = peak = 0
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.2)
+        in_flight -= 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/{dept}/", handler)
+    world.dns.set("www.platform.gov.cn", ["127.0.0.1"])
+    async with await hostile.serve_app(app) as platform:
+        codes = [f"44050700{n:02d}" for n in range(1, 13)]
+        sites = "\n".join(f'  - {{code: "{c}", name: d{c}, url: "{platform.url_for("www.platform.gov.cn", f"/{c}/")}"}}'
+                          for c in codes)  # fmt: skip
+        text = world.config([]).replace("sites:\n", f"concurrency: {{per_host: 2, total: 50}}\nsites:\n{sites}\n")
+        agent = await start_agent(world, text)
+        try:
+            await until(lambda: all("http" in agent.results.latest(f"site/{c}") for c in codes), timeout=10)
+        finally:
+            await agent.stop()
+    assert 1 <= peak <= 2
+
+
+async def test_sigterm_stops_the_agent_gracefully_and_sighup_reloads(world: World) -> None:
+    path = world.tmp / "xuncha.yml"
+    path.write_text(world.config([UP]).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:0"), encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "run", "-c", str(path), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        await _wait_http(f"http://127.0.0.1:{port}/healthz")
+        path.write_text(world.config([UP, DOWN]), encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+
+        async def has_down() -> bool:
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/api/sites") as r:
+                return any(site["code"] == DOWN for site in await r.json())
+
+        deadline = time.monotonic() + 10
+        while not await has_down():
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            await asyncio.sleep(0.1)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 15)
+        assert code == 0 and time.monotonic() - t0 < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out = proc.stdout.read() if proc.stdout else ""
+    assert "shutting down" in out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_http(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while True:
+            try:
+                async with s.get(url) as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, f"{url} did not come up"
+            await asyncio.sleep(0.1)
+
+
+def test_the_container_entrypoint_runs_and_its_healthcheck_passes(tmp_path: Path) -> None:
+    """The image cannot be built here; run what its ENTRYPOINT/CMD and HEALTHCHECK run."""
+    root = Path(__file__).resolve().parents[1]
+    dockerfile = (root / "Dockerfile").read_text()
+    entry = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("ENTRYPOINT")).split(None, 1)[1])
+    cmd = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD")).split(None, 1)[1])
+    health_line = dockerfile.split("HEALTHCHECK", 1)[1].split("CMD", 1)[1].strip().splitlines()[0]
+    health = json.loads(health_line)
+    assert "COPY deploy/container/xuncha.yml /etc/xuncha/xuncha.yml" in dockerfile
+    assert cmd[-2:] == ["-c", "/etc/xuncha/xuncha.yml"]
+    port = _free_port()
+    # Same command, with the baked-in config from the repository and a free port.
+    argv = [sys.executable, "-m", "agent", *cmd[:-1], str(root / "deploy/container/xuncha.yml"),
+            "--listen", f"127.0.0.1:{port}", "--state-dir", str(tmp_path)]  # fmt: skip
+    assert entry == ["xuncha"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        probe = [sys.executable, "-m", "agent", *health[1:]]
+        probe[probe.index("--url") + 1] = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 20
+        while subprocess.run(probe, capture_output=True, timeout=10).returncode != 0:
+            assert time.monotonic() < deadline and proc.poll() is None, "agent did not become healthy"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        # And unhealthy once it is gone.
+        assert subprocess.run(probe, capture_output=True, timeout=10).returncode == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (tmp_path / "xuncha.db").exists()
+
+
+def test_a_probe_url_prints_a_human_readable_result() -> None:
+    proc = subprocess.run([sys.executable, "-m", "agent", "probe", "http://127.0.0.1:1/"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    assert proc.returncode == 2
+    assert "=== http: FAILURE — connect: connection refused" in proc.stdout
+    assert "=== dns: SUCCESS" in proc.stdout

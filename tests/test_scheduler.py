@@ -1,0 +1,119 @@
+"""The scheduler on its own, with probe functions swapped in (the ``lookup`` seam)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from agent.config import Account, Site, loads
+from agent.results import ResultStore
+from agent.scheduler import Scheduler, _offset, jobs_for
+from agent.selfmetrics import SelfMetrics
+from agent.state import StateStore
+from probes._core import HttpResult, ProbeContext, Result
+from probes.net import Network
+
+CFG = """
+intervals: {http: 1s, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}
+http: {timeout: 1s}
+sites:
+  - {code: "4405070010", name: a, url: "http://a.gov.cn/"}
+  - {code: "4405150006", name: b, url: "https://b.gov.cn/"}
+accounts:
+  - {id: chaozhou-police, unit: 潮州市公安局, platform: wechat, name: 平安潮州, feed: "http://rss.example/x"}
+"""
+
+
+def make(lookup: Any) -> tuple[Scheduler, ResultStore, ProbeContext]:
+    cfg = loads(CFG)
+    results = ResultStore()
+    scheduler = Scheduler(results, SelfMetrics(CollectorRegistry()), lookup=lookup)
+    ctx = ProbeContext(config=cfg, net=Network(cfg.dns, cfg.tls, cfg.http), state=StateStore(None))
+    return scheduler, results, ctx
+
+
+def test_jobs_cover_every_kind_that_applies() -> None:
+    cfg = loads(CFG)
+    kinds = {(getattr(t, "code", None) or t.id, k) for t, k in jobs_for(cfg)}
+    assert kinds == {
+        ("4405070010", "http"), ("4405070010", "dns"), ("4405070010", "content"), ("4405070010", "links"),
+        ("4405150006", "http"), ("4405150006", "dns"), ("4405150006", "tls"), ("4405150006", "content"),
+        ("4405150006", "links"), ("chaozhou-police", "feed"),
+    }  # fmt: skip
+
+
+def test_start_offsets_are_spread_and_stable() -> None:
+    offsets = [_offset((f"site/44050700{i:02d}", "http"), 300) for i in range(100)]
+    assert all(0 <= o < 300 for o in offsets)
+    assert len({round(o) for o in offsets}) > 50  # spread, not a stampede
+    assert offsets == [_offset((f"site/44050700{i:02d}", "http"), 300) for i in range(100)]
+
+
+async def test_a_probe_that_raises_is_a_failed_result_and_the_schedule_goes_on() -> None:
+    calls: list[str] = []
+
+    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
+        calls.append(target.code if isinstance(target, Site) else target.id)
+        if isinstance(target, Site) and target.code == "4405070010":
+            raise RuntimeError("boom")
+        return HttpResult(success=True, started=time.time())
+
+    scheduler, results, ctx = make(lambda kind: probe)
+    scheduler.apply(ctx)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        await asyncio.sleep(2.5)
+    finally:
+        await scheduler.stop()
+        await task
+        await ctx.net.close()
+    broken = results.latest("site/4405070010")["http"]
+    assert not broken.success and broken.reason == "bug: RuntimeError: boom"
+    assert calls.count("4405070010") >= 2  # rescheduled after the bug
+    assert results.latest("site/4405150006")["http"].success
+
+
+async def test_a_hanging_probe_is_cut_off_at_its_deadline_without_delaying_others() -> None:
+    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
+        if isinstance(target, Site) and target.code == "4405070010":
+            await asyncio.sleep(3600)  # ignores its own timeout: a bug the deadline catches
+        return HttpResult(success=True, started=time.time())
+
+    scheduler, results, ctx = make(lambda kind: probe)
+    scheduler.apply(ctx)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        await asyncio.sleep(1.5)
+        healthy = results.latest("site/4405150006").get("http")
+        assert healthy is not None and healthy.success  # not held up by the hanging one
+        await asyncio.sleep(6)  # deadline for http is timeout (1s) + 5s
+        cut = results.latest("site/4405070010").get("http")
+        assert cut is not None and not cut.success and cut.reason == "probe cut off after 6s"
+    finally:
+        await scheduler.stop(grace=0.1)
+        await task
+        await ctx.net.close()
+
+
+async def test_removing_a_site_drops_its_jobs_and_results() -> None:
+    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
+        return HttpResult(success=True, started=time.time())
+
+    scheduler, results, ctx = make(lambda kind: probe)
+    scheduler.apply(ctx)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        await asyncio.sleep(1.5)
+        assert results.latest("site/4405070010")
+        smaller = loads(CFG.replace('  - {code: "4405070010", name: a, url: "http://a.gov.cn/"}\n', ""))
+        scheduler.apply(ProbeContext(config=smaller, net=ctx.net, state=ctx.state))
+        assert scheduler.jobs() == 6
+        await asyncio.sleep(1.2)
+        assert results.latest("site/4405070010") == {}
+    finally:
+        await scheduler.stop()
+        await task
+        await ctx.net.close()

@@ -93,7 +93,7 @@ async def test_a_redirect_to_the_homepage_is_followed(ctx: ProbeContext) -> None
     app.router.add_get("/old", old)
     async with await hostile.serve_app(app) as served:
         result = await http_probe.probe(site(served.url_for(HOST, "/old")), ctx)
-    assert result.success and result.redirects == 1 and result.final_url.endswith(":%d/" % served.port)
+    assert result.success and result.redirects == 1 and result.final_url.endswith(f":{served.port}/")
 
 
 @pytest.mark.parametrize("code", [404, 500, 503])

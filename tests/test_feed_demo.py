@@ -15,7 +15,8 @@ from probes.net import Network
 
 
 async def test_every_demo_feed_shows_its_finding() -> None:
-    runner = web.AppRunner(feeds_app())
+    start = time.time()
+    runner = web.AppRunner(feeds_app(lambda: start))  # one hour-bucket: ETags stay put
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -222,8 +222,8 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
     notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
     counts = {"cached": 0, "shared": 0}
     lim = _limits(ctx)
-    tasks = {asyncio.ensure_future(_checked(ctx, lim, link.url, counts)): link for link in links}
-    done: set[asyncio.Future[Outcome]] = set()
+    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts)): link for link in links}
+    done: set[asyncio.Task[Outcome]] = set()
     if tasks:
         done, pending = await asyncio.wait(tasks, timeout=budget(ctx))
         if pending:

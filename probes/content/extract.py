@@ -188,8 +188,7 @@ def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-
         if url is None:
             continue
         text = _anchor_text(a)
-        if text:
-            anchors.append((text, url))
+        anchors.append((text, url))  # image-only links too: the 党政机关 mark is one
         if 2 <= len(text) <= 16 and _in_nav(a):
             nav.append((text, url))
         if len(text) < 4 or _UTILITY.search(text):

@@ -1,0 +1,28 @@
+"""The docs stay true: every metric of the contract is in the README's table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agent import metric_names as m
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def contract_names() -> set[str]:
+    return {v for k, v in vars(m).items() if k.isupper() and isinstance(v, str) and v.startswith("xuncha_") and k != "PREFIX"}
+
+
+def test_every_metric_name_is_in_the_readme_table() -> None:
+    documented = set(re.findall(r"^\| `(xuncha_[a-z_]+)`", (ROOT / "README.md").read_text(), re.M))
+    assert contract_names() - documented == set(), "metrics missing from README's table"
+    assert documented - contract_names() == set(), "README documents metrics the agent does not define"
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    text = (ROOT / "README.md").read_text()
+    first_block = text.split("```sh", 1)[1].split("```", 1)[0]
+    assert [line.split()[:2] for line in first_block.strip().splitlines()] == [["make", "run"], ["make", "test"]]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci

@@ -26,9 +26,9 @@ and judges it:
   deregistered account's route fails or comes back empty, so neither fires it;
   ``details["still_posting"]`` says whether it also has entries in the last
   ``recent_days``.
-* **politeness** — per feed host (per RSSHub platform namespace, e.g. ``/weibo``,
-  for RSSHub routes: the platform is what rate-limits) :mod:`backoff
-  <probes.feed>`: a 429, or a 5xx with Retry-After, backs off at once; plain
+* **politeness** — a backoff per feed host (for RSSHub routes, per platform
+  namespace such as ``/weibo``: the platform is what rate-limits), kept in the
+  state: a 429, or a 5xx with Retry-After, backs off at once; plain
   5xx and connection failures back off after :data:`STRIKES` in a row, so one
   broken route among thousands on a healthy RSSHub does not silence the others.
   While backing off the probe returns at once without fetching.

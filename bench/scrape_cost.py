@@ -1,0 +1,166 @@
+"""Scrape cost of ``/metrics`` for a large registry (default 10,000 sites).
+
+    /tmp/venv0/bin/python bench/scrape_cost.py [--sites 10000] [--repeat 5]
+
+Builds a Config with ``--sites`` sites (valid codes spread over real division
+codes, three columns each), fills a ResultStore with a realistic latest result
+of every site probe kind (http with four phases, dns, tls, content with three
+columns and the six compliance checks, links), registers the one collector
+(agent.collector.XunchaCollector) in a fresh CollectorRegistry, and times
+``generate_latest()`` — what ``GET /metrics`` runs on the event loop — as CPU
+and wall time, median of ``--repeat`` runs.  Also splits the time into
+``collect()`` (building the metric families) and text formatting, and prints the
+body size, plain and gzip-compressed (with the time gzip would cost), and the
+number of series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import gzip
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from agent import metric_names as m
+from agent.collector import XunchaCollector
+from agent.config import Column, Config, Site
+from agent.divisions import region_of
+from agent.results import ResultStore, target_key
+from probes._core import ColumnFinding, ContentResult, DnsResult, HttpResult, LinksResult, TlsResult
+
+DIVISIONS = Path(__file__).resolve().parent.parent / "agent" / "data" / "divisions.csv"
+_CATEGORIES = ("news", "notice", "interaction")
+_COLUMN_NAMES = ("要闻动态", "通知公告", "互动交流")
+
+
+@dataclass
+class View:
+    """What the collector reads (agent.collector.AgentView)."""
+
+    config: Config
+    results: ResultStore
+    reload_successful: bool = True
+    reload_success_timestamp: float = 0.0
+    shard: tuple[int, int] = (0, 1)
+
+
+def county_divisions() -> list[str]:
+    with DIVISIONS.open(encoding="utf-8") as f:
+        rows = csv.reader(line for line in f if not line.startswith("#"))
+        next(rows)
+        return [r[0] for r in rows if r[0][4:] != "00" and r[3]]
+
+
+def build(n: int, seed: int = 1) -> View:
+    rng = random.Random(seed)
+    divisions = county_divisions()
+    now = time.time()
+    sites: list[Site] = []
+    results = ResultStore()
+    for i in range(n):
+        division = divisions[i % len(divisions)]
+        code = f"{division}{i // len(divisions) + 1:04d}"
+        host = f"www.s{i}.gov.cn"
+        url = f"https://{host}/"
+        columns = tuple(
+            Column(name, f"{url}col/col{j}/index.html", cat)
+            for j, (name, cat) in enumerate(zip(_COLUMN_NAMES, _CATEGORIES, strict=True))
+        )
+        site = Site(
+            code=code,
+            name=f"测试{i}区人民政府",
+            url=url,
+            kind="portal" if i % 10 == 0 else "department",
+            status="active" if i % 50 else "closing",
+            organizer=f"测试{i}区人民政府办公室",
+            columns=columns,
+            region=region_of(code),
+        )
+        sites.append(site)
+        key = target_key(site)
+        ok = rng.random() > 0.03
+        started = now - rng.uniform(0, 300)
+        results.record(key, HttpResult(
+            success=ok, reason="" if ok else "connect: connection refused", started=started,
+            duration_seconds=rng.uniform(0.05, 2), url=url, final_url=url, status_code=200 if ok else None,
+            address="10.1.2.3", ip_version=4, body_bytes=rng.randint(30_000, 300_000),
+            phases={p: rng.uniform(0.001, 0.3) for p in ("resolve", "connect", "processing", "transfer")},
+        ))  # fmt: skip
+        results.record(key, DnsResult(
+            success=True, started=started, host=host, ipv4=("10.1.2.3", "10.1.2.4"), ipv6=(),
+            lookup_seconds=rng.uniform(0.001, 0.05), rcode="NOERROR",
+        ))  # fmt: skip
+        results.record(key, TlsResult(
+            success=True, started=started, host=host, address="10.1.2.3", not_before=now - 90 * 86400,
+            not_after=now + rng.uniform(-10, 300) * 86400, subject=f"CN={host}", issuer="CN=Bench CA",
+            sans=(host,), serial="0123456789abcdef", chain_valid=True, hostname_match=rng.random() > 0.01,
+            tls_version="TLSv1.3",
+        ))  # fmt: skip
+        results.record(key, ContentResult(
+            success=True, started=started, url=url, homepage_success=True,
+            homepage_last_update=now - rng.uniform(0, 30) * 86400, homepage_update_source="dated_items",
+            columns_success=True,
+            columns=tuple(
+                ColumnFinding(name=c.name, category=c.category, url=c.url, success=True,
+                              last_update=now - rng.uniform(0, 200) * 86400, blank=rng.random() < 0.02, items=20)
+                for c in columns
+            ),
+            compliance_success=True, compliance={c: rng.random() > 0.05 for c in m.COMPLIANCE_CHECKS},
+            serious_errors=0, privacy_leaks=0, closure_notice_shown=None if site.status != "closing" else False,
+        ))  # fmt: skip
+        results.record(key, LinksResult(success=True, started=started, checked=rng.randint(50, 400), broken=0))
+    return View(config=Config(sites=tuple(sites)), results=results, reload_success_timestamp=now)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Median CPU and wall seconds of ``fn()`` over ``repeat`` runs, and its last value."""
+    cpus, walls = [], []
+    value = None
+    for _ in range(repeat):
+        gc.collect()
+        c0, w0 = time.process_time(), time.perf_counter()
+        value = fn()
+        cpus.append(time.process_time() - c0)
+        walls.append(time.perf_counter() - w0)
+    return statistics.median(cpus), statistics.median(walls), value
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sites", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    view = build(args.sites)
+    print(f"built {args.sites} sites with http/dns/tls/content/links results in {time.perf_counter() - t0:.1f} s")
+    collector = XunchaCollector(view)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+
+    cpu, wall, body = timed(lambda: generate_latest(registry), args.repeat)
+    c_cpu, c_wall, families = timed(lambda: list(collector.collect()), args.repeat)
+    z_cpu, _, zbody = timed(lambda: gzip.compress(body, compresslevel=6), args.repeat)
+    series = sum(len(f.samples) for f in families)
+    site_info = sum(len(f.samples) for f in families if f.name == m.SITE_INFO)
+    print(f"generate_latest: {cpu * 1000:.0f} ms CPU, {wall * 1000:.0f} ms wall (median of {args.repeat})")
+    print(f"  of which collect(): {c_cpu * 1000:.0f} ms CPU, {c_wall * 1000:.0f} ms wall; "
+          f"text formatting ≈ {(cpu - c_cpu) * 1000:.0f} ms CPU")  # fmt: skip
+    print(f"body: {len(body) / 1e6:.1f} MB, {series} series ({series / args.sites:.1f} per site, "
+          f"{site_info} site_info), {len(families)} families")  # fmt: skip
+    print(f"gzip (level 6, as a server would for Prometheus' Accept-Encoding): {len(zbody) / 1e6:.2f} MB, "
+          f"{z_cpu * 1000:.0f} ms CPU")  # fmt: skip
+    print(f"per site: {cpu * 1e6 / args.sites:.0f} µs CPU, {len(body) / args.sites:.0f} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,8 +2,11 @@
 
 One heap of due times and one dispatcher task, not a sleeping task per job: a
 country-sized registry (≈14,000 sites × 5 kinds + 150,000 accounts) costs a heap
-entry per job.  Start times are spread over the first interval by a stable hash
-of the job (gatus: jittered, so checks do not stampede and timings stay honest).
+entry per job.  Each job has a stable slot in its interval, from a hash of the
+job (gatus: jittered, so checks do not stampede and timings stay honest).  The
+first run comes within ``FIRST_RUN_SPREAD`` of start-up — after a restart an
+office should not wait an hour for its content findings — and later runs keep
+to the job's slot.
 
 A probe waits first for its host's slot (many department sites share one
 集约化平台 host, which we must never hammer), then for a global slot, so a
@@ -17,6 +20,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 
 ProbeLookup = Callable[[str], probes.ProbeFn]
 
+FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread
+
 
 @dataclass(slots=True)
 class Job:
@@ -40,6 +46,7 @@ class Job:
     interval: float
     due: float
     host: str
+    slot: float = 0.0  # offset of this job's runs within its interval
     generation: int = 0
     running: bool = False
     removed: bool = False
@@ -94,6 +101,7 @@ class Scheduler:
     _global: asyncio.Semaphore | None = None
     _per_host: int = 4
     _stopping: bool = False
+    _epoch: float = 0.0  # loop time the slots count from
 
     # --- configuration -------------------------------------------------------
 
@@ -101,6 +109,8 @@ class Scheduler:
         """Make the job set match ``ctx.config``: add, retime and drop jobs."""
         cfg = ctx.config
         loop_now = asyncio.get_running_loop().time()
+        if self._ctx is None:
+            self._epoch = loop_now
         if self._global is None or cfg.concurrency.total != getattr(self._ctx, "config", cfg).concurrency.total:
             self._global = asyncio.Semaphore(cfg.concurrency.total)
         if cfg.concurrency.per_host != self._per_host:
@@ -117,14 +127,15 @@ class Scheduler:
             interval = cfg.intervals.of(kind)
             job = self._jobs.get(key)
             if job is None:
-                job = Job(target, kind, interval, loop_now + _offset(key, interval), target.host)
+                first = loop_now + _offset(key, min(interval, FIRST_RUN_SPREAD))
+                job = Job(target, kind, interval, first, target.host, slot=_offset(key, interval))
                 self._jobs[key] = job
                 self._push(job)
             else:
                 job.target, job.host = target, target.host
                 if job.interval != interval:
-                    job.interval = interval
-                    job.due = min(job.due, loop_now + _offset(key, interval))
+                    job.interval, job.slot = interval, _offset(key, interval)
+                    job.due = min(job.due, self._next_slot(job, loop_now))
                     job.generation += 1
                     if not job.running:
                         self._push(job)
@@ -133,6 +144,11 @@ class Scheduler:
 
     def jobs(self) -> int:
         return len(self._jobs)
+
+    def _next_slot(self, job: Job, after: float) -> float:
+        """The first time after ``after`` that falls on the job's slot."""
+        base = self._epoch + job.slot
+        return base + (math.floor((after - base) / job.interval) + 1) * job.interval
 
     def _push(self, job: Job) -> None:
         heapq.heappush(self._heap, (job.due, next(self._seq), job.key, job.generation))
@@ -181,8 +197,8 @@ class Scheduler:
         finally:
             job.running = False
             if not job.removed and not self._stopping:
-                # Keep the cadence; a run that overran its interval starts again now.
-                job.due = max(due + job.interval, loop.time())
+                # Keep to the slot; a run that overran its interval starts again now.
+                job.due = max(self._next_slot(job, due), loop.time())
                 self._push(job)
                 self._wake.set()
 

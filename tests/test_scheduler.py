@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from agent.config import Account, Site, loads
@@ -117,3 +118,19 @@ async def test_removing_a_site_drops_its_jobs_and_results() -> None:
         await scheduler.stop()
         await task
         await ctx.net.close()
+
+
+async def test_first_runs_come_within_a_minute_and_later_runs_keep_their_slot() -> None:
+    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
+        return HttpResult(success=True, started=time.time())
+
+    scheduler, _, ctx = make(lambda kind: probe)
+    scheduler.apply(ctx)
+    await ctx.net.close()
+    job = scheduler._jobs[("site/4405070010", "content")]  # interval 1h
+    first = job.due - scheduler._epoch
+    assert 0 <= first < 60
+    later = [scheduler._next_slot(job, job.due)]
+    later.append(scheduler._next_slot(job, later[0]))
+    assert [(t - scheduler._epoch) % 3600 for t in later] == pytest.approx([job.slot, job.slot])
+    assert later[1] - later[0] == pytest.approx(3600)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from agent.config import Site
 from probes._core import LinksResult, ProbeContext
 from probes.content.decode import decode
-from probes.content.extract import clean_url, parse_tree
+from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.net import Fetched, Network
 
 SELECTOR = "a[href], area[href], img[src], script[src], link[href], iframe[src], frame[src], embed[src], source[src]"
@@ -71,17 +71,20 @@ def collect(html: str, base: str, cap: int) -> tuple[list[Link], int]:
     """The first ``cap`` distinct checkable links of a page, and how many distinct ones it has (pure)."""
     tree, _ = parse_tree(html)
     seen: dict[str, Link] = {}
-    found = 0
+    beyond: set[str] = set()  # past the cap, links are only counted (by their raw text: resolving costs)
     for node in tree.css(SELECTOR):
         attrs = node.attributes
-        raw = attrs.get("href") if node.tag in ("a", "area", "link") else attrs.get("src")
-        url = clean_url(raw or "", base)
-        if url is None or url in seen:
+        raw = (attrs.get("href") if node.tag in ("a", "area", "link") else attrs.get("src")) or ""
+        if len(seen) >= cap:
+            raw = raw.strip()
+            if raw and not raw.lower().startswith(SKIP_SCHEMES):
+                beyond.add(raw)
             continue
-        found += 1
-        if len(seen) < cap:
+        url = clean_url(raw, base)
+        if url is not None and url not in seen:
             seen[url] = Link(url, kind_of(node.tag or "", url, (attrs.get("rel") or "").lower()))
-    return list(seen.values()), found
+    beyond.difference_update(seen)  # absolute links already counted
+    return list(seen.values()), len(seen) + len(beyond)
 
 
 def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
@@ -134,6 +137,9 @@ class Cache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def clear(self) -> None:
+        self._data.clear()
 
 
 CACHE = Cache()

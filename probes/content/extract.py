@@ -30,7 +30,7 @@ MAX_ITEM_TEXT = 400  # a "container" longer than this is a block of content, not
 MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer matters)
 MAX_IGNORED = 30
 
-_SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
+SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
 _ITEM_TAGS = frozenset(("li", "tr", "dd", "dt"))
 _STOP_TAGS = frozenset(("body", "html", "ul", "ol", "table", "tbody", "thead", "nav", "dl", "form"))
 _BLOCK_TAGS = frozenset(("div", "p", "td", "section", "article", "span", "h2", "h3", "h4", "h5", "h6", "em", "font"))
@@ -112,7 +112,7 @@ def parse_tree(html: str) -> tuple[LexborHTMLParser, list[str]]:
 
 def clean_url(href: str, base: str) -> str | None:
     href = href.strip()
-    if not href or href.lower().startswith(_SKIP_SCHEMES):
+    if not href or href.lower().startswith(SKIP_SCHEMES):
         return None
     try:
         url = urljoin(base, href)

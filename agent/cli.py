@@ -17,7 +17,7 @@ from typing import Any
 
 from agent import __version__
 from agent import config as config_mod
-from agent.config import Config, ConfigError, Site
+from agent.config import Account, Config, ConfigError, Site
 from agent.divisions import Region
 
 DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
@@ -62,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
     probe = sub.add_parser("probe", help="probe one URL now and print the full result")
     probe.add_argument("url")
-    probe.add_argument("--kind", action="append", choices=["http", "dns", "tls", "content", "links", "all"],
-                       help="probe kind (repeatable; default http, dns and tls)")  # fmt: skip
+    probe.add_argument("--kind", action="append", choices=["http", "dns", "tls", "content", "links", "feed", "all"],
+                       help="probe kind (repeatable; default http, dns and tls; feed reads URL as a feed)")  # fmt: skip
     probe.add_argument("-c", "--config", help="take dns/tls/http settings from this configuration")
     probe.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -132,7 +132,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if "all" in kinds:
         kinds = ["http", "dns", "tls", "content", "links"]
     site = _adhoc_site(args.url, cfg)
-    results = asyncio.run(_probe_once(site, kinds, cfg))
+    target: Site | Account = site
+    if kinds == ["feed"]:
+        target = next((a for a in cfg.accounts if a.feed == args.url), None) or Account(
+            id="probe", unit="", platform="", name=args.url, feed=site.url
+        )
+    results = asyncio.run(_probe_once(target, kinds, cfg))
     ok = True
     for kind, result in results:
         ok &= result.success
@@ -154,7 +159,7 @@ def _adhoc_site(url: str, cfg: Config) -> Site:
     return Site(code="0000000000", name=url, url=url, region=Region("", "", "", ""), columns=())
 
 
-async def _probe_once(site: Site, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
+async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
     import probes
     from agent.state import StateStore
     from probes._core import ProbeContext
@@ -165,9 +170,9 @@ async def _probe_once(site: Site, kinds: list[str], cfg: Config) -> list[tuple[s
     out = []
     try:
         for kind in kinds:
-            if not probes.applies(kind, site):
+            if not probes.applies(kind, target):
                 continue
-            out.append((kind, await probes.get(kind)(site, ctx)))
+            out.append((kind, await probes.get(kind)(target, ctx)))
     finally:
         await net.close()
     return out

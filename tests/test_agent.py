@@ -334,3 +334,23 @@ def test_a_probe_url_prints_a_human_readable_result() -> None:
     assert proc.returncode == 2
     assert "=== http: FAILURE — connect: connection refused" in proc.stdout
     assert "=== dns: SUCCESS" in proc.stdout
+
+
+async def test_probe_kind_feed_reads_a_url_as_a_feed(tmp_path: Path) -> None:
+    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    rss = (f"<?xml version='1.0'?><rss version='2.0'><channel><title>平安潮州</title><item><title>警情通报</title>"
+           f"<link>http://x/1</link><pubDate>{now}</pubDate></item></channel></rss>")  # fmt: skip
+
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(text=rss, content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    async with await hostile.serve_app(app) as served:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agent", "probe", f"{served.url}feed", "--kind", "feed",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out
+    assert "=== feed: SUCCESS" in out.decode() and "entries_recent: 1" in out.decode()

@@ -1,0 +1,585 @@
+"""Prometheus recording and alerting rules, generated from the metric names and thresholds.
+
+``python -m dashboards`` writes them to ``deploy/prometheus/xuncha-rules.yml`` (recording)
+and ``deploy/prometheus/xuncha-alerts.yml`` (alerting), and into the Kubernetes
+``PrometheusRule``.  Nothing here is spelled twice: metric names come from
+:mod:`agent.metric_names`, numbers from :mod:`dashboards.thresholds`.
+
+Conventions (an SRE reading the YAML should find no surprises):
+
+* recording rules are named ``level:metric:operation``; per-site series keep only ``code``,
+  per-account series only ``account``; descriptive labels are joined from the ``_info``
+  series at the end, so alerts carry ``name``, ``region`` and ``province`` for routing;
+* every alert has ``severity`` (``warning`` at the early-warning line, ``critical`` at the
+  veto line, with the *same* alert name so Alertmanager can inhibit one by the other),
+  ``indicator`` and ``code`` or ``account``; annotations ``summary`` (中文) and
+  ``description`` (English) say what is wrong and when it becomes a veto;
+* a site registered ``closed`` gets no alert but ``XunchaClosedSiteOnline``; an account
+  registered ``stopped`` gets no alert but ``XunchaAccountNotDeregistered``.
+
+:class:`Options` makes a test variant: ``for_scale`` shrinks every ``for:`` and ``window``
+shortens the 7-day availability window, so an end-to-end test can see alerts fire in seconds.
+The rule names stay the same in the variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from agent import metric_names as M
+from agent.durations import format_duration
+from dashboards.thresholds import DAY, THRESHOLDS, Line, Thresholds
+
+# --- recorded series (the dashboards read these too) -----------------------------------------
+SITE_INFO = "code:xuncha_site_info:max"
+ACCOUNT_INFO = "account:xuncha_account_info:max"
+HTTP_CHECKS_7D = "code:xuncha_http_checks:increase7d"
+HTTP_FAILURES_7D = "code:xuncha_http_failures:increase7d"
+UNREACHABLE_RATIO = "code:xuncha_http_unreachable:ratio7d"
+HOMEPAGE_AGE = "code:xuncha_homepage_age:seconds"
+COLUMN_AGE = "code_column_category:xuncha_column_age:seconds"
+COLUMN_STALE = "code_column_category:xuncha_column_stale:bool"
+COLUMNS_STALE_BY_CATEGORY = "code_category:xuncha_columns_stale:count"
+COLUMNS_STALE = "code:xuncha_columns_stale:count"
+COLUMNS_STALE_NEWS_NOTICE = "code:xuncha_columns_stale_news_notice:count"
+COLUMNS_BLANK = "code:xuncha_columns_blank:count"
+INTERACTION_AGE = "code:xuncha_interaction_age:seconds"
+LINKS_BROKEN = "code:xuncha_links_broken:max"
+COMPLIANCE_FAILURES = "code:xuncha_compliance_failures:count"
+CERT_REMAINING = "code:xuncha_tls_cert_remaining:seconds"
+ACCOUNT_SILENCE = "account:xuncha_feed_silence:seconds"
+SITE_LEVEL_BY_INDICATOR = "code_indicator:xuncha_status:level"  # 0 ok, 1 warning, 2 veto
+SITE_LEVEL = "code:xuncha_status:level"
+ACCOUNT_LEVEL_BY_INDICATOR = "account_indicator:xuncha_status:level"
+ACCOUNT_LEVEL = "account:xuncha_status:level"
+SITES_VETO_BY_INDICATOR = "indicator:xuncha_sites_veto:count"
+SITES_WARNING_BY_INDICATOR = "indicator:xuncha_sites_warning:count"
+SITES_VETO_BY_REGION_INDICATOR = "region_indicator:xuncha_sites_veto:count"
+SITES_WARNING_BY_REGION_INDICATOR = "region_indicator:xuncha_sites_warning:count"
+ACCOUNTS_VETO_BY_INDICATOR = "indicator:xuncha_accounts_veto:count"
+ACCOUNTS_WARNING_BY_INDICATOR = "indicator:xuncha_accounts_warning:count"
+SITES_BY_REGION = "region:xuncha_sites:count"
+SITES_VETO_BY_REGION = "region:xuncha_sites_veto:count"
+PASS_RATE_BY_REGION = "region:xuncha_pass_rate:ratio"
+SITES_BY_PROVINCE = "province:xuncha_sites:count"
+SITES_VETO_BY_PROVINCE = "province:xuncha_sites_veto:count"
+PASS_RATE_BY_PROVINCE = "province:xuncha_pass_rate:ratio"
+PASS_RATE = "fleet:xuncha_pass_rate:ratio"
+
+SITE_INDICATORS = ("availability", "homepage", "columns", "interaction", "serious", "links", "compliance", "closed")
+ACCOUNT_INDICATORS = ("silence", "deregistration")
+SITE_LABELS = ("name", "region", "province")
+ACCOUNT_LABELS = ("unit", "platform", "name")
+STALE_CATEGORIES_VETO = ("news", "notice")  # the ≥ 5 stale columns veto counts these
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    thresholds: Thresholds = THRESHOLDS
+    job: str = "xuncha"  # the scrape job of the agents
+    for_scale: float = 1.0  # multiplies every ``for:`` (test variant only)
+    window: float | None = None  # the availability window; None: thresholds.unreachable_window
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSpec:
+    """One alerting rule, before it becomes YAML."""
+
+    name: str
+    severity: str
+    indicator: str
+    expr: str
+    summary: str  # 中文
+    description: str  # English
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def rule(self, opts: Options) -> dict[str, Any]:
+        seconds = opts.thresholds.for_seconds[self.name] * opts.for_scale
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": format_duration(max(1.0, round(seconds))) if seconds else "0s",
+            "labels": {"severity": self.severity, "indicator": self.indicator, **self.labels},
+            "annotations": {"summary": self.summary, "description": self.description},
+        }
+
+
+# --- small PromQL helpers -----------------------------------------------------------------------
+
+
+def num(x: float) -> str:
+    """A number as PromQL reads it back exactly: 1209600, 0.05."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def dur(seconds: float) -> str:
+    return format_duration(seconds)
+
+
+def days(seconds: float) -> str:
+    return num(seconds / DAY)
+
+
+def level(series: str, line: Line, lower_is_worse: bool = False) -> str:
+    """0 below the warning line, 1 at warning, 2 at veto (``>=``; ``<=`` when lower is worse)."""
+    op = "<=" if lower_is_worse else ">="
+    return f"({series} {op} bool {num(line.warning)}) + ({series} {op} bool {num(line.critical)})"
+
+
+def active_sites() -> str:
+    return f'{SITE_INFO}{{status!="closed"}}'
+
+
+def active_accounts() -> str:
+    return f'{ACCOUNT_INFO}{{status!="stopped"}}'
+
+
+def site_join(expr: str, info: str | None = None) -> str:
+    """``expr`` (labelled by code) with the site's name, region and province; drops closed sites."""
+    info = info or active_sites()
+    return f"({expr}) * on (code) group_left ({', '.join(SITE_LABELS)}) {info}"
+
+
+def account_join(expr: str, info: str | None = None) -> str:
+    info = info or active_accounts()
+    return f"({expr}) * on (account) group_left ({', '.join(ACCOUNT_LABELS)}) {info}"
+
+
+def _record(name: str, expr: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {"record": name, "expr": expr}
+    if labels:
+        rule["labels"] = labels
+    return rule
+
+
+# --- recording rules ----------------------------------------------------------------------------
+
+
+def recording_groups(opts: Options = Options()) -> list[dict[str, Any]]:
+    t = opts.thresholds
+    window = dur(opts.window or t.unreachable_window)
+    stale_terms = " or ".join(
+        f'({COLUMN_AGE}{{category="{cat}"}} >= bool {num(age)})' for cat, age in t.stale_age.items()
+    )
+    site_rules = [
+        _record(SITE_INFO, f"max by (code, name, region, province, kind, status) ({M.SITE_INFO})"),
+        _record(ACCOUNT_INFO, f"max by (account, unit, platform, name, status) ({M.ACCOUNT_INFO})"),
+        # 站点无法访问: visits that did not open within the timeout, over one week.
+        _record(HTTP_CHECKS_7D, f"sum by (code) (increase({M.HTTP_CHECKS_TOTAL}[{window}]))"),
+        _record(HTTP_FAILURES_7D, f"sum by (code) (increase({M.HTTP_FAILURES_TOTAL}[{window}]))"),
+        _record(UNREACHABLE_RATIO, f"{HTTP_FAILURES_7D} / ({HTTP_CHECKS_7D} > 0)"),
+        # 首页不更新 / 栏目不更新: ages from the newest publication dates.
+        _record(HOMEPAGE_AGE, f"time() - max by (code) ({M.HOMEPAGE_LAST_UPDATE})"),
+        _record(COLUMN_AGE, f"time() - max by (code, column, category) ({M.COLUMN_LAST_UPDATE})"),
+        _record(COLUMN_STALE, stale_terms),
+        _record(COLUMNS_STALE_BY_CATEGORY, f"sum by (code, category) ({COLUMN_STALE})"),
+        _record(COLUMNS_STALE, f"sum by (code) ({COLUMN_STALE})"),
+        _record(
+            COLUMNS_STALE_NEWS_NOTICE,
+            f'sum by (code) ({COLUMN_STALE}{{category=~"{"|".join(STALE_CATEGORIES_VETO)}"}})',
+        ),
+        _record(COLUMNS_BLANK, f"sum by (code) (max by (code, column, category) ({M.COLUMN_BLANK}))"),
+        _record(INTERACTION_AGE, f'max by (code) ({COLUMN_AGE}{{category="interaction"}})'),
+        _record(LINKS_BROKEN, f"max by (code) ({M.LINKS_BROKEN})"),
+        _record(COMPLIANCE_FAILURES, f"sum by (code) (max by (code, check) ({M.COMPLIANCE_CHECK}) == bool 0)"),
+        _record(CERT_REMAINING, f"min by (code) ({M.TLS_CERT_NOT_AFTER}) - time()"),
+        _record(ACCOUNT_SILENCE, f"time() - max by (account) ({M.FEED_LAST_ENTRY})"),
+    ]
+    return [
+        {"name": "xuncha-indicators", "rules": site_rules},
+        {"name": "xuncha-status", "rules": _status_rules(t)},
+        {"name": "xuncha-fleet", "rules": _fleet_rules()},
+    ]
+
+
+def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
+    """Per site and indicator: 0 ok, 1 early warning, 2 at the veto line (单项否决)."""
+
+    def site(indicator: str, expr: str, info: str | None = None) -> dict[str, Any]:
+        return _record(SITE_LEVEL_BY_INDICATOR, f"({expr}) and on (code) {info or active_sites()}",
+                       {"indicator": indicator})
+
+    def worst(parts: dict[str, str]) -> str:
+        tagged = " or ".join(f'label_replace({e}, "part", "{p}", "", "")' for p, e in parts.items())
+        return f"max by (code) ({tagged})"
+
+    serious = f'{{__name__=~"{M.SERIOUS_ERRORS}|{M.PRIVACY_LEAKS}"}}'
+    return [
+        site("availability", f"({level(UNREACHABLE_RATIO, t.unreachable_ratio)}) and on (code) "
+                             f"({HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)})"),
+        site("homepage", level(HOMEPAGE_AGE, t.homepage_age)),
+        site("columns", worst({
+            "stale": level(COLUMNS_STALE, t.stale_columns),
+            "stale_news_notice": level(COLUMNS_STALE_NEWS_NOTICE, t.stale_news_notice_columns),
+            "blank": level(COLUMNS_BLANK, t.blank_columns),
+        })),
+        site("interaction", level(INTERACTION_AGE, t.interaction_age)),
+        site("serious", f"2 * (max by (code) ({serious}) > bool 0)"),
+        # Deductions (扣分), not vetoes: at most a warning.
+        site("links", f"{LINKS_BROKEN} > bool 0"),
+        site("compliance", f"{COMPLIANCE_FAILURES} > bool 0"),
+        # 带病运行: judged for closed sites only.
+        site("closed", f"2 * (max by (code) ({M.SITE_CLOSED_BUT_ONLINE}) > bool 0)", f"{SITE_INFO}"),
+        _record(ACCOUNT_LEVEL_BY_INDICATOR,
+                f"({level(ACCOUNT_SILENCE, t.account_silence)}) and on (account) {active_accounts()}",
+                {"indicator": "silence"}),
+        _record(ACCOUNT_LEVEL_BY_INDICATOR,
+                f"2 * (max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > bool 0)", {"indicator": "deregistration"}),
+        _record(SITE_LEVEL, f"max by (code) ({SITE_LEVEL_BY_INDICATOR})"),
+        _record(ACCOUNT_LEVEL, f"max by (account) ({ACCOUNT_LEVEL_BY_INDICATOR})"),
+    ]
+
+
+def _fleet_rules() -> list[dict[str, Any]]:
+    """Fleet rollups: sites at veto / warning per indicator and region, and an estimated 合格率.
+
+    The pass rate counts a site as unqualified (不合格) when any indicator is at its veto line;
+    the 100-point deductions cannot be computed from metrics, so it is an upper bound.
+    """
+    rules = []
+    for lvl, by_ind, by_region_ind in (
+        (2, SITES_VETO_BY_INDICATOR, SITES_VETO_BY_REGION_INDICATOR),
+        (1, SITES_WARNING_BY_INDICATOR, SITES_WARNING_BY_REGION_INDICATOR),
+    ):
+        rules.append(_record(by_ind, f"sum by (indicator) ({SITE_LEVEL_BY_INDICATOR} == bool {lvl})"))
+        rules.append(_record(
+            by_region_ind,
+            f"sum by (region, indicator) (({SITE_LEVEL_BY_INDICATOR} == bool {lvl}) "
+            f"* on (code) group_left (region) {SITE_INFO})",
+        ))
+    rules.append(_record(ACCOUNTS_VETO_BY_INDICATOR, f"sum by (indicator) ({ACCOUNT_LEVEL_BY_INDICATOR} == bool 2)"))
+    rules.append(_record(ACCOUNTS_WARNING_BY_INDICATOR, f"sum by (indicator) ({ACCOUNT_LEVEL_BY_INDICATOR} == bool 1)"))
+    for key, sites, veto, rate in (
+        ("region", SITES_BY_REGION, SITES_VETO_BY_REGION, PASS_RATE_BY_REGION),
+        ("province", SITES_BY_PROVINCE, SITES_VETO_BY_PROVINCE, PASS_RATE_BY_PROVINCE),
+    ):
+        rules.append(_record(sites, f"count by ({key}) ({active_sites()})"))
+        rules.append(_record(
+            veto,
+            f"sum by ({key}) (({SITE_LEVEL} == bool 2) * on (code) group_left ({key}) {active_sites()})",
+        ))
+        rules.append(_record(rate, f"1 - ({veto} or {sites} * 0) / {sites}"))
+    rules.append(_record(
+        PASS_RATE,
+        f"1 - (sum({SITES_VETO_BY_REGION}) or vector(0)) / sum({SITES_BY_REGION})",
+    ))
+    return rules
+
+
+# --- alerting rules -----------------------------------------------------------------------------
+
+_SITE = "{{ $labels.name }}（{{ $labels.region }}，网站标识码 {{ $labels.code }}）"
+_SITE_EN = "{{ $labels.name }} ({{ $labels.region }}, site code {{ $labels.code }})"
+_ACCOUNT = "{{ $labels.unit }}「{{ $labels.name }}」（{{ $labels.platform }}，{{ $labels.account }}）"
+_ACCOUNT_EN = "{{ $labels.unit }} \"{{ $labels.name }}\" ({{ $labels.platform }}, {{ $labels.account }})"
+_DURATION = "{{ $value | humanizeDuration }}"
+_PERCENT = "{{ $value | humanizePercentage }}"
+_COUNT = '{{ $value | printf "%.0f" }}'
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:g} %"
+
+
+def alert_groups(opts: Options = Options()) -> list[dict[str, Any]]:
+    specs = site_alerts(opts.thresholds) + account_alerts(opts.thresholds) + agent_alerts(opts)
+    groups: dict[str, list[dict[str, Any]]] = {"xuncha-sites": [], "xuncha-accounts": [], "xuncha-agent": []}
+    for spec in specs:
+        group = {"agent": "xuncha-agent", "silence": "xuncha-accounts", "deregistration": "xuncha-accounts",
+                 "feed": "xuncha-accounts"}.get(spec.indicator, "xuncha-sites")
+        groups[group].append(spec.rule(opts))
+    return [{"name": name, "rules": rules} for name, rules in groups.items()]
+
+
+def site_alerts(t: Thresholds) -> list[AlertSpec]:
+    return (
+        _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t)
+    )
+
+
+def _availability(t: Thresholds) -> list[AlertSpec]:
+    r = t.unreachable_ratio
+    enough = f"and on (code) {HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)}"
+    veto_zh = f"一周内 15 秒未打开的访问达 {pct(r.critical)} 即单项否决（站点无法访问）"
+    veto_en = f"{pct(r.critical)} of one week's visits is a veto (site unreachable)"
+    return [
+        AlertSpec(
+            "XunchaSiteUnreachable", "warning", "availability",
+            site_join(f"{UNREACHABLE_RATIO} >= {num(r.warning)} {enough}"),
+            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 15 秒内打开首页，超过预警线 {pct(r.warning)}；{veto_zh}。",
+            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within 15 s, "
+            f"above the early-warning line of {pct(r.warning)}; {veto_en}.",
+        ),
+        AlertSpec(
+            "XunchaSiteUnreachable", "critical", "availability",
+            site_join(f"{UNREACHABLE_RATIO} >= {num(r.critical)} {enough}"),
+            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 15 秒内打开首页，已达单项否决线 {pct(r.critical)}（站点无法访问）。",
+            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within 15 s; "
+            f"at {pct(r.critical)} this is a veto (site unreachable).",
+        ),
+        AlertSpec(
+            "XunchaSiteDown", "warning", "availability",
+            site_join(f'max by (code) ({M.PROBE_SUCCESS}{{probe="http"}}) == 0'),
+            f"{_SITE}首页当前无法访问；每次失败都计入一周不可访问比例（{pct(r.critical)} 即单项否决）。",
+            f"{_SITE_EN}: the homepage does not open now; every failed visit counts towards the weekly "
+            f"unreachable ratio; {veto_en}.",
+        ),
+        AlertSpec(
+            "XunchaDNSFailing", "warning", "availability",
+            site_join(f'max by (code) ({M.PROBE_SUCCESS}{{probe="dns"}}) == 0'),
+            f"{_SITE}域名解析失败；解析不到的访问计入一周不可访问比例（{pct(r.critical)} 即单项否决）。",
+            f"{_SITE_EN}: DNS resolution of the site's host fails; visits that cannot resolve count as "
+            f"unreachable; {veto_en}.",
+        ),
+    ]
+
+
+def _homepage(t: Thresholds) -> list[AlertSpec]:
+    h = t.homepage_age
+    return [
+        AlertSpec(
+            "XunchaHomepageNotUpdated", "warning", "homepage",
+            site_join(f"({num(h.critical)} - {HOMEPAGE_AGE}) and {HOMEPAGE_AGE} >= {num(h.warning)}"),
+            f"{_SITE}首页已超过 {days(h.warning)} 天没有新内容，再过 {_DURATION} 达到单项否决线（{days(h.critical)} 天，首页不更新）。",
+            f"{_SITE_EN}: nothing new on the homepage for over {days(h.warning)} days; it becomes a veto "
+            f"(homepage not updated, {days(h.critical)} days) in {_DURATION}.",
+        ),
+        AlertSpec(
+            "XunchaHomepageNotUpdated", "critical", "homepage",
+            site_join(f"{HOMEPAGE_AGE} >= {num(h.critical)}"),
+            f"{_SITE}首页已 {_DURATION} 没有新内容，达到单项否决线（{days(h.critical)} 天，首页不更新）。",
+            f"{_SITE_EN}: nothing new on the homepage for {_DURATION}; {days(h.critical)} days is a veto "
+            "(homepage not updated).",
+        ),
+    ]
+
+
+def _columns(t: Thresholds) -> list[AlertSpec]:
+    s, nn, b, i = t.stale_columns, t.stale_news_notice_columns, t.blank_columns, t.interaction_age
+    stale_of = ", ".join(f"{cat} {days(age)} d" for cat, age in t.stale_age.items())
+    veto_zh = (f"动态/通知类栏目不更新达 {num(nn.critical)} 个或栏目不更新达 {num(s.critical)} 个即单项否决（栏目不更新）")
+    veto_en = (f"{num(nn.critical)} stale news/notice columns or {num(s.critical)} stale columns "
+               "are a veto (columns not updated)")
+    return [
+        AlertSpec(
+            "XunchaColumnsNotUpdated", "warning", "columns",
+            site_join(f"{COLUMNS_STALE} >= {num(s.warning)} or {COLUMNS_STALE_NEWS_NOTICE} >= {num(nn.warning)}"),
+            f"{_SITE}有 {_COUNT} 个栏目超期未更新（{stale_of}），已过预警线；{veto_zh}。",
+            f"{_SITE_EN}: {_COUNT} columns have nothing new within their period ({stale_of}); "
+            f"{veto_en}.",
+        ),
+        AlertSpec(
+            "XunchaColumnsNotUpdated", "critical", "columns",
+            site_join(f"{COLUMNS_STALE_NEWS_NOTICE} >= {num(nn.critical)} or {COLUMNS_STALE} >= {num(s.critical)}"),
+            f"{_SITE}有 {_COUNT} 个栏目超期未更新，已达单项否决线：{veto_zh}。",
+            f"{_SITE_EN}: {_COUNT} stale columns reach the veto line: {veto_en}.",
+        ),
+        AlertSpec(
+            "XunchaColumnsBlank", "warning", "columns",
+            site_join(f"{COLUMNS_BLANK} >= {num(b.warning)}"),
+            f"{_SITE}有 {_COUNT} 个空白栏目，超过预警线；空白栏目达 {num(b.critical)} 个即单项否决。",
+            f"{_SITE_EN}: {_COUNT} blank columns, above the early-warning line; {num(b.critical)} blank "
+            "columns are a veto.",
+        ),
+        AlertSpec(
+            "XunchaColumnsBlank", "critical", "columns",
+            site_join(f"{COLUMNS_BLANK} >= {num(b.critical)}"),
+            f"{_SITE}有 {_COUNT} 个空白栏目，已达单项否决线（{num(b.critical)} 个）。",
+            f"{_SITE_EN}: {_COUNT} blank columns; {num(b.critical)} is a veto.",
+        ),
+        AlertSpec(
+            "XunchaInteractionUnanswered", "warning", "interaction",
+            site_join(f"({num(i.critical)} - {INTERACTION_AGE}) and {INTERACTION_AGE} >= {num(i.warning)}"),
+            f"{_SITE}互动栏目超过 {days(i.warning)} 天没有新答复，再过 {_DURATION} 达到单项否决线（{days(i.critical)} 天，互动回应差）。",
+            f"{_SITE_EN}: no new reply in an interaction column for over {days(i.warning)} days; it becomes a "
+            f"veto (poor interaction, {days(i.critical)} days) in {_DURATION}.",
+        ),
+        AlertSpec(
+            "XunchaInteractionUnanswered", "critical", "interaction",
+            site_join(f"{INTERACTION_AGE} >= {num(i.critical)}"),
+            f"{_SITE}互动栏目已 {_DURATION} 没有新答复，达到单项否决线（{days(i.critical)} 天，互动回应差）。",
+            f"{_SITE_EN}: no new reply in an interaction column for {_DURATION}; {days(i.critical)} days is a "
+            "veto (poor interaction).",
+        ),
+    ]
+
+
+def _certificates(t: Thresholds) -> list[AlertSpec]:
+    c = t.cert_remaining
+    return [
+        AlertSpec(
+            "XunchaCertificateExpiring", "warning", "certificate",
+            site_join(f"{CERT_REMAINING} < {num(c.warning)} and {CERT_REMAINING} > 0"),
+            f"{_SITE}的 HTTPS 证书将在 {_DURATION} 后过期（预警 {days(c.warning)} 天）；过期后首页无法打开，计入不可访问比例。",
+            f"{_SITE_EN}: the HTTPS certificate expires in {_DURATION} (warning at {days(c.warning)} days); "
+            "once expired, visits fail and count towards the unreachable ratio.",
+        ),
+        AlertSpec(
+            "XunchaCertificateExpiring", "critical", "certificate",
+            site_join(f"{CERT_REMAINING} < {num(c.critical)} and {CERT_REMAINING} > 0"),
+            f"{_SITE}的 HTTPS 证书将在 {_DURATION} 后过期（不足 {days(c.critical)} 天）。",
+            f"{_SITE_EN}: the HTTPS certificate expires in {_DURATION} (less than {days(c.critical)} days).",
+        ),
+        AlertSpec(
+            "XunchaCertificateExpired", "critical", "certificate",
+            site_join(f"{CERT_REMAINING} <= 0"),
+            f"{_SITE}的 HTTPS 证书已过期；浏览器无法打开首页，计入不可访问比例。",
+            f"{_SITE_EN}: the HTTPS certificate has expired; browsers refuse the homepage.",
+        ),
+        AlertSpec(
+            "XunchaCertificateInvalid", "critical", "certificate",
+            site_join(f"min by (code) ({M.TLS_CERT_VALID}) == 0"),
+            f"{_SITE}的 HTTPS 证书无效（证书链或域名不匹配）；浏览器无法打开首页。",
+            f"{_SITE_EN}: the HTTPS certificate does not verify (chain or host name); browsers refuse it.",
+        ),
+    ]
+
+
+def _content(t: Thresholds) -> list[AlertSpec]:
+    return [
+        AlertSpec(
+            "XunchaHomepageLinksBroken", "warning", "links",
+            site_join(f"{LINKS_BROKEN} > 0"),
+            f"{_SITE}首页有 {_COUNT} 个链接无法打开（链接可用性扣分）。",
+            f"{_SITE_EN}: {_COUNT} links on the homepage are broken (deductions for link availability).",
+        ),
+        AlertSpec(
+            "XunchaRequiredElementMissing", "warning", "compliance",
+            site_join(f"min by (code, check) ({M.COMPLIANCE_CHECK}) == 0"),
+            f"{_SITE}首页缺少必备要素：{{{{ $labels.check }}}}（网站标识码、ICP 备案号、公安备案号、党政机关标识、找错入口、gov.cn 域名）。",
+            f"{_SITE_EN}: a required element is missing from the homepage: {{{{ $labels.check }}}}.",
+        ),
+        AlertSpec(
+            "XunchaSeriousError", "critical", "serious",
+            site_join(f"max by (code) ({M.SERIOUS_ERRORS}) > 0"),
+            f"{_SITE}发现 {_COUNT} 处严重表述错误；严重错误属单项否决，请立即更正（详见 /api/）。",
+            f"{_SITE_EN}: {_COUNT} serious wrong expressions found; serious errors are a veto — fix them now "
+            "(details under /api/).",
+        ),
+        AlertSpec(
+            "XunchaPrivacyLeak", "critical", "serious",
+            site_join(f"max by (code) ({M.PRIVACY_LEAKS}) > 0"),
+            f"{_SITE}发现 {_COUNT} 个公民身份号码泄露；泄露个人信息属严重问题，单项否决，请立即处理。",
+            f"{_SITE_EN}: {_COUNT} valid resident ID numbers are published; leaking personal data is a veto "
+            "— remove them now.",
+        ),
+        AlertSpec(
+            "XunchaClosedSiteOnline", "critical", "closed",
+            site_join(f"max by (code) ({M.SITE_CLOSED_BUT_ONLINE}) > 0", f'{SITE_INFO}{{status="closed"}}'),
+            f"{_SITE}已登记关停，但仍可访问（带病运行），通报中会点名。",
+            f"{_SITE_EN}: registered as closed but still online (带病运行); reports name such sites.",
+        ),
+        AlertSpec(
+            "XunchaClosureNoticeMissing", "warning", "closed",
+            site_join(f"min by (code) ({M.SITE_CLOSURE_NOTICE_SHOWN}) == 0"),
+            f"{_SITE}正在关停，但首页没有关停公告（应公示一个月）。",
+            f"{_SITE_EN}: the site is closing but its homepage shows no closure notice (due for a month).",
+        ),
+        AlertSpec(
+            "XunchaProbeFailing", "warning", "probe",
+            site_join(f'min by (code, probe) ({M.PROBE_SUCCESS}{{probe=~"homepage|columns|links|compliance"}}) == 0'),
+            f"{_SITE}的 {{{{ $labels.probe }}}} 检查持续失败，相关指标无法判断。",
+            f"{_SITE_EN}: the {{{{ $labels.probe }}}} check keeps failing, so its indicator cannot be judged.",
+        ),
+    ]
+
+
+def account_alerts(t: Thresholds) -> list[AlertSpec]:
+    a = t.account_silence
+    return [
+        AlertSpec(
+            "XunchaAccountSilent", "warning", "silence",
+            account_join(f"({num(a.critical)} - {ACCOUNT_SILENCE}) and {ACCOUNT_SILENCE} >= {num(a.warning)}"),
+            f"{_ACCOUNT}已超过 {days(a.warning)} 天未更新，再过 {_DURATION} 达到单项否决线（{days(a.critical)} 天，内容不更新）。",
+            f"{_ACCOUNT_EN}: nothing published for over {days(a.warning)} days; it becomes a veto "
+            f"(not updated, {days(a.critical)} days) in {_DURATION}.",
+        ),
+        AlertSpec(
+            "XunchaAccountSilent", "critical", "silence",
+            account_join(f"{ACCOUNT_SILENCE} >= {num(a.critical)}"),
+            f"{_ACCOUNT}已 {_DURATION} 未更新，达到单项否决线（{days(a.critical)} 天，内容不更新）。",
+            f"{_ACCOUNT_EN}: nothing published for {_DURATION}; {days(a.critical)} days is a veto (not updated).",
+        ),
+        AlertSpec(
+            "XunchaFeedFailing", "warning", "feed",
+            account_join(f"min by (account) ({M.FEED_SUCCESS}) == 0"),
+            f"{_ACCOUNT}的订阅源无法获取或解析（不是账号停更：检查 RSSHub 路由）。",
+            f"{_ACCOUNT_EN}: the feed cannot be fetched or parsed (not the same as a silent account: "
+            "check the RSSHub route).",
+        ),
+        AlertSpec(
+            "XunchaAccountNotDeregistered", "critical", "deregistration",
+            account_join(f"max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > 0", f'{ACCOUNT_INFO}{{status="stopped"}}'),
+            f"{_ACCOUNT}已停止运维但未注销，仍可访问；通报中会点名。",
+            f"{_ACCOUNT_EN}: stopped but not deregistered, still reachable; reports name such accounts.",
+        ),
+    ]
+
+
+def agent_alerts(opts: Options) -> list[AlertSpec]:
+    job = f'job="{opts.job}"'
+    lag = opts.thresholds.scheduler_lag_seconds
+    return [
+        AlertSpec(
+            "XunchaAgentDown", "critical", "agent", f"up{{{job}}} == 0",
+            "巡查代理 {{ $labels.instance }} 无法抓取；其负责的网站与账号不再受监测。",
+            "Xuncha agent {{ $labels.instance }} cannot be scraped; its sites and accounts are unwatched.",
+        ),
+        AlertSpec(
+            "XunchaAgentAbsent", "critical", "agent", f"absent(up{{{job}}})",
+            f"Prometheus 中没有任何巡查代理（job {opts.job}）；检查抓取配置。",
+            f"No Xuncha agent is scraped (job {opts.job}); check the scrape configuration.",
+        ),
+        AlertSpec(
+            "XunchaAgentNotProbing", "critical", "agent",
+            f"sum by (instance) (increase({M.PROBE_RUNS_TOTAL}{{{job}}}[1h])) == 0 "
+            f"and on (instance) sum by (instance) ({M.TARGETS}{{{job}}}) > 0",
+            "巡查代理 {{ $labels.instance }} 一小时内没有完成任何检查。",
+            "Xuncha agent {{ $labels.instance }} has finished no probe in an hour.",
+        ),
+        AlertSpec(
+            "XunchaAgentLagging", "warning", "agent",
+            f"histogram_quantile(0.9, sum by (instance, le) (rate({M.SCHEDULER_LAG_SECONDS}_bucket{{{job}}}[15m]))) "
+            f"> {num(lag)}",
+            "巡查代理 {{ $labels.instance }} 的调度延迟 90 分位为 " + _DURATION + "，检查跟不上间隔。",
+            "Xuncha agent {{ $labels.instance }}: 90th percentile scheduler lag is " + _DURATION
+            + "; probes fall behind their intervals.",
+        ),
+        AlertSpec(
+            "XunchaConfigReloadFailed", "warning", "agent",
+            f"{M.CONFIG_LAST_RELOAD_SUCCESSFUL}{{{job}}} == 0",
+            "巡查代理 {{ $labels.instance }} 的配置重载失败，仍在使用旧配置（运行 xuncha check-config 查看错误）。",
+            "Xuncha agent {{ $labels.instance }} failed to reload its configuration and keeps the old one "
+            "(run xuncha check-config).",
+        ),
+    ]
+
+
+# --- output ------------------------------------------------------------------------------------
+
+HEADER = (
+    "# Generated by `python -m dashboards` from dashboards/rules.py and dashboards/thresholds.py.\n"
+    "# Do not edit: change the thresholds and regenerate (tests/test_rules.py checks this file is current).\n"
+)
+
+
+def dump(groups: Iterable[dict[str, Any]]) -> str:
+    body = yaml.safe_dump({"groups": list(groups)}, sort_keys=False, allow_unicode=True, width=1000)
+    return HEADER + body
+
+
+def group_names(opts: Options = Options()) -> list[str]:
+    """Every group, recording first: the evaluation order ``promtool test rules`` should use."""
+    return [g["name"] for g in recording_groups(opts) + alert_groups(opts)]
+
+
+def render(opts: Options = Options()) -> dict[str, str]:
+    """File name under ``deploy/prometheus/`` → content."""
+    return {
+        "xuncha-rules.yml": dump(recording_groups(opts)),
+        "xuncha-alerts.yml": dump(alert_groups(opts)),
+    }

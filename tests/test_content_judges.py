@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -94,7 +94,7 @@ def test_month_day_takes_this_year_unless_that_is_after_today() -> None:
 
 
 def test_dates_are_read_in_shanghai_time() -> None:
-    utc = datetime(2026, 11, 19, 16, 0, tzinfo=timezone.utc).timestamp()
+    utc = datetime(2026, 11, 19, 16, 0, tzinfo=UTC).timestamp()
     assert dates.to_timestamp(2026, 11, 20) == utc
     assert dates.today(ts(2026, 11, 20) + 1) == date(2026, 11, 20)  # 00:00:01 in Shanghai is 16:00 UTC the day before
 

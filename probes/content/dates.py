@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 EARLIEST_YEAR = 1995  # Chinese government sites start in the late 1990s; older "dates" are history, not news
@@ -41,10 +42,12 @@ class FoundDate:
     problem: str = ""  # "" when usable; "future" | "invalid" | "too old"
 
 
+@lru_cache(maxsize=64)
 def today(now: float) -> date:
     return datetime.fromtimestamp(now, SHANGHAI).date()
 
 
+@lru_cache(maxsize=4096)  # pages repeat the same few dates; datetime construction is the cost
 def to_timestamp(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> float | None:
     """Unix time of a Shanghai wall-clock time, or None when the date does not exist."""
     try:
@@ -54,17 +57,16 @@ def to_timestamp(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) ->
 
 
 def _judge(y: int, m: int, d: int, match: re.Match[str], now: float, text_offset: int = 0) -> FoundDate:
-    h, mi, s = (int(match.group(g) or 0) for g in ("h", "mi", "s"))
-    ts = to_timestamp(y, m, d, h, mi, s)
+    h, mi, s = match.group("h", "mi", "s")
+    ts = to_timestamp(y, m, d, int(h or 0), int(mi or 0), int(s or 0))
     raw = match.group(0).strip()
     start = match.start() + text_offset
     if ts is None:
         return FoundDate(0.0, raw, start, "invalid")
     if y < EARLIEST_YEAR:
         return FoundDate(ts, raw, start, "too old")
-    day = date(y, m, d)
     # A date after today (Shanghai) is not a publication; same-day times may run a little ahead of our clock.
-    if day > today(now) or ts > now + 3600:
+    if (y, m, d) > today(now).timetuple()[:3] or ts > now + 3600:
         return FoundDate(ts, raw, start, "future")
     return FoundDate(ts, raw, start)
 

@@ -21,8 +21,11 @@ def datasource_variable() -> g.Template:
 
 def query_variable(name: str, label: str, query: str, *, regex: str = "", include_all: bool = True,
                    multi: bool = True) -> g.Template:
-    return g.Template(name=name, label=label, query=query, dataSource=DATASOURCE, regex=regex, includeAll=include_all,
-                      multi=multi, allValue=".+", refresh=2, sort=1, default="All" if include_all else "")
+    t = g.Template(name=name, label=label, query=query, dataSource=DATASOURCE, regex=regex, includeAll=include_all,
+                   multi=multi, allValue=".+", refresh=2, sort=1)
+    if include_all:  # Grafana's own spelling of "All" selected
+        t._current = {"selected": True, "text": ["All"], "value": ["$__all"]}
+    return t
 
 
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, ref: str = "A") -> g.Target:

@@ -1,8 +1,10 @@
-"""The one custom collector: the metrics contract, read from the latest results.
+"""The metrics contract, read from the latest results.
 
-No I/O in ``collect()`` (client_python): it walks the registry currently loaded
-and the result store.  A target removed by a reload is simply not yielded, so it
-disappears from ``/metrics``.  A value that is not known (never probed, no date
+No I/O here: it walks the registry currently loaded and the result store.  A
+target removed by a reload is simply not rendered, so it disappears from
+``/metrics``.  The agent's own few series go through client_python
+(:class:`XunchaCollector`); the per-target series — hundreds of thousands for a
+province — are rendered as text by :class:`TargetExposition`.  A value that is not known (never probed, no date
 found) is left out rather than written as 0, so that ``time() - x`` alerts never
 see the epoch.
 """
@@ -13,8 +15,9 @@ import sys
 from collections.abc import Iterator
 from typing import Protocol
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from agent import __version__
 from agent import metric_names as m
@@ -33,27 +36,17 @@ class AgentView(Protocol):
     shard: tuple[int, int]
 
 
-def _counter(name: str, doc: str, labels: list[str]) -> CounterMetricFamily:
-    return CounterMetricFamily(name.removesuffix("_total"), doc, labels=labels)
-
-
 class XunchaCollector(Collector):
+    """The agent's own state, through client_python (small, fixed set of series)."""
+
     def __init__(self, view: AgentView) -> None:
         self.view = view
 
     def describe(self) -> list[Metric]:
-        return []  # unchecked collector: names depend on what has been probed
+        return []  # unchecked collector
 
     def collect(self) -> Iterator[Metric]:
         v = self.view
-        yield from self._self_metrics(v)
-        yield from self._sites(v.config.sites, v.results)
-        yield from self._accounts(v.config.accounts, v.results)
-
-    # --- self ----------------------------------------------------------------
-
-    @staticmethod
-    def _self_metrics(v: AgentView) -> Iterator[Metric]:
         build = GaugeMetricFamily(m.BUILD_INFO, "Xuncha build information.", labels=["version", "python"])
         build.add_metric([__version__, sys.version.split()[0]], 1)
         yield build
@@ -71,47 +64,120 @@ class XunchaCollector(Collector):
         shard.add_metric([str(v.shard[0]), str(v.shard[1])], 1)
         yield shard
 
-    # --- sites ---------------------------------------------------------------
 
-    def _sites(self, sites: tuple[Site, ...], results: ResultStore) -> Iterator[Metric]:
+class TargetExposition:
+    """The per-site and per-account series, as exposition text.
+
+    A country-sized registry is ~400,000 series; building client_python metric
+    objects for them on every scrape cost ~4 s of CPU per 10,000 sites
+    (bench/scrape_cost.py) with the event loop blocked.  Results are frozen, so
+    each target's lines are rendered once per new result and cached; a scrape
+    joins the cached lines under one header per family.
+    """
+
+    def __init__(self) -> None:
+        self._sites: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
+        self._accounts: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
+
+    def render(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> str:
+        site_lines = [self._site(s, results) for s in sites]
+        account_lines = [self._account(a, results) for a in accounts]
+        if len(self._sites) > len(sites):  # a reload removed sites: drop their lines
+            codes = {s.code for s in sites}
+            self._sites = {k: v for k, v in self._sites.items() if k in codes}
+        if len(self._accounts) > len(accounts):
+            ids = {a.id for a in accounts}
+            self._accounts = {k: v for k, v in self._accounts.items() if k in ids}
+        out: list[str] = []
+        for families, per_target in ((_SITE_FAMILIES, site_lines), (_ACCOUNT_FAMILIES, account_lines)):
+            for i, family in enumerate(families):
+                out.append(family.header)
+                for lines in per_target:
+                    if lines[i]:
+                        out.extend(lines[i])
+        return "".join(out)
+
+    def _site(self, site: Site, results: ResultStore) -> list[list[str]]:
+        key = target_key(site)
+        latest = results.latest(key)
+        counters = results.http_counters(key)
+        stamp = (site, counters and (counters.checks, counters.failures), *latest.values())
+        cached = self._sites.get(site.code)
+        if cached is not None and _same(cached[0], stamp):
+            return cached[1]
         g = _SiteFamilies()
-        for site in sites:
-            g.info.add_metric(
-                [site.code, site.name, site.region.name, site.region.province, site.kind, site.status, site.url], 1
-            )
-            latest = results.latest(target_key(site))
-            counters = results.http_counters(target_key(site))
-            if counters is not None:
-                g.checks.add_metric([site.code], counters.checks)
-                g.failures.add_metric([site.code], counters.failures)
-            for result in latest.values():
-                _SITE_EMITTERS[type(result)](g, site, result)
-        yield from g.families()
+        g.info.add_metric(
+            [site.code, site.name, site.region.name, site.region.province, site.kind, site.status, site.url], 1
+        )
+        if counters is not None:
+            g.checks.add_metric([site.code], counters.checks)
+            g.failures.add_metric([site.code], counters.failures)
+        for result in latest.values():
+            _SITE_EMITTERS[type(result)](g, site, result)
+        lines = [f.lines for f in g.families()]
+        self._sites[site.code] = (stamp, lines)
+        return lines
 
-    # --- accounts ------------------------------------------------------------
-
-    def _accounts(self, accounts: tuple[Account, ...], results: ResultStore) -> Iterator[Metric]:
-        info = GaugeMetricFamily(m.ACCOUNT_INFO, "1 per registered new-media account (政务新媒体).",
-                                 labels=["account", "unit", "platform", "name", "status"])  # fmt: skip
-        success = GaugeMetricFamily(m.FEED_SUCCESS, "1 if the account's feed could be fetched and parsed.",
-                                    labels=["account"])  # fmt: skip
-        last = GaugeMetricFamily(m.FEED_LAST_ENTRY, "Newest trusted entry of the account's feed.", labels=["account"])
-        recent = GaugeMetricFamily(m.FEED_ENTRIES_RECENT, "Feed entries in the last 14 days.", labels=["account"])
-        not_dereg = GaugeMetricFamily(m.ACCOUNT_NOT_DEREGISTERED,
-                                      "1 if a stopped account still publishes (must be deregistered, 注销).",
-                                      labels=["account"])  # fmt: skip
-        for account in accounts:
-            info.add_metric([account.id, account.unit, account.platform, account.name, account.status], 1)
-            result = results.latest(target_key(account)).get("feed")
-            if not isinstance(result, FeedResult):
-                continue
-            success.add_metric([account.id], 1 if result.success else 0)
+    def _account(self, account: Account, results: ResultStore) -> list[list[str]]:
+        result = results.latest(target_key(account)).get("feed")
+        stamp = (account, result)
+        cached = self._accounts.get(account.id)
+        if cached is not None and cached[0][0] == account and cached[0][1] is result:
+            return cached[1]
+        g = _AccountFamilies()
+        g.info.add_metric([account.id, account.unit, account.platform, account.name, account.status], 1)
+        if isinstance(result, FeedResult):
+            g.success.add_metric([account.id], 1 if result.success else 0)
             if result.last_entry is not None:
-                last.add_metric([account.id], result.last_entry)
+                g.last.add_metric([account.id], result.last_entry)
             if result.success:
-                recent.add_metric([account.id], result.entries_recent)
-            not_dereg.add_metric([account.id], 1 if result.not_deregistered else 0)
-        yield from (info, success, last, recent, not_dereg)
+                g.recent.add_metric([account.id], result.entries_recent)
+            g.not_dereg.add_metric([account.id], 1 if result.not_deregistered else 0)
+        lines = [f.lines for f in g.families()]
+        self._accounts[account.id] = (stamp, lines)
+        return lines
+
+
+def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    # Results are frozen and replaced, never mutated: identity says "unchanged".
+    return len(old) == len(new) and all(a is b or a == b for a, b in zip(old, new, strict=True))
+
+
+def _escape(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+    return value
+
+
+class _Family:
+    """One metric family rendered straight to exposition lines (text format 0.0.4)."""
+
+    __slots__ = ("name", "labels", "header", "lines")
+
+    def __init__(self, name: str, doc: str, labels: list[str], kind: str = "gauge") -> None:
+        self.name, self.labels = name, labels
+        self.header = f"# HELP {name} {doc}\n# TYPE {name.removesuffix('_total') if kind == 'counter' else name} {kind}\n"
+        self.lines: list[str] = []
+
+    def add_metric(self, values: list[str], value: float) -> None:
+        pairs = ",".join(f'{k}="{_escape(v)}"' for k, v in zip(self.labels, values, strict=True))
+        text = str(value) if type(value) is int else floatToGoString(value)
+        self.lines.append(f"{self.name}{{{pairs}}} {text}\n" if pairs else f"{self.name} {text}\n")
+
+
+class _AccountFamilies:
+    def __init__(self) -> None:
+        a = ["account"]
+        self.info = _Family(m.ACCOUNT_INFO, "1 per registered new-media account (政务新媒体).",
+                            ["account", "unit", "platform", "name", "status"])  # fmt: skip
+        self.success = _Family(m.FEED_SUCCESS, "1 if the account's feed could be fetched and parsed.", a)
+        self.last = _Family(m.FEED_LAST_ENTRY, "Newest trusted entry of the account's feed.", a)
+        self.recent = _Family(m.FEED_ENTRIES_RECENT, "Feed entries in the last 14 days.", a)
+        self.not_dereg = _Family(m.ACCOUNT_NOT_DEREGISTERED,
+                                 "1 if a stopped account still publishes (must be deregistered, 注销).", a)  # fmt: skip
+
+    def families(self) -> Iterator[_Family]:
+        yield from vars(self).values()
 
 
 class _SiteFamilies:
@@ -119,45 +185,45 @@ class _SiteFamilies:
 
     def __init__(self) -> None:
         c, ccol = ["code"], ["code", "column", "category"]
-        self.info = GaugeMetricFamily(m.SITE_INFO, "1 per registered site; descriptive labels live here only.",
-                                      labels=["code", "name", "region", "province", "kind", "status", "url"])  # fmt: skip
-        self.success = GaugeMetricFamily(m.PROBE_SUCCESS, "1 if the latest run of the probe kind succeeded.",
-                                         labels=["code", "probe"])  # fmt: skip
-        self.checks = _counter(m.HTTP_CHECKS_TOTAL, "Homepage visits (availability checks).", c)
-        self.failures = _counter(m.HTTP_FAILURES_TOTAL,
-                                 "Homepage visits without a final 2xx/3xx response within the timeout.", c)  # fmt: skip
-        self.status = GaugeMetricFamily(m.HTTP_STATUS_CODE, "Status code of the latest homepage visit.", labels=c)
-        self.duration = GaugeMetricFamily(m.HTTP_DURATION_SECONDS, "Phase durations of the latest homepage visit.",
-                                          labels=["code", "phase"])  # fmt: skip
-        self.last_check = GaugeMetricFamily(m.HTTP_LAST_CHECK_TIMESTAMP, "When the homepage was last visited.", labels=c)
-        self.dns = GaugeMetricFamily(m.DNS_LOOKUP_SECONDS, "Duration of the latest DNS lookup.", labels=c)
-        self.dns_answers = GaugeMetricFamily(m.DNS_ANSWERS, "Addresses in the latest DNS answer, by family.",
-                                             labels=["code", "family"])  # fmt: skip
-        self.not_after = GaugeMetricFamily(m.TLS_CERT_NOT_AFTER, "Expiry of the leaf certificate.", labels=c)
-        self.not_before = GaugeMetricFamily(m.TLS_CERT_NOT_BEFORE, "Start of the leaf certificate.", labels=c)
-        self.cert_valid = GaugeMetricFamily(m.TLS_CERT_VALID, "1 if the chain verifies and the host name matches.",
-                                            labels=c)  # fmt: skip
-        self.chain_valid = GaugeMetricFamily(m.TLS_CHAIN_VALID, "1 if the certificate chain verifies.", labels=c)
-        self.host_match = GaugeMetricFamily(m.TLS_HOSTNAME_MATCH, "1 if the certificate covers the host name.",
-                                            labels=c)  # fmt: skip
-        self.homepage = GaugeMetricFamily(m.HOMEPAGE_LAST_UPDATE, "Newest publication on the homepage.", labels=c)
-        self.column_update = GaugeMetricFamily(m.COLUMN_LAST_UPDATE, "Newest item of each configured column.",
-                                               labels=ccol)  # fmt: skip
-        self.column_blank = GaugeMetricFamily(m.COLUMN_BLANK, "1 if the column is blank (空白栏目).", labels=ccol)
-        self.links_checked = GaugeMetricFamily(m.LINKS_CHECKED, "Links found on the homepage and checked.", labels=c)
-        self.links_broken = GaugeMetricFamily(m.LINKS_BROKEN, "Broken links on the homepage.", labels=c)
-        self.compliance = GaugeMetricFamily(m.COMPLIANCE_CHECK, "1 pass / 0 fail per required element.",
-                                            labels=["code", "check"])  # fmt: skip
-        self.serious = GaugeMetricFamily(m.SERIOUS_ERRORS, "Hits of the wrong-expression dictionary (严重错误).",
-                                         labels=c)  # fmt: skip
-        self.privacy = GaugeMetricFamily(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", labels=c)
-        self.closed_online = GaugeMetricFamily(m.SITE_CLOSED_BUT_ONLINE,
-                                               "1 if a site registered as closed still answers (带病运行).", labels=c)  # fmt: skip
-        self.closure_notice = GaugeMetricFamily(m.SITE_CLOSURE_NOTICE_SHOWN,
+        self.info = _Family(m.SITE_INFO, "1 per registered site; descriptive labels live here only.",
+                                      ["code", "name", "region", "province", "kind", "status", "url"])  # fmt: skip
+        self.success = _Family(m.PROBE_SUCCESS, "1 if the latest run of the probe kind succeeded.",
+                                         ["code", "probe"])  # fmt: skip
+        self.checks = _Family(m.HTTP_CHECKS_TOTAL, "Homepage visits (availability checks).", c, "counter")
+        self.failures = _Family(m.HTTP_FAILURES_TOTAL,
+                                "Homepage visits without a final 2xx/3xx response within the timeout.", c, "counter")  # fmt: skip
+        self.status = _Family(m.HTTP_STATUS_CODE, "Status code of the latest homepage visit.", c)
+        self.duration = _Family(m.HTTP_DURATION_SECONDS, "Phase durations of the latest homepage visit.",
+                                          ["code", "phase"])  # fmt: skip
+        self.last_check = _Family(m.HTTP_LAST_CHECK_TIMESTAMP, "When the homepage was last visited.", c)
+        self.dns = _Family(m.DNS_LOOKUP_SECONDS, "Duration of the latest DNS lookup.", c)
+        self.dns_answers = _Family(m.DNS_ANSWERS, "Addresses in the latest DNS answer, by family.",
+                                             ["code", "family"])  # fmt: skip
+        self.not_after = _Family(m.TLS_CERT_NOT_AFTER, "Expiry of the leaf certificate.", c)
+        self.not_before = _Family(m.TLS_CERT_NOT_BEFORE, "Start of the leaf certificate.", c)
+        self.cert_valid = _Family(m.TLS_CERT_VALID, "1 if the chain verifies and the host name matches.",
+                                            c)  # fmt: skip
+        self.chain_valid = _Family(m.TLS_CHAIN_VALID, "1 if the certificate chain verifies.", c)
+        self.host_match = _Family(m.TLS_HOSTNAME_MATCH, "1 if the certificate covers the host name.",
+                                            c)  # fmt: skip
+        self.homepage = _Family(m.HOMEPAGE_LAST_UPDATE, "Newest publication on the homepage.", c)
+        self.column_update = _Family(m.COLUMN_LAST_UPDATE, "Newest item of each configured column.",
+                                               ccol)  # fmt: skip
+        self.column_blank = _Family(m.COLUMN_BLANK, "1 if the column is blank (空白栏目).", ccol)
+        self.links_checked = _Family(m.LINKS_CHECKED, "Links found on the homepage and checked.", c)
+        self.links_broken = _Family(m.LINKS_BROKEN, "Broken links on the homepage.", c)
+        self.compliance = _Family(m.COMPLIANCE_CHECK, "1 pass / 0 fail per required element.",
+                                            ["code", "check"])  # fmt: skip
+        self.serious = _Family(m.SERIOUS_ERRORS, "Hits of the wrong-expression dictionary (严重错误).",
+                                         c)  # fmt: skip
+        self.privacy = _Family(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", c)
+        self.closed_online = _Family(m.SITE_CLOSED_BUT_ONLINE,
+                                               "1 if a site registered as closed still answers (带病运行).", c)  # fmt: skip
+        self.closure_notice = _Family(m.SITE_CLOSURE_NOTICE_SHOWN,
                                                 "For closing sites: 1 if the homepage shows a closure notice (关停公告).",
-                                                labels=c)  # fmt: skip
+                                                c)  # fmt: skip
 
-    def families(self) -> Iterator[Metric]:
+    def families(self) -> Iterator[_Family]:
         yield from vars(self).values()
 
 
@@ -224,6 +290,10 @@ def _links(g: _SiteFamilies, site: Site, r: Result) -> None:
         g.links_checked.add_metric([site.code], r.checked)
         g.links_broken.add_metric([site.code], r.broken)
 
+
+# Family order and headers (the lines of one scrape are grouped by family).
+_SITE_FAMILIES = tuple(_SiteFamilies().families())
+_ACCOUNT_FAMILIES = tuple(_AccountFamilies().families())
 
 _SITE_EMITTERS = {
     HttpResult: _http,

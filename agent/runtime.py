@@ -20,7 +20,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from agent import config as config_mod
-from agent.collector import XunchaCollector
+from agent.collector import TargetExposition, XunchaCollector
 from agent.config import Config, ConfigError
 from agent.results import ResultStore
 from agent.scheduler import Scheduler
@@ -68,6 +68,7 @@ class Agent:
         self.registry = CollectorRegistry(auto_describe=False)
         self.metrics = SelfMetrics(self.registry)
         self.registry.register(XunchaCollector(self))
+        self.exposition = TargetExposition()
         self.reload_successful = True
         self.reload_success_timestamp = 0.0
         self.config: Config = Config()
@@ -78,6 +79,7 @@ class Agent:
         self._watch_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._mtimes: dict[Path, float] = {}
+        self._retired: list[Network] = []  # networks of earlier configurations, closed after a grace
         self._reload_lock = asyncio.Lock()
         self._stopped = asyncio.Event()
         self.address = ""  # host:port actually bound
@@ -150,9 +152,15 @@ class Agent:
             self._mtimes = self._file_mtimes()
             if old_net is not None:
                 # Probes in flight still use the old network; close it once they are done.
-                asyncio.get_running_loop().call_later(60, lambda: asyncio.ensure_future(old_net.close()))
+                self._retired.append(old_net)
+                asyncio.get_running_loop().call_later(60, lambda: asyncio.ensure_future(self._retire(old_net)))
             log.info("configuration reloaded: %d sites, %d accounts", len(self.config.sites), len(self.config.accounts))
             return True, []
+
+    async def _retire(self, net: Network) -> None:
+        if net in self._retired:
+            self._retired.remove(net)
+            await net.close()
 
     def _file_mtimes(self) -> dict[Path, float]:
         out = {}
@@ -196,8 +204,10 @@ class Agent:
             await asyncio.gather(self._scheduler_task, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
-        if self.net is not None:
-            await self.net.close()
+        for net in [self.net, *self._retired]:
+            if net is not None:
+                await net.close()
+        self._retired.clear()
         if self.state is not None:
             self.state.close()
         self._stopped.set()

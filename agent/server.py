@@ -6,7 +6,9 @@ candidate columns — is served here as JSON, never as label values.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import gzip
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +62,16 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[AGENT].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    agent = request.app[AGENT]
+    # Rendered on the loop (it reads the live result store); compressed off it.
+    text = generate_latest(agent.registry) + agent.exposition.render(
+        agent.config.sites, agent.config.accounts, agent.results
+    ).encode()
+    headers = {"Content-Type": CONTENT_TYPE_LATEST}
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        text = await asyncio.to_thread(gzip.compress, text, 1)
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=text, headers=headers)
 
 
 async def healthz(request: web.Request) -> web.Response:

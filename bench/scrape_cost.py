@@ -6,18 +6,19 @@ Builds a Config with ``--sites`` sites (valid codes spread over real division
 codes, three columns each), fills a ResultStore with a realistic latest result
 of every site probe kind (http with four phases, dns, tls, content with three
 columns and the six compliance checks, links), registers the one collector
-(agent.collector.XunchaCollector) in a fresh CollectorRegistry, and times
-``generate_latest()`` — what ``GET /metrics`` runs on the event loop — as CPU
-and wall time, median of ``--repeat`` runs.  Also splits the time into
-``collect()`` (building the metric families) and text formatting, and prints the
-body size, plain and gzip-compressed (with the time gzip would cost), and the
-number of series.
+and renders what ``GET /metrics`` renders on the event loop (the agent's own
+series through client_python, the targets' through the cached
+``TargetExposition``), as CPU and wall time, median of ``--repeat`` runs: a cold
+scrape (empty cache), a warm one (nothing changed) and one after ``--changed``
+of the sites got a new http result.  Prints the body size, plain and gzipped
+(level 1, as the server does off the loop), and the number of series.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import gc
 import gzip
 import random
@@ -31,7 +32,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 
 from agent import metric_names as m
-from agent.collector import XunchaCollector
+from agent.collector import TargetExposition, XunchaCollector
 from agent.config import Column, Config, Site
 from agent.divisions import region_of
 from agent.results import ResultStore, target_key
@@ -134,32 +135,54 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return statistics.median(cpus), statistics.median(walls), value
 
 
+def scrape(view: View, registry: CollectorRegistry, exposition: TargetExposition) -> bytes:
+    """What GET /metrics renders (agent/server.py), before compression."""
+    cfg = view.config
+    return generate_latest(registry) + exposition.render(cfg.sites, cfg.accounts, view.results).encode()
+
+
+def touch(view: View, share: float, seed: int) -> None:
+    """Replace the http result of ``share`` of the sites, as the probes between two scrapes do."""
+    rng = random.Random(seed)
+    for site in view.config.sites:
+        if rng.random() < share:
+            old = view.results.latest(target_key(site))["http"]
+            view.results.record(target_key(site), dataclasses.replace(old, started=time.time()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sites", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--changed", type=float, default=0.2,
+                    help="share of sites with a new http result between scrapes (5 m probes, 1 m scrapes: 0.2)")  # fmt: skip
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     view = build(args.sites)
     print(f"built {args.sites} sites with http/dns/tls/content/links results in {time.perf_counter() - t0:.1f} s")
-    collector = XunchaCollector(view)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
+    registry.register(XunchaCollector(view))
 
-    cpu, wall, body = timed(lambda: generate_latest(registry), args.repeat)
-    c_cpu, c_wall, families = timed(lambda: list(collector.collect()), args.repeat)
-    z_cpu, _, zbody = timed(lambda: gzip.compress(body, compresslevel=6), args.repeat)
-    series = sum(len(f.samples) for f in families)
-    site_info = sum(len(f.samples) for f in families if f.name == m.SITE_INFO)
-    print(f"generate_latest: {cpu * 1000:.0f} ms CPU, {wall * 1000:.0f} ms wall (median of {args.repeat})")
-    print(f"  of which collect(): {c_cpu * 1000:.0f} ms CPU, {c_wall * 1000:.0f} ms wall; "
-          f"text formatting ≈ {(cpu - c_cpu) * 1000:.0f} ms CPU")  # fmt: skip
-    print(f"body: {len(body) / 1e6:.1f} MB, {series} series ({series / args.sites:.1f} per site, "
-          f"{site_info} site_info), {len(families)} families")  # fmt: skip
-    print(f"gzip (level 6, as a server would for Prometheus' Accept-Encoding): {len(zbody) / 1e6:.2f} MB, "
+    cold_cpu, cold_wall, body = timed(lambda: scrape(view, registry, TargetExposition()), args.repeat)
+    warm = TargetExposition()
+    scrape(view, registry, warm)
+    warm_cpu, warm_wall, _ = timed(lambda: scrape(view, registry, warm), args.repeat)
+    rounds = iter(range(1000))
+    changed_cpu, changed_wall, _ = timed(
+        lambda: (touch(view, args.changed, next(rounds)), scrape(view, registry, warm))[1], args.repeat
+    )
+    touch_cpu, _, _ = timed(lambda: touch(view, args.changed, next(rounds)), args.repeat)
+    z_cpu, _, zbody = timed(lambda: gzip.compress(body, compresslevel=1), args.repeat)
+    series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    print(f"cold scrape (every target rendered): {cold_cpu * 1000:.0f} ms CPU, {cold_wall * 1000:.0f} ms wall")
+    print(f"warm scrape (nothing changed):       {warm_cpu * 1000:.0f} ms CPU, {warm_wall * 1000:.0f} ms wall")
+    print(f"scrape after {args.changed:.0%} of http results changed: {(changed_cpu - touch_cpu) * 1000:.0f} ms CPU "
+          f"(median of {args.repeat}; the result replacement itself subtracted)")  # fmt: skip
+    print(f"body: {len(body) / 1e6:.1f} MB, {series} series ({series / args.sites:.1f} per site)")
+    print(f"gzip level 1 (off the event loop, for Prometheus' Accept-Encoding): {len(zbody) / 1e6:.2f} MB, "
           f"{z_cpu * 1000:.0f} ms CPU")  # fmt: skip
-    print(f"per site: {cpu * 1e6 / args.sites:.0f} µs CPU, {len(body) / args.sites:.0f} bytes")
+    print(f"per site (cold): {cold_cpu * 1e6 / args.sites:.0f} µs CPU, {len(body) / args.sites:.0f} bytes")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""The /metrics text: valid for Prometheus' own parser, cached per result, pruned on removal."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from agent import metric_names as m
+from agent.collector import TargetExposition
+from agent.config import loads
+from agent.results import ResultStore, target_key
+from probes._core import ColumnFinding, ContentResult, HttpResult
+
+CFG = loads(
+    """
+sites:
+  - {code: "4405070010", name: '汕头市"国土"局\\龙湖分局', url: "http://a.gov.cn/"}
+  - {code: "4405150006", name: 澄海人才网, url: "http://b.gov.cn/"}
+accounts:
+  - {id: chaozhou-police, unit: 潮州市公安局, platform: wechat, name: 平安潮州, feed: "http://rss.example/x"}
+"""
+)
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for f in text_string_to_metric_families(text) for s in f.samples}  # fmt: skip
+
+
+def store() -> ResultStore:
+    results = ResultStore()
+    a, b = CFG.sites
+    results.record(target_key(a), HttpResult(success=True, status_code=200, started=1.0, phases={"connect": 0.01}))
+    results.record(target_key(b), HttpResult(success=False, reason="connect: connection refused", started=2.0))
+    results.record(target_key(a), ContentResult(
+        success=True, homepage_success=True, homepage_last_update=1795000000.5, columns_success=True,
+        columns=(ColumnFinding(name="工作动态", category="news", url="http://a.gov.cn/gzdt/", success=True,
+                               last_update=1794000000.0, blank=False),
+                 ColumnFinding(name="通知公告", category="notice", url="http://a.gov.cn/tzgg/", success=True,
+                               blank=True)),
+        compliance_success=False, compliance={"icp_shown": True, "site_code_shown": False},
+    ))  # fmt: skip
+    return results
+
+
+def test_the_text_parses_and_carries_the_contract_values() -> None:
+    text = TargetExposition().render(CFG.sites, CFG.accounts, store())
+    s = samples(text)
+    a = "4405070010"
+    assert s[(m.SITE_INFO, frozenset({"code": a, "name": '汕头市"国土"局\\龙湖分局', "region": "广东省汕头市龙湖区",
+                                      "province": "广东省", "kind": "department", "status": "active",
+                                      "url": "http://a.gov.cn/"}.items()))] == 1  # fmt: skip
+    assert s[(m.HTTP_CHECKS_TOTAL, frozenset({"code": "4405150006"}.items()))] == 1
+    assert s[(m.HTTP_FAILURES_TOTAL, frozenset({"code": "4405150006"}.items()))] == 1
+    assert s[(m.HTTP_FAILURES_TOTAL, frozenset({"code": a}.items()))] == 0
+    assert s[(m.HOMEPAGE_LAST_UPDATE, frozenset({"code": a}.items()))] == 1795000000.5
+    col = {"code": a, "column": "工作动态", "category": "news"}
+    assert s[(m.COLUMN_LAST_UPDATE, frozenset(col.items()))] == 1794000000.0
+    blank = {"code": a, "column": "通知公告", "category": "notice"}
+    assert s[(m.COLUMN_BLANK, frozenset(blank.items()))] == 1
+    assert (m.COLUMN_LAST_UPDATE, frozenset(blank.items())) not in s  # no date: absent, not 0
+    assert s[(m.COMPLIANCE_CHECK, frozenset({"code": a, "check": "site_code_shown"}.items()))] == 0
+    assert s[(m.PROBE_SUCCESS, frozenset({"code": a, "probe": "compliance"}.items()))] == 0
+    assert s[(m.ACCOUNT_INFO, frozenset({"account": "chaozhou-police", "unit": "潮州市公安局", "platform": "wechat",
+                                         "name": "平安潮州", "status": "active"}.items()))] == 1  # fmt: skip
+    assert (m.FEED_SUCCESS, frozenset({"account": "chaozhou-police"}.items())) not in s  # never probed
+
+
+def test_a_new_result_is_rendered_and_an_unchanged_one_is_reused() -> None:
+    results = store()
+    exposition = TargetExposition()
+    first = exposition.render(CFG.sites, CFG.accounts, results)
+    assert exposition.render(CFG.sites, CFG.accounts, results) == first
+    a = CFG.sites[0]
+    old = results.latest(target_key(a))["http"]
+    results.record(target_key(a), dataclasses.replace(old, success=False, status_code=503, reason="status 503"))
+    s = samples(exposition.render(CFG.sites, CFG.accounts, results))
+    assert s[(m.HTTP_STATUS_CODE, frozenset({"code": a.code}.items()))] == 503
+    assert s[(m.HTTP_FAILURES_TOTAL, frozenset({"code": a.code}.items()))] == 1
+    assert s[(m.HTTP_CHECKS_TOTAL, frozenset({"code": a.code}.items()))] == 2
+
+
+def test_a_removed_site_is_not_rendered() -> None:
+    results = store()
+    exposition = TargetExposition()
+    exposition.render(CFG.sites, CFG.accounts, results)
+    text = exposition.render(CFG.sites[1:], CFG.accounts, results)
+    assert "4405070010" not in text and "4405150006" in text
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian package prometheus) not installed")
+def test_promtool_accepts_the_text() -> None:
+    text = TargetExposition().render(CFG.sites, CFG.accounts, store())
+    proc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    # promtool exits 1 on lint advice too; a parse error is what must never happen.
+    assert "error while linting" not in proc.stderr and "parse" not in proc.stderr.lower(), proc.stderr

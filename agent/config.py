@@ -148,6 +148,8 @@ class ContentConfig:
     homepage_stale_days: float = 14
     max_page_bytes: int = 5 * 1024 * 1024
     timeout: float = 15.0
+    # Extra wrong-expression dictionaries (TSV: wrong, right, note) besides the shipped one.
+    dictionaries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +397,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             "homepage_stale_days": lambda v: _days(v),
             "max_page_bytes": _positive_int,
             "timeout": _duration,
+            "dictionaries": lambda v: tuple(_dictionary_file(path, x) for x in _list(v)),
         }, prefix="content."),
         links=_section(issues, "", raw.get("links"), LinksConfig, {
             "max_links": _positive_int, "timeout": _duration,
@@ -463,6 +466,19 @@ def _existing_file(config_path: str, v: Any) -> str:
     if not p.is_file():
         raise ValueError(f"{str(p)!r} is not a readable file")
     return str(p)
+
+
+def _dictionary_file(config_path: str, v: Any) -> str:
+    from probes.content.serious import parse_tsv  # the probe's own reader: one format, one parser
+
+    p = _existing_file(config_path, v)
+    try:
+        _, problems = parse_tsv(Path(p).read_text(encoding="utf-8"), p)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{p!r} is not UTF-8: {e}") from None
+    if problems:
+        raise ValueError("; ".join(problems))
+    return p
 
 
 def _merge_stale_days(v: Any) -> dict[str, float]:

@@ -208,3 +208,16 @@ def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "agent", "check-config", "-c", str(path)],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 0 and "2 sites" in proc.stdout
+
+
+def test_an_extra_wrong_expression_dictionary_is_validated_line_by_line(tmp_path: Path) -> None:
+    good = tmp_path / "local.tsv"
+    good.write_text("# 本地词表\n潮洲市\t潮州市\t地名误写\n", encoding="utf-8")
+    cfg = loads(f"content: {{dictionaries: [{good}]}}", path=str(tmp_path / "xuncha.yml"))
+    assert cfg.content.dictionaries == (str(good),)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("潮州\t潮州市\n只有一列\n", encoding="utf-8")
+    errs = errors_of(f"content: {{dictionaries: [{bad}]}}")
+    assert len(errs) == 1 and errs[0].startswith("xuncha.yml: content.dictionaries: ")
+    assert f"{bad}:1: '潮州' is part of the correct '潮州市'" in errs[0]
+    assert f"{bad}:2: want wrong<TAB>right[<TAB>note]" in errs[0]

@@ -336,7 +336,9 @@ def _os_reason(e: Exception) -> str:
     return text or type(os_error).__name__
 
 
-def _phases(marks: dict[str, float], start: float, body_start: float | None, end: float | None = None) -> dict[str, float]:
+def _phases(
+    marks: dict[str, float], start: float, body_start: float | None, end: float | None = None
+) -> dict[str, float]:
     """Phase durations of the last hop (blackbox_exporter's resolve/connect/processing/transfer)."""
     out: dict[str, float] = {}
     if "resolve_start" in marks and "resolve_end" in marks:
@@ -367,7 +369,9 @@ class _AiohttpResolver(AbstractResolver):
     def __init__(self, net: Network) -> None:
         self._net = net
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         return [
             ResolveResult(hostname=host, host=addr, port=port, family=fam, proto=0, flags=socket.AI_NUMERICHOST)
             for addr, fam in await self._net.addresses(host)

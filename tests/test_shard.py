@@ -17,7 +17,7 @@ KEYS = CODES + ACCOUNTS
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 16])
 def test_n_shards_cover_every_target_exactly_once(n: int) -> None:
-    owners = Counter()
+    owners: Counter[int] = Counter()
     for key in KEYS:
         mine = [i for i in range(n) if in_shard(key, i, n)]
         assert len(mine) == 1, key

@@ -8,14 +8,13 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import sys
 import tempfile
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from agent import __version__
+from agent import __version__, shard
 from agent import config as config_mod
 from agent.config import Account, Config, ConfigError, Site
 from agent.divisions import Region
@@ -24,20 +23,12 @@ DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """``i/n`` (0-based), or ``auto/n``: i from the trailing ``-<ordinal>`` of $HOSTNAME
-    (a Kubernetes StatefulSet pod ``xuncha-2`` is shard 2)."""
-    index, sep, count = text.partition("/")
-    if not sep or not count.isdigit() or int(count) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not i/n or auto/n")
-    if index == "auto":
-        host = os.environ.get("HOSTNAME", "") or os.uname().nodename
-        found = re.search(r"-(\d+)$", host)
-        if not found:
-            raise argparse.ArgumentTypeError(f"--shard auto/{count}: host name {host!r} does not end in -<ordinal>")
-        index = found.group(1)
-    if not index.isdigit() or int(index) >= int(count):
-        raise argparse.ArgumentTypeError(f"{text!r}: shard index must be 0..{int(count) - 1}")
-    return int(index), int(count)
+    """``--shard``: ``i/n``, or ``auto/n`` with i from the host name (see agent.shard)."""
+    host = os.environ.get("HOSTNAME", "") or os.uname().nodename
+    try:
+        return shard.parse_shard(text, host)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parser() -> argparse.ArgumentParser:

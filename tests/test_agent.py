@@ -354,3 +354,32 @@ async def test_probe_kind_feed_reads_a_url_as_a_feed(tmp_path: Path) -> None:
         out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out
     assert "=== feed: SUCCESS" in out.decode() and "entries_recent: 1" in out.decode()
+
+
+async def test_a_sharded_agent_probes_and_exports_only_its_share(world: World) -> None:
+    from agent.shard import in_shard
+
+    agent = await start_agent(world, world.config(), shard=(1, 3))
+    try:
+        mine = {c for c in world.urls if in_shard(c, 1, 3)}
+        assert mine and mine != set(world.urls)
+        assert {s.code for s in agent.config.sites} == mine
+        s = await scrape(agent)
+    finally:
+        await agent.stop()
+    assert value(s, m.SHARD_INFO, shard="1", shards="3") == 1
+    exported = {dict(labels)["code"] for name, labels in s if name == m.SITE_INFO}
+    assert exported == mine
+
+
+def test_shard_auto_takes_the_statefulset_ordinal_and_bad_shards_are_refused(tmp_path: Path) -> None:
+    from agent.cli import parse_shard
+
+    os.environ["HOSTNAME"], old = "xuncha-2", os.environ.get("HOSTNAME", "")
+    try:
+        assert parse_shard("auto/3") == (2, 3)
+    finally:
+        os.environ["HOSTNAME"] = old
+    proc = subprocess.run([sys.executable, "-m", "agent", "run", "--shard", "3/3"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2 and "shard index must be 0..2" in proc.stderr

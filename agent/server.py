@@ -99,12 +99,16 @@ async def sites(request: web.Request) -> web.Response:
     return _json(out)
 
 
+def _not_found(what: str) -> web.Response:
+    return _json({"error": f"no {what} in this agent's registry (or its shard)"}, status=404)
+
+
 async def site(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
     code = request.match_info["code"]
     found = next((s for s in agent.config.sites if s.code == code), None)
     if found is None:
-        return _json({"error": f"no site with code {code} in this agent's registry"}, status=404)
+        return _not_found(f"site with code {code}")
     counters = agent.results.http_counters(target_key(found))
     return _json({
         "site": found,
@@ -127,7 +131,7 @@ async def account(request: web.Request) -> web.Response:
     ident = request.match_info["id"]
     found = next((a for a in agent.config.accounts if a.id == ident), None)
     if found is None:
-        return _json({"error": f"no account {ident} in this agent's registry"}, status=404)
+        return _not_found(f"account {ident}")
     return _json({"account": found, "results": agent.results.latest(target_key(found))})
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -36,6 +38,22 @@ def make(lookup: Any) -> tuple[Scheduler, ResultStore, ProbeContext]:
     return scheduler, results, ctx
 
 
+@contextlib.asynccontextmanager
+async def running(scheduler: Scheduler, ctx: ProbeContext, grace: float = 5.0) -> AsyncIterator[None]:
+    scheduler.apply(ctx)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        yield
+    finally:
+        await scheduler.stop(grace=grace)
+        await task
+        await ctx.net.close()
+
+
+async def always_up(target: Site | Account, ctx: ProbeContext) -> Result:
+    return HttpResult(success=True, started=time.time())
+
+
 def test_jobs_cover_every_kind_that_applies() -> None:
     cfg = loads(CFG)
     kinds = {(getattr(t, "code", None) or t.id, k) for t, k in jobs_for(cfg)}
@@ -63,14 +81,8 @@ async def test_a_probe_that_raises_is_a_failed_result_and_the_schedule_goes_on()
         return HttpResult(success=True, started=time.time())
 
     scheduler, results, ctx = make(lambda kind: probe)
-    scheduler.apply(ctx)
-    task = asyncio.create_task(scheduler.run())
-    try:
+    async with running(scheduler, ctx):
         await asyncio.sleep(2.5)
-    finally:
-        await scheduler.stop()
-        await task
-        await ctx.net.close()
     broken = results.latest("site/4405070010")["http"]
     assert not broken.success and broken.reason == "bug: RuntimeError: boom"
     assert calls.count("4405070010") >= 2  # rescheduled after the bug
@@ -84,29 +96,18 @@ async def test_a_hanging_probe_is_cut_off_at_its_deadline_without_delaying_other
         return HttpResult(success=True, started=time.time())
 
     scheduler, results, ctx = make(lambda kind: probe)
-    scheduler.apply(ctx)
-    task = asyncio.create_task(scheduler.run())
-    try:
+    async with running(scheduler, ctx, grace=0.1):
         await asyncio.sleep(1.5)
         healthy = results.latest("site/4405150006").get("http")
         assert healthy is not None and healthy.success  # not held up by the hanging one
         await asyncio.sleep(6)  # deadline for http is timeout (1s) + 5s
         cut = results.latest("site/4405070010").get("http")
         assert cut is not None and not cut.success and cut.reason == "probe cut off after 6s"
-    finally:
-        await scheduler.stop(grace=0.1)
-        await task
-        await ctx.net.close()
 
 
 async def test_removing_a_site_drops_its_jobs_and_results() -> None:
-    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
-        return HttpResult(success=True, started=time.time())
-
-    scheduler, results, ctx = make(lambda kind: probe)
-    scheduler.apply(ctx)
-    task = asyncio.create_task(scheduler.run())
-    try:
+    scheduler, results, ctx = make(lambda kind: always_up)
+    async with running(scheduler, ctx):
         await asyncio.sleep(1.5)
         assert results.latest("site/4405070010")
         smaller = loads(CFG.replace('  - {code: "4405070010", name: a, url: "http://a.gov.cn/"}\n', ""))
@@ -114,17 +115,10 @@ async def test_removing_a_site_drops_its_jobs_and_results() -> None:
         assert scheduler.jobs() == 6
         await asyncio.sleep(1.2)
         assert results.latest("site/4405070010") == {}
-    finally:
-        await scheduler.stop()
-        await task
-        await ctx.net.close()
 
 
 async def test_first_runs_come_within_a_minute_and_later_runs_keep_their_slot() -> None:
-    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
-        return HttpResult(success=True, started=time.time())
-
-    scheduler, _, ctx = make(lambda kind: probe)
+    scheduler, _, ctx = make(lambda kind: always_up)
     scheduler.apply(ctx)
     await ctx.net.close()
     job = scheduler._jobs[("site/4405070010", "content")]  # interval 1h

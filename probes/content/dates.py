@@ -58,17 +58,22 @@ def to_timestamp(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) ->
 
 def _judge(y: int, m: int, d: int, match: re.Match[str], now: float, text_offset: int = 0) -> FoundDate:
     h, mi, s = match.group("h", "mi", "s")
-    ts = to_timestamp(y, m, d, int(h or 0), int(mi or 0), int(s or 0))
-    raw = match.group(0).strip()
-    start = match.start() + text_offset
+    ts, problem = _verdict(y, m, d, int(h or 0), int(mi or 0), int(s or 0), now)
+    return FoundDate(ts, match.group(0).strip(), match.start() + text_offset, problem)
+
+
+@lru_cache(maxsize=4096)  # a page repeats the same few dates, and ``now`` is fixed while it is read
+def _verdict(y: int, m: int, d: int, h: int, mi: int, s: int, now: float) -> tuple[float, str]:
+    """(timestamp, problem) of one written date; see :class:`FoundDate`."""
+    ts = to_timestamp(y, m, d, h, mi, s)
     if ts is None:
-        return FoundDate(0.0, raw, start, "invalid")
+        return 0.0, "invalid"
     if y < EARLIEST_YEAR:
-        return FoundDate(ts, raw, start, "too old")
+        return ts, "too old"
     # A date after today (Shanghai) is not a publication; same-day times may run a little ahead of our clock.
     if (y, m, d) > today(now).timetuple()[:3] or ts > now + 3600:
-        return FoundDate(ts, raw, start, "future")
-    return FoundDate(ts, raw, start)
+        return ts, "future"
+    return ts, ""
 
 
 def find_full(text: str, now: float) -> list[FoundDate]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,12 +45,29 @@ _SELF_CLOSING = (
 )
 _FLAT = frozenset((_VOID + " " + _SELF_CLOSING).split())  # tags that do not deepen the tree
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,15})")
+_TAG_NAME = re.compile(r"<(/?[a-zA-Z][a-zA-Z0-9]{0,15})")  # the same tags: "div", "/div"
+
+
+class _Steps(dict[str, int]):
+    """Tag as matched by ``_TAG_NAME`` -> its depth step (+1, -1, 0 for flat tags); remembers the names seen
+    (bounded), so the running depth of a page is a sum done in C: ``accumulate(map(steps.__getitem__, …))``."""
+
+    def __missing__(self, key: str) -> int:
+        closing = key[0] == "/"
+        step = 0 if (key[1:] if closing else key).lower() in _FLAT else -1 if closing else 1
+        if len(self) < 4096:
+            self[key] = step
+        return step
+
+
+_STEPS = _Steps()
 _DISPLAY = re.compile(r"今天|今日|当前|现在是|星期|礼拜|周[一二三四五六日天]|农历|天气")
 _COPYRIGHT = re.compile(r"©|copyright|版权|\(c\)", re.I)
 _NAV_HINTS = ("nav", "menu", "daohang", "lanmu", "column", "channel")
-_NAV_SELECTOR = ", ".join(["nav a[href]"] + [f"[{attr}*={hint} i] a[href]" for hint in _NAV_HINTS
-                                             for attr in ("class", "id")])  # fmt: skip
+# Navigation containers: a <nav>, or an element whose class or id says so; their links are the navigation.
+_NAV_CONTAINERS = ", ".join(["nav"] + [f"[{attr}*={hint} i]" for hint in _NAV_HINTS for attr in ("class", "id")])
 _WS = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 # Utility links of the page header sit beside the header's date display; they are never items.
 _UTILITY = re.compile(r"设为首页|加入收藏|收藏本站|无障碍|适老|关怀版|长者|登录|注册|繁體|繁体|简体|english|手机版|移动版|读屏|"
                       r"智能问答|站内搜索|高级搜索", re.I)  # fmt: skip
@@ -91,15 +109,7 @@ def depth_cut(html: str, limit: int = MAX_DEPTH) -> int | None:
     """Offset where the element nesting first exceeds ``limit`` (estimated), or None."""
     if html.count("<") < limit:  # cannot nest that deep
         return None
-    depth = 0
-    for closing, name in _TAG.findall(html):
-        name = name.lower()
-        if name in _FLAT:
-            continue
-        depth = depth - 1 if closing else depth + 1
-        if depth > limit:
-            break
-    else:
+    if max(accumulate(map(_STEPS.__getitem__, _TAG_NAME.findall(html))), default=0) <= limit:
         return None
     # Rare (hostile) case: find where it happened.
     depth = 0
@@ -179,25 +189,64 @@ def _resources(tree: LexborHTMLParser, base: str) -> tuple[list[str], str]:
     for i, node in enumerate(tree.css("script[src], img, link[href], iframe[src], embed[src]")):
         if i >= MAX_ANCHORS:
             break
-        attrs = node.attributes
+        attrs = node.attrs
         src = attrs.get("src") or attrs.get("href")
         if src and (url := clean_url(src, base)):
             urls.append(url)
-        for key in ("alt", "title"):
-            if v := attrs.get(key):
-                alts.append(v[:100])
+        if v := attrs.get("alt"):
+            alts.append(v[:100])
+        if v := attrs.get("title"):
+            alts.append(v[:100])
     return urls, " ".join(alts)
 
 
-def _anchor_text(a: LexborNode) -> str:
-    text = _WS.sub(" ", a.text(strip=True))
+def _tag_ids(names: frozenset[str]) -> frozenset[int]:
+    # Standard HTML tags have fixed lexbor ids (unknown ones get per-document ids that cannot collide);
+    # comparing ids spares building a tag-name string for each ancestor looked at.
+    maker = LexborHTMLParser("")
+    return frozenset(maker.create_node(name).tag_id for name in names)
+
+
+_ITEM_IDS = _tag_ids(_ITEM_TAGS)
+_STOP_IDS = _tag_ids(_STOP_TAGS)
+_BLOCK_IDS = _tag_ids(_BLOCK_TAGS)
+
+
+def _nav_ids(tree: LexborHTMLParser) -> set[int]:
+    """mem_ids of the links inside a navigation container (``nav a[href]``, ``[class*=nav i] a[href]`` …)."""
+    ids: set[int] = set()
+    for box in tree.css(_NAV_CONTAINERS):
+        links = box.css("a[href]")  # includes ``box`` itself when it is a link: that one is not inside it
+        key = box.mem_id
+        first = next((a.mem_id for a in links if a.mem_id != key), None)
+        if first is None or first in ids:
+            continue  # no link, or inside a container already taken (document order: that one holds this one)
+        ids.update(a.mem_id for a in links if a.mem_id != key)
+    return ids
+
+
+def _anchor_texts(anchors: list[LexborNode]) -> list[str]:
+    """Each anchor's text with runs of white space made one space (one regex pass for all of them)."""
+    raw = [a.text(strip=True) for a in anchors]
+    joined = "\x00".join(raw)
+    if joined.count("\x00") == len(raw) - 1:
+        return _WS.sub(" ", joined).split("\x00") if raw else []
+    return [_WS.sub(" ", t) for t in raw]
+
+
+def _anchor_text(a: LexborNode, text: str) -> str:
     if not text or len(text) < 2:
-        attrs = a.attributes
+        attrs = a.attrs
         text = (attrs.get("title") or "").strip()
         if not text:
             img = a.css_first("img")
-            text = ((img.attributes.get("alt") or "") if img is not None else "").strip()
+            text = ((img.attrs.get("alt") or "") if img is not None else "").strip()
     return text[:200]
+
+
+# Per page: what the text beside an item's title says about dates, computed once per distinct text
+# (list pages repeat the same few "2026-11-20"): the problems in order, and the newest usable date.
+_Beside = tuple[tuple[tuple[str, str], ...], tuple[float, str] | None]
 
 
 def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-untyped-def]
@@ -207,24 +256,29 @@ def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-
     ignored: list[dict[str, str]] = []
     notes: list[str] = []
     texts: dict[int, str | None] = {}  # container mem_id -> its text (None: not an item container)
-    in_nav = {a.mem_id for a in tree.css(_NAV_SELECTOR)}
+    links: dict[int, int] = {}  # block mem_id -> number of <a> inside
+    besides: dict[str, _Beside] = {}
     all_anchors = tree.css("a[href]")
     if len(all_anchors) > MAX_ANCHORS:
         notes.append(f"{len(all_anchors)} links on the page: examined the first {MAX_ANCHORS}")
-    for a in all_anchors[:MAX_ANCHORS]:
-        url = clean_url(a.attributes.get("href") or "", base)
+        all_anchors = all_anchors[:MAX_ANCHORS]
+    in_nav = _nav_ids(tree) if all_anchors else set()
+    search_utility = _UTILITY.search
+    for a, text in zip(all_anchors, _anchor_texts(all_anchors), strict=True):
+        url = clean_url(a.attrs.get("href") or "", base)
         if url is None:
             continue
-        text = _anchor_text(a)
+        if len(text) < 2 or len(text) > 200:
+            text = _anchor_text(a, text)
         anchors.append((text, url))  # image-only links too: the 党政机关 mark is one
         if 2 <= len(text) <= 16 and a.mem_id in in_nav:
             nav.append((text, url))
-        if len(text) < 4 or _UTILITY.search(text):
+        if len(text) < 4 or search_utility(text):
             continue
-        container = _container(a, texts)
+        container = _container(a, texts, links)
         if container is None:
             continue
-        published, date_text = _item_date(text, container, now, ignored)
+        published, date_text = _item_date(text, container, now, ignored, besides)
         items.append(Item(text, url, published, date_text))
     return items, anchors, nav, ignored, notes
 
@@ -237,46 +291,67 @@ def _container_text(node: LexborNode, texts: dict[int, str | None]) -> str | Non
     return texts[key]
 
 
-def _container(a: LexborNode, texts: dict[int, str | None]) -> str | None:
+def _container(a: LexborNode, texts: dict[int, str | None], links: dict[int, int]) -> str | None:
     """The text of the item an anchor belongs to, or None when it is not in one."""
-    node = a.parent
+    parent = node = a.parent
     for _ in range(4):
-        if node is None or node.tag in _STOP_TAGS:
+        if node is None:
             break
-        if node.tag in _ITEM_TAGS:
+        tag = node.tag_id
+        if tag in _STOP_IDS:
+            break
+        if tag in _ITEM_IDS:
             return _container_text(node, texts)
         node = node.parent
     # No list entry or row: the largest block around it (up to 3 levels) holding only this link.
     best = None
-    node = a.parent
+    node = parent
     for _ in range(3):
-        if node is None or node.tag not in _BLOCK_TAGS:
+        if node is None or node.tag_id not in _BLOCK_IDS:
             break
-        if len(node.css("a")) != 1 or _container_text(node, texts) is None:
+        key = node.mem_id
+        if key not in links:
+            links[key] = len(node.css("a"))
+        if links[key] != 1 or _container_text(node, texts) is None:
             break
         best = node
         node = node.parent
     return _container_text(best, texts) if best is not None else None
 
 
-def _item_date(title: str, container: str, now: float, ignored: list[dict[str, str]]) -> tuple[float | None, str]:
-    beside = container.replace(title, " ", 1) if title in container else container
-    found = dates.find_full(beside, now) + dates.find_short_tokens(beside, now)
-    usable = []
-    for d in found:
-        problem = d.problem or _context_problem(beside, d)
-        if problem:
-            if len(ignored) < MAX_IGNORED:
-                ignored.append({"date": d.text, "reason": problem, "item": title[:60]})
-        else:
-            usable.append(d)
-    if not usable and title in container:
+def _item_date(
+    title: str, container: str, now: float, ignored: list[dict[str, str]], besides: dict[str, _Beside]
+) -> tuple[float | None, str]:
+    inside = title in container
+    beside = container.replace(title, " ", 1) if inside else container
+    known = besides.get(beside)
+    if known is None:
+        known = besides[beside] = _dates_beside(beside, now)
+    problems, best = known
+    for text, problem in problems:
+        if len(ignored) < MAX_IGNORED:
+            ignored.append({"date": text, "reason": problem, "item": title[:60]})
+    if best is None and inside and _DIGIT.search(title):
         # A date that ends the title: "<a>标题 2026-11-20</a>".
         usable = [d for d in dates.find_full(title, now) if not d.problem and d.start + len(d.text) >= len(title) - 2]
-    if not usable:
-        return None, ""
-    best = max(usable, key=lambda d: d.timestamp)
-    return best.timestamp, best.text
+        if usable:
+            d = max(usable, key=lambda d: d.timestamp)
+            best = d.timestamp, d.text
+    return best if best is not None else (None, "")
+
+
+def _dates_beside(beside: str, now: float) -> _Beside:
+    if not _DIGIT.search(beside):
+        return (), None
+    problems: list[tuple[str, str]] = []
+    best: tuple[float, str] | None = None
+    for d in dates.find_full(beside, now) + dates.find_short_tokens(beside, now):
+        problem = d.problem or _context_problem(beside, d)
+        if problem:
+            problems.append((d.text, problem))
+        elif best is None or d.timestamp > best[0]:  # the first of equal dates, as max() would
+            best = d.timestamp, d.text
+    return tuple(problems), best
 
 
 def _context_problem(text: str, d: dates.FoundDate) -> str:

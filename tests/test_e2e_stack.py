@@ -195,7 +195,7 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
                   for a in data if a["state"] == "firing"}
         return EXPECTED_FIRING <= firing, {"missing": sorted(EXPECTED_FIRING - firing)}
 
-    await _wait(prom_alerts, 120, "the expected alerts did not all fire in Prometheus", logs)
+    await _wait(prom_alerts, 240, "the expected alerts did not all fire in Prometheus", logs)
 
     def notified() -> set[tuple[str, str, str, str]]:
         return {(r, a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
@@ -205,7 +205,7 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
         got = notified()
         return EXPECTED_NOTIFIED <= got, {"missing": sorted(EXPECTED_NOTIFIED - got)}
 
-    await _wait(webhook, 60, "the expected notifications did not all arrive", logs)
+    await _wait(webhook, 120, "the expected notifications did not all arrive", logs)
 
     # Nothing, pending or firing, for the healthy sites and accounts; nothing about the agent itself.
     alerts = (await get_json(f"{prom.url}/api/v1/alerts"))["data"]["alerts"]

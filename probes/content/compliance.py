@@ -14,6 +14,8 @@ from probes.content.extract import Page
 
 # 网站标识码: 10 digits (division code + sequence) or bm + 8 digits for central departments.
 SITE_CODE = re.compile(r"(?:网站)?标识码\s*[：:]?\s*((?:bm|BM)\d{8}|\d{10})(?!\d)")
+# The same codes, found faster: a pattern that starts with a literal is searched for that literal first.
+_SITE_CODE_AT = re.compile(SITE_CODE.pattern.removeprefix("(?:网站)?"))
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 ICP = re.compile(rf"[{_PROVINCES}]\s*ICP\s*[备证]\s*[：:]?\s*\d{{6,10}}\s*号?(?:\s*-\s*\d{{1,3}})?", re.I)
 POLICE = re.compile(rf"[{_PROVINCES}]\s*公网安备\s*[：:]?\s*\d{{10,16}}\s*号?")
@@ -23,6 +25,9 @@ _CONAC_TEXT = re.compile(r"党政机关")
 # 我为政府网站找错: the entry links to (or its script comes from) the national platform.
 _JIUCUO_URL = re.compile(r"jiucuo|zfwzzc\.www\.gov\.cn|zfwzgl\.www\.gov\.cn|pucha\.kaipuyun\.cn", re.I)
 _JIUCUO_TEXT = re.compile(r"政府网站找错")
+# Lower-case literals the two URL patterns are made of, for a plain substring test on ASCII URLs.
+_CONAC_WORDS = ("conac.cn",)
+_JIUCUO_WORDS = ("jiucuo", "zfwzzc.www.gov.cn", "zfwzgl.www.gov.cn", "pucha.kaipuyun.cn")
 GOV_SUFFIXES = (".gov.cn", ".政务", ".xn--zfr164b")
 
 
@@ -37,7 +42,7 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
     ``urls`` are the page's anchors and resources (the marks are links and images)."""
     text = page.text
     found: dict[str, Any] = {}
-    codes = [m.group(1).lower() for m in SITE_CODE.finditer(text)]
+    codes = [m.group(1).lower() for m in _SITE_CODE_AT.finditer(text)]
     found["site_code"] = sorted(set(codes))
     if codes and site_code.lower() not in codes:
         found["site_code_problem"] = f"shows {', '.join(sorted(set(codes)))}, the registry says {site_code}"
@@ -45,8 +50,9 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
     police = POLICE.search(text)
     found["icp"] = _squash(icp.group(0)) if icp else ""
     found["police_record"] = _squash(police.group(0)) if police else ""
-    conac = any(_CONAC_URL.search(u) for u in urls) or bool(_CONAC_TEXT.search(page.alt_text))
-    jiucuo = any(_JIUCUO_URL.search(u) for u in urls) or bool(_JIUCUO_TEXT.search(text + " " + page.alt_text))
+    joined = "\n".join(urls)  # the patterns are literals without a line break: one search for all URLs
+    conac = _any_url(joined, _CONAC_URL, _CONAC_WORDS) or bool(_CONAC_TEXT.search(page.alt_text))
+    jiucuo = _any_url(joined, _JIUCUO_URL, _JIUCUO_WORDS) or bool(_JIUCUO_TEXT.search(text + " " + page.alt_text))
     checks = {
         "site_code_shown": site_code.lower() in codes,
         "icp_shown": icp is not None,
@@ -56,6 +62,13 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
         "gov_cn_domain": gov_domain(host),
     }
     return checks, found
+
+
+def _any_url(joined: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
+    if joined.isascii():  # re.I on ASCII text is exactly str.lower(); a case-insensitive regex cannot skip ahead
+        lowered = joined.lower()
+        return any(w in lowered for w in words)
+    return pattern.search(joined) is not None
 
 
 def _squash(s: str) -> str:

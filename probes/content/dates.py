@@ -80,10 +80,20 @@ def find_full(text: str, now: float) -> list[FoundDate]:
     """Every year-month-day date in ``text`` (including unusable ones, with their problem)."""
     out = []
     for m in _FULL.finditer(text):
-        if m.group("sep") == "年" and "月" not in m.group(0):
+        y, sep, month, day, h, mi, s = m.groups()
+        raw = m.group(0)
+        if sep == "年" and "月" not in raw:
             continue  # 2026年11.20 is not a way anyone writes a date
-        out.append(_judge(int(m.group("y")), int(m.group("m")), int(m.group("d")), m, now))
+        ts, problem = _verdict_written(y, month, day, h, mi, s, now)
+        out.append(FoundDate(ts, raw.strip(), m.start(), problem))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _verdict_written(
+    y: str, m: str, d: str, h: str | None, mi: str | None, s: str | None, now: float
+) -> tuple[float, str]:
+    return _verdict(int(y), int(m), int(d), int(h or 0), int(mi or 0), int(s or 0), now)
 
 
 def infer_year(month: int, day: int, now: float) -> int:

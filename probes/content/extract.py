@@ -132,6 +132,9 @@ def parse_tree(html: str) -> tuple[LexborHTMLParser, list[str]]:
 
 def clean_url(href: str, base: str) -> str | None:
     """An absolute http(s) URL without fragment, or None for links that are not checkable pages."""
+    # Fastest path, the commonest link: "/path" on a page whose origin is a well-formed http(s) one.
+    if href[:1] == "/" and href[1:2] != "/" and (origin := _good_origin(base)):
+        return origin + href.rstrip().partition("#")[0]
     href = href.strip()
     if not href or href.lower().startswith(SKIP_SCHEMES):
         return None
@@ -159,6 +162,14 @@ def clean_url(href: str, base: str) -> str | None:
 def _origin(base: str) -> str:
     parts = urlsplit(base)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+@lru_cache(maxsize=1024)
+def _good_origin(base: str) -> str:
+    """``_origin(base)`` when the general path of :func:`clean_url` would keep any "/path" on it unchanged."""
+    origin = _origin(base)
+    scheme, _, host = origin.partition("://")
+    return origin if origin and "/" not in host and "#" not in host and not host.startswith((":", "@")) else ""
 
 
 def visible_text(tree: LexborHTMLParser) -> str:
@@ -225,13 +236,15 @@ def _nav_ids(tree: LexborHTMLParser) -> set[int]:
     return ids
 
 
+def _squeeze(text: str) -> str:
+    """``_WS.sub(" ", text)``, skipped when it would change nothing: every white-space character but the
+    plain space is unprintable, so printable text without a double space has no run to squeeze."""
+    return text if text.isprintable() and "  " not in text else _WS.sub(" ", text)
+
+
 def _anchor_texts(anchors: list[LexborNode]) -> list[str]:
-    """Each anchor's text with runs of white space made one space (one regex pass for all of them)."""
-    raw = [a.text(strip=True) for a in anchors]
-    joined = "\x00".join(raw)
-    if joined.count("\x00") == len(raw) - 1:
-        return _WS.sub(" ", joined).split("\x00") if raw else []
-    return [_WS.sub(" ", t) for t in raw]
+    """Each anchor's text with runs of white space made one space."""
+    return [_squeeze(a.text(strip=True)) for a in anchors]
 
 
 def _anchor_text(a: LexborNode, text: str) -> str:
@@ -286,7 +299,7 @@ def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-
 def _container_text(node: LexborNode, texts: dict[int, str | None]) -> str | None:
     key = node.mem_id
     if key not in texts:
-        text = _WS.sub(" ", node.text(separator=" ", strip=True))
+        text = _squeeze(node.text(separator=" ", strip=True))
         texts[key] = text if len(text) <= MAX_ITEM_TEXT else None
     return texts[key]
 
@@ -357,6 +370,9 @@ def _dates_beside(beside: str, now: float) -> _Beside:
 def _context_problem(text: str, d: dates.FoundDate) -> str:
     before = text[max(0, d.start - 8) : d.start]
     after = text[d.start + len(d.text) : d.start + len(d.text) + 6]
+    around = before + after
+    if not around or around.isspace():
+        return ""  # nothing but white space around it (the usual "  2026-11-20"): neither pattern can match
     if _COPYRIGHT.search(before):
         return "copyright"
     if _DISPLAY.search(before) or _DISPLAY.search(after):

@@ -103,6 +103,7 @@ class DnsConfig:
     timeout: float = 5.0
     preferred_ip_protocol: str = "ip4"  # ip4 | ip6
     ip_protocol_fallback: bool = True
+    max_cache_ttl: float = 60.0  # answers used for connections are cached for min(TTL, this)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +377,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             "timeout": _duration,
             "preferred_ip_protocol": _choice(("ip4", "ip6")),
             "ip_protocol_fallback": _bool,
+            "max_cache_ttl": _duration,
         }, prefix="dns."),
         tls=_section(issues, "", raw.get("tls"), TlsConfig, {
             "ca_file": lambda v: None if v is None else _existing_file(path, v),

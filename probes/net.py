@@ -32,6 +32,8 @@ from multidict import CIMultiDictProxy
 
 from agent.config import DnsConfig, HttpConfig, TlsConfig
 
+_DNS_CACHE_ENTRIES = 100_000
+
 
 class ResolveError(OSError):
     """A name could not be resolved; ``rcode`` is NXDOMAIN, SERVFAIL, TIMEOUT or NOANSWER."""
@@ -124,7 +126,8 @@ class Network:
         self.chain_ssl = self._ssl_context(verify=True)
         self.chain_ssl.check_hostname = False
         self._session: aiohttp.ClientSession | None = None
-        self._last_address: dict[str, str] = {}  # host -> first address resolved (for reports)
+        # host -> (expiry on the monotonic clock, addresses); see addresses()
+        self._cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
     def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=self.tls_cfg.ca_file if verify else None)
@@ -137,18 +140,20 @@ class Network:
 
     # --- DNS -----------------------------------------------------------------
 
-    async def _query(self, host: str, rdtype: str) -> tuple[tuple[str, ...], str, str]:
+    async def _query(self, host: str, rdtype: str) -> tuple[tuple[str, ...], str, str, float]:
+        """Answers, rcode, detail and TTL of one query."""
         try:
             answer = await self._resolver.resolve(host, rdtype, search=False)
         except Exception as e:  # noqa: BLE001 — every resolver failure is a DNS finding
             rcode, detail = _rcode_of(e)
-            return (), rcode, detail
-        return tuple(r.to_text() for r in answer), "NOERROR", ""
+            return (), rcode, detail, 0.0
+        ttl = float(answer.rrset.ttl) if answer.rrset is not None else 0.0
+        return tuple(r.to_text() for r in answer), "NOERROR", "", ttl
 
     async def lookup(self, host: str) -> Lookup:
-        """A and AAAA for ``host``, both asked at once (the DNS probe)."""
+        """A and AAAA for ``host``, both asked at once and never cached (the DNS probe)."""
         start = time.perf_counter()
-        (v4, rc4, d4), (v6, rc6, d6) = await asyncio.gather(self._query(host, "A"), self._query(host, "AAAA"))
+        (v4, rc4, d4, _), (v6, rc6, d6, _) = await asyncio.gather(self._query(host, "A"), self._query(host, "AAAA"))
         seconds = time.perf_counter() - start
         if v4 or v6:
             return Lookup(host, v4, v6, "NOERROR", seconds)
@@ -159,25 +164,41 @@ class Network:
         return Lookup(host, rcode="NOANSWER", seconds=seconds, detail="no A or AAAA record")
 
     async def addresses(self, host: str) -> list[tuple[str, int]]:
-        """Addresses to connect to, preferred family first (blackbox's ip4 + fallback)."""
-        found = await self._addresses(host)
-        self._last_address[host] = found[0][0]
-        return found
+        """Addresses to connect to, preferred family first (blackbox's ip4 + fallback).
 
-    async def _addresses(self, host: str) -> list[tuple[str, int]]:
+        Answers are cached for their TTL, at most ``dns.max_cache_ttl``, as a browser's
+        resolver would: 150,000 feeds on a few RSSHub hosts, or the links of 14,000
+        homepages, must not each cost a query.  Failures are not cached, so a broken
+        name fails every visit; the DNS probe (``lookup``) always asks afresh."""
         if is_ip(host):
             return [(host, socket.AF_INET6 if ":" in host else socket.AF_INET)]
+        now = time.monotonic()
+        cached = self._cache.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found, ttl = await self._addresses(host)
+        if len(self._cache) >= _DNS_CACHE_ENTRIES:
+            self._cache.clear()  # crude but bounded; refills at one query per host
+        self._cache[host] = (now + min(ttl, self.dns_cfg.max_cache_ttl), found)
+        return found
+
+    async def _addresses(self, host: str) -> tuple[list[tuple[str, int]], float]:
         first, second = ("A", "AAAA") if self.dns_cfg.preferred_ip_protocol == "ip4" else ("AAAA", "A")
         families = {"A": socket.AF_INET, "AAAA": socket.AF_INET6}
-        found, rcode, detail = await self._query(host, first)
+        found, rcode, detail, ttl = await self._query(host, first)
         if found:
-            return [(a, families[first]) for a in found]
+            return [(a, families[first]) for a in found], ttl
         if not self.dns_cfg.ip_protocol_fallback or rcode not in ("NOANSWER", "NOERROR"):
             raise ResolveError(host, rcode, detail)
-        found, rcode2, detail = await self._query(host, second)
+        found, rcode2, detail, ttl = await self._query(host, second)
         if found:
-            return [(a, families[second]) for a in found]
+            return [(a, families[second]) for a in found], ttl
         raise ResolveError(host, rcode2 if rcode2 != "NOANSWER" else rcode, detail or "no A or AAAA record")
+
+    def last_address(self, host: str) -> str:
+        """The first address last resolved for ``host`` (for reports), or ``host`` itself."""
+        cached = self._cache.get(host)
+        return cached[1][0][0] if cached else host
 
     # --- HTTP ----------------------------------------------------------------
 
@@ -288,7 +309,7 @@ class Network:
             peer = transport.get_extra_info("peername") if transport else None
             # A small body is read with the headers and its connection already released:
             # then the address is the first one our resolver gave for the final host.
-            ctx.address = peer[0] if peer else self._last_address.get(resp.url.host or "", resp.url.host or "")
+            ctx.address = peer[0] if peer else self.last_address(resp.url.host or "")
             state["body_start"] = time.perf_counter()
             body, size = await _read_capped(resp, max_bytes, keep_body)
             if size > max_bytes:

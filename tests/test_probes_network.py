@@ -303,3 +303,22 @@ async def test_many_probes_at_once_do_not_wait_on_a_hanging_site(ctx: ProbeConte
         assert time.monotonic() - t0 < 1.5
         assert all(r.success for r in good)
         assert not (await hanging).success
+
+
+async def test_answers_for_connections_are_cached_but_failures_and_dns_probes_are_not(
+    ctx: ProbeContext, zone: DnsServer
+) -> None:
+    async with await hostile.serve_app(homepage_app()) as served:
+        url = served.url_for(HOST)
+        assert (await http_probe.probe(site(url), ctx)).success
+        asked = zone.queries
+        assert (await http_probe.probe(site(url), ctx)).success
+        assert zone.queries == asked  # second visit within the TTL: no query
+        await dns_probe.probe(site(url), ctx)
+        assert zone.queries == asked + 2  # the DNS probe always asks (A and AAAA)
+
+        other = "www.chenghai.gov.cn"
+        zone.fault(other, "servfail")
+        assert "SERVFAIL" in (await http_probe.probe(site(served.url_for(other)), ctx)).reason
+        zone.set(other, ["127.0.0.1"])  # healed: the failure was not cached
+        assert (await http_probe.probe(site(served.url_for(other)), ctx)).success

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from probes.content import compliance, dates, extract
+from agent.config import loads
+from probes import content_probe
+from probes.content import compliance, dates, extract, serious
+from probes.links import collect
+from probes.net import Fetched
 
 NOW = dates.to_timestamp(2026, 11, 20, 10, 0)
 assert NOW is not None
@@ -42,6 +46,30 @@ def page(body: str, base: str = BASE) -> extract.Page:
 )
 def test_clean_url(href: str, base: str, url: str | None) -> None:
     assert extract.clean_url(href, base) == url
+
+
+@pytest.mark.parametrize("href", ["http://[bad/x", "https://[zz]/", "http://a]b.cn/", "http://a\uff0fb.gov.cn/"])
+def test_a_link_urlsplit_would_reject_is_not_a_page(href: str) -> None:
+    assert extract.clean_url(href, BASE) is None
+    p = page(
+        f"<ul><li><a href='{href}'>坏链接的新闻标题</a> 2026-11-19</li><li><a href=/ok>好链接的新闻标题</a></li></ul>"
+    )
+    assert [u for _, u in p.anchors] == ["https://www.lh.gov.cn/ok"]
+
+
+def test_a_page_with_such_links_is_judged_not_raised() -> None:
+    body = "<ul><li><a href='http://[bad/x'>坏链接的新闻标题</a> 2026-11-19</li></ul><img src='https://[zz]/a.png'>"
+    home = Fetched(url=BASE, final_url=BASE, status=200, headers={"content-type": "text/html; charset=utf-8"},
+                   body=body.encode(), body_bytes=len(body.encode()))  # fmt: skip
+    site = loads('sites: [{code: "4405070010", name: 龙湖区, url: "https://www.lh.gov.cn/"}]').sites[0]
+    result, _ = content_probe.judge(site, home, [], NOW, serious.default())
+    assert result.success and result.details["items"] == 0
+    assert collect(body, BASE, 100) == ([], 0)
+
+
+def test_ipv6_and_international_hosts_stay_pages() -> None:
+    assert extract.clean_url("http://[::1]:8080/a", BASE) == "http://[::1]:8080/a"
+    assert extract.clean_url("http://例子.政务", BASE) == "http://例子.政务/"
 
 
 def test_link_texts_lose_their_runs_of_white_space_only() -> None:

@@ -155,12 +155,22 @@ def clean_url(href: str, base: str) -> str | None:
     host, slash, _ = rest.partition("/")
     if not host or host.startswith((":", "@")):
         return None
+    if not host.isascii() or "[" in host or "]" in host:
+        # A broken IPv6 literal or a host that NFKC-normalises to a delimiter ("a／b"): urlsplit, which every
+        # user of these URLs calls, would raise on it.  Not a checkable page.
+        try:
+            urlsplit(url)
+        except ValueError:
+            return None
     return url if slash else url + "/"
 
 
 @lru_cache(maxsize=1024)
 def _origin(base: str) -> str:
-    parts = urlsplit(base)
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return ""
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 

@@ -89,6 +89,13 @@ def test_navigation_is_what_a_navigation_container_holds() -> None:
     assert [n for n, _ in p.nav] == ["工作动态", "通知公告", "政务公开"]
 
 
+def test_nested_navigation_containers_lose_no_link() -> None:
+    # The outer box matches a later selector than the inner one, and both match twice (class and id).
+    p = page("<div id=channel class=menu><nav class=nav><a href=/a>栏目甲</a></nav><a href=/b>栏目乙</a></div>"
+             "<div class=content><span class=subNav id=subMenu><a href=/c>栏目丙</a></span><a href=/d>正文链接</a></div>")  # fmt: skip
+    assert [n for n, _ in p.nav] == ["栏目甲", "栏目乙", "栏目丙"]
+
+
 # --- dates ----------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from agent.results import target_key
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from agent.runtime import Agent
 
 AGENT: web.AppKey[Agent] = web.AppKey("agent")
+
+# The classic text format: what TargetExposition writes, and what every Prometheus since
+# 2.0 reads (client_python's CONTENT_TYPE_LATEST now names 1.0.0, for UTF-8 metric names).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _INDEX = """<!doctype html><meta charset="utf-8"><title>Xuncha 巡查</title>
 <h1>Xuncha 巡查</h1><p>Monitoring agent for government websites and new-media accounts.</p>
@@ -67,7 +71,7 @@ async def metrics(request: web.Request) -> web.Response:
     text = generate_latest(agent.registry) + agent.exposition.render(
         agent.config.sites, agent.config.accounts, agent.results
     ).encode()
-    headers = {"Content-Type": CONTENT_TYPE_LATEST}
+    headers = {"Content-Type": CONTENT_TYPE}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         text = await asyncio.to_thread(gzip.compress, text, 1)
         headers["Content-Encoding"] = "gzip"

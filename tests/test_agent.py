@@ -383,3 +383,22 @@ def test_shard_auto_takes_the_statefulset_ordinal_and_bad_shards_are_refused(tmp
     proc = subprocess.run([sys.executable, "-m", "agent", "run", "--shard", "3/3"],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2 and "shard index must be 0..2" in proc.stderr
+
+
+async def test_metrics_are_gzipped_for_prometheus_and_plain_otherwise(world: World) -> None:
+    agent = await start_agent(world, world.config([UP]))
+    try:
+        async with aiohttp.ClientSession(auto_decompress=False) as http:
+            async with http.get(f"http://{agent.address}/metrics", headers={"Accept-Encoding": "gzip"}) as r:
+                zipped = await r.read()
+                assert r.headers["Content-Encoding"] == "gzip"
+                assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+            async with http.get(f"http://{agent.address}/metrics", headers={"Accept-Encoding": "identity"}) as r:
+                plain = await r.read()
+                assert "Content-Encoding" not in r.headers
+    finally:
+        await agent.stop()
+    import gzip
+
+    assert gzip.decompress(zipped).split(b"\n")[0] == plain.split(b"\n")[0]
+    assert b"xuncha_site_info{" in plain

@@ -68,7 +68,9 @@ def deadline(kind: str, target: Any, cfg: Config) -> float:
         columns = len(target.columns) if isinstance(target, Site) else 0
         return cfg.content.timeout * (2 + columns) + 10
     if kind == "links":
-        return max(cfg.links.timeout * 20, 300.0)
+        from probes.links import budget  # the probe's own budget for its checks, plus the homepage
+
+        return cfg.content.timeout + budget(cfg) + 30
     return cfg.feeds.timeout + 10
 
 

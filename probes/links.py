@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import Site
+from agent.config import Config, Site
 from probes._core import LinksResult, ProbeContext
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
@@ -202,8 +202,9 @@ async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, 
         del lim.inflight[url]
 
 
-def budget(ctx: ProbeContext) -> float:
-    return max(30.0, min(ctx.config.intervals.links / 4, MAX_BUDGET))
+def budget(cfg: Config) -> float:
+    """Seconds the link checks of one homepage may take (the scheduler's deadline allows for it)."""
+    return max(30.0, min(cfg.intervals.links / 4, MAX_BUDGET))
 
 
 async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
@@ -231,12 +232,12 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
     tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts)): link for link in links}
     done: set[asyncio.Task[Outcome]] = set()
     if tasks:
-        done, pending = await asyncio.wait(tasks, timeout=budget(ctx))
+        done, pending = await asyncio.wait(tasks, timeout=budget(ctx.config))
         if pending:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            notes.append(f"{len(pending)} links not checked within the {budget(ctx):g}s budget")
+            notes.append(f"{len(pending)} links not checked within the {budget(ctx.config):g}s budget")
     broken: list[dict[str, Any]] = []
     checked = 0
     for task in done:

@@ -128,3 +128,15 @@ async def test_first_runs_come_within_a_minute_and_later_runs_keep_their_slot() 
     later.append(scheduler._next_slot(job, later[0]))
     assert [(t - scheduler._epoch) % 3600 for t in later] == pytest.approx([job.slot, job.slot])
     assert later[1] - later[0] == pytest.approx(3600)
+
+
+def test_the_links_deadline_leaves_room_for_the_probes_own_budget() -> None:
+    from agent.scheduler import deadline
+    from probes.links import budget
+
+    cfg = loads(CFG.replace("links: 1h", "links: 6h"))
+    site = cfg.sites[0]
+    # The probe stops its checks at its budget and reports what it has; the scheduler's
+    # cut-off (which loses everything) must come only after that.
+    assert deadline("links", site, cfg) > cfg.content.timeout + budget(cfg)
+    assert budget(cfg) == 900

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -181,8 +181,7 @@ class Memo:
         return headers
 
     def checked(self, now: float) -> Memo:
-        return Memo(self.url, self.etag, self.last_modified, self.last_entry, self.entries, self.dates, self.undated,
-                    self.seen_undated_before, now, self.format, self.newest_title, self.newest_link)  # fmt: skip
+        return replace(self, last_success=now)
 
     def updated(self, reading: Reading, fetched: Fetched, now: float) -> Memo:
         return Memo(

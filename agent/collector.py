@@ -4,9 +4,9 @@ No I/O here: it walks the registry currently loaded and the result store.  A
 target removed by a reload is simply not rendered, so it disappears from
 ``/metrics``.  The agent's own few series go through client_python
 (:class:`XunchaCollector`); the per-target series — hundreds of thousands for a
-province — are rendered as text by :class:`TargetExposition`.  A value that is not known (never probed, no date
-found) is left out rather than written as 0, so that ``time() - x`` alerts never
-see the epoch.
+province — are rendered as text by :class:`TargetExposition`.  A value that is
+not known (never probed, no date found) is left out rather than written as 0,
+so that ``time() - x`` alerts never see the epoch.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class TargetExposition:
         result = results.latest(target_key(account)).get("feed")
         stamp = (account, result)
         cached = self._accounts.get(account.id)
-        if cached is not None and cached[0][0] == account and cached[0][1] is result:
+        if cached is not None and _same(cached[0], stamp):
             return cached[1]
         g = _AccountFamilies()
         g.info.add_metric([account.id, account.unit, account.platform, account.name, account.status], 1)

@@ -214,7 +214,7 @@ class _SiteFamilies:
         self.links_broken = _Family(m.LINKS_BROKEN, "Broken links on the homepage.", c)
         self.compliance = _Family(m.COMPLIANCE_CHECK, "1 pass / 0 fail per required element.",
                                             ["code", "check"])  # fmt: skip
-        self.serious = _Family(m.SERIOUS_ERRORS, "Hits of the wrong-expression dictionary (严重错误).",
+        self.serious = _Family(m.SERIOUS_ERRORS, "Different wrong expressions of the dictionary found (严重错误).",
                                          c)  # fmt: skip
         self.privacy = _Family(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", c)
         self.closed_online = _Family(m.SITE_CLOSED_BUT_ONLINE,

@@ -49,7 +49,7 @@ COMPLIANCE_CHECKS = (
     "error_report_entry",
     "gov_cn_domain",
 )
-SERIOUS_ERRORS = "xuncha_serious_errors"  # code
+SERIOUS_ERRORS = "xuncha_serious_errors"  # code (different wrong expressions found)
 PRIVACY_LEAKS = "xuncha_privacy_leaks"  # code
 # 带病运行: a site registered as closed that still answers; 关停公告 missing on a closing site.
 SITE_CLOSED_BUT_ONLINE = "xuncha_site_closed_but_online"  # code

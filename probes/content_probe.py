@@ -95,7 +95,8 @@ def judge(
     if got.page is None:
         details["decode_note"] = got.note
         result = ContentResult(success=False, reason=f"homepage: {got.reason}", details=details,
-                               serious_errors=len(column_hits), privacy_leaks=len(column_leaks), **base)  # fmt: skip
+                               serious_errors=distinct_errors(column_hits), privacy_leaks=len(column_leaks),
+                               **base)  # fmt: skip
         return result, None
     page = got.page
     details.update(encoding=got.encoding, decode_note=got.note, title=page.title, notes=list(page.notes))
@@ -124,10 +125,17 @@ def judge(
     reason = "; ".join(page.notes)
     result = ContentResult(
         success=True, reason=reason, homepage_success=True, homepage_last_update=last_update,
-        homepage_update_source=source, compliance_success=True, compliance=checks, serious_errors=len(hits),
+        homepage_update_source=source, compliance_success=True, compliance=checks, serious_errors=distinct_errors(hits),
         privacy_leaks=len(leaks), closure_notice_shown=closure, details=details, **base,
     )  # fmt: skip
     return result, record
+
+
+def distinct_errors(hits: Sequence[dict[str, Any]]) -> int:
+    """``xuncha_serious_errors``: how many different wrong expressions the site shows.  A
+    headline on the homepage and again in its column (or in a link's text and title) is one
+    error to fix, not two; every occurrence is listed in ``details``."""
+    return len({h["wrong"] for h in hits})
 
 
 def _newest(items: Sequence[extract.Item], n: int = NEWEST_SHOWN) -> list[extract.Item]:

@@ -314,3 +314,27 @@ def test_a_hundred_thousand_links_are_capped() -> None:
     links, found = collect(html, BASE, 1000)
     assert (len(links), found) == (1000, 100_000)
     assert time.perf_counter() - start < 5
+
+
+def test_one_wrong_expression_shown_on_the_homepage_and_in_its_column_counts_once() -> None:
+    from agent.config import Column, Site
+    from agent.divisions import region_of
+    from probes.content import serious
+    from probes.content_probe import judge
+    from probes.net import Fetched
+
+    headline = "<ul><li><a href='/a/1.html'>局长强调坚持开诚不公推进政务公开</a> <span>2026-11-20</span></li></ul>"
+    page = f"<html><head><meta charset='utf-8'></head><body>{headline}</body></html>".encode()
+    site = Site(code="5328010055", name="景洪", url="https://ajj.jinghong.gov.cn/", region=region_of("5328010055"),
+                columns=(Column("工作动态", "https://ajj.jinghong.gov.cn/gzdt/", "news"),))  # fmt: skip
+    home = Fetched(url=site.url, final_url=site.url, status=200, body=page, headers={"content-type": "text/html"})
+    column = Fetched(url=site.columns[0].url, final_url=site.columns[0].url, status=200, body=page,
+                     headers={"content-type": "text/html"})  # fmt: skip
+    now = time.mktime((2026, 11, 21, 12, 0, 0, 0, 0, -1))
+    result, _ = judge(site, home, [(site.columns[0], column)], now, serious.default())
+    assert [h["where"] for h in result.details["serious_errors"]] == ["homepage", "column 工作动态"]
+    assert result.serious_errors == 1
+    clean = page.replace("开诚不公".encode(), "开诚布公".encode())
+    result, _ = judge(site, Fetched(url=site.url, final_url=site.url, status=200, body=clean,
+                                    headers={"content-type": "text/html"}), [], now, serious.default())  # fmt: skip
+    assert result.serious_errors == 0

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import probes
-from agent.config import Config, Site
+from agent.config import Concurrency, Config, Site
 from agent.results import ResultStore, target_key
 from agent.selfmetrics import SelfMetrics
 from probes._core import RESULT_TYPES, ProbeContext, Result
@@ -101,7 +101,7 @@ class Scheduler:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _ctx: ProbeContext | None = None
     _global: asyncio.Semaphore | None = None
-    _per_host: int = 4
+    _bounds: Concurrency = field(default_factory=Concurrency)
     _stopping: bool = False
     _epoch: float = 0.0  # loop time the slots count from
 
@@ -115,9 +115,9 @@ class Scheduler:
             self._epoch = loop_now
         if self._global is None or cfg.concurrency.total != getattr(self._ctx, "config", cfg).concurrency.total:
             self._global = asyncio.Semaphore(cfg.concurrency.total)
-        if cfg.concurrency.per_host != self._per_host:
-            self._hosts.clear()  # new bound; running probes keep their old semaphore
-        self._per_host = cfg.concurrency.per_host
+        if cfg.concurrency != self._bounds:
+            self._hosts.clear()  # new bounds; running probes keep their old semaphores
+        self._bounds = cfg.concurrency
         self._ctx = ctx
         wanted: dict[tuple[str, str], tuple[Any, str]] = {
             (target_key(t), kind): (t, kind) for t, kind in jobs_for(cfg)
@@ -182,7 +182,9 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         ctx = self._ctx
         assert ctx is not None and self._global is not None
-        host_slot = self._hosts.setdefault(job.host, asyncio.Semaphore(self._per_host))
+        host_slot = self._hosts.get(job.host)
+        if host_slot is None:
+            host_slot = self._hosts[job.host] = asyncio.Semaphore(self._bounds.for_host(job.host))
         try:
             async with host_slot, self._global:
                 started = loop.time()

@@ -10,11 +10,13 @@ import asyncio
 import dataclasses
 import gzip
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import generate_latest
 
+from agent.findings import account_findings, site_findings
 from agent.results import target_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -140,18 +142,12 @@ async def account(request: web.Request) -> web.Response:
 
 
 async def findings(request: web.Request) -> web.Response:
-    """Every current finding: failed probes and the details metrics cannot carry."""
+    """Every current finding of every site and account (agent.findings), one list."""
     agent = request.app[AGENT]
+    now = time.time()
     out: list[dict[str, Any]] = []
     for s in agent.config.sites:
-        for kind, r in agent.results.latest(target_key(s)).items():
-            if r.reason:
-                out.append({"code": s.code, "name": s.name, "probe": kind, "success": r.success, "reason": r.reason})
-            for link in getattr(r, "broken_links", ()):
-                out.append({"code": s.code, "name": s.name, "probe": "links", "finding": "broken_link", **link})
+        out += site_findings(s, agent.results.latest(target_key(s)), agent.config.content, now)
     for a in agent.config.accounts:
-        feed = agent.results.latest(target_key(a)).get("feed")
-        if feed is not None and (r.reason or getattr(r, "not_deregistered", False)):
-            out.append({"account": a.id, "name": a.name, "unit": a.unit, "probe": "feed", "success": feed.success,
-                        "reason": feed.reason, "not_deregistered": getattr(feed, "not_deregistered", False)})  # fmt: skip
+        out += account_findings(a, agent.results.latest(target_key(a)).get("feed"))
     return _json(out)

@@ -1,0 +1,75 @@
+"""Findings: what is wrong with a site or account now, judged from its latest results.
+
+Pure functions over results and the configuration's lines (gatus: gather, then
+judge), for ``/api/findings`` — the list an office works through, with what the
+metrics cannot carry (which link, which words, which column).  The alert rules
+judge the same facts in Prometheus, with the early-warning and veto lines of
+``dashboards/thresholds.py``; here the configuration's ``content`` lines apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.config import Account, ContentConfig, Site
+from probes._core import ContentResult, FeedResult, LinksResult, Result, TlsResult
+
+DAY = 86400.0
+
+
+def site_findings(site: Site, latest: dict[str, Result], lines: ContentConfig, now: float) -> list[dict[str, Any]]:
+    """Every current finding of ``site``, each a dict with ``finding`` and what it is about."""
+    base = {"code": site.code, "name": site.name, "region": site.region.name}
+    out: list[dict[str, Any]] = []
+    for kind, r in latest.items():
+        if not r.success:
+            out.append({**base, "finding": "probe_failed", "probe": kind, "reason": r.reason})
+        elif isinstance(r, TlsResult) and not r.cert_valid:
+            out.append({**base, "finding": "certificate_invalid", "probe": kind, "reason": r.reason})
+    links = latest.get("links")
+    if isinstance(links, LinksResult):
+        out += [{**base, "finding": "broken_link", **link} for link in links.broken_links]
+    content = latest.get("content")
+    if isinstance(content, ContentResult):
+        out += _content(base, content, lines, now)
+    return out
+
+
+def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if r.closed_but_online:
+        out.append({**base, "finding": "closed_but_online"})
+    if r.closure_notice_shown is False:
+        out.append({**base, "finding": "closure_notice_missing"})
+    if r.homepage_last_update is not None and now - r.homepage_last_update > lines.homepage_stale_days * DAY:
+        out.append({**base, "finding": "homepage_stale", "days": _days(now - r.homepage_last_update),
+                    "source": r.homepage_update_source})  # fmt: skip
+    for col in r.columns:
+        where = {"column": col.name, "category": col.category, "url": col.url}
+        if col.blank:
+            out.append({**base, "finding": "column_blank", **where, "note": col.note})
+        limit = lines.stale_days.get(col.category)
+        if col.last_update is not None and limit is not None and now - col.last_update > limit * DAY:
+            out.append({**base, "finding": "column_stale", **where, "days": _days(now - col.last_update)})
+    for check, passed in r.compliance.items():
+        if not passed:
+            out.append({**base, "finding": "required_element_missing", "check": check})
+    out += [{**base, "finding": "serious_error", **hit} for hit in r.details.get("serious_errors", ())]
+    out += [{**base, "finding": "privacy_leak", **leak} for leak in r.details.get("privacy_leaks", ())]
+    return out
+
+
+def account_findings(account: Account, feed: Result | None) -> list[dict[str, Any]]:
+    base = {"account": account.id, "name": account.name, "unit": account.unit, "platform": account.platform}
+    if not isinstance(feed, FeedResult):
+        return []
+    out: list[dict[str, Any]] = []
+    if not feed.success:
+        out.append({**base, "finding": "feed_failed", "reason": feed.reason})
+    if feed.not_deregistered:
+        out.append({**base, "finding": "not_deregistered", "last_entry": feed.last_entry})
+    return out
+
+
+def _days(seconds: float) -> float:
+    return round(seconds / DAY, 1)

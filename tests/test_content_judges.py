@@ -219,6 +219,26 @@ def test_a_missing_element_fails_its_check(remove: str, check: str) -> None:
     assert sum(not v for v in checks.values()) == 1
 
 
+@pytest.mark.parametrize(
+    ("icp", "police"),
+    [
+        ("滇ICP备05001234号-1", "滇公网安备 53280102000055号"),  # 云南: 滇, not 云
+        ("黔ICP备12345678号", "黔公网安备 52010202000001号"),  # 贵州
+        ("陇ICP备09004192号", "甘公网安备 62010202000001号"),  # 甘肃: 陇 for ICP, 甘 for the police record
+        ("蜀ICP备05003311号", "川公网安备 51010402000001号"),  # 四川
+    ],
+)
+def test_record_numbers_of_provinces_with_other_short_names_are_found(icp: str, police: str) -> None:
+    footer = FOOTER.replace("粤ICP备05080455号", icp).replace("粤公网安备 44050702000123号", police)
+    checks = _checks(footer)
+    assert checks["icp_shown"] and checks["police_record_shown"]
+
+
+def test_a_record_number_without_a_province_is_not_a_record() -> None:
+    checks = _checks(FOOTER.replace("粤ICP备05080455号", "ICP备05080455号"))
+    assert checks["icp_shown"] is False
+
+
 def test_a_wrong_site_code_fails() -> None:
     assert _checks(FOOTER, code="4405070011")["site_code_shown"] is False
 

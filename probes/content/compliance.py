@@ -16,7 +16,9 @@ from probes.content.extract import Page
 SITE_CODE = re.compile(r"(?:网站)?标识码\s*[：:]?\s*((?:bm|BM)\d{8}|\d{10})(?!\d)")
 # The same codes, found faster: a pattern that starts with a literal is searched for that literal first.
 _SITE_CODE_AT = re.compile(SITE_CODE.pattern.removeprefix("(?:网站)?"))
-_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# Record numbers use the provinces' one-character names, several of them other than the
+# common ones: 滇 (云南), 黔 (贵州), 陇 (甘肃), 蜀 (四川), 秦 (陕西) — e.g. 滇ICP备05001234号.
+_PROVINCES = "京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼"
 ICP = re.compile(rf"[{_PROVINCES}]\s*ICP\s*[备证]\s*[：:]?\s*\d{{6,10}}\s*号?(?:\s*-\s*\d{{1,3}})?", re.I)
 POLICE = re.compile(rf"[{_PROVINCES}]\s*公网安备\s*[：:]?\s*\d{{10,16}}\s*号?")
 # The 党政机关网站标识 is an image linked to its registration on conac.cn (bszs.conac.cn / dcs.conac.cn).

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n or auto/n (default 0/1)")
     run.add_argument("--state-dir", help="overrides the configuration's state_dir")
 
+    report = sub.add_parser("report", help="the agent's current findings as a 通报-style table")
+    report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address")
+    report.add_argument("--format", choices=["md", "csv"], default="md")
+    report.add_argument("--timeout", type=float, default=30.0)
+
     health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
     health.add_argument("--url", default="http://127.0.0.1:9725/healthz")
     health.add_argument("--timeout", type=float, default=4.0)
@@ -115,6 +120,23 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     except (urllib.error.URLError, OSError) as e:
         print(f"unhealthy: {args.url}: {e}", file=sys.stderr)
         return 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from agent.report import render
+
+    url = args.url.rstrip("/") + "/api/findings"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as resp:  # noqa: S310 — the agent's own URL
+            findings = json.load(resp)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        print(f"xuncha report: cannot read {url}: {e}", file=sys.stderr)
+        return 1
+    sys.stdout.write(render(findings, args.format))
+    return 0
 
 
 def cmd_probe(args: argparse.Namespace) -> int:

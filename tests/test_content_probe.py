@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from agent.config import Config, loads
+from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.state import StateStore
 from probes import content_probe
@@ -86,16 +87,9 @@ async def fleet() -> AsyncIterator[Fleet]:
     f = Fleet()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", f.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.2)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    f.base = f"http://{HOST}:{port}"
-    try:
+    async with await hostile.serve_app(app) as served:
+        f.base = f"http://{HOST}:{served.port}"
         yield f
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

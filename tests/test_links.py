@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from agent.config import Config, loads
+from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.state import StateStore
 from probes import links
@@ -72,15 +73,9 @@ async def server() -> AsyncIterator[Server]:
     s = Server()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", s.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.2)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    s.base = f"http://{HOST}:{runner.addresses[0][1]}"
-    try:
+    async with await hostile.serve_app(app) as served:
+        s.base = f"http://{HOST}:{served.port}"
         yield s
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -760,7 +760,3 @@ def _no_duplicates(issues: _Issues, items: list[tuple[Any, tuple[str, str]]], ke
             issues.items.append(ConfigIssue(file, entry, key, f"duplicate {value!r}, first defined at {where}"))
         else:
             seen[value] = (file, entry)
-
-
-def config_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))

@@ -16,7 +16,6 @@ ACCOUNT_INFO = "xuncha_account_info"  # account, unit, platform, name, status
 
 # --- every probe kind -------------------------------------------------------
 PROBE_SUCCESS = "xuncha_probe_success"  # code, probe
-PROBE_KINDS_REPORTED = ("http", "dns", "tls", "homepage", "columns", "links", "compliance")
 
 # --- availability (站点无法访问) ---------------------------------------------
 HTTP_CHECKS_TOTAL = "xuncha_http_checks_total"  # code

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import probes
-from agent.config import Concurrency, Config, Site
+from agent.config import ACCOUNT_PROBES, SITE_PROBES, Concurrency, Config, Site
 from agent.results import ResultStore, target_key
 from agent.selfmetrics import SelfMetrics
 from probes._core import RESULT_TYPES, ProbeContext, Result
@@ -76,11 +76,12 @@ def deadline(kind: str, target: Any, cfg: Config) -> float:
 
 def jobs_for(cfg: Config) -> Iterable[tuple[Any, str]]:
     for site in cfg.sites:
-        for kind in ("http", "dns", "tls", "content", "links"):
+        for kind in SITE_PROBES:
             if probes.applies(kind, site):
                 yield site, kind
     for account in cfg.accounts:
-        yield account, "feed"
+        for kind in ACCOUNT_PROBES:
+            yield account, kind
 
 
 def _offset(key: tuple[str, str], interval: float) -> float:
@@ -219,12 +220,6 @@ class Scheduler:
         except Exception as e:  # noqa: BLE001 — a probe that raises has a bug; the agent goes on
             log.exception("probe %s for %s raised", job.kind, target_key(job.target))
             return result_type(success=False, reason=f"bug: {type(e).__name__}: {e}", started=started)
-
-    async def probe_now(self, target: Any, kind: str) -> Result:
-        """Run one probe outside the schedule (``/api/`` refresh, tests)."""
-        assert self._ctx is not None
-        job = Job(target, kind, 0.0, 0.0, target.host)
-        return await self._probe(job, self._ctx)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop dispatching; give running probes ``grace`` seconds, then cancel them."""

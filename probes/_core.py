@@ -177,8 +177,3 @@ RESULT_TYPES: dict[str, type[Result]] = {
     "links": LinksResult,
     "feed": FeedResult,
 }
-
-
-def failed(result_type: type[Result], reason: str, **fields: Any) -> Result:
-    """A failed result of ``result_type`` with ``reason``."""
-    return result_type(success=False, reason=reason, **fields)

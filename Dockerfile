@@ -6,6 +6,7 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY agent ./agent
+COPY domain ./domain
 COPY probes ./probes
 COPY dashboards ./dashboards
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -15,8 +15,8 @@ run: $(BIN)/xuncha        ## the agent on the embedded demo fleet (loopback, SQL
 	$(BIN)/xuncha demo
 
 test: $(BIN)/xuncha       ## lint, types and the whole test suite
-	$(BIN)/ruff check agent probes dashboards tests bench
-	$(BIN)/mypy agent probes dashboards
+	$(BIN)/ruff check agent domain probes dashboards tests bench
+	$(BIN)/mypy agent domain probes dashboards
 	$(BIN)/pytest -q
 
 test-e2e: $(BIN)/xuncha   ## only the slow end-to-end tests

@@ -175,7 +175,7 @@ def _adhoc_site(url: str, cfg: Config) -> Site:
 async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
     import probes
     from agent.state import StateStore
-    from probes._core import ProbeContext
+    from probes.context import ProbeContext
     from probes.net import Network
 
     net = Network(cfg.dns, cfg.tls, cfg.http)

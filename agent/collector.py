@@ -23,7 +23,7 @@ from agent import __version__
 from agent import metric_names as m
 from agent.config import Account, Config, Site
 from agent.results import ResultStore, target_key
-from probes._core import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
+from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
 
 
 class AgentView(Protocol):

@@ -12,21 +12,35 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
 
-from agent.divisions import SITE_CODE, Region, division_known, region_of
+from agent.divisions import SITE_CODE, division_known, region_of
 from agent.durations import parse_duration
+from domain.registry import (
+    ACCOUNT_STATUSES,
+    COLUMN_CATEGORIES,
+    SITE_KINDS,
+    SITE_STATUSES,
+    Account,
+    Column,
+    Site,
+)
+from domain.settings import (
+    Concurrency,
+    ContentConfig,
+    DnsConfig,
+    FeedsConfig,
+    HttpConfig,
+    LinksConfig,
+    TlsConfig,
+)
 
 DEFAULT_LISTEN = "0.0.0.0:9725"
-SITE_KINDS = ("portal", "department")
-SITE_STATUSES = ("active", "closing", "closed")
-ACCOUNT_STATUSES = ("active", "stopped")
-COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service")
 PROBE_KINDS = ("http", "dns", "tls", "content", "links", "feed")
 SITE_PROBES = ("http", "dns", "tls", "content", "links")
 ACCOUNT_PROBES = ("feed",)
@@ -56,72 +70,6 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
-    name: str
-    url: str
-    category: str = "news"
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    code: str  # 网站标识码
-    name: str
-    url: str
-    kind: str = "department"
-    status: str = "active"
-    organizer: str = ""  # 主办单位
-    columns: tuple[Column, ...] = ()
-    region: Region = field(default=Region("", "", "", ""), compare=False)
-
-    @property
-    def id(self) -> str:
-        return self.code
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    id: str
-    unit: str  # 单位名称
-    platform: str  # wechat | weibo | douyin | ...
-    name: str  # 账号名称
-    status: str = "active"
-    feed: str = ""  # the feed URL, given or filled from the platform's route template
-    uid: str = ""  # the account's id on its platform, for route templates
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.feed).hostname or ""
-
-
-@dataclass(frozen=True, slots=True)
-class DnsConfig:
-    nameservers: tuple[str, ...] = ()  # "1.2.3.4" or "127.0.0.1:5353"; empty: resolv.conf
-    timeout: float = 5.0
-    preferred_ip_protocol: str = "ip4"  # ip4 | ip6
-    ip_protocol_fallback: bool = True
-    max_cache_ttl: float = 60.0  # answers used for connections are cached for min(TTL, this)
-
-
-@dataclass(frozen=True, slots=True)
-class TlsConfig:
-    ca_file: str | None = None
-    timeout: float = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class HttpConfig:
-    timeout: float = 15.0  # the inspection rule: the homepage opens within 15 s
-    max_redirects: int = 10
-    max_body_bytes: int = 10 * 1024 * 1024
-    verify_certificate: bool = True
-    user_agent: str = "Mozilla/5.0 (compatible; Xuncha/0.1; +https://github.com/xuncha/xuncha)"
-
-
-@dataclass(frozen=True, slots=True)
 class Intervals:
     http: float = 300.0
     dns: float = 300.0
@@ -132,56 +80,6 @@ class Intervals:
 
     def of(self, kind: str) -> float:
         return float(getattr(self, kind))
-
-
-@dataclass(frozen=True, slots=True)
-class Concurrency:
-    total: int = 64  # probes in flight across the agent
-    per_host: int = 4  # probes in flight against one host (集约化平台 hosts many sites)
-    # Hosts that take more (or must take fewer): your own RSSHub serves every account's feed,
-    # and at 4 at a time 150,000 feeds an hour would never finish.
-    hosts: Mapping[str, int] = field(default_factory=dict)
-
-    def for_host(self, host: str) -> int:
-        return self.hosts.get(host.lower(), self.per_host)
-
-
-@dataclass(frozen=True, slots=True)
-class ContentConfig:
-    # Days without a new item before a column of each category is stale (indicators.md).
-    stale_days: Mapping[str, float] = field(
-        default_factory=lambda: {"news": 14, "notice": 180, "longterm": 365, "interaction": 90, "service": 365}
-    )
-    homepage_stale_days: float = 14
-    max_page_bytes: int = 5 * 1024 * 1024
-    timeout: float = 15.0
-    # Extra wrong-expression dictionaries (TSV: wrong, right, note) besides the shipped one.
-    dictionaries: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LinksConfig:
-    max_links: int = 1000  # per homepage
-    timeout: float = 10.0
-    per_host: int = 4
-    total: int = 32
-
-
-@dataclass(frozen=True, slots=True)
-class FeedsConfig:
-    rsshub: str = "http://127.0.0.1:1200"  # self-hosted RSSHub base URL
-    routes: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "weibo": "/weibo/user/{uid}",
-            "douyin": "/douyin/user/{uid}",
-            "bilibili": "/bilibili/user/video/{uid}",
-            "toutiao": "/toutiao/user/{uid}",
-            "wechat": "/wechat/mp/{uid}",
-        }
-    )
-    timeout: float = 30.0
-    max_bytes: int = 20 * 1024 * 1024
-    recent_days: float = 14
 
 
 @dataclass(frozen=True, slots=True)

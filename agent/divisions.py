@@ -11,25 +11,13 @@ from __future__ import annotations
 import csv
 import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from domain.registry import Region
 
 SITE_CODE = re.compile(r"(?:\d{10}|bm\d{8})")
 CENTRAL = "国务院部门"
 _TABLE = Path(__file__).with_name("data") / "divisions.csv"
-
-
-@dataclass(frozen=True, slots=True)
-class Region:
-    division: str  # 6-digit code, or "bm" for central departments
-    province: str
-    city: str
-    county: str
-
-    @property
-    def name(self) -> str:
-        """Full name, e.g. 广东省汕头市龙湖区; the division code when unknown."""
-        return (self.province + self.city + self.county) or self.division
 
 
 @functools.cache

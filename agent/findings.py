@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.config import Account, ContentConfig, Site
-from probes._core import ContentResult, FeedResult, LinksResult, Result, TlsResult
+from probes.results import ContentResult, FeedResult, LinksResult, Result, TlsResult
 
 DAY = 86400.0
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.config import Account, Site
-from probes._core import HttpResult, Result
+from probes.results import HttpResult, Result
 
 
 def target_key(target: Site | Account) -> str:

@@ -27,7 +27,7 @@ from agent.scheduler import Scheduler
 from agent.selfmetrics import SelfMetrics
 from agent.server import build_app
 from agent.state import StateStore
-from probes._core import ProbeContext
+from probes.context import ProbeContext
 from probes.net import Network
 
 log = logging.getLogger(__name__)

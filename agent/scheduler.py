@@ -30,7 +30,8 @@ import probes
 from agent.config import ACCOUNT_PROBES, SITE_PROBES, Concurrency, Config, Site
 from agent.results import ResultStore, target_key
 from agent.selfmetrics import SelfMetrics
-from probes._core import RESULT_TYPES, ProbeContext, Result
+from probes.context import ProbeContext
+from probes.results import RESULT_TYPES, Result
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ class Scheduler:
     def apply(self, ctx: ProbeContext) -> None:
         """Make the job set match ``ctx.config``: add, retime and drop jobs."""
         cfg = ctx.config
+        if not isinstance(cfg, Config):
+            raise TypeError("the scheduler runs the app's configuration (agent.config.Config)")
         loop_now = asyncio.get_running_loop().time()
         if self._ctx is None:
             self._epoch = loop_now
@@ -208,6 +211,7 @@ class Scheduler:
                 self._wake.set()
 
     async def _probe(self, job: Job, ctx: ProbeContext) -> Result:
+        assert isinstance(ctx.config, Config)
         limit = deadline(job.kind, job.target, ctx.config)
         result_type: Any = RESULT_TYPES[job.kind]
         started = ctx.clock()

@@ -46,9 +46,9 @@ from aiohttp import web
 from agent.config import Column, loads
 from agent.state import StateStore
 from probes import content_probe
-from probes._core import ProbeContext
 from probes.content import dates, extract
 from probes.content.decode import decode
+from probes.context import ProbeContext
 from probes.net import Fetched, Network
 
 NOW = dates.to_timestamp(2026, 11, 20, 10, 0) or 0.0

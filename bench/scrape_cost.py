@@ -36,7 +36,7 @@ from agent.collector import TargetExposition, XunchaCollector
 from agent.config import Column, Config, Site
 from agent.divisions import region_of
 from agent.results import ResultStore, target_key
-from probes._core import ColumnFinding, ContentResult, DnsResult, HttpResult, LinksResult, TlsResult
+from probes.results import ColumnFinding, ContentResult, DnsResult, HttpResult, LinksResult, TlsResult
 
 DIVISIONS = Path(__file__).resolve().parent.parent / "agent" / "data" / "divisions.csv"
 _CATEGORIES = ("news", "notice", "interaction")

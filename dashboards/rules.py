@@ -32,7 +32,7 @@ import yaml
 
 from agent import metric_names as M
 from agent.durations import format_duration
-from dashboards.thresholds import DAY, THRESHOLDS, Line, Thresholds
+from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 
 # --- recorded series (the dashboards read these too) -----------------------------------------
 SITE_INFO = "code:xuncha_site_info:max"

@@ -7,7 +7,7 @@ from grafanalib import core as g
 from agent import metric_names as M
 from dashboards import rules as R
 from dashboards._common import Grid, dashboard, query_variable, stat, steps, table, timeseries
-from dashboards.thresholds import THRESHOLDS as T
+from domain.thresholds import THRESHOLDS as T
 
 UID = "xuncha-site"
 

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from probes._core import Result
+from probes.results import Result
 
 ProbeFn = Callable[[Any, Any], Awaitable[Result]]
 

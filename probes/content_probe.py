@@ -21,12 +21,13 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import Column, Site
-from probes._core import ColumnFinding, ContentResult, ProbeContext
+from domain.registry import Column, Site
 from probes.content import columns as columns_mod
 from probes.content import compliance, dates, extract, fingerprint, privacy, serious
 from probes.content.decode import decode
+from probes.context import ProbeContext
 from probes.net import Fetched
+from probes.results import ColumnFinding, ContentResult
 
 REMEMBERED = "content_last_update"
 NEWEST_SHOWN = 10

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from agent.config import Site
-from probes._core import DnsResult, ProbeContext
+from domain.registry import Site
+from probes.context import ProbeContext
 from probes.net import Lookup, is_ip
+from probes.results import DnsResult
 
 
 async def probe(site: Site, ctx: ProbeContext) -> DnsResult:

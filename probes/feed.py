@@ -44,15 +44,17 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import Account
-from probes._core import FeedResult, ProbeContext
+from domain.clock import EARLIEST_TIMESTAMP
+from domain.registry import Account
+from probes.context import ProbeContext
 from probes.feedparse import Parsed, parse
 from probes.net import Fetched
+from probes.results import FeedResult
 
 NAMESPACE = "feed"  # state: account id -> memo of the last reading
 BACKOFF_NAMESPACE = "feed-backoff"  # state: host key -> {"until", "strikes", "reason"}
 FUTURE_SKEW = 86400.0  # dates further ahead than this are not trusted
-EPOCH_FLOOR = 946684800.0  # 2000-01-01T00:00Z: earlier dates are zeroed or absurd fields
+EPOCH_FLOOR = EARLIEST_TIMESTAMP  # earlier dates are zeroed or absurd fields
 STRIKES = 3  # consecutive 5xx / connection failures on one host before backing off
 BACKOFF_BASE = 60.0
 BACKOFF_CAP = 3600.0  # one feed interval

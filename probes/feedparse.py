@@ -25,11 +25,12 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-BEIJING = timezone(timedelta(hours=8))
+from domain.clock import BEIJING
+
 MAX_ENTRIES = 5000  # entries read per feed; feeds list newest first, a 50,000-entry feed costs no more
 LENIENT_MAX_BYTES = 2 * 1024 * 1024  # feedparser only below this size (bounded CPU)
 

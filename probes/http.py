@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 
-from agent.config import Site
-from probes._core import HttpResult, ProbeContext
+from domain.registry import Site
+from probes.context import ProbeContext
 from probes.net import Fetched
+from probes.results import HttpResult
 
 
 async def probe(site: Site, ctx: ProbeContext) -> HttpResult:

@@ -29,11 +29,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import Config, Site
-from probes._core import LinksResult, ProbeContext
+from domain.registry import Site
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
+from probes.context import ProbeContext, Settings
 from probes.net import Fetched, Network
+from probes.results import LinksResult
 
 SELECTOR = "a[href], area[href], img[src], script[src], link[href], iframe[src], frame[src], embed[src], source[src]"
 ATTACHMENTS = (".doc", ".docx", ".pdf", ".xls", ".xlsx", ".wps", ".zip", ".rar", ".7z", ".et", ".ppt", ".pptx", ".ofd")
@@ -192,7 +193,7 @@ async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, 
     try:
         outcome = await lim.run(ctx.net, url, ctx.config.links.timeout)
         future.set_result(outcome)
-        CACHE.put(url, outcome, ctx.clock() + ctx.config.intervals.links)
+        CACHE.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
         return outcome
     except BaseException as e:
         future.set_exception(RuntimeError(f"check abandoned: {type(e).__name__}"))
@@ -202,9 +203,9 @@ async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, 
         del lim.inflight[url]
 
 
-def budget(cfg: Config) -> float:
+def budget(cfg: Settings) -> float:
     """Seconds the link checks of one homepage may take (the scheduler's deadline allows for it)."""
-    return max(30.0, min(cfg.intervals.links / 4, MAX_BUDGET))
+    return max(30.0, min(cfg.intervals.of("links") / 4, MAX_BUDGET))
 
 
 async def probe(site: Site, ctx: ProbeContext) -> LinksResult:

@@ -30,7 +30,7 @@ import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDictProxy
 
-from agent.config import DnsConfig, HttpConfig, TlsConfig
+from domain.settings import DnsConfig, HttpConfig, TlsConfig
 
 _DNS_CACHE_ENTRIES = 100_000
 

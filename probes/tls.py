@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from agent.config import Site
-from probes._core import ProbeContext, TlsResult
+from domain.registry import Site
+from probes.context import ProbeContext
 from probes.net import ResolveError
+from probes.results import TlsResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.state import StateStore
 from probes import content_probe
-from probes._core import ProbeContext
 from probes.content import dates
+from probes.context import ProbeContext
 from probes.net import Network
 
 NOW = dates.to_timestamp(2026, 11, 20, 10, 0)

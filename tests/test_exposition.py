@@ -13,7 +13,7 @@ from agent import metric_names as m
 from agent.collector import TargetExposition
 from agent.config import loads
 from agent.results import ResultStore, target_key
-from probes._core import ColumnFinding, ContentResult, HttpResult
+from probes.results import ColumnFinding, ContentResult, HttpResult
 
 CFG = loads(
     """

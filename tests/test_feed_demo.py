@@ -10,7 +10,7 @@ from agent.config import loads
 from agent.demo.feeds import FEEDS, demo_accounts, feeds_app
 from agent.state import StateStore
 from probes import feed
-from probes._core import ProbeContext
+from probes.context import ProbeContext
 from probes.net import Network
 
 

@@ -19,8 +19,9 @@ from aiohttp import web
 from agent.config import Account, loads
 from agent.state import StateStore
 from probes import feed
-from probes._core import FeedResult, ProbeContext
+from probes.context import ProbeContext
 from probes.net import Network
+from probes.results import FeedResult
 
 DAY = 86400.0
 NOW = float(int(time.time()))

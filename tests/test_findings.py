@@ -5,7 +5,7 @@ from __future__ import annotations
 from agent.config import Account, ContentConfig, Site
 from agent.divisions import region_of
 from agent.findings import account_findings, site_findings
-from probes._core import ColumnFinding, ContentResult, FeedResult, HttpResult, LinksResult, TlsResult
+from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult, LinksResult, TlsResult
 
 NOW = 1_795_000_000.0
 DAY = 86400.0

@@ -16,8 +16,9 @@ from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.state import StateStore
 from probes import links
-from probes._core import LinksResult, ProbeContext
+from probes.context import ProbeContext
 from probes.net import Network
+from probes.results import LinksResult
 
 HOST = "www.lh.gov.cn"
 

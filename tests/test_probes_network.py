@@ -18,7 +18,7 @@ from agent.state import StateStore
 from probes import dns as dns_probe
 from probes import http as http_probe
 from probes import tls as tls_probe
-from probes._core import ProbeContext
+from probes.context import ProbeContext
 from probes.net import Network
 
 HOST = "www.longhu.gov.cn"

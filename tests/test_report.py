@@ -12,7 +12,7 @@ from agent.demo import hostile
 from agent.divisions import region_of
 from agent.findings import account_findings, site_findings
 from agent.report import render, site_problems, tables
-from probes._core import ColumnFinding, ContentResult, FeedResult, HttpResult
+from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult
 
 NOW = 1_795_000_000.0
 DAY = 86400.0

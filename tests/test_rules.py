@@ -14,7 +14,7 @@ from agent import metric_names as M
 from agent.durations import parse_duration
 from dashboards import rules
 from dashboards.generate import outputs
-from dashboards.thresholds import THRESHOLDS
+from domain.thresholds import THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PROM = ROOT / "deploy" / "prometheus"

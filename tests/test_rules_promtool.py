@@ -28,7 +28,7 @@ from promtool.harness import (  # noqa: E402
 )
 
 from agent import metric_names as M  # noqa: E402
-from dashboards.thresholds import DAY, THRESHOLDS  # noqa: E402
+from domain.thresholds import DAY, THRESHOLDS  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 

@@ -16,8 +16,9 @@ from agent.results import ResultStore
 from agent.scheduler import Scheduler, _offset, jobs_for
 from agent.selfmetrics import SelfMetrics
 from agent.state import StateStore
-from probes._core import HttpResult, ProbeContext, Result
+from probes.context import ProbeContext
 from probes.net import Network
+from probes.results import HttpResult, Result
 
 CFG = """
 intervals: {http: 1s, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}

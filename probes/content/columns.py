@@ -12,8 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from probes._core import ColumnFinding
 from probes.content.extract import Page
+from probes.results import ColumnFinding
 
 PLACEHOLDER = re.compile(
     r"暂无(?:相关)?(?:信息|内容|数据|记录|文章|资料|新闻|公告)|(?:栏目|网站|页面|本栏目)?(?:正在)?建设中|"

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from functools import lru_cache
 
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-EARLIEST_YEAR = 1995  # Chinese government sites start in the late 1990s; older "dates" are history, not news
+from domain.clock import BEIJING, EARLIEST_YEAR
 
 _TIME = r"(?:[\sT]*(?P<h>[01]?\d|2[0-3])[:：](?P<mi>[0-5]\d)(?:[:：](?P<s>[0-5]\d))?)?"
 _FULL = re.compile(
@@ -44,14 +43,14 @@ class FoundDate:
 
 @lru_cache(maxsize=64)
 def today(now: float) -> date:
-    return datetime.fromtimestamp(now, SHANGHAI).date()
+    return datetime.fromtimestamp(now, BEIJING).date()
 
 
 @lru_cache(maxsize=4096)  # pages repeat the same few dates; datetime construction is the cost
 def to_timestamp(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> float | None:
     """Unix time of a Shanghai wall-clock time, or None when the date does not exist."""
     try:
-        return datetime(y, m, d, h, mi, s, tzinfo=SHANGHAI).timestamp()
+        return datetime(y, m, d, h, mi, s, tzinfo=BEIJING).timestamp()
     except ValueError:
         return None
 

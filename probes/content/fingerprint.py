@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.state import StateStore
+from domain.clock import EARLIEST_TIMESTAMP
 
 NAMESPACE = "homepage_fingerprint"
 MAX_ENTRIES = 2000
@@ -43,7 +43,7 @@ def last_modified(value: str | None, now: float) -> float | None:
         ts = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return ts if 946684800 <= ts <= now else None  # 2000-01-01 .. now
+    return ts if EARLIEST_TIMESTAMP <= ts <= now else None
 
 
 def observe(previous: dict[str, Any] | None, fp: str, now: float, modified: float | None) -> dict[str, Any]:
@@ -54,9 +54,3 @@ def observe(previous: dict[str, Any] | None, fp: str, now: float, modified: floa
     if previous.get("digest") == fp:
         return {**previous, "checked": now}
     return {**previous, "digest": fp, "changed": now, "checked": now, "changes": int(previous.get("changes", 0)) + 1}
-
-
-def update(state: StateStore, code: str, fp: str, now: float, modified: float | None = None) -> dict[str, Any]:
-    record = observe(state.get(NAMESPACE, code), fp, now, modified)
-    state.put(NAMESPACE, code, record)
-    return record

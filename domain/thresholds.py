@@ -1,9 +1,12 @@
-"""Every line the alerts, recording rules and dashboards draw — in one place.
+"""Every line the findings, the report, alerts, recording rules and dashboards draw — in one place.
 
 The veto (单项否决) lines are the published indicators (国办秘函〔2019〕19号, see
 ``shared/docs/indicators.md``); the early-warning lines are the vendors' practice
 (预警: 3 %, 10 days, more than 2 blank, more than 6 stale).  Change a number here
-and run ``python -m dashboards``: rules, alerts, rule tests and dashboards follow.
+and run ``python -m dashboards``: rules, alerts, rule tests and dashboards follow;
+the agent's findings and report take their defaults from here too, and
+``content.stale_days``, ``content.homepage_stale_days`` and ``http.timeout`` in
+``xuncha.yml`` override them (``agent.config.thresholds_of``).
 
 Counts are written as the smallest value that trips the line ("more than 2
 blank columns" is ``3``), so every comparison in the rules is ``>=``.
@@ -35,6 +38,8 @@ class Thresholds:
     # 站点无法访问 [rule]: ≥ 5 % of one week's visits did not open within 15 s. [practice] warn at 3 %.
     unreachable_ratio: Line = Line(warning=0.03, critical=0.05)
     unreachable_window: float = 7 * DAY
+    # [rule] "did not open within 15 s": the availability visit's timeout (``http.timeout``).
+    visit_timeout: float = 15.0
     # [ours] The rule's minimum cadence is 20 visits a day; fewer visits in the window are not a ratio yet.
     unreachable_min_checks: float = 20
     # 首页不更新 [rule]: nothing new in the 2 weeks before the check. [practice] warn at 10 days.
@@ -43,6 +48,8 @@ class Thresholds:
     stale_age: Mapping[str, float] = field(
         default_factory=lambda: _frozen({"news": 14 * DAY, "notice": 180 * DAY, "longterm": 365 * DAY})
     )
+    # [ours] 服务不实用: a service column with nothing new for a year is worth a look (not a veto).
+    service_age: float = 365 * DAY
     # [rule] ≥ 5 stale news (动态/要闻) or notice (通知公告/政策文件) columns is a veto.
     # [ours] warn at 3, the vendors' blank-column line applied to this count.
     stale_news_notice_columns: Line = Line(warning=3, critical=5)
@@ -90,6 +97,13 @@ class Thresholds:
             }
         )
     )
+
+    def stale_days(self) -> dict[str, float]:
+        """Days without a new item before a column of each category is stale (``content.stale_days``)."""
+        days = {cat: age / DAY for cat, age in self.stale_age.items()}
+        days["interaction"] = self.interaction_age.critical / DAY
+        days["service"] = self.service_age / DAY
+        return days
 
 
 THRESHOLDS = Thresholds()

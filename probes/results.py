@@ -1,40 +1,15 @@
-"""What every probe shares: the result types, the context a probe runs in.
+"""What probes produce: one frozen, slotted result type per probe kind.
 
-A probe is ``async def probe(target, ctx) -> Result``: it does the I/O, fills a
-result, and never raises for a failing target — a failing target is data
-(``success=False`` plus a ``reason``).  An exception escaping a probe is a bug;
-the scheduler records it as a failed result whose reason starts with ``bug:``.
-
-Results are frozen, slotted dataclasses: the collector and ``/api/`` read them,
-nothing mutates them.
+A failing target is data (``success=False`` plus a ``reason``), never an
+exception; an exception escaping a probe is a bug, recorded by the scheduler as
+a failed result whose reason starts with ``bug:``.  The collector and ``/api/``
+read results; nothing mutates them.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:  # pragma: no cover
-    from agent.config import Config
-    from agent.state import StateStore
-    from probes.net import Network
-
-
-class Clock(Protocol):
-    """Wall clock for timestamps; tests swap in a fixed one."""
-
-    def __call__(self) -> float: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeContext:
-    """Everything a probe may use besides its target.  Built once per config."""
-
-    config: Config
-    net: Network
-    state: StateStore
-    clock: Clock = time.time
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

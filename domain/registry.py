@@ -1,0 +1,75 @@
+"""The registry's types: the sites and accounts Xuncha watches.
+
+Plain frozen values; ``agent.config`` reads and validates them from ``xuncha.yml``
+and the national-system CSV files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+SITE_KINDS = ("portal", "department")
+SITE_STATUSES = ("active", "closing", "closed")
+ACCOUNT_STATUSES = ("active", "stopped")
+COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """The region of a site, from the division code (行政区划代码) in its 网站标识码."""
+
+    division: str  # 6-digit code, or "bm" for central departments
+    province: str
+    city: str
+    county: str
+
+    @property
+    def name(self) -> str:
+        """Full name, e.g. 广东省汕头市龙湖区; the division code when unknown."""
+        return (self.province + self.city + self.county) or self.division
+
+
+NO_REGION = Region("", "", "", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    url: str
+    category: str = "news"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    code: str  # 网站标识码
+    name: str
+    url: str
+    kind: str = "department"
+    status: str = "active"
+    organizer: str = ""  # 主办单位
+    columns: tuple[Column, ...] = ()
+    region: Region = field(default=NO_REGION, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.code
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    unit: str  # 单位名称
+    platform: str  # wechat | weibo | douyin | ...
+    name: str  # 账号名称
+    status: str = "active"
+    feed: str = ""  # the feed URL, given or filled from the platform's route template
+    uid: str = ""  # the account's id on its platform, for route templates
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.feed).hostname or ""

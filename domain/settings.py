@@ -1,0 +1,86 @@
+"""The probe settings: how probes resolve, connect, fetch and judge.
+
+Each class is one section of ``xuncha.yml`` with its defaults; ``agent.config``
+parses the file into them.  Probes read them through their context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from domain.thresholds import DAY, THRESHOLDS
+
+
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    nameservers: tuple[str, ...] = ()  # "1.2.3.4" or "127.0.0.1:5353"; empty: resolv.conf
+    timeout: float = 5.0
+    preferred_ip_protocol: str = "ip4"  # ip4 | ip6
+    ip_protocol_fallback: bool = True
+    max_cache_ttl: float = 60.0  # answers used for connections are cached for min(TTL, this)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    ca_file: str | None = None
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    timeout: float = THRESHOLDS.visit_timeout  # the inspection rule: the homepage opens within 15 s
+    max_redirects: int = 10
+    max_body_bytes: int = 10 * 1024 * 1024
+    verify_certificate: bool = True
+    user_agent: str = "Mozilla/5.0 (compatible; Xuncha/0.1; +https://github.com/xuncha/xuncha)"
+
+
+@dataclass(frozen=True, slots=True)
+class Concurrency:
+    total: int = 64  # probes in flight across the agent
+    per_host: int = 4  # probes in flight against one host (集约化平台 hosts many sites)
+    # Hosts that take more (or must take fewer): your own RSSHub serves every account's feed,
+    # and at 4 at a time 150,000 feeds an hour would never finish.
+    hosts: Mapping[str, int] = field(default_factory=dict)
+
+    def for_host(self, host: str) -> int:
+        return self.hosts.get(host.lower(), self.per_host)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentConfig:
+    # Days without a new item before a column of each category is stale (indicators.md).
+    stale_days: Mapping[str, float] = field(default_factory=lambda: dict(THRESHOLDS.stale_days()))
+    homepage_stale_days: float = THRESHOLDS.homepage_age.critical / DAY
+    max_page_bytes: int = 5 * 1024 * 1024
+    timeout: float = 15.0
+    # Extra wrong-expression dictionaries (TSV: wrong, right, note) besides the shipped one.
+    dictionaries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LinksConfig:
+    max_links: int = 1000  # per homepage
+    timeout: float = 10.0
+    per_host: int = 4
+    total: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    rsshub: str = "http://127.0.0.1:1200"  # self-hosted RSSHub base URL
+    routes: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "weibo": "/weibo/user/{uid}",
+            "douyin": "/douyin/user/{uid}",
+            "bilibili": "/bilibili/user/video/{uid}",
+            "toutiao": "/toutiao/user/{uid}",
+            "wechat": "/wechat/mp/{uid}",
+        }
+    )
+    timeout: float = 30.0
+    max_bytes: int = 20 * 1024 * 1024
+    recent_days: float = 14
+
+

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from agent import __version__, shard
 from agent import config as config_mod
 from agent.config import Account, Config, ConfigError, Site
-from agent.divisions import Region
+from agent.kinds import KINDS, SITE_KINDS
 
 DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
 
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     probe = sub.add_parser("probe", help="probe one URL now and print the full result")
     probe.add_argument("url")
-    probe.add_argument("--kind", action="append", choices=["http", "dns", "tls", "content", "links", "feed", "all"],
+    probe.add_argument("--kind", action="append", choices=[*KINDS, "all"],
                        help="probe kind (repeatable; default http, dns and tls; feed reads URL as a feed)")  # fmt: skip
     probe.add_argument("-c", "--config", help="take dns/tls/http settings from this configuration")
     probe.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -78,9 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    command = args.command.replace("-", "_")
     try:
-        return int(globals()[f"cmd_{command}"](args))
+        return int(COMMANDS[args.command](args))
     except KeyboardInterrupt:
         return 130
 
@@ -143,7 +143,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config) if args.config else Config()
     kinds = args.kind or ["http", "dns", "tls"]
     if "all" in kinds:
-        kinds = ["http", "dns", "tls", "content", "links"]
+        kinds = list(SITE_KINDS)
     site = _adhoc_site(args.url, cfg)
     target: Site | Account = site
     if kinds == ["feed"]:
@@ -169,11 +169,11 @@ def _adhoc_site(url: str, cfg: Config) -> Site:
         url = config_mod._url(url)
     except ValueError as e:
         raise SystemExit(f"xuncha probe: {e}") from None
-    return Site(code="0000000000", name=url, url=url, region=Region("", "", "", ""), columns=())
+    return Site(code="0000000000", name=url, url=url, columns=())
 
 
 async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
-    import probes
+    from agent.kinds import KINDS
     from agent.state import StateStore
     from probes.context import ProbeContext
     from probes.net import Network
@@ -182,10 +182,10 @@ async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> 
     ctx = ProbeContext(config=cfg, net=net, state=StateStore(None))
     out = []
     try:
-        for kind in kinds:
-            if not probes.applies(kind, target):
-                continue
-            out.append((kind, await probes.get(kind)(target, ctx)))
+        for name in kinds:
+            kind = KINDS[name]
+            if isinstance(target, kind.target) and kind.applies(target):
+                out.append((name, await kind.probe()(target, ctx)))
     finally:
         await net.close()
     return out
@@ -246,5 +246,14 @@ async def _demo(args: argparse.Namespace) -> int:
         await agent.serve_forever()
     return 0
 
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "check-config": cmd_check_config,
+    "probe": cmd_probe,
+    "demo": cmd_demo,
+    "report": cmd_report,
+    "healthcheck": cmd_healthcheck,
+}
 
 __all__ = ["main", "parse_shard", "format_result"]

@@ -22,27 +22,27 @@ import itertools
 import logging
 import math
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import probes
-from agent.config import ACCOUNT_PROBES, SITE_PROBES, Concurrency, Config, Site
+from agent.config import Concurrency, Config
+from agent.kinds import KINDS, ProbeFn, Target, jobs_for
 from agent.results import ResultStore, target_key
 from agent.selfmetrics import SelfMetrics
 from probes.context import ProbeContext
-from probes.results import RESULT_TYPES, Result
+from probes.results import Result
 
 log = logging.getLogger(__name__)
 
-ProbeLookup = Callable[[str], probes.ProbeFn]
+ProbeLookup = Callable[[str], ProbeFn]
 
 FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread
 
 
 @dataclass(slots=True)
 class Job:
-    target: Any  # Site | Account
+    target: Target
     kind: str
     interval: float
     due: float
@@ -57,32 +57,9 @@ class Job:
         return target_key(self.target), self.kind
 
 
-def deadline(kind: str, target: Any, cfg: Config) -> float:
+def deadline(kind: str, target: Target, cfg: Config) -> float:
     """A safety net over each probe's own timeouts: past this, the run is cut off."""
-    if kind == "http":
-        return cfg.http.timeout + 5
-    if kind == "dns":
-        return cfg.dns.timeout * 2 + 5
-    if kind == "tls":
-        return cfg.tls.timeout * 2 + 5
-    if kind == "content":
-        columns = len(target.columns) if isinstance(target, Site) else 0
-        return cfg.content.timeout * (2 + columns) + 10
-    if kind == "links":
-        from probes.links import budget  # the probe's own budget for its checks, plus the homepage
-
-        return cfg.content.timeout + budget(cfg) + 30
-    return cfg.feeds.timeout + 10
-
-
-def jobs_for(cfg: Config) -> Iterable[tuple[Any, str]]:
-    for site in cfg.sites:
-        for kind in SITE_PROBES:
-            if probes.applies(kind, site):
-                yield site, kind
-    for account in cfg.accounts:
-        for kind in ACCOUNT_PROBES:
-            yield account, kind
+    return KINDS[kind].deadline(cfg, target)
 
 
 def _offset(key: tuple[str, str], interval: float) -> float:
@@ -94,7 +71,7 @@ def _offset(key: tuple[str, str], interval: float) -> float:
 class Scheduler:
     results: ResultStore
     metrics: SelfMetrics
-    lookup: ProbeLookup = probes.get
+    lookup: ProbeLookup = field(default=lambda kind: KINDS[kind].probe())
     _jobs: dict[tuple[str, str], Job] = field(default_factory=dict)
     _heap: list[tuple[float, int, tuple[str, str], int]] = field(default_factory=list)
     _seq: Any = field(default_factory=itertools.count)
@@ -123,7 +100,7 @@ class Scheduler:
             self._hosts.clear()  # new bounds; running probes keep their old semaphores
         self._bounds = cfg.concurrency
         self._ctx = ctx
-        wanted: dict[tuple[str, str], tuple[Any, str]] = {
+        wanted: dict[tuple[str, str], tuple[Target, str]] = {
             (target_key(t), kind): (t, kind) for t, kind in jobs_for(cfg)
         }
         for key in [k for k in self._jobs if k not in wanted]:
@@ -213,17 +190,16 @@ class Scheduler:
     async def _probe(self, job: Job, ctx: ProbeContext) -> Result:
         assert isinstance(ctx.config, Config)
         limit = deadline(job.kind, job.target, ctx.config)
-        result_type: Any = RESULT_TYPES[job.kind]
+        kind = KINDS[job.kind]
         started = ctx.clock()
         try:
             async with asyncio.timeout(limit):
                 return await self.lookup(job.kind)(job.target, ctx)
         except TimeoutError:
-            return result_type(success=False, reason=f"probe cut off after {limit:g}s", started=started,
-                               duration_seconds=limit)  # fmt: skip
+            return kind.fails(f"probe cut off after {limit:g}s", started=started, duration=limit)
         except Exception as e:  # noqa: BLE001 — a probe that raises has a bug; the agent goes on
             log.exception("probe %s for %s raised", job.kind, target_key(job.target))
-            return result_type(success=False, reason=f"bug: {type(e).__name__}: {e}", started=started)
+            return kind.fails(f"bug: {type(e).__name__}: {e}", started=started)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop dispatching; give running probes ``grace`` seconds, then cancel them."""

@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
 
+    rules = sub.add_parser("rules", help="write the Prometheus rules with this configuration's lines")
+    rules.add_argument("-c", "--config", help="take http.timeout and content's stale days from this configuration")
+    rules.add_argument("--out", type=Path, default=Path("."), help="directory for xuncha-rules.yml, xuncha-alerts.yml")
+
     probe = sub.add_parser("probe", help="probe one URL now and print the full result")
     probe.add_argument("url")
     probe.add_argument("--kind", action="append", choices=[*KINDS, "all"],
@@ -107,6 +111,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         for issue in e.issues:
             print(issue, file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from dashboards import rules
+
+    try:
+        cfg = config_mod.load(args.config) if args.config else Config()
+    except ConfigError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in rules.render(rules.Options(thresholds=config_mod.thresholds_of(cfg))).items():
+        (args.out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out / name}")
     return 0
 
 
@@ -254,6 +274,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "report": cmd_report,
     "healthcheck": cmd_healthcheck,
+    "rules": cmd_rules,
 }
 
 __all__ = ["main", "parse_shard", "format_result"]

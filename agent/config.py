@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ from domain.settings import (
     LinksConfig,
     TlsConfig,
 )
+from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 
 DEFAULT_LISTEN = "0.0.0.0:9725"
 
@@ -123,6 +125,27 @@ class Config:
             + tuple(base / f for f in self.site_files)
             + tuple(base / f for f in self.account_files)
         )
+
+
+def thresholds_of(cfg: Config) -> Thresholds:
+    """The lines of ``domain/thresholds.py`` with what ``xuncha.yml`` overrides: the visit timeout
+    (``http.timeout``), the homepage's veto age and each column category's stale age
+    (``content.homepage_stale_days``, ``content.stale_days``).  Findings use the same values, so
+    ``xuncha rules -c xuncha.yml`` writes alerts that agree with ``/api/findings``."""
+    t = THRESHOLDS
+    days = cfg.content.stale_days
+    homepage = cfg.content.homepage_stale_days * DAY
+    interaction = days.get("interaction", t.interaction_age.critical / DAY) * DAY
+    return replace(
+        t,
+        visit_timeout=cfg.http.timeout,
+        # The early warning keeps its distance below the veto (10 of 14 days: 4 days' notice).
+        homepage_age=Line(warning=max(DAY, homepage - (t.homepage_age.critical - t.homepage_age.warning)),
+                          critical=homepage),
+        stale_age=MappingProxyType({cat: days.get(cat, age / DAY) * DAY for cat, age in t.stale_age.items()}),
+        interaction_age=Line(warning=min(t.interaction_age.warning, interaction * 2 / 3), critical=interaction),
+        service_age=days.get("service", t.service_age / DAY) * DAY,
+    )  # fmt: skip
 
 
 # --- loading -----------------------------------------------------------------

@@ -33,7 +33,7 @@ from domain.registry import Site
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.context import ProbeContext, Settings
-from probes.net import Fetched, Network
+from probes.net import HOST_FAILURES, Failure, Fetched, Network
 from probes.results import LinksResult
 
 SELECTOR = "a[href], area[href], img[src], script[src], link[href], iframe[src], frame[src], embed[src], source[src]"
@@ -41,9 +41,6 @@ ATTACHMENTS = (".doc", ".docx", ".pdf", ".xls", ".xlsx", ".wps", ".zip", ".rar",
 GET_PROBE_BYTES = 64 * 1024  # a GET fallback reads at most this much, then lets go
 CACHE_SIZE = 50_000
 MAX_BUDGET = 900.0
-# HEAD failures that a GET would only repeat (the host, not the method, is the problem).
-_FINAL = ("dns:", "connect:", "timeout", "redirect loop", "tls:")
-_TOO_BIG = "body: larger than"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +89,7 @@ def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
     """Whether a link works, from its HEAD (and GET fallback) exchange (pure)."""
     last, method = (get, "GET") if get is not None else (head, "HEAD")
     status = last.status
-    if last.error and not (last.error.startswith(_TOO_BIG) and status is not None):
+    if last.failure is not None and not (last.failure is Failure.TOO_LARGE and status is not None):
         return Outcome(False, status, last.error, method)
     if status is None or status >= 400:
         return Outcome(False, status, f"HTTP {status}", method)
@@ -100,8 +97,9 @@ def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
 
 
 def needs_get(head: Fetched) -> bool:
-    if head.error:
-        return not head.error.startswith(_FINAL)
+    if head.failure is not None:
+        # A GET would only repeat what the host, not the method, did wrong.
+        return head.failure not in HOST_FAILURES
     return head.status is None or head.status >= 400
 
 
@@ -218,7 +216,7 @@ async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
 
 
 async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
-    if home.error or home.status is None or not 200 <= home.status < 300:
+    if home.failure is not None or home.status is None or not 200 <= home.status < 300:
         why = home.error.removeprefix("body: ") if home.error else f"answered HTTP {home.status}"
         return LinksResult(success=False, reason=f"homepage: {why}", url=site.url)
     decoded = decode(home.body, home.headers.get("content-type"))

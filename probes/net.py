@@ -19,6 +19,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
@@ -57,9 +58,38 @@ class Lookup:
         return bool(self.ipv4 or self.ipv6)
 
 
+class Failure(StrEnum):
+    """Why an exchange gave no complete response.  Callers match on these; ``Fetched.error``
+    is the same fact worded for people, and may be reworded freely."""
+
+    TIMEOUT = "timeout"  # no complete response within the timeout
+    DNS = "dns"  # the name did not resolve
+    REFUSED = "refused"  # nothing listens
+    CONNECT = "connect"  # no connection for another reason (unreachable, reset while connecting)
+    TLS = "tls"  # handshake failed or the certificate is not trusted
+    REDIRECT_LOOP = "redirect_loop"  # more redirects than allowed
+    DISCONNECTED = "disconnected"  # the server closed the connection mid-answer
+    CONNECTION = "connection"  # the connection failed after it was made
+    BAD_RESPONSE = "bad_response"  # not HTTP we can read (bad status line, header too long)
+    BAD_URL = "bad_url"  # the URL or a redirect target is not a URL we can request
+    TOO_LARGE = "too_large"  # the (decoded) body is over the byte limit; status and headers are known
+    BODY = "body"  # the body could not be read (bad chunking, bad compression)
+    OTHER = "other"
+
+
+# Failures of the host or the path to it, not of the request: asking again another way repeats them.
+HOST_FAILURES = frozenset({Failure.TIMEOUT, Failure.DNS, Failure.REFUSED, Failure.CONNECT, Failure.TLS,
+                           Failure.REDIRECT_LOOP})  # fmt: skip
+
+
+class _TooLarge(aiohttp.ClientPayloadError):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One HTTP exchange, redirects followed.  ``error`` is "" on a complete response."""
+    """One HTTP exchange, redirects followed.  ``failure`` is None (and ``error`` "") on a
+    complete response."""
 
     url: str
     final_url: str = ""
@@ -72,10 +102,11 @@ class Fetched:
     error: str = ""
     phases: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.error
+        return self.failure is None
 
 
 def _rcode_of(exc: BaseException) -> tuple[str, str]:
@@ -257,36 +288,41 @@ class Network:
                 return await self._exchange(url, method, max_bytes, keep_body, verify, headers,
                                             max_redirects, ctx, state, start)  # fmt: skip
         except TimeoutError:
-            error = f"timeout: no complete response within {timeout:g}s"
+            failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
         except ResolveError as e:
-            error = str(e)
+            failure, error = Failure.DNS, str(e)
         except aiohttp.TooManyRedirects:
-            error = f"redirect loop: more than {max_redirects} redirects"
+            failure, error = Failure.REDIRECT_LOOP, f"redirect loop: more than {max_redirects} redirects"
         except aiohttp.ClientConnectorCertificateError as e:
-            error = f"tls: certificate not trusted: {e.certificate_error}"
+            failure, error = Failure.TLS, f"tls: certificate not trusted: {e.certificate_error}"
         except (aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError) as e:
-            error = f"tls: handshake failed: {_os_reason(e)}"
+            failure, error = Failure.TLS, f"tls: handshake failed: {_os_reason(e)}"
         except aiohttp.ClientConnectorDNSError as e:
+            failure = Failure.DNS
             error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
         except aiohttp.ClientConnectorError as e:
-            error = f"connect: {_os_reason(e)}"
+            refused = isinstance(e.os_error, ConnectionRefusedError)
+            failure, error = (Failure.REFUSED if refused else Failure.CONNECT), f"connect: {_os_reason(e)}"
         except aiohttp.ServerDisconnectedError:
-            error = "server closed the connection without a complete response"
+            failure, error = Failure.DISCONNECTED, "server closed the connection without a complete response"
+        except _TooLarge as e:
+            failure, error = Failure.TOO_LARGE, f"body: {e}"
         except aiohttp.ClientPayloadError as e:
-            error = f"body: {e}"
+            failure, error = Failure.BODY, f"body: {e}"
         except aiohttp.ClientResponseError as e:
-            error = f"bad response: {e.message}"
+            failure, error = Failure.BAD_RESPONSE, f"bad response: {e.message}"
         except (aiohttp.InvalidURL, ValueError) as e:
-            error = f"bad url or redirect target: {e}"
+            failure, error = Failure.BAD_URL, f"bad url or redirect target: {e}"
         except aiohttp.ClientOSError as e:
-            error = f"connection: {_os_reason(e)}"
+            failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
         except aiohttp.ClientError as e:
-            error = f"http: {type(e).__name__}: {e}"
+            failure, error = Failure.OTHER, f"http: {type(e).__name__}: {e}"
         return Fetched(
             url=url,
             final_url=str(state.get("final_url", "")),
             status=state.get("status"),
             error=error,
+            failure=failure,
             address=ctx.address,
             redirects=int(state.get("redirects", 0)),
             phases=_phases(marks, start, state.get("body_start")),
@@ -313,7 +349,7 @@ class Network:
             state["body_start"] = time.perf_counter()
             body, size = await _read_capped(resp, max_bytes, keep_body)
             if size > max_bytes:
-                raise aiohttp.ClientPayloadError(f"larger than the {max_bytes}-byte limit")
+                raise _TooLarge(f"larger than the {max_bytes}-byte limit")
             hdrs: CIMultiDictProxy[str] = resp.headers
             return Fetched(
                 url=url,

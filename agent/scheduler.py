@@ -193,7 +193,7 @@ class Scheduler:
         kind = KINDS[job.kind]
         started = ctx.clock()
         try:
-            async with asyncio.timeout(limit):
+            async with ctx.net.in_use(), asyncio.timeout(limit):
                 return await self.lookup(job.kind)(job.target, ctx)
         except TimeoutError:
             return kind.fails(f"probe cut off after {limit:g}s", started=started, duration=limit)

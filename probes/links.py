@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from domain.registry import Site
+from domain.settings import LinksConfig
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.context import ProbeContext, Settings
@@ -141,46 +141,45 @@ class Cache:
         self._data.clear()
 
 
-CACHE = Cache()
+class LinkChecks:
+    """What the link checks of every site share: the cache of outcomes (a link to 国务院's site
+    is checked once for the whole fleet), the bounds (``links.total``, ``links.per_host``) and
+    the checks in flight.  Owned by whoever runs the probes (the app keeps one across reloads,
+    :meth:`with_bounds` when the bounds change); a context without one checks alone."""
 
+    def __init__(self, total: int, per_host: int, cache: Cache | None = None) -> None:
+        self.cache = cache if cache is not None else Cache()
+        self.bounds = (max(1, total), max(1, per_host))
+        self._total = asyncio.Semaphore(self.bounds[0])
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self.inflight: dict[str, asyncio.Future[Outcome]] = {}
 
-@dataclass
-class _Limits:
-    """Per-Network (so per event loop) semaphores and in-flight checks."""
+    @classmethod
+    def of(cls, cfg: LinksConfig, cache: Cache | None = None) -> LinkChecks:
+        return cls(cfg.total, cfg.per_host, cache)
 
-    total: asyncio.Semaphore
-    per_host: int
-    hosts: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
-    inflight: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    def with_bounds(self, cfg: LinksConfig) -> LinkChecks:
+        """Self when ``cfg`` keeps the bounds, else new bounds over the same cache (checks in
+        flight finish under the old ones)."""
+        return self if (max(1, cfg.total), max(1, cfg.per_host)) == self.bounds else LinkChecks.of(cfg, self.cache)
 
     async def run(self, net: Network, url: str, timeout: float) -> Outcome:
         host = urlsplit(url).hostname or ""
-        sem, users = self.hosts.get(host) or (asyncio.Semaphore(self.per_host), 0)
-        self.hosts[host] = (sem, users + 1)
+        sem, users = self._hosts.get(host) or (asyncio.Semaphore(self.bounds[1]), 0)
+        self._hosts[host] = (sem, users + 1)
         try:
-            async with sem, self.total:
+            async with sem, self._total:
                 return await check(net, url, timeout)
         finally:
-            sem, users = self.hosts[host]
+            sem, users = self._hosts[host]
             if users <= 1:
-                del self.hosts[host]  # no idle semaphore per host ever seen
+                del self._hosts[host]  # no idle semaphore per host ever seen
             else:
-                self.hosts[host] = (sem, users - 1)
+                self._hosts[host] = (sem, users - 1)
 
 
-_LIMITS: weakref.WeakKeyDictionary[Network, _Limits] = weakref.WeakKeyDictionary()
-
-
-def _limits(ctx: ProbeContext) -> _Limits:
-    cfg = ctx.config.links
-    lim = _LIMITS.get(ctx.net)
-    if lim is None:
-        lim = _LIMITS[ctx.net] = _Limits(asyncio.Semaphore(max(1, cfg.total)), max(1, cfg.per_host))
-    return lim
-
-
-async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, int]) -> Outcome:
-    if (hit := CACHE.get(url, ctx.clock())) is not None:
+async def _checked(ctx: ProbeContext, lim: LinkChecks, url: str, counts: dict[str, int]) -> Outcome:
+    if (hit := lim.cache.get(url, ctx.clock())) is not None:
         counts["cached"] += 1
         return hit
     if (pending := lim.inflight.get(url)) is not None:
@@ -191,7 +190,7 @@ async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, 
     try:
         outcome = await lim.run(ctx.net, url, ctx.config.links.timeout)
         future.set_result(outcome)
-        CACHE.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
+        lim.cache.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
         return outcome
     except BaseException as e:
         future.set_exception(RuntimeError(f"check abandoned: {type(e).__name__}"))
@@ -227,7 +226,7 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
     links, found = collect(decoded.text, found_on, cap)
     notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
     counts = {"cached": 0, "shared": 0}
-    lim = _limits(ctx)
+    lim = ctx.links if ctx.links is not None else LinkChecks.of(ctx.config.links)
     tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts)): link for link in links}
     done: set[asyncio.Task[Outcome]] = set()
     if tasks:

@@ -13,11 +13,12 @@ act on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import SimpleNamespace
@@ -157,6 +158,9 @@ class Network:
         self.chain_ssl = self._ssl_context(verify=True)
         self.chain_ssl.check_hostname = False
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._users = 0  # probes running on this network (see in_use, retire)
+        self._idle = asyncio.Event()
         # host -> (expiry on the monotonic clock, addresses); see addresses()
         self._cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
@@ -235,6 +239,8 @@ class Network:
 
     def session(self) -> aiohttp.ClientSession:
         """The shared client session: our resolver, no pooling (each visit is a fresh one)."""
+        if self._closed:
+            raise RuntimeError("this network is closed: probes hold it with in_use() until they end")
         if self._session is None or self._session.closed:
             trace = aiohttp.TraceConfig(trace_config_ctx_factory=_trace_ctx)  # type: ignore[arg-type]
             trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
@@ -364,7 +370,31 @@ class Network:
                 seconds=time.perf_counter() - start,
             )
 
+    @contextlib.asynccontextmanager
+    async def in_use(self) -> AsyncIterator[Network]:
+        """Hold the network for one probe: :meth:`retire` waits for every holder."""
+        self._users += 1
+        try:
+            yield self
+        finally:
+            self._users -= 1
+            if not self._users:
+                self._idle.set()
+
+    async def retire(self) -> None:
+        """Close once the last probe holding the network has ended (after a reload, a links run
+        may go on for many minutes on the network it started with)."""
+        while self._users:
+            self._idle.clear()
+            await self._idle.wait()
+        await self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 

@@ -70,8 +70,6 @@ SITES_VETO_BY_PROVINCE = "province:xuncha_sites_veto:count"
 PASS_RATE_BY_PROVINCE = "province:xuncha_pass_rate:ratio"
 PASS_RATE = "fleet:xuncha_pass_rate:ratio"
 
-SITE_INDICATORS = ("availability", "homepage", "columns", "interaction", "serious", "links", "compliance", "closed")
-ACCOUNT_INDICATORS = ("silence", "deregistration")
 SITE_LABELS = ("name", "region", "province")
 ACCOUNT_LABELS = ("unit", "platform", "name")
 

@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 from domain.clock import EARLIEST_TIMESTAMP
 from domain.registry import Account
 from probes.context import ProbeContext
-from probes.feedparse import Parsed, parse
+from probes.feedparse import Parsed, html_title, parse
 from probes.net import Failure, Fetched
 from probes.results import FeedResult
 
@@ -319,13 +319,14 @@ def _status_reason(fetched: Fetched) -> str:
 
 
 _RSSHUB_MESSAGE = re.compile(rb"Error message:\s*([^<]{1,160})")
-_TITLE = re.compile(rb"<title[^>]*>([^<]{1,120})</title>", re.I)
 
 
 def _error_page_hint(body: bytes) -> str:
     """RSSHub's error page names the failure ("Error message: …"); other pages have a title."""
-    m = _RSSHUB_MESSAGE.search(body[:65536]) or _TITLE.search(body[:65536])
-    return f" «{m.group(1).decode('utf-8', 'replace').strip()}»" if m else ""
+    if m := _RSSHUB_MESSAGE.search(body[:65536]):
+        return f" «{m.group(1).decode('utf-8', 'replace').strip()}»"
+    title = html_title(body)
+    return f" «{title[:120]}»" if title else ""
 
 
 # --- backoff -------------------------------------------------------------------------

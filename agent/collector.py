@@ -77,8 +77,8 @@ class TargetExposition:
     """
 
     def __init__(self) -> None:
-        self._sites: dict[str, tuple[tuple[object, ...], dict[str, list[str]]]] = {}
-        self._accounts: dict[str, tuple[tuple[object, ...], dict[str, list[str]]]] = {}
+        self._sites: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
+        self._accounts: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
 
     def render(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> str:
         site_lines = [self._site(s, results) for s in sites]
@@ -91,15 +91,14 @@ class TargetExposition:
             self._accounts = {k: v for k, v in self._accounts.items() if k in ids}
         out: list[str] = []
         for families, per_target in ((x.SITE_FAMILIES, site_lines), (x.ACCOUNT_FAMILIES, account_lines)):
-            for family in families:
+            for i, family in enumerate(families):
                 out.append(family.header)
-                name = family.name
                 for lines in per_target:
-                    if (mine := lines.get(name)) is not None:
-                        out.extend(mine)
+                    if lines[i]:
+                        out.extend(lines[i])
         return "".join(out)
 
-    def _site(self, site: Site, results: ResultStore) -> dict[str, list[str]]:
+    def _site(self, site: Site, results: ResultStore) -> list[list[str]]:
         key = target_key(site)
         latest = results.latest(key)
         counters = results.http_counters(key)
@@ -107,7 +106,7 @@ class TargetExposition:
         cached = self._sites.get(site.code)
         if cached is not None and _same(cached[0], stamp):
             return cached[1]
-        out = x.Lines()
+        out = x.Lines(x.SITE_FAMILIES)
         x.site_info(out, site)
         if counters is not None:
             x.http_counters(out, site.code, counters.checks, counters.failures)
@@ -116,13 +115,13 @@ class TargetExposition:
         self._sites[site.code] = (stamp, out.by_family)
         return out.by_family
 
-    def _account(self, account: Account, results: ResultStore) -> dict[str, list[str]]:
+    def _account(self, account: Account, results: ResultStore) -> list[list[str]]:
         latest = results.latest(target_key(account))
         stamp = (account, *latest.values())
         cached = self._accounts.get(account.id)
         if cached is not None and _same(cached[0], stamp):
             return cached[1]
-        out = x.Lines()
+        out = x.Lines(x.ACCOUNT_FAMILIES)
         x.account_info(out, account)
         for kind, result in latest.items():
             KINDS[kind].emit(out, account, result)

@@ -26,6 +26,7 @@ class Family:
     doc: str
     labels: tuple[str, ...]
     type: str = "gauge"
+    index: int = -1  # its place in SITE_FAMILIES or ACCOUNT_FAMILIES (set there)
     header: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -40,18 +41,25 @@ def _escape(value: str) -> str:
 
 
 class Lines:
-    """The exposition lines of one target, by family name (only families it has samples in)."""
+    """The exposition lines of one target, per family (``by_family[family.index]``)."""
 
     __slots__ = ("by_family",)
 
-    def __init__(self) -> None:
-        self.by_family: dict[str, list[str]] = {}
+    def __init__(self, families: tuple[Family, ...]) -> None:
+        self.by_family: list[list[str]] = [[] for _ in families]
 
     def add(self, family: Family, values: Sequence[str], value: float) -> None:
         pairs = ",".join(f'{k}="{_escape(v)}"' for k, v in zip(family.labels, values, strict=True))
         text = str(value) if type(value) is int else floatToGoString(value)
         line = f"{family.name}{{{pairs}}} {text}\n" if pairs else f"{family.name} {text}\n"
-        self.by_family.setdefault(family.name, []).append(line)
+        self.by_family[family.index].append(line)
+
+
+def _indexed(*families: Family) -> tuple[Family, ...]:
+    """``families`` in exposition order, each knowing its place (a scrape joins lines by it)."""
+    for i, f in enumerate(families):
+        object.__setattr__(f, "index", i)
+    return families
 
 
 _C = ("code",)
@@ -86,7 +94,7 @@ CLOSURE_NOTICE = Family(m.SITE_CLOSURE_NOTICE_SHOWN,
                         "For closing sites: 1 if the homepage shows a closure notice (关停公告).", _C)  # fmt: skip
 
 # Exposition order of the site families.
-SITE_FAMILIES = (
+SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
@@ -103,7 +111,7 @@ NOT_DEREGISTERED = Family(m.ACCOUNT_NOT_DEREGISTERED,
                           "1 if a stopped account still publishes (must be deregistered, 注销).", _A)  # fmt: skip
 
 # Exposition order of the account families.
-ACCOUNT_FAMILIES = (ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED)
+ACCOUNT_FAMILIES = _indexed(ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED)
 
 # What one probe kind's latest result adds to its target's lines.
 Emitter = Callable[[Lines, Site | Account, Result], None]

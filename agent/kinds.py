@@ -39,6 +39,8 @@ class Kind:
     emit: x.Emitter
     summary: str
     applies: Callable[[Target], bool] = lambda target: True
+    # Availability kinds always find a slot; background kinds share what is left (agent.scheduler).
+    background: bool = False
 
     def probe(self) -> ProbeFn:
         """The probe function, imported on first use (a kind's heavy dependencies load only when it runs)."""
@@ -74,11 +76,12 @@ _DECLARED = (
     Kind("tls", Site, TlsResult, "probes.tls", 6 * 3600.0, lambda s, t: s.tls.timeout * 2 + 5, x.emit_tls,
          "leaf certificate: expiry, chain, host name", applies=_https),
     Kind("content", Site, ContentResult, "probes.content_probe", 3600.0, _content_deadline, x.emit_content,
-         "homepage and column freshness, blank columns, required elements, serious errors, privacy"),
+         "homepage and column freshness, blank columns, required elements, serious errors, privacy",
+         background=True),
     Kind("links", Site, LinksResult, "probes.links", 6 * 3600.0, _links_deadline, x.emit_links,
-         "broken links on the homepage"),
+         "broken links on the homepage", background=True),
     Kind("feed", Account, FeedResult, "probes.feed", 3600.0, lambda s, t: s.feeds.timeout + 10, x.emit_feed,
-         "an account's feed: fetched, newest entry, stopped but still posting"),
+         "an account's feed: fetched, newest entry, stopped but still posting", background=True),
 )  # fmt: skip
 
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _DECLARED})

@@ -12,11 +12,18 @@ A probe waits first for its host's slot (many department sites share one
 集约化平台 host, which we must never hammer), then for a global slot, so a
 crowded host holds no global slots while it queues.  Every probe runs under a
 deadline of its own; a slow or hanging site delays nobody but itself.
+
+Availability comes first (the inspection counts every visit that did not open):
+the background kinds (content, links, feeds) together hold at most
+``BACKGROUND_SHARE`` of the global slots, and each of them at most
+``KIND_SHARE`` of those, so a links run stuck on a tarpit for its whole budget
+(up to 15 minutes) neither delays a homepage visit nor stops content and feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -38,6 +45,8 @@ log = logging.getLogger(__name__)
 ProbeLookup = Callable[[str], ProbeFn]
 
 FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread
+BACKGROUND_SHARE = 0.5  # of concurrency.total, for content, links and feeds together
+KIND_SHARE = 0.5  # of the background slots, for any one background kind
 
 
 @dataclass(slots=True)
@@ -77,6 +86,8 @@ class Scheduler:
     _seq: Any = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _background: asyncio.Semaphore | None = None
+    _kinds: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _ctx: ProbeContext | None = None
     _global: asyncio.Semaphore | None = None
@@ -95,7 +106,12 @@ class Scheduler:
         if self._ctx is None:
             self._epoch = loop_now
         if self._global is None or cfg.concurrency.total != getattr(self._ctx, "config", cfg).concurrency.total:
-            self._global = asyncio.Semaphore(cfg.concurrency.total)
+            total = cfg.concurrency.total
+            background = max(1, int(total * BACKGROUND_SHARE))
+            self._global = asyncio.Semaphore(total)
+            self._background = asyncio.Semaphore(background)
+            self._kinds = {k.name: asyncio.Semaphore(max(1, int(background * KIND_SHARE)))
+                           for k in KINDS.values() if k.background}  # fmt: skip
         if cfg.concurrency != self._bounds:
             self._hosts.clear()  # new bounds; running probes keep their old semaphores
         self._bounds = cfg.concurrency
@@ -162,12 +178,15 @@ class Scheduler:
     async def _run(self, job: Job, due: float) -> None:
         loop = asyncio.get_running_loop()
         ctx = self._ctx
-        assert ctx is not None and self._global is not None
-        host_slot = self._hosts.get(job.host)
-        if host_slot is None:
-            host_slot = self._hosts[job.host] = asyncio.Semaphore(self._bounds.for_host(job.host))
+        assert ctx is not None and self._global is not None and self._background is not None
+        kind = KINDS[job.kind]
         try:
-            async with host_slot, self._global:
+            async with contextlib.AsyncExitStack() as slots:
+                if kind.background:
+                    await slots.enter_async_context(self._kinds[job.kind])
+                    await slots.enter_async_context(self._background)
+                await slots.enter_async_context(self._host_slot(job.host))
+                await slots.enter_async_context(self._global)
                 started = loop.time()
                 self.metrics.scheduler_lag.labels(job.kind).observe(max(0.0, started - due))
                 self.metrics.in_flight.inc()
@@ -186,6 +205,12 @@ class Scheduler:
                 job.due = max(self._next_slot(job, due), loop.time())
                 self._push(job)
                 self._wake.set()
+
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self._bounds.for_host(host))
+        return slot
 
     async def _probe(self, job: Job, ctx: ProbeContext) -> Result:
         assert isinstance(ctx.config, Config)

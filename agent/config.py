@@ -283,6 +283,23 @@ _TOP_KEYS = (
 )  # fmt: skip
 
 
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Plain scalars that can be something other than a string in YAML 1.1 start with one of these
+# (numbers, booleans, null, timestamps, merge keys); every other scalar is a string.
+_MAYBE_TYPED = frozenset("0123456789+-.~<=nNtTfFyYoO")
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """A safe loader, libyaml's when built, that decides "this is a string" without trying every
+    implicit resolver: a national registry (20+ MB, 14,000 sites and 150,000 accounts) is mostly
+    names and URLs, and the generic resolver was a third of its load time."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and value and (not implicit[0] or value[0] not in _MAYBE_TYPED):
+            return self.DEFAULT_SCALAR_TAG
+        return super().resolve(kind, value, implicit)
+
+
 def load(path: str | Path) -> Config:
     """Read and validate ``path`` and the CSV files it names."""
     path = Path(path)
@@ -296,7 +313,7 @@ def load(path: str | Path) -> Config:
 def loads(text: str, *, path: str = "xuncha.yml") -> Config:
     issues = _Issues(path)
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 — a safe loader, libyaml's when built
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -155,6 +156,17 @@ def _str_list(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list):
         raise ValueError("must be a list")
     return tuple(_str(x) for x in v)
+
+
+def _networks(v: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``links.allow_networks``: CIDRs ("10.20.0.0/16") or single addresses."""
+    out = []
+    for i, x in enumerate(_str_list(v)):
+        try:
+            out.append(ipaddress.ip_network(x.strip(), strict=True))
+        except ValueError as e:
+            raise ValueError(f"[{i}] {x!r} is not a network like 10.20.0.0/16 ({e})") from None
+    return tuple(out)
 
 
 def _choice(options: Iterable[str]) -> Callable[[Any], str]:
@@ -308,7 +320,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
         }, prefix="content."),
         links=_section(issues, "", raw.get("links"), LinksConfig, {
             "max_links": _positive_int, "timeout": _duration,
-            "per_host": _positive_int, "total": _positive_int,
+            "per_host": _positive_int, "total": _positive_int, "allow_networks": _networks,
         }, prefix="links."),
         feeds=_section(issues, "", raw.get("feeds"), FeedsConfig, {
             "rsshub": _url,

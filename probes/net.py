@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -31,8 +32,19 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDictProxy
 
 from domain.settings import DnsConfig, HttpConfig, TlsConfig
+from probes.addresses import Guard, Policy
 
 _DNS_CACHE_ENTRIES = 100_000
+# The address policy of the fetch in progress (probes.addresses): the connector asks it about
+# every connection, redirects included, after resolution — so it judges resolved addresses.
+_GUARD: ContextVar[Guard | None] = ContextVar("xuncha_address_guard", default=None)
+
+
+class Blocked(OSError):
+    """A connection the address policy refused (``probes.addresses``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"blocked: {reason}")
 
 
 class ResolveError(OSError):
@@ -112,8 +124,11 @@ def is_ip(host: str) -> bool:
 class Network:
     """DNS and HTTP for probes.  Build one per configuration; ``await close()`` it."""
 
-    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig) -> None:
+    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig,
+                 policy: Policy | None = None) -> None:  # fmt: skip
         self.dns_cfg, self.tls_cfg, self.http_cfg = dns_cfg, tls_cfg, http_cfg
+        # Redirects of every fetch are judged by it (None: not judged); links pass their own.
+        self.policy = policy
         self._resolver = dns.asyncresolver.Resolver(configure=not dns_cfg.nameservers)
         if dns_cfg.nameservers:
             self._resolver.nameservers = [_nameserver(s) for s in dns_cfg.nameservers]
@@ -213,7 +228,7 @@ class Network:
             trace.on_request_headers_sent.append(_mark("sent"))
             trace.on_request_end.append(_mark("headers"))
             trace.on_request_redirect.append(_mark("headers"))
-            connector = aiohttp.TCPConnector(
+            connector = _GuardedConnector(
                 resolver=_AiohttpResolver(self),
                 use_dns_cache=False,
                 force_close=True,
@@ -241,9 +256,24 @@ class Network:
         verify: bool | None = None,
         headers: Mapping[str, str] | None = None,
         max_redirects: int | None = None,
+        guard: Guard | None = None,
     ) -> Fetched:
         """``method url`` with redirects followed, within ``timeout`` for the whole
-        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults."""
+        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults.
+
+        Every connection is admitted by ``guard`` (default: :attr:`policy` with the first hop
+        trusted, the registry's target as configured); a refused one fails the fetch."""
+        if guard is None and self.policy is not None:
+            guard = Guard(self.policy, trust_first=True)
+        token = _GUARD.set(guard)
+        try:
+            return await self._fetch(url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects)
+        finally:
+            _GUARD.reset(token)
+
+    async def _fetch(self, url: str, method: str, timeout: float | None, max_bytes: int | None, keep_body: bool,
+                     verify: bool | None, headers: Mapping[str, str] | None,
+                     max_redirects: int | None) -> Fetched:  # fmt: skip
         timeout = self.http_cfg.timeout if timeout is None else timeout
         max_bytes = self.http_cfg.max_body_bytes if max_bytes is None else max_bytes
         verify = self.http_cfg.verify_certificate if verify is None else verify
@@ -258,6 +288,8 @@ class Network:
                                             max_redirects, ctx, state, start)  # fmt: skip
         except TimeoutError:
             error = f"timeout: no complete response within {timeout:g}s"
+        except Blocked as e:
+            error = str(e)
         except ResolveError as e:
             error = str(e)
         except aiohttp.TooManyRedirects:
@@ -267,7 +299,7 @@ class Network:
         except (aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError) as e:
             error = f"tls: handshake failed: {_os_reason(e)}"
         except aiohttp.ClientConnectorDNSError as e:
-            error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
+            error = str(e.os_error) if isinstance(e.os_error, (ResolveError, Blocked)) else f"dns: {e.os_error}"
         except aiohttp.ClientConnectorError as e:
             error = f"connect: {_os_reason(e)}"
         except aiohttp.ServerDisconnectedError:
@@ -382,6 +414,24 @@ def _mark(name: str) -> Any:
         ctx.marks[name] = time.perf_counter()
 
     return on_event
+
+
+class _GuardedConnector(aiohttp.TCPConnector):
+    """Asks the fetch's guard about every connection's resolved addresses.
+
+    ``_resolve_host`` is where aiohttp turns a host — a name through our resolver, or an IP
+    literal, which skips the resolver — into the addresses it will connect to, once per
+    connection and so once per redirect hop (the session never reuses connections)."""
+
+    async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:
+        hosts = await super()._resolve_host(host, port, traces=traces)
+        guard = _GUARD.get()
+        if guard is None:
+            return hosts
+        kept = guard.admit(host, port, [h["host"] for h in hosts])
+        if not kept:
+            raise Blocked(guard.refused[-1] if guard.refused else f"{host}: no address allowed")
+        return [h for h in hosts if h["host"] in kept]
 
 
 class _AiohttpResolver(AbstractResolver):

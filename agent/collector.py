@@ -125,7 +125,8 @@ class TargetExposition:
         if cached is not None and _same(cached[0], stamp):
             return cached[1]
         g = _AccountFamilies()
-        g.info.add_metric([account.id, account.unit, account.platform, account.name, account.status], 1)
+        g.info.add_metric([account.id, account.unit, account.platform, account.name, account.status,
+                           account.region.name, account.region.province], 1)  # fmt: skip
         if isinstance(result, FeedResult):
             g.success.add_metric([account.id], 1 if result.success else 0)
             if result.last_entry is not None:
@@ -169,7 +170,7 @@ class _AccountFamilies:
     def __init__(self) -> None:
         a = ["account"]
         self.info = _Family(m.ACCOUNT_INFO, "1 per registered new-media account (政务新媒体).",
-                            ["account", "unit", "platform", "name", "status"])  # fmt: skip
+                            ["account", "unit", "platform", "name", "status", "region", "province"])  # fmt: skip
         self.success = _Family(m.FEED_SUCCESS, "1 if the account's feed could be fetched and parsed.", a)
         self.last = _Family(m.FEED_LAST_ENTRY, "Newest trusted entry of the account's feed.", a)
         self.recent = _Family(m.FEED_ENTRIES_RECENT, "Feed entries in the last 14 days.", a)

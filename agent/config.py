@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from agent.divisions import SITE_CODE, division_known, region_of
+from agent.divisions import SITE_CODE, division_known, region_named, region_of, region_of_unit
 from agent.durations import parse_duration
 from domain.registry import (
     ACCOUNT_STATUSES,
@@ -517,6 +517,7 @@ _ACCOUNT_PARSERS: dict[str, Callable[[Any], Any]] = {
     "status": _choice(ACCOUNT_STATUSES),
     "feed": _url,
     "uid": _str,
+    "region": lambda v: region_named(_str(v)),  # a division code or name; default: from the unit
 }
 
 
@@ -528,6 +529,8 @@ def _account(issues: _Issues, entry: str, values: dict[str, Any], feeds: FeedsCo
             issues.add(entry, "feed", f"give a feed URL, or a uid on a platform with a route template ({known})")
             return None
         values["feed"] = feeds.rsshub.rstrip("/") + template.format(uid=values["uid"])
+    if "region" not in values and (region := region_of_unit(values.get("unit", ""))) is not None:
+        values["region"] = region
     return Account(**values)
 
 
@@ -567,6 +570,7 @@ _ACCOUNT_HEADERS = {
     "账号状态": "status", "状态": "status", "运营状态": "status",
     "订阅地址": "feed", "RSS地址": "feed", "RSS": "feed", "feed": "feed",
     "平台账号": "uid", "账号ID": "uid", "平台ID": "uid", "UID": "uid", "uid": "uid",
+    "地区": "region", "所属地区": "region", "行政区划": "region", "行政区划代码": "region", "区划代码": "region",
 }  # fmt: skip
 # Columns of the annex tables that are read by people, not by us (序号 row number, 结果 verdict).
 # 账号类型 as written in the seeds' annex tables → platform ids.

@@ -349,7 +349,7 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaHomepageNotUpdated", "critical"): (f"首页无新内容：否决 {days(h.critical)} 天", f"{now}（首页不更新）"),
         ("XunchaColumnsNotUpdated", "warning"): (
             f"超期栏目：动态/通知类预警 {num(nn.warning)} 个、否决 {num(nn.critical)} 个；全部栏目预警 {num(s.warning)} 个、"
-            f"否决 {num(s.critical)} 个", f"再有栏目超期、达到否决个数即单项否决（栏目不更新）"),
+            f"否决 {num(s.critical)} 个", f"动态/通知类栏目超期达 {num(nn.critical)} 个或栏目超期达 {num(s.critical)} 个即单项否决（栏目不更新）"),
         ("XunchaColumnsNotUpdated", "critical"): (
             f"超期栏目：动态/通知类否决 {num(nn.critical)} 个，全部栏目否决 {num(s.critical)} 个", f"{now}（栏目不更新）"),
         ("XunchaColumnsBlank", "warning"): (f"空白栏目：预警 {num(b.warning)} 个，否决 {num(b.critical)} 个",

@@ -174,7 +174,7 @@ class SmtpSink:
 
     async def start(self) -> SmtpSink:
         self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
-        self.address = "127.0.0.1:%d" % self._server.sockets[0].getsockname()[1]
+        self.address = f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
         return self
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

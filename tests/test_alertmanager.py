@@ -54,6 +54,18 @@ def test_amtool_check_config_rejects_a_route_to_a_missing_receiver(tmp_path: Pat
 
 
 @needs_amtool
+def test_amtool_check_config_parses_the_templates_and_rejects_a_broken_one(tmp_path: Path) -> None:
+    """The shipped templates are checked too: a copy with a template syntax error is refused."""
+    (tmp_path / "alertmanager.yml").write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    good = (SHIPPED.parent / "xuncha.tmpl").read_text(encoding="utf-8")
+    (tmp_path / "xuncha.tmpl").write_text(good, encoding="utf-8")
+    assert amtool("check-config", str(tmp_path / "alertmanager.yml")).returncode == 0
+    (tmp_path / "xuncha.tmpl").write_text(good.replace("{{ end }}", "", 1), encoding="utf-8")
+    proc = amtool("check-config", str(tmp_path / "alertmanager.yml"))
+    assert proc.returncode != 0 and "xuncha.tmpl" in proc.stdout + proc.stderr
+
+
+@needs_amtool
 @pytest.mark.parametrize(("labels", "receiver"), [
     # a city office's alerts also reach its province
     ({"province": "广东省", "region": "广东省汕头市龙湖区", "code": "4405070010", "severity": "critical"},

@@ -273,6 +273,32 @@ async def test_real_alertmanager_sends_chinese_messages_to_wecom_email_and_the_d
 
 
 @needs_am
+async def test_a_wecom_message_lists_three_alerts_and_says_how_many_more(tmp_path: Path) -> None:
+    wecom, relay, smtp = await Recorder(wecom=True).start(), await Recorder().start(), await SmtpSink().start()
+    cfg = channel_alertmanager_config(SHIPPED, wecom_url=f"{wecom.url}/cgi-bin/", relay_url=relay.url,
+                                      smtp=smtp.address)
+    site = {"code": "4301000001", "name": "长沙市人民政府", "region": "湖南省长沙市", "province": "湖南省"}
+    am = await start_alertmanager(cfg, tmp_path / "am")
+    try:
+        await post_json(f"{am.url}/api/v2/alerts", [
+            shipped("XunchaSeriousError", "critical", site, 2), shipped("XunchaPrivacyLeak", "critical", site, 1),
+            shipped("XunchaColumnsBlank", "critical", site, 6), shipped("XunchaCertificateExpired", "critical", site, -1),
+            shipped("XunchaHomepageNotUpdated", "critical", site, 20 * 86400),
+        ])
+        assert await wecom.wait_for(1, 20), am.log.read_text()  # Changsha: WeCom; Hunan: e-mail and DingTalk
+        await smtp.wait_for(1, 20)
+    finally:
+        await am.stop()
+        await asyncio.gather(wecom.close(), relay.close(), smtp.close())
+    (message,) = [b["text"]["content"] for *_, b in wecom.received]
+    assert message.startswith("[巡查告警 5 项] 长沙市人民政府（网站标识码 4301000001，湖南省长沙市）")
+    assert message.count("【严重·单项否决线】") == 3 and "……共 5 项，其余见看板或邮件。" in message
+    assert len(message.encode()) <= 2048
+    html = email.message_from_bytes(smtp.messages[0][2], policy=email.policy.default).get_body(("html",))
+    assert html is not None and html.get_content().count("【严重·单项否决线】") == 5  # e-mail lists them all
+
+
+@needs_am
 async def test_the_dingtalk_template_renders_the_same_message_in_markdown(tmp_path: Path) -> None:
     """deploy/dingtalk/xuncha.tmpl, rendered by the real Alertmanager's Go templates (the relay
     renders it from the same payload; the template uses only built-ins both have)."""

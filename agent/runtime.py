@@ -27,6 +27,7 @@ from agent.scheduler import Scheduler
 from agent.selfmetrics import SelfMetrics
 from agent.server import build_app
 from agent.state import StateStore
+from probes.addresses import policy_of
 from probes.context import ProbeContext
 from probes.links import LinkChecks
 from probes.net import Network
@@ -115,7 +116,8 @@ class Agent:
 
     def _activate(self, full: Config) -> None:
         self.config = shard_view(full, self.shard)
-        self.net = Network(full.dns, full.tls, full.http)
+        self.net = Network(full.dns, full.tls, full.http,
+                           policy=policy_of(full.links.allow_networks, self._listen_override or full.listen))
         self.links = LinkChecks.of(full.links) if self.links is None else self.links.with_bounds(full.links)
         self.reload_successful = True
         self.reload_success_timestamp = time.time()

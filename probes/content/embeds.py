@@ -1,0 +1,67 @@
+"""Scripts a page runs to show its required marks, read without running them (issue 9).
+
+The 党政机关 mark is pasted as CONAC's snippet, which writes its script at run time::
+
+    <span id="_ideConac"></span>
+    <script>document.write(unescape("%3Cspan id='_ideConac' %3E%3C/span%3E%3Cscript
+        src='http://dcs.conac.cn/js/33/000/0000/60497944/CA330000000604979440004.js' …%3E%3C/script%3E"));</script>
+
+so the conac URL exists only percent-encoded inside an inline script.  The
+national error-report entry (我为政府网站找错) is a script too:
+``<script id="_jiucuo_" sitecode="4401000004" src="…/exposure/jiucuo.js">``.
+This module lists external scripts (with their ``sitecode``) and the URLs that
+inline scripts write, decoded.  Scripts inside HTML comments are not elements,
+so a commented-out snippet never counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from selectolax.lexbor import LexborHTMLParser
+
+_INLINE_HINT = re.compile(r"document\.write|unescape\(|decodeURIComponent\(", re.I)
+_STRING_CALL = re.compile(r"(?:unescape|decodeURIComponent|decodeURI)\(\s*([\"'])(.{1,4000}?)\1\s*\)", re.S)
+_WRITE_ARG = re.compile(r"document\.write(?:ln)?\(\s*([\"'])(.{1,4000}?)\1", re.S)
+_URL_ATTR = re.compile(r"(?:src|href)\s*=\s*\\?[\"']?\s*([^\"'\s>\\]+)", re.I)
+MAX_SCRIPTS = 300
+MAX_DECODED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    url: str  # as written in src (resolved by the caller) or decoded from an inline script
+    how: str  # "script src" | "written by an inline script (percent-decoded)" | "written by an inline script"
+    sitecode: str = ""  # the error-report script's site code attribute
+
+
+def scripts(tree: LexborHTMLParser, html: str) -> list[Script]:
+    """External scripts, and the script/link URLs inline scripts write (decoded)."""
+    out: list[Script] = []
+    inline = _INLINE_HINT.search(html) is not None
+    for i, node in enumerate(tree.css("script")):
+        if i >= MAX_SCRIPTS:
+            break
+        attrs = node.attrs
+        src = (attrs.get("src") or "").strip()
+        if src:
+            out.append(Script(src, "script src", (attrs.get("sitecode") or "").strip()[:20]))
+        elif inline:
+            out += _written(node.text())
+    return out
+
+
+def _written(code: str) -> list[Script]:
+    if not _INLINE_HINT.search(code):
+        return []
+    found: list[Script] = []
+    for m in _STRING_CALL.finditer(code):
+        for url in _URL_ATTR.findall(unquote(m.group(2))):
+            found.append(Script(url, "written by an inline script (percent-decoded)"))
+    if not found:
+        for m in _WRITE_ARG.finditer(code):
+            for url in _URL_ATTR.findall(m.group(2)):
+                found.append(Script(url, "written by an inline script"))
+    return found[:MAX_DECODED]

@@ -97,7 +97,7 @@ def _conac(page: Page) -> tuple[bool, str]:
     for s in page.scripts:
         host = _host(s.url)
         if host.endswith(_CONAC_HOST):
-            return True, f"CONAC script {s.url[:90]} ({s.how})"
+            return True, f"{s.how}: {s.url[:90]}"
     return False, ""
 
 
@@ -112,7 +112,7 @@ def _jiucuo(page: Page, site_code: str) -> tuple[bool, str, str]:
     for s in page.scripts:
         path = urlsplit(s.url).path.lower() if "://" in s.url else s.url.lower()
         if path.endswith("jiucuo.js") or _host(s.url) in _JIUCUO_HOSTS:
-            evidence = f"error-report script {s.url[:90]} ({s.how})"
+            evidence = f"error-report {s.how}: {s.url[:90]}"
             if s.sitecode:
                 evidence += f", sitecode {s.sitecode}"
                 if s.sitecode.lower() != site_code.lower():

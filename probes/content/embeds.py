@@ -12,6 +12,11 @@ national error-report entry (我为政府网站找错) is a script too:
 This module lists external scripts (with their ``sitecode``) and the URLs that
 inline scripts write, decoded.  Scripts inside HTML comments are not elements,
 so a commented-out snippet never counts.
+
+Some portals build their whole footer as an HTML string in an inline script
+(``var footer = '<div class="footer">…粤ICP备05070829号…</div>'+ …``) and insert
+it at run time; :func:`script_html` returns those fragments so that what they
+show counts as shown.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ _WRITE_ARG = re.compile(r"document\.write(?:ln)?\(\s*([\"'])(.{1,4000}?)\1", re.
 _URL_ATTR = re.compile(r"(?:src|href)\s*=\s*\\?[\"']?\s*([^\"'\s>\\]+)", re.I)
 MAX_SCRIPTS = 300
 MAX_DECODED = 100
+MAX_SCRIPT_HTML = 200_000  # characters of HTML taken from inline scripts' string literals
+_LITERAL = re.compile(r"'((?:[^'\\\n]|\\.)*)'|\"((?:[^\"\\\n]|\\.)*)\"")
+_MARKUP = re.compile(r"<(?:div|p|span|a|li|ul|table|tr|td|br|img)\b", re.I)
+_JS_ESCAPE = re.compile(r"\\(.)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +74,26 @@ def _written(code: str) -> list[Script]:
             for url in _URL_ATTR.findall(m.group(2)):
                 found.append(Script(url, "written by an inline script"))
     return found[:MAX_DECODED]
+
+
+def script_html(tree: LexborHTMLParser, html: str) -> str:
+    """The HTML that inline scripts carry in string literals (a footer built as a string), joined."""
+    if "<" not in html or not _MARKUP.search(html):
+        return ""
+    parts: list[str] = []
+    size = 0
+    for i, node in enumerate(tree.css("script:not([src])")):
+        if i >= MAX_SCRIPTS:
+            break
+        code = node.text()
+        if not _MARKUP.search(code):
+            continue
+        for m in _LITERAL.finditer(code):
+            literal = m.group(1) if m.group(1) is not None else m.group(2)
+            if "<" in literal or ">" in literal:
+                parts.append(_JS_ESCAPE.sub(r"\1", literal))
+                size += len(literal)
+        if size > MAX_SCRIPT_HTML:
+            break
+    joined = "".join(parts)
+    return joined if _MARKUP.search(joined) else ""

@@ -223,12 +223,29 @@ def parse(html: str, base_url: str, now: float, last_modified: float | None = No
     items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified)
     hidden = visible.hidden_elements(tree, html)
     hidden_anchors = _hidden_anchors(hidden, base_url)
+    fragments = embeds.script_html(tree, html)
     visible.remove(hidden)
     text = visible_text(tree)
+    if fragments:  # what inline scripts insert (a footer built as a string) is shown too
+        written, written_links = _script_written(fragments, base_url)
+        text = f"{text}\n{written}" if written else text
+        scripts += tuple(written_links)
     return Page(title=title, text=text, items=tuple(items), anchors=tuple(anchors), nav=tuple(nav),
                 resource_urls=tuple(resources), alt_text=alts, ignored_dates=tuple(ignored[:MAX_IGNORED]),
                 notes=tuple(notes + anchor_notes + year_notes), meta=tags, scripts=scripts,
                 hidden_anchors=tuple(hidden_anchors), hidden_elements=len(hidden), year_report=year_report)  # fmt: skip
+
+
+def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script]]:
+    """Visible text and links of the HTML that inline scripts carry."""
+    tree = LexborHTMLParser(fragments)
+    visible.remove(visible.hidden_elements(tree, fragments))
+    links = []
+    for a in tree.css("a[href]")[:MAX_ANCHORS]:
+        url = clean_url(a.attrs.get("href") or "", base)
+        if url is not None:
+            links.append(embeds.Script(url, "link written by an inline script"))
+    return visible_text(tree), links
 
 
 def _resolved(found: list[embeds.Script], base: str) -> list[embeds.Script]:

@@ -6,9 +6,10 @@ homepage, hidden from visitors (``display:none``, a block positioned at
 ``left:-9999px``, a one-pixel marquee) so that only search engines see them.
 
 A link is reported when it points away from government hosts (not ``.gov.cn``,
-not the site's own host) and either
+not the site's own host, not the national services of the footer) and either
 
-* sits inside a hidden or off-screen element (:mod:`probes.content.visible`), or
+* sits, with text of its own, inside an element its own markup hides or puts
+  off-screen (:mod:`probes.content.visible`), or
 * its text or title holds a word of the dictionary ``probes/data/hidden_link_words.txt``.
 
 A hidden tab panel full of the site's own news is not 暗链: its links stay on
@@ -68,20 +69,32 @@ def _foreign(url: str, site_host: str) -> str:
     return host
 
 
+# National services every government footer links to, sometimes inside a hidden pop-up or share box.
+_SERVICES = ("conac.cn", "kaipuyun.cn", "beian.gov.cn")
+
+
 def find(
     anchors: Iterable[tuple[str, str]],
     hidden_anchors: Sequence[dict[str, str]],
     site_host: str,
     words: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """The 暗链 of a page: ``[{"url", "host", "text", "hidden_by", "element", "words"}]``."""
+    """The 暗链 of a page: ``[{"url", "host", "text", "hidden_by", "element", "words"}]``.
+
+    A hidden link counts on its own when the element's own markup hides it (an inline style, the
+    ``hidden`` attribute, ``<noscript>``, a one-pixel marquee) and it has text (a 暗链 is there for
+    its words; hidden share buttons are icons); hidden by a style sheet's class (often undone by a
+    script), only with a dictionary word."""
     pattern = _pattern(default_words() if words is None else words)
     site_host = site_host.lower()
     found: dict[str, dict[str, Any]] = {}
     for h in hidden_anchors:
         host = _foreign(h["url"], site_host)
-        if host:
-            hits = sorted(set(pattern.findall(h["text"]))) if pattern else []
+        if not host or host.endswith(_SERVICES):
+            continue
+        hits = sorted(set(pattern.findall(h["text"]))) if pattern else []
+        own_markup = not h["hidden_by"].startswith(("class ", "id "))
+        if hits or (own_markup and len(h["text"].strip()) >= 2):
             found.setdefault(h["url"], {"url": h["url"], "host": host, "text": h["text"][:80],
                                         "hidden_by": h["hidden_by"], "element": h["element"], "words": hits})  # fmt: skip
             if len(found) >= MAX_FOUND:

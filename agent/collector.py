@@ -217,6 +217,7 @@ class _SiteFamilies:
         self.serious = _Family(m.SERIOUS_ERRORS, "Different wrong expressions of the dictionary found (严重错误).",
                                          c)  # fmt: skip
         self.privacy = _Family(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", c)
+        self.hidden_links = _Family(m.HIDDEN_LINKS, "Links hidden on the homepage (暗链), listed under /api/.", c)
         self.closed_online = _Family(m.SITE_CLOSED_BUT_ONLINE,
                                                "1 if a site registered as closed still answers (带病运行).", c)  # fmt: skip
         self.closure_notice = _Family(m.SITE_CLOSURE_NOTICE_SHOWN,
@@ -277,6 +278,7 @@ def _content(g: _SiteFamilies, site: Site, r: Result) -> None:
             g.compliance.add_metric([code, check], 1 if passed else 0)
         g.serious.add_metric([code], r.serious_errors)
         g.privacy.add_metric([code], r.privacy_leaks)
+        g.hidden_links.add_metric([code], r.hidden_links)
     if site.status == "closed":
         g.closed_online.add_metric([code], 1 if r.closed_but_online else 0)
     if r.closure_notice_shown is not None:

@@ -33,6 +33,10 @@ from agent.demo.dnsserver import DnsServer
 from agent.demo.fleet import EXPIRING_DAYS, STALE_DAYS, WRONG_HOST_CERT, DemoSite, Fleet
 from agent.demo.pki import Pki, self_signed_ssl_context
 from agent.divisions import division_known
+from agent.state import StateStore
+from probes import content_probe
+from probes.context import ProbeContext
+from probes.net import Network
 
 HOST = "www.longhu.gov.cn"
 
@@ -563,3 +567,20 @@ def test_demo_site_expectations_follow_behaviour() -> None:
     assert DemoSite("4405070010", "x", "x", "a.gov.cn", tls="expiring").expect_http_ok
     nx = DemoSite("4405070010", "x", "x", "a.gov.cn", in_zone=False)
     assert not nx.expect_http_ok and nx.expect_dns == "NXDOMAIN" and nx.expect_tls is None
+
+
+
+async def test_the_content_probe_finds_the_planted_hidden_links_and_only_there(fleet: Fleet) -> None:
+    """The demo's 暗链 site carries three off-screen links to gambling hosts; a healthy site carries none.
+    Both are judged by the real content probe over the fleet's DNS and TLS, as the agent would."""
+    cfg = loads(fleet.config_yaml())
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    try:
+        for code in ("4408020007", "4451000001"):
+            site = next(s for s in cfg.sites if s.code == code)
+            r = await content_probe.probe(site, ProbeContext(config=cfg, net=net, state=StateStore(None)))
+            assert r.homepage_success, r.reason
+            assert r.hidden_links == fleet.site(code).expect_hidden_links, r.details["hidden_links"]
+            assert all(r.compliance.values()), r.details["compliance_found"]
+    finally:
+        await net.close()

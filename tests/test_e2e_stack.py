@@ -82,6 +82,7 @@ EXPECTED_FIRING = {
     ("XunchaColumnsBlank", "warning", "4405070010"),  # 5 blank columns
     ("XunchaColumnsBlank", "critical", "4405070010"),
     ("XunchaSeriousError", "critical", "5328010055"),  # 开诚不公
+    ("XunchaHiddenLinks", "critical", "4408020007"),  # 暗链 in an off-screen block
     *{("XunchaRequiredElementMissing", "warning", "3707040004")},
     ("XunchaClosedSiteOnline", "critical", "5304230001"),  # 带病运行
     ("XunchaAccountSilent", "warning", "chaozhou-forestry-wechat"),  # 3 weeks

@@ -49,6 +49,9 @@ LOOPBACK = "127.0.0.1"
 FEEDS_HOST = "rsshub.xuncha.test"
 # Stand-ins for the national services the footers link to (ICP record, police record, error report, 党政机关 mark).
 SERVICE_HOSTS = ("beian.miit.gov.cn", "www.beian.gov.cn", "zfwzzc.www.gov.cn", "bszs.conac.cn")
+# Where the planted 暗链 (hidden injected links) of the demo point: gambling fronts, answered by the same stand-in.
+SPAM_HOSTS = ("www.yulecheng-demo.example", "www.bocai-demo.example", "www.sifu-demo.example")
+SPAM_TEXTS = ("澳门娱乐城", "百家乐真人荷官", "传奇私服发布网")
 WRONG_HOST_CERT = "www.shengzhou.gov.cn"
 EXPIRING_DAYS = 10
 STALE_DAYS = 30
@@ -82,6 +85,7 @@ class DemoSite:
     footer_complete: bool = True
     wrong_expression: str = ""  # a serious wrong expression on the homepage
     broken_links: int = 0  # links on the homepage that answer 404
+    hidden_links: int = 0  # 暗链 planted in an off-screen block of the homepage
     notes: str = ""
     port: int = 0  # filled when the fleet has started
 
@@ -128,7 +132,12 @@ class DemoSite:
     def expect_compliance_missing(self) -> tuple[str, ...]:
         if self.footer_complete:
             return ()
-        return ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry")
+        return ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
+                "site_meta_tags")
+
+    @property
+    def expect_hidden_links(self) -> int:
+        return self.hidden_links if self.expect_http_ok else 0
 
     @property
     def expect_serious_errors(self) -> tuple[str, ...]:
@@ -195,6 +204,9 @@ def demo_sites() -> tuple[DemoSite, ...]:
         DemoSite("3707040004", "潍坊市坊子区人力资源和社会保障局", "潍坊市坊子区人力资源和社会保障局",
                  "rsj.fangzi.gov.cn", scheme="http", tls=None, footer_complete=False, columns=_columns(gzdt=3),
                  notes="footer without 网站标识码, ICP/公网安备 numbers, 找错 entry or 党政机关 mark"),
+        DemoSite("4408020007", "湛江市赤坎区文化广电旅游体育局", "湛江市赤坎区文化广电旅游体育局", "wgltj.chikan.gov.cn",
+                 hidden_links=3, columns=_columns(gzdt=1, tzgg=4),
+                 notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block"),
         DemoSite("5304230001", "云南·通海", "通海县人民政府办公室", "www.tonghai.gov.cn", kind="portal",
                  status="closed", columns=_columns(gzdt=1),
                  notes="registered as closed (已关停) but still answering: 带病运行"),
@@ -325,6 +337,10 @@ def _homepage(site: DemoSite, today: dt.date, services: str) -> str:
                 '<img src="/images/banner_2019.jpg" alt="专题">',
                 '<a href="/zt/rcgz/index.html">人才工作专题</a>')[: site.broken_links]  # fmt: skip
         blocks.append(f'<div class="block zt">{" ".join(dead)}</div>')
+    if site.hidden_links:  # what an intrusion leaves: off-screen links, for search engines only
+        pairs = list(zip(SPAM_HOSTS, SPAM_TEXTS, strict=True))[: site.hidden_links]
+        planted = "".join(f'<a href="http://{host}:{services}/">{text}</a>' for host, text in pairs)
+        blocks.append(f'<div style="position:absolute;left:-9999px;top:-9999px;">{planted}</div>')
     return _page(site, site.name, "\n".join(blocks), today, services)
 
 
@@ -531,7 +547,7 @@ class Fleet:
         services = await hostile.serve_app(services_app())
         stack.push_async_callback(services.close)
         self.services_port = services.port
-        for name in SERVICE_HOSTS:
+        for name in SERVICE_HOSTS + SPAM_HOSTS:
             self.dns.set(name, [LOOPBACK])
 
         started = []

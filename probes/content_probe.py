@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from domain.registry import Column, Site
 from probes.content import columns as columns_mod
-from probes.content import compliance, dates, extract, fingerprint, hidden_links, privacy, serious
+from probes.content import compliance, dates, extract, fingerprint, hidden_links, not_homepage, privacy, serious
 from probes.content.decode import decode
 from probes.context import ProbeContext
 from probes.net import Fetched
@@ -56,6 +56,8 @@ def read(fetched: Fetched, now: float) -> Read:
         return Read(None, fetched.error)
     if fetched.status is None or not 200 <= fetched.status < 300:
         return Read(None, f"answered HTTP {fetched.status}")
+    if why := not_homepage.reason(fetched.body, fetched.headers.get("content-type")):
+        return Read(None, f"the page is {why}")
     decoded = decode(fetched.body, fetched.headers.get("content-type"))
     if decoded.text is None:
         return Read(None, decoded.note, note=decoded.note)

@@ -53,6 +53,10 @@ SERVICE_HOSTS = ("beian.miit.gov.cn", "www.beian.gov.cn", "zfwzzc.www.gov.cn", "
 SPAM_HOSTS = ("www.yulecheng-demo.example", "www.bocai-demo.example", "www.sifu-demo.example")
 SPAM_TEXTS = ("澳门娱乐城", "百家乐真人荷官", "传奇私服发布网")
 WRONG_HOST_CERT = "www.shengzhou.gov.cn"
+MAINTENANCE_NOTICE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>系统维护</title></head><body>"
+                      "<div style='margin:120px auto;text-align:center'><h2>网站维护中</h2>"
+                      "<p>为提升服务质量，本站正在进行系统升级，升级期间暂停访问，给您带来不便，敬请谅解。</p></div>"
+                      "</body></html>")  # fmt: skip
 EXPIRING_DAYS = 10
 STALE_DAYS = 30
 
@@ -77,7 +81,7 @@ class DemoSite:
     kind: str = "department"
     status: str = "active"
     scheme: str = "https"
-    behaviour: str = "ok"  # ok | refused | slow | error500
+    behaviour: str = "ok"  # ok | refused | slow | error500 | maintenance (200 with a notice, not the homepage)
     tls: str | None = "valid"  # valid | expiring | expired | wrong_host; None for http
     in_zone: bool = True  # False: registered, but the name does not exist (NXDOMAIN)
     encoding: str = "utf-8"  # utf-8 | gbk (declared only in <meta>, as old CMSs do)
@@ -101,8 +105,13 @@ class DemoSite:
 
     @property
     def expect_http_ok(self) -> bool:
-        """A final 2xx/3xx within 15 s, on a connection the agent trusts."""
+        """A final 2xx/3xx within 15 s, on a connection the agent trusts, whose body is the homepage."""
         return self.in_zone and self.behaviour == "ok" and (self.scheme == "http" or self.tls in ("valid", "expiring"))
+
+    @property
+    def expect_http_answer(self) -> bool:
+        """A final 2xx/3xx within 15 s on a trusted connection, whatever the body."""
+        return self.expect_http_ok or (self.behaviour == "maintenance" and self.expect_http_status == 200)
 
     @property
     def expect_http_status(self) -> int | None:
@@ -207,6 +216,9 @@ def demo_sites() -> tuple[DemoSite, ...]:
         DemoSite("4408020007", "湛江市赤坎区文化广电旅游体育局", "湛江市赤坎区文化广电旅游体育局", "wgltj.chikan.gov.cn",
                  hidden_links=3, columns=_columns(gzdt=1, tzgg=4),
                  notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block"),
+        DemoSite("4452220010", "揭西县住房和城乡建设局", "揭西县住房和城乡建设局", "zjj.jiexi.gov.cn", scheme="http",
+                 tls=None, behaviour="maintenance", columns=_columns(),
+                 notes="the homepage answers 200 with a maintenance notice (网站维护中): a failed visit"),
         DemoSite("5304230001", "云南·通海", "通海县人民政府办公室", "www.tonghai.gov.cn", kind="portal",
                  status="closed", columns=_columns(gzdt=1),
                  notes="registered as closed (已关停) but still answering: 带病运行"),
@@ -381,6 +393,8 @@ def site_app(site: DemoSite, *, services_port: int = 0, slow_seconds: float = 20
         if site.behaviour == "error500":
             return web.Response(status=500, text="<html><body><h1>500 Internal Server Error</h1></body></html>",
                                 content_type="text/html")  # fmt: skip
+        if site.behaviour == "maintenance":
+            return web.Response(text=MAINTENANCE_NOTICE, content_type="text/html")
         return await handler(request)
 
     async def home(request: web.Request) -> web.Response:

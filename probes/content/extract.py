@@ -221,7 +221,7 @@ def parse(html: str, base_url: str, now: float, last_modified: float | None = No
     scripts = tuple(_resolved(embeds.scripts(tree, html), base_url))
     items, anchors, nav, ignored, anchor_notes = _anchors(tree, base_url, now)
     items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified)
-    hidden = visible.hidden_elements(tree, html)
+    hidden = visible.hidden_elements(tree)
     hidden_anchors = _hidden_anchors(hidden, base_url)
     fragments = embeds.script_html(tree, html)
     visible.remove(hidden)
@@ -239,7 +239,7 @@ def parse(html: str, base_url: str, now: float, last_modified: float | None = No
 def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script]]:
     """Visible text and links of the HTML that inline scripts carry."""
     tree = LexborHTMLParser(fragments)
-    visible.remove(visible.hidden_elements(tree, fragments))
+    visible.remove(visible.hidden_elements(tree))
     links = []
     for a in tree.css("a[href]")[:MAX_ANCHORS]:
         url = clean_url(a.attrs.get("href") or "", base)

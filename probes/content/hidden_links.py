@@ -99,7 +99,8 @@ def find(
                                         "hidden_by": h["hidden_by"], "element": h["element"], "words": hits})  # fmt: skip
             if len(found) >= MAX_FOUND:
                 return list(found.values())
-    if pattern is not None:
+    anchors = list(anchors)
+    if pattern is not None and pattern.search("\n".join(t for t, _ in anchors)):
         for text, url in anchors:
             if url in found or not pattern.search(text):
                 continue

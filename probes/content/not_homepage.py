@@ -24,7 +24,7 @@ MAX_LINKS = 8
 _KINDS: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...] = (
     ("a web application firewall's challenge or block page",
      re.compile(r"__jsl_clearance|acw_sc__v2|yunsuo_session_verify|safedog|/cdn-cgi/challenge-platform|"
-                r"_waf_|waf\.js|cf-browser-verification|wzws_cid|__tst_status", re.I),
+                r"_waf_|waf\.js|cf-browser-verification|wzws_cid|__tst_status"),
      re.compile(r"访问(?:被|已被)(?:拦截|阻断|拒绝)|拦截(?:了)?您的访问|网站防火墙|应用防火墙|安全狗|云锁|创宇盾|"
                 r"(?:当前|您的)访问(?:疑似|存在)(?:黑客|攻击|异常)|Access Denied|Request (?:blocked|rejected)|"
                 r"Web Application Firewall|Checking your browser", re.I)),
@@ -46,7 +46,6 @@ _KINDS: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...] =
 )
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>", re.I | re.S)
-_LINK = re.compile(r"<a\s[^>]*href", re.I)
 _WS = re.compile(r"\s+")
 
 
@@ -54,16 +53,17 @@ def reason(body: bytes, content_type: str | None = None) -> str:
     """Why this body is not a homepage ("" when it may well be one): "a maintenance notice: 网站维护中"."""
     if not body or len(body) > MAX_BYTES:
         return ""
-    decoded = decode(body, content_type)
-    source = decoded.text
+    source = decode(body, content_type).text
     if source is None:
         return ""
     title_match = _TITLE.search(source)
     title = _WS.sub(" ", title_match.group(1)).strip() if title_match else ""
-    text = _WS.sub(" ", _TAGS.sub(" ", source)).strip()
-    short = len(text) <= MAX_TEXT and len(_LINK.findall(source)) <= MAX_LINKS
+    # Cheap tests before building the text: a page of many links is not a notice.
+    short = source.count("<a ") + source.count("<A ") <= MAX_LINKS
+    text = _WS.sub(" ", _TAGS.sub(" ", source)).strip() if short else ""
+    short = short and len(text) <= MAX_TEXT
     for why, in_source, in_text in _KINDS:
-        if in_source is not None and (m := in_source.search(source)) and len(text) <= MAX_TEXT * 4:
+        if in_source is not None and (short or len(source) < MAX_BYTES // 4) and (m := in_source.search(source)):
             return f"{why}: {m.group(0)}"
         if in_text is not None and (short or (title and in_text.search(title))):
             if m := in_text.search(title) or in_text.search(text):

@@ -286,3 +286,15 @@ def test_a_visible_link_with_gambling_words_to_a_foreign_host_is_reported() -> N
 )
 def test_no_hidden_link_is_reported_where_there_is_none(body: str) -> None:
     assert planted(body) == []
+
+
+def test_footer_links_are_not_items_of_a_blank_column() -> None:
+    """The looser item rules find dated items only: a blank column's footer links (找错, ICP and police
+    records, several to a paragraph) must not make it look filled."""
+    from probes.content import columns
+
+    footer = ("<p><a href=/jc>我为政府网站找错入口</a> <a href=/dz>党政机关网站标识</a></p>"
+              "<p><a href=http://beian.miit.gov.cn/>粤ICP备05070010号</a>"
+              "<a href=http://www.beian.gov.cn/>粤公网安备 44050702000010号</a></p>")  # fmt: skip
+    p = page(f"<ul class=list></ul>{footer}")
+    assert p.items == () and columns.blank_reason(p) == "no items"

@@ -371,11 +371,14 @@ def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-
         if len(text) < 4 or search_utility(text):
             continue
         container = _container(a, texts, links)
-        if container is None:
-            container = _loose_container(a, text)
+        loose = container is None
+        if loose:
+            container = _few_links_container(a, texts, links) or _loose_container(a, text)
             if container is None:
                 continue
         published, date_text, month_day = _item_date(text, container, now, ignored, besides)
+        if loose and published is None and month_day is None:
+            continue  # found only by the looser rules: an item when it carries a date, not a footer link
         items.append(Item(text, url, published, date_text, month_day))
     return items, anchors, nav, ignored, notes
 
@@ -400,23 +403,31 @@ def _container(a: LexborNode, texts: dict[int, str | None], links: dict[int, int
         if tag in _ITEM_IDS:
             return _container_text(node, texts)
         node = node.parent
-    # No list entry or row: the largest block around it (up to 3 levels) holding only this link; or, when
-    # the nearest block holds a few links (title, source, "more"), that block.
+    # No list entry or row: the largest block around it (up to 3 levels) holding only this link.
     best = None
     node = parent
-    for level in range(3):
+    for _ in range(3):
         if node is None or node.tag_id not in _BLOCK_IDS:
             break
         key = node.mem_id
         if key not in links:
             links[key] = len(node.css("a"))
         if links[key] != 1 or _container_text(node, texts) is None:
-            if best is None and level == 0 and links[key] <= MAX_BLOCK_LINKS:
-                return _container_text(node, texts)
             break
         best = node
         node = node.parent
     return _container_text(best, texts) if best is not None else None
+
+
+def _few_links_container(a: LexborNode, texts: dict[int, str | None], links: dict[int, int]) -> str | None:
+    """The nearest block when it holds a few links (title, source, "more") and little text."""
+    node = a.parent
+    if node is None or node.tag_id not in _BLOCK_IDS:
+        return None
+    key = node.mem_id
+    if key not in links:
+        links[key] = len(node.css("a"))
+    return _container_text(node, texts) if links[key] <= MAX_BLOCK_LINKS else None
 
 
 def _loose_container(a: LexborNode, title: str) -> str | None:

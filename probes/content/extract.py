@@ -372,7 +372,7 @@ def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-
             continue
         container = _container(a, texts, links)
         loose = container is None
-        if loose:
+        if container is None:
             container = _few_links_container(a, texts, links) or _loose_container(a, text)
             if container is None:
                 continue

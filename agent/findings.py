@@ -58,7 +58,8 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
     for check, passed in r.compliance.items():
         if not passed:
             out.append({**base, "finding": "required_element_missing", "check": check,
-                        **({"problem": found[_PROBLEM[check]]} if found.get(_PROBLEM.get(check, "")) else {})})  # fmt: skip
+                        **({"problem": found[_PROBLEM[check]]} if found.get(_PROBLEM.get(check, "")) else {}),
+                        **({"note": found["footer_script"]} if found.get("footer_script") else {})})  # fmt: skip
     out += [{**base, "finding": "serious_error", **hit} for hit in r.details.get("serious_errors", ())]
     out += [{**base, "finding": "hidden_link", **link} for link in r.details.get("hidden_links", ())]
     out += [{**base, "finding": "privacy_leak", **leak} for leak in r.details.get("privacy_leaks", ())]

@@ -107,6 +107,16 @@ def test_the_error_report_entry_is_judged_as_labelled(label: dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize("label", LABELS, ids=lambda label: label["file"])
+def test_a_footer_written_by_an_external_script_is_pointed_out(label: dict[str, Any]) -> None:
+    _, _, found = judge(label)
+    if "external script (static/js/foot" in label["footer"]:
+        expected = label["footer"].split("(", 1)[1].split(")", 1)[0]
+        assert f"written by /{expected}" in found["footer_script"]
+    elif label["footer"].startswith("in the page") and label["icp"] and label["police"] and label["site_code_shown"]:
+        assert "footer_script" not in found
+
+
+@pytest.mark.parametrize("label", LABELS, ids=lambda label: label["file"])
 def test_no_real_page_has_hidden_links(label: dict[str, Any]) -> None:
     page, _, _ = judge(label)
     assert hidden_links.find(page.anchors, page.hidden_anchors, "www.example.gov.cn") == []

@@ -69,6 +69,10 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
     meta_problems = meta.site_problems(page.meta, site_code)
     if meta_problems:
         found["meta_problem"] = "; ".join(meta_problems)
+    footer = _footer_script(page)
+    if footer and not (codes and icp and police):
+        # Many portals write their footer from an external script; the agent runs none, so say where to look.
+        found["footer_script"] = f"the footer may be written by {footer}, which the agent does not run"
     checks = {
         "site_code_shown": site_code.lower() in codes,
         "icp_shown": icp is not None,
@@ -79,6 +83,16 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
         "site_meta_tags": not meta_problems,
     }
     return checks, found
+
+
+_FOOTER_SCRIPT = re.compile(r"(?:^|[/_.-])(?:foot|footer|bottom|dibu|copyright|banquan)[\w.-]*\.js$", re.I)
+
+
+def _footer_script(page: Page) -> str:
+    """The external script most likely to write the footer (the shortest name: foot.js before foothelp.js)."""
+    paths = [urlsplit(s.url).path for s in page.scripts if s.how == "script src"]
+    found = [p for p in paths if _FOOTER_SCRIPT.search(p)]
+    return min(found, key=lambda p: len(p.rsplit("/", 1)[-1])) if found else ""
 
 
 def _host(url: str) -> str:

@@ -89,6 +89,7 @@ LINKS_BROKEN = Family(m.LINKS_BROKEN, "Broken links on the homepage.", _C)
 COMPLIANCE = Family(m.COMPLIANCE_CHECK, "1 pass / 0 fail per required element.", ("code", "check"))
 SERIOUS = Family(m.SERIOUS_ERRORS, "Different wrong expressions of the dictionary found (严重错误).", _C)
 PRIVACY = Family(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", _C)
+HIDDEN_LINKS = Family(m.HIDDEN_LINKS, "Links hidden on the homepage (暗链), listed under /api/.", _C)
 CLOSED_ONLINE = Family(m.SITE_CLOSED_BUT_ONLINE, "1 if a site registered as closed still answers (带病运行).", _C)
 CLOSURE_NOTICE = Family(m.SITE_CLOSURE_NOTICE_SHOWN,
                         "For closing sites: 1 if the homepage shows a closure notice (关停公告).", _C)  # fmt: skip
@@ -98,7 +99,7 @@ SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
-    CLOSED_ONLINE, CLOSURE_NOTICE,
+    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE,
 )  # fmt: skip
 
 _A = ("account",)
@@ -183,6 +184,7 @@ def emit_content(out: Lines, site: Site | Account, r: Result) -> None:
             out.add(COMPLIANCE, [code, check], 1 if passed else 0)
         out.add(SERIOUS, [code], r.serious_errors)
         out.add(PRIVACY, [code], r.privacy_leaks)
+        out.add(HIDDEN_LINKS, [code], r.hidden_links)
     if site.status == "closed":
         out.add(CLOSED_ONLINE, [code], 1 if r.closed_but_online else 0)
     if r.closure_notice_shown is not None:

@@ -15,6 +15,9 @@ from agent.config import Account, ContentConfig, Site
 from probes.results import ContentResult, FeedResult, LinksResult, Result, TlsResult
 
 DAY = 86400.0
+# Where the content probe says why a required element failed (details["compliance_found"]).
+_PROBLEM = {"site_code_shown": "site_code_problem", "conac_mark_shown": "conac_problem",
+            "error_report_entry": "error_report_problem", "site_meta_tags": "meta_problem"}  # fmt: skip
 
 
 def site_findings(site: Site, latest: dict[str, Result], lines: ContentConfig, now: float) -> list[dict[str, Any]]:
@@ -51,10 +54,14 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
         limit = lines.stale_days.get(col.category)
         if col.last_update is not None and limit is not None and now - col.last_update > limit * DAY:
             out.append({**base, "finding": "column_stale", **where, "days": _days(now - col.last_update)})
+    found = r.details.get("compliance_found", {})
     for check, passed in r.compliance.items():
         if not passed:
-            out.append({**base, "finding": "required_element_missing", "check": check})
+            out.append({**base, "finding": "required_element_missing", "check": check,
+                        **({"problem": found[_PROBLEM[check]]} if found.get(_PROBLEM.get(check, "")) else {}),
+                        **({"note": found["footer_script"]} if found.get("footer_script") else {})})  # fmt: skip
     out += [{**base, "finding": "serious_error", **hit} for hit in r.details.get("serious_errors", ())]
+    out += [{**base, "finding": "hidden_link", **link} for link in r.details.get("hidden_links", ())]
     out += [{**base, "finding": "privacy_leak", **leak} for leak in r.details.get("privacy_leaks", ())]
     return out
 

@@ -47,9 +47,11 @@ COMPLIANCE_CHECKS = (
     "conac_mark_shown",
     "error_report_entry",
     "gov_cn_domain",
+    "site_meta_tags",  # the standard's SiteName/SiteDomain/SiteIDCode meta tags (政府网站发展指引)
 )
 SERIOUS_ERRORS = "xuncha_serious_errors"  # code (different wrong expressions found)
 PRIVACY_LEAKS = "xuncha_privacy_leaks"  # code
+HIDDEN_LINKS = "xuncha_hidden_links"  # code (暗链: links hidden on the homepage, listed under /api/)
 # 带病运行: a site registered as closed that still answers; 关停公告 missing on a closing site.
 SITE_CLOSED_BUT_ONLINE = "xuncha_site_closed_but_online"  # code
 SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing sites only)

@@ -40,6 +40,9 @@ def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS
         words = sorted({f"“{f['wrong']}”应为“{f['right']}”" for f in by_kind["serious_error"]})
         leaks = len(by_kind["privacy_leak"])
         out.append("严重错误" + (f"：{'；'.join(words)}" if words else "") + (f"；泄露身份证号{leaks}处" if leaks else ""))
+    if by_kind["hidden_link"]:
+        hosts = sorted({f["host"] for f in by_kind["hidden_link"]})
+        out.append(f"首页存在暗链{len(by_kind['hidden_link'])}处（{'、'.join(hosts[:3])}{'等' if len(hosts) > 3 else ''}）")
     if by_kind["homepage_stale"]:
         out.append(f"首页长期未更新（{by_kind['homepage_stale'][0]['days']:g}天）")
     blank, blank_veto = len(by_kind["column_blank"]), t.blank_columns.critical
@@ -70,6 +73,7 @@ _ELEMENTS = {
     "conac_mark_shown": "党政机关网站标识",
     "error_report_entry": "“我为政府网站找错”入口",
     "gov_cn_domain": "gov.cn域名",
+    "site_meta_tags": "网站元数据（SiteName、SiteDomain、SiteIDCode）",
 }
 
 

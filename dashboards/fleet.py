@@ -60,6 +60,13 @@ def build() -> g.Dashboard:
             rename={"Value": "score (2 per veto, 1 per warning)"}, sort="score (2 per veto, 1 per warning)",
             description="Sum of indicator levels: 2 for each indicator at its veto line, 1 for each at warning. "
                         "Open the site dashboard for details."), 24, 9),
+        grid.place(table(
+            "Hidden links 暗链",
+            (f"(max by (code) ({M.HIDDEN_LINKS}) > 0) * on (code) group_left (name, region) {active}", ""),
+            rename={"Value": "hidden links"}, sort="hidden links",
+            description="Sites whose homepage carries hidden links (暗链): links in hidden or off-screen elements, "
+                        "or to gambling, adult or private-server sites. A security veto; /api/sites/<code> lists "
+                        "each link and the element that hid it."), 24, 6),
         grid.row("Agents 巡查代理"),
         grid.place(timeseries("Probes per second", (f"sum by (kind) (rate({M.PROBE_RUNS_TOTAL}{{{JOB}}}[5m]))",
                                                     "{{kind}}"), unit="ops"), 8, 7),

@@ -229,7 +229,7 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
         tagged = " or ".join(f'label_replace({e}, "part", "{p}", "", "")' for p, e in parts.items())
         return f"max by (code) ({tagged})"
 
-    serious = f'{{__name__=~"{M.SERIOUS_ERRORS}|{M.PRIVACY_LEAKS}"}}'
+    serious = f'{{__name__=~"{M.SERIOUS_ERRORS}|{M.PRIVACY_LEAKS}|{M.HIDDEN_LINKS}"}}'
     return [
         site("availability", f"({level(UNREACHABLE_RATIO, t.unreachable_ratio)}) and on (code) "
                              f"({HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)})"),
@@ -363,6 +363,7 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaRequiredElementMissing", "warning"): ("首页应展示全部必备要素", "不属单项否决：扣分项"),
         ("XunchaSeriousError", "critical"): ("严重表述错误：0 处", f"{now}（严重问题），请立即更正"),
         ("XunchaPrivacyLeak", "critical"): ("公民身份号码泄露：0 个", f"{now}（严重问题），请立即处理"),
+        ("XunchaHiddenLinks", "critical"): ("暗链：0 个", f"{now}（安全严重问题），请立即清除并排查篡改"),
         ("XunchaClosedSiteOnline", "critical"): ("已关停网站应无法访问", "带病运行，通报点名"),
         ("XunchaClosureNoticeMissing", "warning"): ("关停前首页公示关停公告一个月", "未公示即关停，通报点名"),
         ("XunchaProbeFailing", "warning"): ("检查应能完成", "检查失败期间无法判断相关指标，可能掩盖单项否决"),
@@ -530,7 +531,7 @@ def _content(t: Thresholds) -> list[AlertSpec]:
         AlertSpec(
             "XunchaRequiredElementMissing", "warning", "compliance",
             site_join(f"min by (code, check) ({M.COMPLIANCE_CHECK}) == 0"),
-            f"{_SITE}首页缺少必备要素：{{{{ $labels.check }}}}（网站标识码、ICP 备案号、公安备案号、党政机关标识、找错入口、gov.cn 域名）。",
+            f"{_SITE}首页缺少必备要素：{{{{ $labels.check }}}}（网站标识码、ICP 备案号、公安备案号、党政机关标识、找错入口、gov.cn 域名、SiteName/SiteDomain/SiteIDCode 元数据）。",
             f"{_SITE_EN}: a required element is missing from the homepage: {{{{ $labels.check }}}}.",
         ),
         AlertSpec(
@@ -546,6 +547,13 @@ def _content(t: Thresholds) -> list[AlertSpec]:
             f"{_SITE}发现 {_COUNT} 个公民身份号码泄露；泄露个人信息属严重问题，单项否决，请立即处理。",
             f"{_SITE_EN}: {_COUNT} valid resident ID numbers are published; leaking personal data is a veto "
             "— remove them now.",
+        ),
+        AlertSpec(
+            "XunchaHiddenLinks", "critical", "serious",
+            site_join(f"max by (code) ({M.HIDDEN_LINKS}) > 0"),
+            f"{_SITE}首页发现 {_COUNT} 个暗链（隐藏的外部链接或博彩、色情、私服等链接）；属安全严重问题，单项否决，请立即清除并排查网页篡改（详见 /api/）。",
+            f"{_SITE_EN}: {_COUNT} hidden links (暗链: hidden links to outside or gambling/adult/private-server sites) "
+            "on the homepage; a security veto — remove them and look for the intrusion (details under /api/).",
         ),
         AlertSpec(
             "XunchaClosedSiteOnline", "critical", "closed",

@@ -68,6 +68,8 @@ def build() -> g.Dashboard:
                         thresholds=steps((None, "green"), (1, "red"))), 6, 7),
         grid.place(stat("Privacy leaks 隐私泄露", f"max({M.PRIVACY_LEAKS}{{{site}}})",
                         thresholds=steps((None, "green"), (1, "red"))), 6, 7),
+        grid.place(stat("Hidden links 暗链", f"max({M.HIDDEN_LINKS}{{{site}}})",
+                        thresholds=steps((None, "green"), (1, "red"))), 6, 7),
     ]
     variables = [
         query_variable("region", "Region 地区", f"label_values({R.SITE_INFO}, region)"),

@@ -85,6 +85,7 @@ class Thresholds:
                 "XunchaRequiredElementMissing": 3600,
                 "XunchaSeriousError": 5 * 60,
                 "XunchaPrivacyLeak": 5 * 60,
+                "XunchaHiddenLinks": 5 * 60,
                 "XunchaClosedSiteOnline": 3600,
                 "XunchaClosureNoticeMissing": 3600,
                 "XunchaAccountSilent": 3600,

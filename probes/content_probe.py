@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from domain.registry import Column, Site
 from probes.content import columns as columns_mod
-from probes.content import compliance, dates, extract, fingerprint, privacy, serious
+from probes.content import compliance, dates, extract, fingerprint, hidden_links, not_homepage, privacy, serious
 from probes.content.decode import decode
 from probes.context import ProbeContext
 from probes.net import Failure, Fetched
@@ -56,10 +56,13 @@ def read(fetched: Fetched, now: float) -> Read:
         return Read(None, fetched.error)
     if fetched.status is None or not 200 <= fetched.status < 300:
         return Read(None, f"answered HTTP {fetched.status}")
+    if why := not_homepage.reason(fetched.body, fetched.headers.get("content-type")):
+        return Read(None, f"the page is {why}")
     decoded = decode(fetched.body, fetched.headers.get("content-type"))
     if decoded.text is None:
         return Read(None, decoded.note, note=decoded.note)
-    page = extract.parse(decoded.text, fetched.final_url or fetched.url, now)
+    modified = fingerprint.last_modified(fetched.headers.get("last-modified"), now)
+    page = extract.parse(decoded.text, fetched.final_url or fetched.url, now, modified)
     return Read(page, "", decoded.encoding, decoded.note)
 
 
@@ -110,6 +113,7 @@ def judge(
     urls = [u for _, u in page.anchors] + list(page.resource_urls)
     checks, found = compliance.check(page, urls, site.code, urlsplit(site.url).hostname or "")
     hits = words.find(page.text, "homepage") + column_hits
+    planted = hidden_links.find(page.anchors, page.hidden_anchors, urlsplit(home.final_url or site.url).hostname or "")
     leaks = [{"where": "homepage", "id": m} for m in privacy.find(page.text, dates.today(now))] + column_leaks
     closure: bool | None = None
     if site.status == "closing":
@@ -121,13 +125,14 @@ def judge(
         newest_items=[i.as_dict() for i in _newest(page.items)],
         items=len(page.items), dated_items=len(page.dated_items), ignored_dates=list(page.ignored_dates),
         candidate_columns=columns_mod.candidates(page, home.final_url or site.url, configured),
-        compliance_found=found, serious_errors=hits, privacy_leaks=leaks,
+        compliance_found=found, serious_errors=hits, privacy_leaks=leaks, hidden_links=planted,
+        meta=page.meta, year_inference=page.year_report, hidden_elements=page.hidden_elements,
     )  # fmt: skip
     reason = "; ".join(page.notes)
     result = ContentResult(
         success=True, reason=reason, homepage_success=True, homepage_last_update=last_update,
         homepage_update_source=source, compliance_success=True, compliance=checks, serious_errors=distinct_errors(hits),
-        privacy_leaks=len(leaks), closure_notice_shown=closure, details=details, **base,
+        privacy_leaks=len(leaks), hidden_links=len(planted), closure_notice_shown=closure, details=details, **base,
     )  # fmt: skip
     return result, record
 
@@ -158,7 +163,9 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
         findings.append(columns_mod.judge(column.name, column.category, column.url, got.page))
         newest = _newest(got.page.items)
         details[column.name] = {"newest_items": [i.as_dict() for i in newest[:3]], "encoding": got.encoding,
-                                "ignored_dates": list(got.page.ignored_dates[:5]), "notes": list(got.page.notes)}  # fmt: skip
+                                "ignored_dates": list(got.page.ignored_dates[:5]), "notes": list(got.page.notes),
+                                "meta": {k: v for k, v in got.page.meta.items() if k.startswith("Column")},
+                                "year_inference": got.page.year_report}  # fmt: skip
         hits += words.find("\n".join(i.title for i in newest), f"column {column.name}")
         leaks += [{"where": f"column {column.name}", "id": m} for m in privacy.find(got.page.text, dates.today(now))]
     return findings, details, hits, leaks

@@ -3,7 +3,10 @@
 The inspection rule counts a visit as failed when the homepage did not open
 within 15 s: no final 2xx/3xx response in time (DNS failure, refused, reset,
 TLS error, 4xx/5xx, timeout, body over the cap).  Redirects are followed; the
-whole visit — connect, headers and body — shares the one timeout.
+whole visit — connect, headers and body — shares the one timeout.  A 200 whose
+body is not the homepage — a maintenance notice, a firewall's block page, a
+hosting provider's default page, a parked domain — did not open it either
+(:mod:`probes.content.not_homepage`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import time
 
 from domain.registry import Site
+from probes.content import not_homepage
 from probes.context import ProbeContext
 from probes.net import Fetched
 from probes.results import HttpResult
@@ -19,7 +23,7 @@ from probes.results import HttpResult
 async def probe(site: Site, ctx: ProbeContext) -> HttpResult:
     started = ctx.clock()
     t0 = time.perf_counter()
-    fetched = await ctx.net.fetch(site.url, keep_body=False)
+    fetched = await ctx.net.fetch(site.url)  # the body too: a short one may be a notice, not the homepage
     return judge(site.url, fetched, started=started, duration=time.perf_counter() - t0)
 
 
@@ -32,6 +36,8 @@ def judge(url: str, fetched: Fetched, *, started: float, duration: float) -> Htt
     reason = fetched.error
     if not reason and not opened(fetched):
         reason = f"status {fetched.status}"
+    if not reason and (why := not_homepage.reason(fetched.body, fetched.headers.get("content-type"))):
+        reason = f"not the homepage: {why}"
     return HttpResult(
         success=not reason,
         reason=reason,

@@ -101,13 +101,14 @@ class ContentResult(Result):
     url: str = ""
     homepage_success: bool = False
     homepage_last_update: float | None = None
-    homepage_update_source: str = ""  # "dated_items" | "fingerprint" | ""
+    homepage_update_source: str = ""  # "dated_items" | "fingerprint" | "remembered" | ""
     columns_success: bool = False
     columns: tuple[ColumnFinding, ...] = ()
     compliance_success: bool = False
     compliance: dict[str, bool] = field(default_factory=dict)  # check -> passed
     serious_errors: int = 0
     privacy_leaks: int = 0
+    hidden_links: int = 0  # 暗链 on the homepage (listed in details["hidden_links"])
     closed_but_online: bool = False
     closure_notice_shown: bool | None = None  # None unless the site is `closing`
     details: dict[str, Any] = field(default_factory=dict)  # for /api/ only

@@ -161,11 +161,17 @@ def _checks(body: str, code: str = "4405070010") -> tuple[dict[str, bool], dict[
     [
         "<a href='HTTPS://BSZS.CONAC.CN/sitename?id=1'><img src=/r.png></a>",
         "<a href='https://bszs.conac.cn/网站?id=1'><img src=/r.png></a>",  # not ASCII: the regular expression
-        "<img src='https://Dcs.Conac.Cn/image/red.png'>",
+        "<script src='https://Dcs.Conac.Cn/js/01/000/0000/60441214/CA010000000604412140001.js'></script>",
     ],
 )
 def test_the_conac_mark_is_found_in_any_case_and_script(mark: str) -> None:
     assert _checks(mark)[0]["conac_mark_shown"] is True
+
+
+def test_an_image_of_the_mark_without_its_link_is_not_the_mark() -> None:
+    checks, found = _checks("<img src='https://dcs.conac.cn/image/red.png' title='党政机关'>")
+    assert checks["conac_mark_shown"] is False
+    assert "without its link" in str(found["conac_problem"])
 
 
 @pytest.mark.parametrize(

@@ -192,15 +192,23 @@ FOOTER = (
 )
 
 
-def _checks(body: str, code: str = "4405070010", host: str = "www.lh.gov.cn") -> dict[str, bool]:
-    p = page(body)
-    return compliance.check(p, [u for _, u in p.anchors] + list(p.resource_urls), code, host)[0]
+SITE_META = ('<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="www.lh.gov.cn">'
+             '<meta name="SiteIDCode" content="4405070010">')
+
+
+def _found(body: str, code: str = "4405070010", host: str = "www.lh.gov.cn", head: str = SITE_META):  # type: ignore[no-untyped-def]
+    p = extract.parse(f"<html><head>{head}<title>t</title></head><body>{body}</body></html>", BASE, NOW)
+    return compliance.check(p, [u for _, u in p.anchors] + list(p.resource_urls), code, host)
+
+
+def _checks(body: str, code: str = "4405070010", host: str = "www.lh.gov.cn", head: str = SITE_META) -> dict[str, bool]:
+    return _found(body, code, host, head)[0]
 
 
 def test_a_complete_footer_passes_every_check() -> None:
     assert _checks(FOOTER) == dict.fromkeys(
         ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
-         "gov_cn_domain"), True)  # fmt: skip
+         "gov_cn_domain", "site_meta_tags"), True)  # fmt: skip
 
 
 @pytest.mark.parametrize(

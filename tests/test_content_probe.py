@@ -43,7 +43,9 @@ NAV = "<ul class=nav><li><a href=/>网站首页</a></li><li><a href=/gzdt/>工�
 
 def html(body: str, charset: str = "gb2312") -> str:
     return (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
-            f"<title>汕头市龙湖区人民政府</title></head><body>"
+            f'<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="{HOST}">'
+            f'<meta name="SiteIDCode" content="{CODE}"><title>汕头市龙湖区人民政府</title></head><body>'
+
             f"<div class=top>今天是2026年11月20日 星期五</div>{NAV}{body}{FOOTER}</body></html>")  # fmt: skip
 
 

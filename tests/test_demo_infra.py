@@ -33,6 +33,11 @@ from agent.demo.dnsserver import DnsServer
 from agent.demo.fleet import EXPIRING_DAYS, STALE_DAYS, WRONG_HOST_CERT, DemoSite, Fleet
 from agent.demo.pki import Pki, self_signed_ssl_context
 from agent.divisions import division_known
+from agent.state import StateStore
+from probes import content_probe
+from probes import http as http_probe
+from probes.context import ProbeContext
+from probes.net import Network
 
 HOST = "www.longhu.gov.cn"
 
@@ -390,7 +395,7 @@ async def test_fleet_sites_behave_as_their_expectations_say(fleet: Fleet, fleet_
     errors = {}
     for site in fleet.sites:
         status, _, error = await _get(fleet_session, site.url)
-        assert (status is not None and status < 400) == site.expect_http_ok, (site.code, status, error)
+        assert (status is not None and status < 400) == site.expect_http_answer, (site.code, status, error)
         assert status == site.expect_http_status, (site.code, status, error)
         errors[site.code] = error
     assert "NXDOMAIN" in errors["1529000017"]
@@ -563,3 +568,37 @@ def test_demo_site_expectations_follow_behaviour() -> None:
     assert DemoSite("4405070010", "x", "x", "a.gov.cn", tls="expiring").expect_http_ok
     nx = DemoSite("4405070010", "x", "x", "a.gov.cn", in_zone=False)
     assert not nx.expect_http_ok and nx.expect_dns == "NXDOMAIN" and nx.expect_tls is None
+
+
+
+async def test_the_content_probe_finds_the_planted_hidden_links_and_only_there(fleet: Fleet) -> None:
+    """The demo's 暗链 site carries three off-screen links to gambling hosts; a healthy site carries none.
+    Both are judged by the real content probe over the fleet's DNS and TLS, as the agent would."""
+    cfg = loads(fleet.config_yaml())
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    try:
+        for code in ("4408020007", "4451000001"):
+            site = next(s for s in cfg.sites if s.code == code)
+            r = await content_probe.probe(site, ProbeContext(config=cfg, net=net, state=StateStore(None)))
+            assert r.homepage_success, r.reason
+            assert r.hidden_links == fleet.site(code).expect_hidden_links, r.details["hidden_links"]
+            assert all(r.compliance.values()), r.details["compliance_found"]
+    finally:
+        await net.close()
+
+
+async def test_the_maintenance_site_is_a_failed_visit_and_healthy_sites_are_not(fleet: Fleet) -> None:
+    cfg = loads(fleet.config_yaml())
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    try:
+        ctx = ProbeContext(config=cfg, net=net, state=StateStore(None))
+        for s in cfg.sites:
+            demo = fleet.site(s.code)
+            if demo.behaviour not in ("ok", "maintenance") or not demo.expect_http_answer:
+                continue
+            r = await http_probe.probe(s, ctx)
+            assert r.success == demo.expect_http_ok, (s.code, r.reason)
+            if demo.behaviour == "maintenance":
+                assert r.status_code == 200 and r.reason == "not the homepage: a maintenance notice: 系统维护"
+    finally:
+        await net.close()

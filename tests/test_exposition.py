@@ -42,7 +42,8 @@ def store() -> ResultStore:
                                last_update=1794000000.0, blank=False),
                  ColumnFinding(name="通知公告", category="notice", url="http://a.gov.cn/tzgg/", success=True,
                                blank=True)),
-        compliance_success=False, compliance={"icp_shown": True, "site_code_shown": False},
+        compliance_success=False, compliance={"icp_shown": True, "site_code_shown": False, "site_meta_tags": False},
+        hidden_links=2,
     ))  # fmt: skip
     return results
 
@@ -64,6 +65,8 @@ def test_the_text_parses_and_carries_the_contract_values() -> None:
     assert s[(m.COLUMN_BLANK, frozenset(blank.items()))] == 1
     assert (m.COLUMN_LAST_UPDATE, frozenset(blank.items())) not in s  # no date: absent, not 0
     assert s[(m.COMPLIANCE_CHECK, frozenset({"code": a, "check": "site_code_shown"}.items()))] == 0
+    assert s[(m.COMPLIANCE_CHECK, frozenset({"code": a, "check": "site_meta_tags"}.items()))] == 0
+    assert s[(m.HIDDEN_LINKS, frozenset({"code": a}.items()))] == 2
     assert s[(m.PROBE_SUCCESS, frozenset({"code": a, "probe": "compliance"}.items()))] == 0
     # the account's region comes from its unit's name (潮州市公安局 → 广东省潮州市), for routing
     assert s[(m.ACCOUNT_INFO, frozenset({"account": "chaozhou-police", "unit": "潮州市公安局", "platform": "wechat",

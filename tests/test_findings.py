@@ -83,3 +83,30 @@ def test_accounts_unreachable_and_not_deregistered() -> None:
                                                 "unit": "潮安区市场监督管理局", "platform": "wechat",
                                                 "region": "广东省潮州市潮安区",
                                                 "finding": "not_deregistered", "last_entry": NOW - DAY}]  # fmt: skip
+
+
+def test_hidden_links_are_a_finding_each_naming_the_element_that_hid_it() -> None:
+    link = {"url": "http://www.bet.example/", "host": "www.bet.example", "text": "澳门赌场娱乐城",
+            "hidden_by": "off-screen (style \"left:-9999px\")", "element": "div#ad", "words": ["娱乐城"]}  # fmt: skip
+    latest = {"content": ContentResult(success=True, homepage_success=True, homepage_last_update=NOW,
+                                       hidden_links=1, details={"hidden_links": [link]})}  # fmt: skip
+    (found,) = site_findings(SITE, latest, LINES, NOW)
+    assert found["finding"] == "hidden_link" and found["element"] == "div#ad" and found["host"] == "www.bet.example"
+
+
+def test_no_hidden_link_finding_without_hidden_links() -> None:
+    latest = {"content": ContentResult(success=True, homepage_success=True, homepage_last_update=NOW,
+                                       details={"hidden_links": []})}  # fmt: skip
+    assert site_findings(SITE, latest, LINES, NOW) == []
+
+
+def test_a_missing_element_finding_says_why() -> None:
+    latest = {"content": ContentResult(
+        success=True, homepage_success=True, homepage_last_update=NOW,
+        compliance={"site_meta_tags": False, "conac_mark_shown": False, "icp_shown": True},
+        details={"compliance_found": {"meta_problem": "no <meta name=SiteIDCode>",
+                                      "conac_problem": "the 党政机关 mark is shown without its link"}},
+    )}  # fmt: skip
+    found = {f["check"]: f.get("problem") for f in site_findings(SITE, latest, LINES, NOW)}
+    assert found == {"site_meta_tags": "no <meta name=SiteIDCode>",
+                     "conac_mark_shown": "the 党政机关 mark is shown without its link"}  # fmt: skip

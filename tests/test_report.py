@@ -98,3 +98,12 @@ async def test_xuncha_report_reads_the_agents_findings(tmp_path: object) -> None
         )  # fmt: skip
         _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1 and b"cannot read" in err
+
+
+def test_hidden_links_and_missing_meta_tags_are_worded_for_the_report() -> None:
+    links = [{"url": f"http://h{i}.example/", "host": f"h{i}.example", "text": "娱乐城", "hidden_by": "", "element": "",
+              "words": ["娱乐城"]} for i in range(4)]  # fmt: skip
+    problems = site_problems(findings_of("4405070010", "龙湖分局", hidden_links=4, details={"hidden_links": links},
+                                         compliance={"site_meta_tags": False}))  # fmt: skip
+    assert problems == ["首页存在暗链4处（h0.example、h1.example、h2.example等）",
+                        "缺少必备要素：网站元数据（SiteName、SiteDomain、SiteIDCode）"]  # fmt: skip

@@ -254,11 +254,15 @@ def content() -> Group:
     g.metric(M.SERIOUS_ERRORS, const(9, now), code=CLOSED)
     g.metric(M.PRIVACY_LEAKS, switch(0, 4, now - for_("XunchaPrivacyLeak"), now), code=E)
     g.metric(M.PRIVACY_LEAKS, const(0, now), code=H)
+    g.metric(M.HIDDEN_LINKS, switch(0, 7, now - for_("XunchaHiddenLinks"), now), code=F)
+    g.metric(M.HIDDEN_LINKS, switch(0, 1, now - for_("XunchaHiddenLinks") + STEP, now), code=G)
+    g.metric(M.HIDDEN_LINKS, const(0, now), code=H)
     g.expect("XunchaHomepageLinksBroken", now, ("warning", site_labels(A), 3))
     g.expect("XunchaHomepageLinksBroken", now - STEP)
     g.expect("XunchaRequiredElementMissing", now, ("warning", {**site_labels(B), "check": "icp_shown"}, 0))
     g.expect("XunchaSeriousError", now, ("critical", site_labels(C), 2))  # D: found one step ago, pending
     g.expect("XunchaPrivacyLeak", now, ("critical", site_labels(E), 4))
+    g.expect("XunchaHiddenLinks", now, ("critical", site_labels(F), 7))  # G: found one step ago, pending
     return g
 
 

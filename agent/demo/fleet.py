@@ -49,7 +49,14 @@ LOOPBACK = "127.0.0.1"
 FEEDS_HOST = "rsshub.xuncha.test"
 # Stand-ins for the national services the footers link to (ICP record, police record, error report, 党政机关 mark).
 SERVICE_HOSTS = ("beian.miit.gov.cn", "www.beian.gov.cn", "zfwzzc.www.gov.cn", "bszs.conac.cn")
+# Where the planted 暗链 (hidden injected links) of the demo point: gambling fronts, answered by the same stand-in.
+SPAM_HOSTS = ("www.yulecheng-demo.example", "www.bocai-demo.example", "www.sifu-demo.example")
+SPAM_TEXTS = ("澳门娱乐城", "百家乐真人荷官", "传奇私服发布网")
 WRONG_HOST_CERT = "www.shengzhou.gov.cn"
+MAINTENANCE_NOTICE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>系统维护</title></head><body>"
+                      "<div style='margin:120px auto;text-align:center'><h2>网站维护中</h2>"
+                      "<p>为提升服务质量，本站正在进行系统升级，升级期间暂停访问，给您带来不便，敬请谅解。</p></div>"
+                      "</body></html>")  # fmt: skip
 EXPIRING_DAYS = 10
 STALE_DAYS = 30
 
@@ -74,7 +81,7 @@ class DemoSite:
     kind: str = "department"
     status: str = "active"
     scheme: str = "https"
-    behaviour: str = "ok"  # ok | refused | slow | error500
+    behaviour: str = "ok"  # ok | refused | slow | error500 | maintenance (200 with a notice, not the homepage)
     tls: str | None = "valid"  # valid | expiring | expired | wrong_host; None for http
     in_zone: bool = True  # False: registered, but the name does not exist (NXDOMAIN)
     encoding: str = "utf-8"  # utf-8 | gbk (declared only in <meta>, as old CMSs do)
@@ -82,6 +89,7 @@ class DemoSite:
     footer_complete: bool = True
     wrong_expression: str = ""  # a serious wrong expression on the homepage
     broken_links: int = 0  # links on the homepage that answer 404
+    hidden_links: int = 0  # 暗链 planted in an off-screen block of the homepage
     notes: str = ""
     port: int = 0  # filled when the fleet has started
 
@@ -97,8 +105,13 @@ class DemoSite:
 
     @property
     def expect_http_ok(self) -> bool:
-        """A final 2xx/3xx within 15 s, on a connection the agent trusts."""
+        """A final 2xx/3xx within 15 s, on a connection the agent trusts, whose body is the homepage."""
         return self.in_zone and self.behaviour == "ok" and (self.scheme == "http" or self.tls in ("valid", "expiring"))
+
+    @property
+    def expect_http_answer(self) -> bool:
+        """A final 2xx/3xx within 15 s on a trusted connection, whatever the body."""
+        return self.expect_http_ok or (self.behaviour == "maintenance" and self.expect_http_status == 200)
 
     @property
     def expect_http_status(self) -> int | None:
@@ -128,7 +141,12 @@ class DemoSite:
     def expect_compliance_missing(self) -> tuple[str, ...]:
         if self.footer_complete:
             return ()
-        return ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry")
+        return ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
+                "site_meta_tags")
+
+    @property
+    def expect_hidden_links(self) -> int:
+        return self.hidden_links if self.expect_http_ok else 0
 
     @property
     def expect_serious_errors(self) -> tuple[str, ...]:
@@ -195,6 +213,12 @@ def demo_sites() -> tuple[DemoSite, ...]:
         DemoSite("3707040004", "潍坊市坊子区人力资源和社会保障局", "潍坊市坊子区人力资源和社会保障局",
                  "rsj.fangzi.gov.cn", scheme="http", tls=None, footer_complete=False, columns=_columns(gzdt=3),
                  notes="footer without 网站标识码, ICP/公网安备 numbers, 找错 entry or 党政机关 mark"),
+        DemoSite("4408020007", "湛江市赤坎区文化广电旅游体育局", "湛江市赤坎区文化广电旅游体育局", "wgltj.chikan.gov.cn",
+                 hidden_links=3, columns=_columns(gzdt=1, tzgg=4),
+                 notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block"),
+        DemoSite("4452220010", "揭西县住房和城乡建设局", "揭西县住房和城乡建设局", "zjj.jiexi.gov.cn", scheme="http",
+                 tls=None, behaviour="maintenance", columns=_columns(),
+                 notes="the homepage answers 200 with a maintenance notice (网站维护中): a failed visit"),
         DemoSite("5304230001", "云南·通海", "通海县人民政府办公室", "www.tonghai.gov.cn", kind="portal",
                  status="closed", columns=_columns(gzdt=1),
                  notes="registered as closed (已关停) but still answering: 带病运行"),
@@ -325,6 +349,10 @@ def _homepage(site: DemoSite, today: dt.date, services: str) -> str:
                 '<img src="/images/banner_2019.jpg" alt="专题">',
                 '<a href="/zt/rcgz/index.html">人才工作专题</a>')[: site.broken_links]  # fmt: skip
         blocks.append(f'<div class="block zt">{" ".join(dead)}</div>')
+    if site.hidden_links:  # what an intrusion leaves: off-screen links, for search engines only
+        pairs = list(zip(SPAM_HOSTS, SPAM_TEXTS, strict=True))[: site.hidden_links]
+        planted = "".join(f'<a href="http://{host}:{services}/">{text}</a>' for host, text in pairs)
+        blocks.append(f'<div style="position:absolute;left:-9999px;top:-9999px;">{planted}</div>')
     return _page(site, site.name, "\n".join(blocks), today, services)
 
 
@@ -365,6 +393,8 @@ def site_app(site: DemoSite, *, services_port: int = 0, slow_seconds: float = 20
         if site.behaviour == "error500":
             return web.Response(status=500, text="<html><body><h1>500 Internal Server Error</h1></body></html>",
                                 content_type="text/html")  # fmt: skip
+        if site.behaviour == "maintenance":
+            return web.Response(text=MAINTENANCE_NOTICE, content_type="text/html")
         return await handler(request)
 
     async def home(request: web.Request) -> web.Response:
@@ -531,7 +561,7 @@ class Fleet:
         services = await hostile.serve_app(services_app())
         stack.push_async_callback(services.close)
         self.services_port = services.port
-        for name in SERVICE_HOSTS:
+        for name in SERVICE_HOSTS + SPAM_HOSTS:
             self.dns.set(name, [LOOPBACK])
 
         started = []

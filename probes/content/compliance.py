@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
+from probes.content import meta
 from probes.content.extract import Page
 
 # 网站标识码: 10 digits (division code + sequence) or bm + 8 digits for central departments.
@@ -19,18 +21,21 @@ _SITE_CODE_AT = re.compile(SITE_CODE.pattern.removeprefix("(?:网站)?"))
 # Record numbers use the provinces' one-character names, several of them other than the
 # common ones: 滇 (云南), 黔 (贵州), 陇 (甘肃), 蜀 (四川), 秦 (陕西) — e.g. 滇ICP备05001234号.
 _PROVINCES = "京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕秦吉闽贵黔粤青藏川蜀宁琼"
-ICP = re.compile(rf"[{_PROVINCES}]\s*ICP\s*[备证]\s*[：:]?\s*\d{{6,10}}\s*号?(?:\s*-\s*\d{{1,3}})?", re.I)
-POLICE = re.compile(rf"[{_PROVINCES}]\s*公网安备\s*[：:]?\s*\d{{10,16}}\s*号?")
-# The 党政机关网站标识 is an image linked to its registration on conac.cn (bszs.conac.cn / dcs.conac.cn).
-_CONAC_URL = re.compile(r"conac\.cn", re.I)
+ICP = re.compile(rf"[{_PROVINCES}]\s*ICP\s*[备证]\s*(?:案\s*)?[：:]?\s*\d{{6,10}}\s*号?(?:\s*-\s*\d{{1,3}})?", re.I)
+# 公网安备 and its variants in use: 京公网安备 11010202000001号, 赣公安备案 36040202000107号, 京公网安备案…
+POLICE = re.compile(rf"[{_PROVINCES}]\s*公网?安备案?\s*(?:号\s*)?[：:]?\s*\d{{10,16}}\s*号?")
+# The 党政机关网站标识 links to its registration on conac.cn (bszs.conac.cn), or is written by CONAC's
+# script (dcs.conac.cn/js/…), often itself written by an inline ``document.write(unescape(…))``.
+_CONAC_HOST = "conac.cn"
 _CONAC_TEXT = re.compile(r"党政机关")
-# 我为政府网站找错: the entry links to (or its script comes from) the national platform.
-_JIUCUO_URL = re.compile(r"jiucuo|zfwzzc\.www\.gov\.cn|zfwzgl\.www\.gov\.cn|pucha\.kaipuyun\.cn", re.I)
+# 我为政府网站找错: the national platform's script (…/exposure/jiucuo.js with a sitecode) or a link to it.
+_JIUCUO_HOSTS = ("zfwzzc.www.gov.cn", "zfwzgl.www.gov.cn", "pucha.kaipuyun.cn")
 _JIUCUO_TEXT = re.compile(r"政府网站找错")
-# Lower-case literals the two URL patterns are made of, for a plain substring test on ASCII URLs.
-_CONAC_WORDS = ("conac.cn",)
-_JIUCUO_WORDS = ("jiucuo", "zfwzzc.www.gov.cn", "zfwzgl.www.gov.cn", "pucha.kaipuyun.cn")
 GOV_SUFFIXES = (".gov.cn", ".政务", ".xn--zfr164b")
+CHECKS = (
+    "site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
+    "gov_cn_domain", "site_meta_tags",
+)  # fmt: skip
 
 
 def gov_domain(host: str) -> bool:
@@ -39,9 +44,11 @@ def gov_domain(host: str) -> bool:
 
 
 def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[str, bool], dict[str, Any]]:
-    """(check → passed, what was found) for the six checks of ``COMPLIANCE_CHECKS``.
+    """(check → passed, what was found) for the checks of ``CHECKS``; ``found`` names the evidence each
+    check used (``conac_evidence``, ``error_report_evidence``, ``meta``) and why one failed (``…_problem``).
 
-    ``urls`` are the page's anchors and resources (the marks are links and images)."""
+    ``urls`` are the page's anchors and resources (kept for callers; the marks are judged on the page's
+    anchors, scripts and frames)."""
     text = page.text
     found: dict[str, Any] = {}
     codes = [m.group(1).lower() for m in _SITE_CODE_AT.finditer(text)]
@@ -52,9 +59,20 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
     police = POLICE.search(text)
     found["icp"] = _squash(icp.group(0)) if icp else ""
     found["police_record"] = _squash(police.group(0)) if police else ""
-    joined = "\n".join(urls)  # the patterns are literals without a line break: one search for all URLs
-    conac = _any_url(joined, _CONAC_URL, _CONAC_WORDS) or bool(_CONAC_TEXT.search(page.alt_text))
-    jiucuo = _any_url(joined, _JIUCUO_URL, _JIUCUO_WORDS) or bool(_JIUCUO_TEXT.search(text + " " + page.alt_text))
+    conac, found["conac_evidence"] = _conac(page)
+    if not conac:
+        found["conac_problem"] = _conac_problem(page)
+    jiucuo, found["error_report_evidence"], problem = _jiucuo(page, site_code)
+    if problem:
+        found["error_report_problem"] = problem
+    found["meta"] = {k: v for k, v in page.meta.items() if k in meta.SITE_TAGS}
+    meta_problems = meta.site_problems(page.meta, site_code)
+    if meta_problems:
+        found["meta_problem"] = "; ".join(meta_problems)
+    footer = _footer_script(page)
+    if footer and not (codes and icp and police):
+        # Many portals write their footer from an external script; the agent runs none, so say where to look.
+        found["footer_script"] = f"the footer may be written by {footer}, which the agent does not run"
     checks = {
         "site_code_shown": site_code.lower() in codes,
         "icp_shown": icp is not None,
@@ -62,15 +80,69 @@ def check(page: Page, urls: list[str], site_code: str, host: str) -> tuple[dict[
         "conac_mark_shown": conac,
         "error_report_entry": jiucuo,
         "gov_cn_domain": gov_domain(host),
+        "site_meta_tags": not meta_problems,
     }
     return checks, found
 
 
-def _any_url(joined: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
-    if joined.isascii():  # re.I on ASCII text is exactly str.lower(); a case-insensitive regex cannot skip ahead
-        lowered = joined.lower()
-        return any(w in lowered for w in words)
-    return pattern.search(joined) is not None
+_FOOTER_SCRIPT = re.compile(r"(?:^|[/_.-])(?:foot|footer|bottom|dibu|copyright|banquan)[\w.-]*\.js$", re.I)
+
+
+def _footer_script(page: Page) -> str:
+    """The external script most likely to write the footer (the shortest name: foot.js before foothelp.js)."""
+    paths = [urlsplit(s.url).path for s in page.scripts if s.how == "script src"]
+    found = [p for p in paths if _FOOTER_SCRIPT.search(p)]
+    return min(found, key=lambda p: len(p.rsplit("/", 1)[-1])) if found else ""
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _conac(page: Page) -> tuple[bool, str]:
+    for text, url in page.anchors:
+        if _CONAC_HOST in url.lower():  # a substring test first: parsing every URL of a page costs milliseconds
+            host = _host(url)
+            if host == _CONAC_HOST or host.endswith("." + _CONAC_HOST):
+                return True, f"link to {host} ({text[:20] or 'image'})"
+    for s in page.scripts:
+        host = _host(s.url)
+        if host.endswith(_CONAC_HOST):
+            return True, f"{s.how}: {s.url[:90]}"
+    return False, ""
+
+
+def _conac_problem(page: Page) -> str:
+    if _CONAC_TEXT.search(page.alt_text) or any(_CONAC_TEXT.search(t) for t, _ in page.anchors):
+        return "the 党政机关 mark is shown without its link to the registration (bszs.conac.cn) or CONAC's script"
+    return "no 党政机关 mark: neither a link to bszs.conac.cn nor CONAC's script"
+
+
+def _jiucuo(page: Page, site_code: str) -> tuple[bool, str, str]:
+    """(passed, evidence, problem) of the 我为政府网站找错 entry."""
+    for s in page.scripts:
+        path = urlsplit(s.url).path.lower() if "://" in s.url else s.url.lower()
+        if path.endswith("jiucuo.js") or _host(s.url) in _JIUCUO_HOSTS:
+            evidence = f"error-report {s.how}: {s.url[:90]}"
+            if s.sitecode:
+                evidence += f", sitecode {s.sitecode}"
+                if s.sitecode.lower() != site_code.lower():
+                    return False, evidence, f"the error-report script's sitecode {s.sitecode} is not this site's {site_code}"
+            return True, evidence, ""
+    for text, url in page.anchors:
+        low = url.lower()
+        if "jiucuo" in low or any(h in low for h in _JIUCUO_HOSTS) or "找错" in text:
+            if "jiucuo" in low or _host(url) in _JIUCUO_HOSTS or _JIUCUO_TEXT.search(text):
+                return True, f"link to {url[:90]}", ""
+    for url in page.resource_urls:
+        if "jiucuo" in url.lower() and not url.lower().endswith((".png", ".gif", ".jpg", ".jpeg", ".svg")):
+            return True, f"embedded {url[:90]}", ""
+    if _JIUCUO_TEXT.search(page.text + " " + page.alt_text):
+        return False, "", "我为政府网站找错 is shown without a link to the national platform or its script"
+    return False, "", ""
 
 
 def _squash(s: str) -> str:

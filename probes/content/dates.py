@@ -1,8 +1,12 @@
 """Publication dates as Chinese government sites write them.
 
 ``2026-11-20``, ``2026/11/20``, ``2026.11.20``, ``2026年11月20日``, each with an
-optional time, and the short ``11-20`` / ``[11-20]`` / ``11月20日`` whose year is
-inferred (a month-day later than today belongs to last year).  Times are read in
+optional time, and the short ``11-20`` / ``[11-20]`` / ``11月20日`` that need a year.
+A month-day's year is inferred against a *reference*: the newest instant the page
+is known to be from (see :mod:`probes.content.years`, which finds that evidence);
+a month-day later than the reference belongs to the year before.  Today's
+calendar is not evidence: a page abandoned two years ago prints the same
+``[10-11]``.  Times are read in
 Asia/Shanghai (UTC+8, no daylight saving), the time zone of every site we watch.
 
 Invalid dates (``2026-13-45``) are ignored; dates after today are reported as
@@ -95,14 +99,48 @@ def _verdict_written(
     return _verdict(int(y), int(m), int(d), int(h or 0), int(mi or 0), int(s or 0), now)
 
 
-def infer_year(month: int, day: int, now: float) -> int:
-    """The year of a month-day shown without one: this year, unless that is after today."""
-    t = today(now)
+def infer_year(month: int, day: int, reference: float) -> int:
+    """The year of a month-day shown without one, given the newest instant the page is known to be
+    from: that instant's year, unless the month-day falls after it."""
+    t = today(reference)
     return t.year - 1 if (month, day) > (t.month, t.day) else t.year
 
 
+@dataclass(frozen=True, slots=True)
+class MonthDay:
+    """A month-day written without a year, waiting for evidence of its year."""
+
+    month: int
+    day: int
+    hour: int
+    minute: int
+    second: int
+    text: str
+    start: int
+
+
+def find_month_days(text: str) -> tuple[list[MonthDay], list[FoundDate]]:
+    """Month-days standing as tokens of their own in ``text``; and the invalid ones (``13-45``)."""
+    out: list[MonthDay] = []
+    invalid: list[FoundDate] = []
+    for m in _SHORT_TOKEN.finditer(text):
+        month, day = int(m.group("m")), int(m.group("d"))
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            invalid.append(FoundDate(0.0, m.group(0).strip(), m.start(), "invalid"))
+            continue
+        h, mi, s = m.group("h", "mi", "s")
+        out.append(MonthDay(month, day, int(h or 0), int(mi or 0), int(s or 0), m.group(0).strip(), m.start()))
+    return out, invalid
+
+
+def judge_month_day(md: MonthDay, year: int, now: float) -> tuple[float, str]:
+    """(timestamp, problem) of a month-day once its year is known (see :class:`FoundDate`)."""
+    return _verdict(year, md.month, md.day, md.hour, md.minute, md.second, now)
+
+
 def find_short(fragment: str, now: float) -> FoundDate | None:
-    """A month-day that is the whole fragment (``[11-20]``, ``11-20 09:30``, ``11月20日``)."""
+    """A month-day that is the whole fragment (``[11-20]``, ``11-20 09:30``, ``11月20日``), its year
+    inferred against ``now`` taken as the reference (callers with better evidence use :func:`find_month_days`)."""
     m = _SHORT.match(fragment)
     if m is None:
         return None
@@ -113,7 +151,8 @@ def find_short(fragment: str, now: float) -> FoundDate | None:
 
 
 def find_short_tokens(text: str, now: float) -> list[FoundDate]:
-    """Month-days standing as tokens of their own in ``text`` (fragments joined by spaces)."""
+    """Month-days standing as tokens of their own in ``text`` (fragments joined by spaces), their year
+    inferred against ``now`` as the reference."""
     out = []
     for m in _SHORT_TOKEN.finditer(text):
         month, day = int(m.group("m")), int(m.group("d"))

@@ -6,11 +6,19 @@ a page nested deeper than :data:`MAX_DEPTH` is cut where it gets that deep
 (a partial result with a note); anchors, items and text are capped too.
 
 An *item* is a link inside a list entry, table row or a small block that holds
-only that link (``<li><a>标题</a><span>2026-11-20</span></li>``).  Its date is
-the newest usable date written beside the title; a date inside the title counts
-only when it ends the title.  Dates shown for another reason never count: the
-header's "今天是2026年11月20日 星期五" (no link beside it), copyright years (not a
-day), and dates after today (a meeting announced for next month).
+only that link (``<li><a>标题</a><span>2026-11-20</span></li>``); failing that,
+a block of at most three links (title, source, "more") or the link's following
+sibling (``<a>标题</a><span>[11-20]</span>`` in a block of many links).  Its date
+is the newest usable date written beside the title; a date inside the title
+counts only when it ends the title (``<a>标题2018年03月20日</a>``).  Dates shown
+for another reason never count: the header's "今天是2026年11月20日 星期五" (no
+link beside it), copyright years (not a day), and dates after today (a meeting
+announced for next month).  A month-day without a year (``[11-20]``) gets its
+year from evidence (:mod:`probes.content.years`), never from today's calendar.
+
+Text is the *visible* text (:mod:`probes.content.visible`): hidden and
+off-screen elements, comments, ``<noscript>`` and ``<template>`` do not count as
+shown; the links they hide are kept apart for :mod:`probes.content.hidden_links`.
 """
 
 from __future__ import annotations
@@ -24,13 +32,14 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from probes.content import dates
+from probes.content import dates, embeds, meta, visible, years
 
 MAX_DEPTH = 1500
 MAX_ANCHORS = 5000  # anchors examined for items and navigation
 MAX_ITEM_TEXT = 400  # a "container" longer than this is a block of content, not one item
 MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer matters)
 MAX_IGNORED = 30
+MAX_BLOCK_LINKS = 3  # a block with this many links or fewer is one item (title, source, "more")
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
 _ITEM_TAGS = frozenset(("li", "tr", "dd", "dt"))
@@ -79,9 +88,14 @@ class Item:
     url: str
     published: float | None = None
     date_text: str = ""
+    month_day: dates.MonthDay | None = None  # a date written without a year, until its year is known
+    year_from: str = ""  # "" (written), "item URL", "page evidence", "unknown"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "url": self.url, "published": self.published, "date": self.date_text}
+        out = {"title": self.title, "url": self.url, "published": self.published, "date": self.date_text}
+        if self.year_from:
+            out["year_from"] = self.year_from
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +109,11 @@ class Page:
     alt_text: str = ""  # alt/title attributes of images and links (the marks are often images)
     ignored_dates: tuple[dict[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
+    meta: dict[str, str] = field(default_factory=dict)  # the standard's meta tags (probes.content.meta)
+    scripts: tuple[embeds.Script, ...] = ()  # external scripts and URLs written by inline scripts (resolved)
+    hidden_anchors: tuple[dict[str, str], ...] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element"}
+    hidden_elements: int = 0
+    year_report: dict[str, Any] = field(default_factory=dict)  # how month-days got their year (years.resolve)
 
     @property
     def dated_items(self) -> tuple[Item, ...]:
@@ -191,17 +210,69 @@ def visible_text(tree: LexborHTMLParser) -> str:
     return text
 
 
-def parse(html: str, base_url: str, now: float) -> Page:
-    """Read one page (already decoded).  Pure: no I/O, ``now`` for dates."""
+def parse(html: str, base_url: str, now: float, last_modified: float | None = None) -> Page:
+    """Read one page (already decoded).  Pure: no I/O, ``now`` for dates, ``last_modified`` (the HTTP
+    header, when the server sent one) as evidence of the year of dates written without one."""
     tree, notes = parse_tree(html)
     title_node = tree.css_first("title")
     title = title_node.text(strip=True)[:200] if title_node is not None else ""
+    tags = meta.read(tree)
     resources, alts = _resources(tree, base_url)
+    scripts = tuple(_resolved(embeds.scripts(tree, html), base_url))
     items, anchors, nav, ignored, anchor_notes = _anchors(tree, base_url, now)
+    items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified)
+    hidden = visible.hidden_elements(tree)
+    hidden_anchors = _hidden_anchors(hidden, base_url)
+    fragments = embeds.script_html(tree, html)
+    visible.remove(hidden)
     text = visible_text(tree)
+    if fragments:  # what inline scripts insert (a footer built as a string) is shown too
+        written, written_links = _script_written(fragments, base_url)
+        text = f"{text}\n{written}" if written else text
+        scripts += tuple(written_links)
     return Page(title=title, text=text, items=tuple(items), anchors=tuple(anchors), nav=tuple(nav),
                 resource_urls=tuple(resources), alt_text=alts, ignored_dates=tuple(ignored[:MAX_IGNORED]),
-                notes=tuple(notes + anchor_notes))  # fmt: skip
+                notes=tuple(notes + anchor_notes + year_notes), meta=tags, scripts=scripts,
+                hidden_anchors=tuple(hidden_anchors), hidden_elements=len(hidden), year_report=year_report)  # fmt: skip
+
+
+def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script]]:
+    """Visible text and links of the HTML that inline scripts carry."""
+    tree = LexborHTMLParser(fragments)
+    visible.remove(visible.hidden_elements(tree))
+    links = []
+    for a in tree.css("a[href]")[:MAX_ANCHORS]:
+        url = clean_url(a.attrs.get("href") or "", base)
+        if url is not None:
+            links.append(embeds.Script(url, "link written by an inline script"))
+    return visible_text(tree), links
+
+
+def _resolved(found: list[embeds.Script], base: str) -> list[embeds.Script]:
+    out = []
+    for s in found:
+        url = clean_url(s.url, base)
+        if url is not None:
+            out.append(embeds.Script(url, s.how, s.sitecode))
+    return out
+
+
+def _hidden_anchors(hidden: list[visible.Hidden], base: str) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    seen: set[int] = set()
+    for h in hidden:
+        for a in h.node.css("a[href]"):
+            if a.mem_id in seen:
+                continue  # inside two hidden elements: named after the outer one
+            seen.add(a.mem_id)
+            url = clean_url(a.attrs.get("href") or "", base)
+            if url is None:
+                continue
+            text = _anchor_text(a, _squeeze(a.text(strip=True)))
+            out.append({"text": text, "url": url, "hidden_by": h.how, "element": h.where})
+            if len(out) >= MAX_ANCHORS:
+                return out
+    return out
 
 
 def _resources(tree: LexborHTMLParser, base: str) -> tuple[list[str], str]:
@@ -231,6 +302,7 @@ def _tag_ids(names: frozenset[str]) -> frozenset[int]:
 _ITEM_IDS = _tag_ids(_ITEM_TAGS)
 _STOP_IDS = _tag_ids(_STOP_TAGS)
 _BLOCK_IDS = _tag_ids(_BLOCK_TAGS)
+_SIBLING_IDS = _tag_ids(frozenset(("span", "em", "i", "font", "small", "b", "label", "time", "cite")))
 
 
 def _nav_ids(tree: LexborHTMLParser) -> set[int]:
@@ -269,7 +341,7 @@ def _anchor_text(a: LexborNode, text: str) -> str:
 
 # Per page: what the text beside an item's title says about dates, computed once per distinct text
 # (list pages repeat the same few "2026-11-20"): the problems in order, and the newest usable date.
-_Beside = tuple[tuple[tuple[str, str], ...], tuple[float, str] | None]
+_Beside = tuple[tuple[tuple[str, str], ...], tuple[float, str] | None, dates.MonthDay | None]
 
 
 def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-untyped-def]
@@ -299,10 +371,15 @@ def _anchors(tree: LexborHTMLParser, base: str, now: float):  # type: ignore[no-
         if len(text) < 4 or search_utility(text):
             continue
         container = _container(a, texts, links)
+        loose = container is None
         if container is None:
-            continue
-        published, date_text = _item_date(text, container, now, ignored, besides)
-        items.append(Item(text, url, published, date_text))
+            container = _few_links_container(a, texts, links) or _loose_container(a, text)
+            if container is None:
+                continue
+        published, date_text, month_day = _item_date(text, container, now, ignored, besides)
+        if loose and published is None and month_day is None:
+            continue  # found only by the looser rules: an item when it carries a date, not a footer link
+        items.append(Item(text, url, published, date_text, month_day))
     return items, anchors, nav, ignored, notes
 
 
@@ -342,15 +419,47 @@ def _container(a: LexborNode, texts: dict[int, str | None], links: dict[int, int
     return _container_text(best, texts) if best is not None else None
 
 
+def _few_links_container(a: LexborNode, texts: dict[int, str | None], links: dict[int, int]) -> str | None:
+    """The nearest block when it holds a few links (title, source, "more") and little text."""
+    node = a.parent
+    if node is None or node.tag_id not in _BLOCK_IDS:
+        return None
+    key = node.mem_id
+    if key not in links:
+        links[key] = len(node.css("a"))
+    return _container_text(node, texts) if links[key] <= MAX_BLOCK_LINKS else None
+
+
+def _loose_container(a: LexborNode, title: str) -> str | None:
+    """An item in a block of many links: the link's own text and its next sibling element when that is
+    short (``<a>标题</a><span>[11-20]</span>``), or the link's text alone when it holds a digit (a date
+    that ends the title)."""
+    node = a.next
+    for _ in range(3):
+        if node is None:
+            break
+        if node.tag == "-text":
+            if (node.text_content or "").strip():
+                break  # text between the link and the next element: say "| 更多", not this item's date
+            node = node.next
+            continue
+        if node.tag_id in _SIBLING_IDS:
+            sibling = _squeeze(node.text(strip=True))
+            if 0 < len(sibling) <= 40 and _DIGIT.search(sibling):
+                return f"{title} {sibling}"
+        break
+    return title if _DIGIT.search(title) else None
+
+
 def _item_date(
     title: str, container: str, now: float, ignored: list[dict[str, str]], besides: dict[str, _Beside]
-) -> tuple[float | None, str]:
+) -> tuple[float | None, str, dates.MonthDay | None]:
     inside = title in container
     beside = container.replace(title, " ", 1) if inside else container
     known = besides.get(beside)
     if known is None:
         known = besides[beside] = _dates_beside(beside, now)
-    problems, best = known
+    problems, best, month_day = known
     for text, problem in problems:
         if len(ignored) < MAX_IGNORED:
             ignored.append({"date": text, "reason": problem, "item": title[:60]})
@@ -360,24 +469,37 @@ def _item_date(
         if usable:
             d = max(usable, key=lambda d: d.timestamp)
             best = d.timestamp, d.text
-    return best if best is not None else (None, "")
+    if best is not None:
+        return best[0], best[1], None
+    return (None, month_day.text, month_day) if month_day is not None else (None, "", None)
 
 
 def _dates_beside(beside: str, now: float) -> _Beside:
+    """Problems, the newest usable full date, and (when there is none) the first month-day without a year."""
     if not _DIGIT.search(beside):
-        return (), None
+        return (), None, None
     problems: list[tuple[str, str]] = []
     best: tuple[float, str] | None = None
-    for d in dates.find_full(beside, now) + dates.find_short_tokens(beside, now):
+    for d in dates.find_full(beside, now):
         problem = d.problem or _context_problem(beside, d)
         if problem:
             problems.append((d.text, problem))
         elif best is None or d.timestamp > best[0]:  # the first of equal dates, as max() would
             best = d.timestamp, d.text
-    return tuple(problems), best
+    month_day = None
+    if best is None:
+        month_days, invalid = dates.find_month_days(beside)
+        problems += [(d.text, d.problem) for d in invalid]
+        for md in month_days:
+            problem = _context_problem(beside, md)
+            if problem:
+                problems.append((md.text, problem))
+            elif month_day is None:
+                month_day = md
+    return tuple(problems), best, month_day
 
 
-def _context_problem(text: str, d: dates.FoundDate) -> str:
+def _context_problem(text: str, d: dates.FoundDate | dates.MonthDay) -> str:
     before = text[max(0, d.start - 8) : d.start]
     after = text[d.start + len(d.text) : d.start + len(d.text) + 6]
     around = before + after

@@ -1,0 +1,164 @@
+"""The year of dates written without one (``[10-11]``), from evidence on the page (issue 9).
+
+A homepage that prints ``10-11`` beside ``2023-10-11`` was made in 2023, whatever
+today's calendar says; read against today, a homepage abandoned more than a year
+ago would look fresh, the worst error for a tool that warns before the inspector.
+So the year comes from evidence, in this order:
+
+1. the item's own URL, when it carries its date: ``./202310/t20231011_2290635.html``,
+   ``/art/2023/10/11/art_…``, ``/2023-10/11/``, or at least year and month
+   (``/202310/…``) when the month agrees;
+2. the newest instant the page is known to be from, the *reference*: full dates
+   written beside other items, dates in item URLs, the standard's
+   ``<meta name="PubDate">`` and HTTP ``Last-Modified`` (unless the server stamps
+   every answer with the time of the request).  A month-day takes the year that
+   puts it on or before the reference plus :data:`SLACK` (a week: the blocks of a
+   live homepage are updated within days of each other), so an inferred date is
+   never more than a week newer than the page's own evidence;
+3. nothing: the item stays without a date and the page says so (``notes``); the
+   caller then falls back to when the item list last changed.  A guessed year is
+   never presented as a publication.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from domain.clock import BEIJING
+from probes.content import dates
+
+if TYPE_CHECKING:
+    from probes.content.extract import Item
+
+# Dates in item URLs, as the common CMSs write them (TRS, 大汉 JCMS, 拓尔思/开普云 …).
+_URL_FULL = (
+    re.compile(r"/t(20\d{2})(\d{2})(\d{2})_\d+"),  # TRS: ./202310/t20231011_2290635.html
+    re.compile(r"/art/(20\d{2})/(\d{1,2})/(\d{1,2})/"),  # JCMS: /art/2023/10/11/art_1234_5678.html
+    re.compile(r"/(20\d{2})-(\d{2})/(\d{2})/"),  # /2023-10/11/c_1129910.htm
+    re.compile(r"/(20\d{2})(\d{2})(\d{2})/"),  # /20231011/
+    re.compile(r"/(20\d{2})-(\d{2})-(\d{2})/"),  # /2023-10-11/
+)
+_URL_MONTH = re.compile(r"/(20\d{2})-?(\d{2})/")  # /202310/f7747480….shtml, /2023-10/
+FRESH_STAMP = 3600.0  # a Last-Modified within this of the request is the server's clock, not the page's
+SLACK = 7 * 86400.0  # how much newer than the page's newest evidence an inferred date may be
+
+
+@lru_cache(maxsize=8192)
+def url_date(url: str) -> tuple[int, int, int] | None:
+    """(year, month, day) an item's URL carries; day 0 when only year and month; None when nothing."""
+    if "/20" not in url:
+        return None
+    for pattern in _URL_FULL:
+        if m := pattern.search(url):
+            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if 1 <= mo <= 12 and 1 <= d <= 31 and dates.to_timestamp(y, mo, d) is not None:
+                return y, mo, d
+    if m := _URL_MONTH.search(url):
+        y, mo = int(m.group(1)), int(m.group(2))
+        if 1 <= mo <= 12:
+            return y, mo, 0
+    return None
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, BEIJING).date().isoformat()
+
+
+def reference(
+    items: Sequence[Item], now: float, pubdate: str = "", last_modified: float | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The newest instant the page is known to be from, and every piece of evidence considered."""
+    evidence: list[dict[str, Any]] = []
+    written = [i for i in items if i.published is not None]
+    if written:
+        best = max(written, key=lambda i: i.published or 0.0)
+        evidence.append({"source": "full dates beside items", "timestamp": best.published, "count": len(written),
+                         "example": f"{best.date_text} {best.title[:40]}"})  # fmt: skip
+    in_urls = []
+    for i in items:
+        if (ud := url_date(i.url)) and ud[2]:
+            ts, problem = dates._verdict(ud[0], ud[1], ud[2], 0, 0, 0, now)
+            if not problem:
+                in_urls.append((ts, i.url))
+    if in_urls:
+        ts, url = max(in_urls)
+        evidence.append({"source": "dates in item URLs", "timestamp": ts, "count": len(in_urls), "example": url})
+    if pubdate:
+        usable = [d for d in dates.find_full(pubdate, now) if not d.problem]
+        if usable:
+            evidence.append({"source": "meta PubDate", "timestamp": usable[0].timestamp, "example": pubdate[:40]})
+    if last_modified is not None:
+        if last_modified < now - FRESH_STAMP:
+            evidence.append({"source": "HTTP Last-Modified", "timestamp": last_modified, "example": _iso(last_modified)})
+        else:
+            evidence.append({"source": "HTTP Last-Modified", "timestamp": None,
+                             "example": "the time of the request: the server's clock, not evidence"})  # fmt: skip
+    usable_evidence = [e for e in evidence if e["timestamp"] is not None]
+    best_evidence = max(usable_evidence, key=lambda e: e["timestamp"]) if usable_evidence else None
+    return best_evidence, evidence
+
+
+def resolve(
+    items: Sequence[Item], now: float, pubdate: str = "", last_modified: float | None = None
+) -> tuple[list[Item], dict[str, Any], list[str]]:
+    """Give each item dated only by a month-day its year from evidence (see the module's docstring).
+
+    Returns the items, a report for ``/api/`` (which evidence, how many items each way) and notes."""
+    pending = [i for i in items if i.month_day is not None and i.published is None]
+    if not pending:
+        return list(items), {}, []
+    ref, evidence = reference(items, now, pubdate, last_modified)
+    counts = {"item URL": 0, "page evidence": 0, "unknown": 0, "unusable": 0}
+    out = []
+    for item in items:
+        md = item.month_day
+        if md is None or item.published is not None:
+            out.append(item)
+            continue
+        year, source = _year(item.url, md, ref)
+        if year is None:
+            counts["unknown"] += 1
+            out.append(replace(item, year_from="unknown"))
+            continue
+        ts, problem = dates.judge_month_day(md, year, now)
+        if problem:
+            counts["unusable"] += 1
+            out.append(replace(item, year_from=f"{source}: {problem}"))
+            continue
+        counts[source] += 1
+        out.append(replace(item, published=ts, date_text=f"{md.text} ({year})", year_from=source))
+    report: dict[str, Any] = {
+        "month_day_items": len(pending),
+        "year_from_item_url": counts["item URL"],
+        "year_from_page_evidence": counts["page evidence"],
+        "year_unknown": counts["unknown"],
+        "unusable": counts["unusable"],
+        "reference": _public(ref) if ref else None,
+        "evidence": [_public(e) for e in evidence],
+    }
+    notes = []
+    if counts["unknown"]:
+        notes.append(f"{counts['unknown']} items show dates without a year and the page gives no evidence of "
+                     "the year: they are not counted as updates")  # fmt: skip
+    return out, report, notes
+
+
+def _year(url: str, md: dates.MonthDay, ref: dict[str, Any] | None) -> tuple[int | None, str]:
+    ud = url_date(url)
+    if ud is not None and ud[1] == md.month and (ud[2] in (0, md.day)):
+        return ud[0], "item URL"
+    if ref is not None:
+        return dates.infer_year(md.month, md.day, ref["timestamp"] + SLACK), "page evidence"
+    return None, "unknown"
+
+
+def _public(e: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in e.items() if k != "timestamp"}
+    if e.get("timestamp") is not None:
+        out["date"] = _iso(e["timestamp"])
+    return out

@@ -1,0 +1,300 @@
+"""Judging pages as an inspector would (issue 9): each rule provoked, and each left quiet where it must be.
+
+Years from evidence, visible text only, items where real pages put them, record-number
+variants, the CONAC and error-report scripts, the standard's meta tags, 暗链.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from probes.content import compliance, dates, extract, hidden_links, years
+
+NOW = dates.to_timestamp(2026, 11, 20, 10, 0)  # Friday 2026-11-20 10:00 in Shanghai
+assert NOW is not None
+BASE = "https://www.lh.gov.cn/"
+CODE = "4405070010"
+META = ('<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="www.lh.gov.cn">'
+        f'<meta name="SiteIDCode" content="{CODE}">')  # fmt: skip
+
+
+def ts(y: int, m: int, d: int) -> float:
+    t = dates.to_timestamp(y, m, d)
+    assert t is not None
+    return t
+
+
+def page(body: str, head: str = "", *, last_modified: float | None = None) -> extract.Page:
+    html = f"<html><head>{head}<title>t</title></head><body>{body}</body></html>"
+    return extract.parse(html, BASE, NOW, last_modified)
+
+
+def checks(body: str, head: str = META, code: str = CODE) -> tuple[dict[str, bool], dict[str, object]]:
+    return compliance.check(page(body, head), [], code, "www.lh.gov.cn")
+
+
+def li(title: str, date: str, href: str = "/a.html") -> str:
+    return f"<li><a href={href}>{title}</a><span>{date}</span></li>"
+
+
+# --- the year of [MM-DD] ----------------------------------------------------------------------
+
+
+def test_a_stale_homepage_printing_month_days_beside_an_old_full_date_is_stale() -> None:
+    p = page("<ul>" + li("区政府召开常务会议研究工作", "[03-06]") + li("关于开展安全检查的通知", "[2018-03-16]") + "</ul>")
+    assert p.newest == ts(2018, 3, 16)
+    (short,) = [i for i in p.items if i.year_from]
+    assert short.published == ts(2018, 3, 6) and short.year_from == "page evidence"
+    assert p.year_report["reference"]["source"] == "full dates beside items"
+
+
+def test_an_item_url_carrying_its_date_gives_the_year() -> None:
+    p = page("<ul>" + li("区政府召开常务会议研究工作", "10-11", "./202310/t20231011_2290635.html") + "</ul>")
+    (item,) = p.items
+    assert item.published == ts(2023, 10, 11) and item.year_from == "item URL"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://x.gov.cn/xxgk/202310/t20231011_2290635.html", (2023, 10, 11)),
+        ("https://x.gov.cn/art/2023/10/11/art_1229_5678.html", (2023, 10, 11)),
+        ("https://x.gov.cn/2023-10/11/c_1129910.htm", (2023, 10, 11)),
+        ("https://x.gov.cn/zwyw/202310/f774748034514ad2.shtml", (2023, 10, 0)),
+        ("https://x.gov.cn/news/12345.html", None),
+        ("https://x.gov.cn/202313/t20231399_1.html", None),
+    ],
+)
+def test_dates_in_item_urls(url: str, expected: tuple[int, int, int] | None) -> None:
+    assert years.url_date(url) == expected
+
+
+def test_the_meta_pubdate_is_evidence_of_the_year() -> None:
+    p = page("<ul>" + li("相关新闻的一个标题文字", "09-30") + "</ul>", '<meta name="PubDate" content="2024-09-30 09:24">')
+    assert p.newest == ts(2024, 9, 30)
+    assert p.year_report["reference"]["source"] == "meta PubDate"
+
+
+def test_a_month_day_just_after_the_evidence_keeps_its_year_but_not_one_months_later() -> None:
+    body = "<ul>" + li("一条全日期的新闻标题", "2025-11-18") + li("一条只有月日的新闻标题", "[11-19]", "/b.html")
+    body += li("另一条只有月日的新闻标题", "[12-30]", "/c.html") + "</ul>"
+    p = page(body)
+    dated = {i.title: i.published for i in p.items}
+    assert dated["一条只有月日的新闻标题"] == ts(2025, 11, 19)  # a day after the evidence: the same year
+    assert dated["另一条只有月日的新闻标题"] == ts(2024, 12, 30)  # weeks after it: the year before
+
+
+def test_with_no_evidence_at_all_month_days_are_not_dates_and_the_page_says_so() -> None:
+    p = page("<ul>" + li("区政府召开常务会议研究工作", "[11-19]") + li("关于开展安全检查的通知", "[11-12]", "/b") + "</ul>")
+    assert p.newest is None
+    assert p.year_report["year_unknown"] == 2
+    assert any("no evidence of the year" in n for n in p.notes)
+
+
+# --- visible text only ------------------------------------------------------------------------
+
+
+def test_a_hidden_old_police_number_is_not_shown_and_the_visible_one_is() -> None:
+    _, found = checks("<p><span style='display:none'>粤公网安备 44050702000001号</span> 粤公网安备 44050702000123号</p>")
+    assert found["police_record"] == "粤公网安备44050702000123号"
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "<span style='display: none;'>{}</span>",
+        "<span style='VISIBILITY:hidden'>{}</span>",
+        "<div style='position:absolute;left:-9999px'>{}</div>",
+        "<div style='text-indent:-999em'>{}</div>",
+        "<div style='height:0;overflow:hidden'>{}</div>",
+        "<span hidden>{}</span>",
+        "<!-- {} -->",
+        "<noscript>{}</noscript>",
+        "<template>{}</template>",
+        "<style>.gone{{display:none}}</style><p id=x><span class=gone>x</span></p><div style='display:none'>{}</div>",
+    ],
+)
+def test_hidden_text_does_not_count_as_shown(hidden: str) -> None:
+    checks_, _ = checks("<p>主办单位：龙湖区</p>" + hidden.format("粤公网安备 44050702000123号"))
+    assert checks_["police_record_shown"] is False
+
+
+def test_a_block_hidden_on_desktops_and_shown_on_phones_is_shown() -> None:
+    """As on the real 石家庄 page: ``.m{display:none}`` and ``@media (max-width:1024px){.m{display:block}}``."""
+    body = ("<div class=m>粤公网安备 44050702000123号</div><style>.m{display:none}"
+            "@media screen and (max-width:1024px){.m{display:block}}</style>")  # fmt: skip
+    assert checks(body)[0]["police_record_shown"] is True
+
+
+# --- items where real pages put them ----------------------------------------------------------
+
+
+def test_a_date_ending_the_link_text_in_a_block_of_many_links() -> None:
+    links = "".join(f"<a href=/n{i}.html>关于第{i}项工作的通知2018年03月{10 + i}日</a><br>" for i in range(6))
+    p = page(f"<div class=box>{links}</div>")
+    assert len(p.dated_items) == 6 and p.newest == ts(2018, 3, 15)
+
+
+def test_a_sibling_date_span_of_a_block_with_title_and_source_links() -> None:
+    row = "<div class=r><a href=/t.html>市政府召开全市安全生产工作会议</a><a href=/src.html>来源：某某日报</a><span>2026-11-17</span></div>"
+    p = page(row * 3)
+    assert p.newest == ts(2026, 11, 17)
+
+
+def test_a_sibling_date_of_a_link_in_a_block_of_many_links() -> None:
+    links = "".join(f"<a href=/n{i}.html>第{i}条工作动态的标题</a><span>[11-1{i}]</span> " for i in range(5))
+    p = page(f"<div>{links}</div><p><a href=/z.html>一条有完整日期的新闻</a> <span>2026-11-18</span></p>")
+    assert p.newest == ts(2026, 11, 18)
+    assert sum(1 for i in p.items if i.year_from == "page evidence") == 5
+
+
+def test_dates_in_table_cells() -> None:
+    rows = "".join(f"<tr><td><a href=/d{i}.html>某某政策文件的标题{i}</a></td><td>某某局</td><td>2026-11-0{i}</td></tr>"
+                   for i in range(1, 4))  # fmt: skip
+    assert page(f"<table>{rows}</table>").newest == ts(2026, 11, 3)
+
+
+# --- record numbers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ("赣公安备案 36040202000107号", "赣公安备案36040202000107号"),
+        ("京公网安备案11010502030000号", "京公网安备案11010502030000号"),
+        ("京公网安备 11010202000001号", "京公网安备11010202000001号"),
+        ("鄂公网安备42011102000076号", "鄂公网安备42011102000076号"),
+        ("京公网安备11011502002502", "京公网安备11011502002502"),
+    ],
+)
+def test_every_police_record_variant_in_use_is_found(written: str, found: str) -> None:
+    assert checks(f"<p>{written}</p>")[1]["police_record"] == found
+
+
+def test_icp_record_variants() -> None:
+    assert checks("<p>京ICP备案 13012430号-6</p>")[0]["icp_shown"] is True
+    assert checks("<p>ICP备案编号：13012430号</p>")[0]["icp_shown"] is False  # no province: not a record
+
+
+# --- the 党政机关 mark and the error-report entry --------------------------------------------------
+
+CONAC_SNIPPET = (
+    "<script type=\"text/javascript\">document.write(unescape(\"%3Cspan id='_ideConac' %3E%3C/span%3E%3Cscript "
+    "src='http://dcs.conac.cn/js/33/000/0000/60497944/CA330000000604979440004.js' type='text/javascript'%3E"
+    "%3C/script%3E\"));</script>"
+)
+
+
+def test_conacs_snippet_is_decoded_and_recognised() -> None:
+    ok, found = checks(f"<div class=foot>{CONAC_SNIPPET}</div>")
+    assert ok["conac_mark_shown"] is True
+    assert "percent-decoded" in str(found["conac_evidence"]) and "dcs.conac.cn/js/33" in str(found["conac_evidence"])
+
+
+def test_a_commented_out_snippet_is_not_the_mark() -> None:
+    ok, found = checks(f"<div class=foot><!-- {CONAC_SNIPPET} --></div>")
+    assert ok["conac_mark_shown"] is False and "no 党政机关 mark" in str(found["conac_problem"])
+
+
+def test_a_copy_of_the_mark_without_its_link_is_not_accepted() -> None:
+    ok, found = checks("<div class=foot><img src=/images/dzjg.png title='党政机关' alt='党政机关'></div>")
+    assert ok["conac_mark_shown"] is False and "without its link" in str(found["conac_problem"])
+
+
+def test_the_linked_mark_is_accepted() -> None:
+    ok, found = checks("<a href='https://bszs.conac.cn/sitename?method=show&id=0ADC'><img src=/red.png></a>")
+    assert ok["conac_mark_shown"] is True and "bszs.conac.cn" in str(found["conac_evidence"])
+
+
+def test_the_error_report_script_with_its_sitecode_is_the_entry() -> None:
+    ok, found = checks(f"<script id='_jiucuo_' sitecode='{CODE}' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>")
+    assert ok["error_report_entry"] is True and f"sitecode {CODE}" in str(found["error_report_evidence"])
+
+
+def test_an_error_report_script_of_another_site_fails() -> None:
+    ok, found = checks("<script id='_jiucuo_' sitecode='4405070011' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>")
+    assert ok["error_report_entry"] is False and "4405070011" in str(found["error_report_problem"])
+
+
+def test_the_words_without_a_link_are_not_the_entry() -> None:
+    ok, found = checks("<p>我为政府网站找错</p>")
+    assert ok["error_report_entry"] is False and "without a link" in str(found["error_report_problem"])
+
+
+# --- the standard's meta tags -----------------------------------------------------------------
+
+
+def test_a_homepage_with_the_site_meta_tags_passes() -> None:
+    ok, found = checks("<p>x</p>")
+    assert ok["site_meta_tags"] is True and found["meta"]["SiteIDCode"] == CODE
+
+
+@pytest.mark.parametrize(
+    ("head", "problem"),
+    [
+        ("", "no <meta name=SiteName>"),
+        (META.replace('<meta name="SiteDomain" content="www.lh.gov.cn">', ""), "no <meta name=SiteDomain>"),
+        (META.replace(CODE, "4405070011"), "SiteIDCode 4405070011 is not the registry's 4405070010"),
+    ],
+)
+def test_missing_or_wrong_site_meta_tags_fail(head: str, problem: str) -> None:
+    ok, found = checks("<p>x</p>", head)
+    assert ok["site_meta_tags"] is False and problem in str(found["meta_problem"])
+
+
+def test_meta_names_are_matched_in_any_case() -> None:
+    p = page("", "<meta name='sitename' content='某某市人民政府'><meta name='COLUMNTYPE' content='工作动态'>")
+    assert p.meta == {"SiteName": "某某市人民政府", "ColumnType": "工作动态"}
+
+
+# --- 暗链 ---------------------------------------------------------------------------------------
+
+
+def planted(body: str) -> list[dict[str, object]]:
+    p = page(body)
+    return hidden_links.find(p.anchors, p.hidden_anchors, "www.lh.gov.cn")
+
+
+def test_links_in_an_off_screen_block_to_a_gambling_site_are_hidden_links() -> None:
+    found = planted("<div style='position:absolute;top:-999px;left:-999px'><a href='http://www.bet-365.example/'>"
+                    "澳门赌场娱乐城</a><a href='http://pj.example/'>葡京百家乐</a></div><p>正文</p>")  # fmt: skip
+    assert [f["host"] for f in found] == ["www.bet-365.example", "pj.example"]
+    assert found[0]["hidden_by"].startswith("off-screen") and found[0]["element"] == "div"
+    assert found[0]["words"] == ["娱乐城", "澳门赌"]
+
+
+def test_a_hidden_link_with_text_to_a_foreign_host_is_a_hidden_link_even_without_words() -> None:
+    found = planted("<div style='display:none'><a href='http://seo.example.com/'>某某网址导航</a></div>")
+    assert found and found[0]["hidden_by"] == 'style "display:none"'
+
+
+def test_a_visible_link_with_gambling_words_to_a_foreign_host_is_reported() -> None:
+    found = planted("<ul><li><a href='http://x.example/'>最新时时彩开奖结果</a></li></ul>")
+    assert found and found[0]["hidden_by"] == "" and found[0]["words"] == ["时时彩"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<div style='display:none'><a href=/gzdt/1.html>第二个标签页里的本站新闻</a></div>",  # a hidden tab of the site
+        "<div style='display:none'><a href='http://service.weibo.com/share/share.php?url=x'></a></div>",  # share icon
+        "<div style='display:none'><a href='https://bszs.conac.cn/sitename?id=1'>党政机关</a></div>",
+        "<a href='https://www.cwl.gov.cn/'>中国福利彩票</a>",  # a government lottery
+        "<div style='display:none'><a href='http://www.gd.gov.cn/'>广东省人民政府</a></div>",
+        "<style>.tab{display:none}</style><div class=tab><a href='http://www.xinhuanet.com/'>新华网</a></div>",
+    ],
+)
+def test_no_hidden_link_is_reported_where_there_is_none(body: str) -> None:
+    assert planted(body) == []
+
+
+def test_footer_links_are_not_items_of_a_blank_column() -> None:
+    """The looser item rules find dated items only: a blank column's footer links (找错, ICP and police
+    records, several to a paragraph) must not make it look filled."""
+    from probes.content import columns
+
+    footer = ("<p><a href=/jc>我为政府网站找错入口</a> <a href=/dz>党政机关网站标识</a></p>"
+              "<p><a href=http://beian.miit.gov.cn/>粤ICP备05070010号</a>"
+              "<a href=http://www.beian.gov.cn/>粤公网安备 44050702000010号</a></p>")  # fmt: skip
+    p = page(f"<ul class=list></ul>{footer}")
+    assert p.items == () and columns.blank_reason(p) == "no items"

@@ -22,6 +22,7 @@ from prometheus_client.utils import floatToGoString
 from agent import __version__
 from agent import metric_names as m
 from agent.config import Account, Config, Site
+from agent.limits import MAX_LABEL_VALUE, clip
 from agent.results import ResultStore, target_key
 from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
 
@@ -144,6 +145,8 @@ def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
 
 
 def _escape(value: str) -> str:
+    if len(value) > MAX_LABEL_VALUE:  # config validation bounds names; this bounds everything else
+        value = clip(value, MAX_LABEL_VALUE)
     if "\\" in value or '"' in value or "\n" in value:
         return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
     return value
@@ -156,7 +159,9 @@ class _Family:
 
     def __init__(self, name: str, doc: str, labels: list[str], kind: str = "gauge") -> None:
         self.name, self.labels = name, labels
-        self.header = f"# HELP {name} {doc}\n# TYPE {name.removesuffix('_total') if kind == 'counter' else name} {kind}\n"
+        # HELP and TYPE name the same family, the full sample name (as client_python writes the
+        # 0.0.4 format): a TYPE for "xuncha_http_checks" left the _total samples untyped (issue 10).
+        self.header = f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"
         self.lines: list[str] = []
 
     def add_metric(self, values: list[str], value: float) -> None:

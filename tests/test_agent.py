@@ -155,7 +155,7 @@ async def test_contract_metrics_for_up_down_slow_nxdomain_expired_and_wrong_host
 
 
 async def test_a_failed_reload_keeps_the_registry_and_a_good_one_removes_sites(world: World) -> None:
-    agent = await start_agent(world, world.config([UP, DOWN]))
+    agent = await start_agent(world, world.config([UP, DOWN]), enable_lifecycle=True)
     path = world.tmp / "xuncha.yml"
     try:
         await until(lambda: "http" in agent.results.latest(f"site/{DOWN}"))

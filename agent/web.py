@@ -46,6 +46,8 @@ _TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
     "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3,
 }  # fmt: skip
+# Who the request authenticated as, for the access log (a typed key where aiohttp has them).
+USER: Any = web.RequestKey("user", str) if hasattr(web, "RequestKey") else "user"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -251,8 +253,8 @@ class WebGuard:
             if _audited(request.method, request.path, status):
                 access_log.info(
                     "%s %s %s %d user=%s", request.remote, request.method, request.path[:200], status,
-                    request.get("user", "-"),
-                    extra={"remote": request.remote, "user": request.get("user", ""), "method": request.method,
+                    request.get(USER, "-"),
+                    extra={"remote": request.remote, "user": request.get(USER, ""), "method": request.method,
                            "path": request.path[:200], "status": status,
                            "duration_seconds": round(time.perf_counter() - started, 4)},
                 )  # fmt: skip
@@ -286,9 +288,9 @@ class WebGuard:
         if creds is not None:
             user, password = creds
             if await self.passwords.check(user, password, cfg.basic_auth_users.get(user)):
-                request["user"] = user
+                request[USER] = user
                 return await handler(request)
-            request["user"] = f"{user[:64]} (rejected)"
+            request[USER] = f"{user[:64]} (rejected)"
         return web.Response(status=401, text="Unauthorized\n", headers={"WWW-Authenticate": 'Basic realm="xuncha"'})
 
     @web.middleware

@@ -372,6 +372,7 @@ class ConnectionGuard:
                 transport.abort()
                 return
             self.evicted += 1
+            self._forget(victim)  # now: connection_lost comes later, and the next accept must not pick it again
             victim.force_close()
         loop = asyncio.get_running_loop()
         self.live[handler] = loop.call_later(self.header_timeout, self._head_due, handler)
@@ -383,10 +384,13 @@ class ConnectionGuard:
                 self.timed_out += 1
                 handler.force_close()
 
-    def connection_lost(self, handler: Any, exc: BaseException | None) -> None:
+    def _forget(self, handler: Any) -> None:
         timer = self.live.pop(handler, None)
         if timer is not None:
             timer.cancel()
+
+    def connection_lost(self, handler: Any, exc: BaseException | None) -> None:
+        self._forget(handler)
         self._lost(handler, exc)
 
 

@@ -619,7 +619,7 @@ def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
         # e.g. a field over csv.field_size_limit() (128 Ki characters): an error naming the
         # file and line, never an exception that kills the config watcher (issue 10).
         issues.items.extend(file_issues.items)
-        issues.add("", name, f"line {reader.line_num}: not readable as CSV: {limits.clip(e, 200)}")
+        issues.add("", name, f"line {reader.line_num + 1}: not readable as CSV: {limits.clip(e, 200)}")
 
 
 def _read_rows(issues: _Issues, file_issues: _Issues, reader: csv.DictReader[str], name: str,

@@ -45,3 +45,32 @@ def bounded(limit: int, what: str = "text") -> Any:
         return s
 
     return check
+
+
+def bounded_result(result: Any) -> Any:
+    """A probe result with its free text clipped: what a hostile server said ends up in
+    ``/api/``, the logs and ``xuncha report``.  Unchanged (the same object) when nothing is long."""
+    import dataclasses
+
+    changes: dict[str, Any] = {}
+    reason = getattr(result, "reason", "")
+    if isinstance(reason, str) and len(reason) > MAX_ERROR:
+        changes["reason"] = clip(reason)
+    columns = getattr(result, "columns", ())
+    if any(len(c.reason) > MAX_ERROR for c in columns):
+        changes["columns"] = tuple(dataclasses.replace(c, reason=clip(c.reason)) if len(c.reason) > MAX_ERROR else c
+                                   for c in columns)  # fmt: skip
+    broken = getattr(result, "broken_links", ())
+    if any(_long_link(b) for b in broken):
+        changes["broken_links"] = tuple(_clip_link(b) for b in broken)
+    return dataclasses.replace(result, **changes) if changes else result
+
+
+def _long_link(b: Any) -> bool:
+    return isinstance(b, dict) and any(isinstance(v, str) and len(v) > MAX_URL for v in b.values())
+
+
+def _clip_link(b: Any) -> Any:
+    if not isinstance(b, dict):
+        return b
+    return {k: clip(v, MAX_URL) if isinstance(v, str) else v for k, v in b.items()}

@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     hashpw = sub.add_parser("hash-password", help="bcrypt hash for basic_auth_users of the web configuration")
     hashpw.add_argument("--cost", type=int, default=10, help="bcrypt cost (default 10, as htpasswd -B)")
 
+    init_web = sub.add_parser("init-web-config", help="write a web configuration and a random password, once")
+    init_web.add_argument("--out", required=True, help="directory for web-config.yml and xuncha-password")
+    init_web.add_argument("--user", default="prometheus")
+
     probe = sub.add_parser("probe", help="probe one URL now and print the full result")
     probe.add_argument("url")
     probe.add_argument("--kind", action="append", choices=["http", "dns", "tls", "content", "links", "feed", "all"],
@@ -115,6 +119,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.config}: OK — {len(cfg.sites)} sites, {len(cfg.accounts)} accounts"
           + (f"; web configuration {web_file} OK" if web_file else ""))  # fmt: skip
+    return 0
+
+
+def cmd_init_web_config(args: argparse.Namespace) -> int:
+    from agent.webconfig import init_files
+
+    web, password, created = init_files(args.out, args.user)
+    print(f"{'wrote' if created else 'kept'} {web} and {password}")
     return 0
 
 

@@ -336,3 +336,34 @@ def _check_tls_material(cfg: WebConfig) -> None:
     except (OSError, ValueError) as e:
         raise ConfigError([ConfigIssue(cfg.path, "", "tls_server_config", f"cannot load the certificate, key or "
                                                                           f"client CA: {e}")]) from None  # fmt: skip
+
+
+def init_files(out: str | Path, user: str = "prometheus", cost: int = 10) -> tuple[Path, Path, bool]:
+    """Write ``web-config.yml`` (bcrypt hash of a random password) and ``xuncha-password`` into ``out``.
+
+    For the compose stack: a one-shot container makes both on first start, the agent reads the
+    first, Prometheus' ``basic_auth.password_file`` the second — no password ships in the
+    repository.  Existing files are kept.  Returns (web config, password file, created).
+    """
+    import secrets
+
+    import bcrypt
+
+    out = Path(out)
+    web, password_file = out / "web-config.yml", out / "xuncha-password"
+    if web.exists() and password_file.exists():
+        return web, password_file, False
+    out.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(24)
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
+    password_file.write_text(password, encoding="utf-8")
+    # Readable by Prometheus' container user (nobody), which shares only this volume.
+    password_file.chmod(0o644)
+    web.write_text(
+        "# Made by `xuncha init-web-config`; the password is in xuncha-password next to this file.\n"
+        "# Format: https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md\n"
+        f"basic_auth_users:\n  {user}: '{hashed}'\n"
+        "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n    X-Frame-Options: deny\n",
+        encoding="utf-8",
+    )
+    return web, password_file, True

@@ -441,6 +441,10 @@ class WebState:
         config, limits = self._read(settings)
         self.guard = WebGuard(config, lifecycle=self.enable_lifecycle, healthz_open=settings.web.healthz_open,
                               limits=limits)  # fmt: skip
+        log.info("web: %s, TLS %s, basic auth %s, lifecycle API %s, at most %d connections",
+                 self.path or "no web configuration file", "on" if config.tls else "off",
+                 f"{len(config.basic_auth_users)} user(s)" if config.auth_required else "off",
+                 "on" if self.enable_lifecycle else "off", connection_cap(limits.max_connections))  # fmt: skip
         return self.guard
 
     def reload(self, settings: Any) -> list[str]:

@@ -50,10 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address")
     report.add_argument("--format", choices=["md", "csv"], default="md")
     report.add_argument("--timeout", type=float, default=30.0)
+    _client_flags(report)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
     health.add_argument("--url", default="http://127.0.0.1:9725/healthz")
     health.add_argument("--timeout", type=float, default=4.0)
+    _client_flags(health)
 
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
@@ -80,6 +82,29 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--print-config", action="store_true", help="print the demo configuration and exit")
     _web_flags(demo)
     return p
+
+
+def _client_flags(p: argparse.ArgumentParser) -> None:
+    """For talking to an agent that has a web configuration (basic auth, TLS)."""
+    p.add_argument("--user", default=os.environ.get("XUNCHA_USER"), help="basic auth user (XUNCHA_USER)")
+    p.add_argument("--password-file", default=os.environ.get("XUNCHA_PASSWORD_FILE"),
+                   help="file holding the basic auth password (XUNCHA_PASSWORD_FILE)")
+    p.add_argument("--ca-file", help="CA bundle that signed the agent's certificate (https:// URLs)")  # fmt: skip
+
+
+def _open(url: str, args: argparse.Namespace) -> Any:
+    """``urllib.request.urlopen`` with the basic auth and CA of ``_client_flags``."""
+    import base64
+    import ssl
+    import urllib.request
+
+    request = urllib.request.Request(url)
+    if args.user:
+        password = Path(args.password_file).read_text(encoding="utf-8").strip() if args.password_file else ""
+        token = base64.b64encode(f"{args.user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
+    return urllib.request.urlopen(request, timeout=args.timeout, context=context)  # noqa: S310 — the agent's URL
 
 
 def _web_flags(p: argparse.ArgumentParser) -> None:
@@ -162,10 +187,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     import urllib.error
-    import urllib.request
 
     try:
-        with urllib.request.urlopen(args.url, timeout=args.timeout) as resp:  # noqa: S310 — a local URL
+        with _open(args.url, args) as resp:
             return 0 if resp.status == 200 else 1
     except (urllib.error.URLError, OSError) as e:
         print(f"unhealthy: {args.url}: {e}", file=sys.stderr)
@@ -174,13 +198,12 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     import urllib.error
-    import urllib.request
 
     from agent.report import render
 
     url = args.url.rstrip("/") + "/api/findings"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as resp:  # noqa: S310 — the agent's own URL
+        with _open(url, args) as resp:
             findings = json.load(resp)
     except (urllib.error.URLError, OSError, ValueError) as e:
         print(f"xuncha report: cannot read {url}: {e}", file=sys.stderr)

@@ -350,3 +350,50 @@ def test_a_repeated_error_does_not_flood_the_log() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 12, lines[-3:]
     assert "and 9,990 more like it" in lines[-1] or "and 9990 more like it" in lines[-1], lines[-1]
+
+
+# --- the command line against a protected agent ----------------------------------------------------
+
+
+async def test_report_and_healthcheck_speak_basic_auth_and_tls(start: Start, tmp_path: Path, ca: trustme.CA) -> None:
+    cert, key, ca_file = tls_files(tmp_path, ca)
+    agent = await start(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n" + users())
+    (tmp_path / "password").write_text(PASSWORD + "\n", encoding="utf-8")
+    base = f"https://127.0.0.1:{agent.address.rsplit(':', 1)[1]}"
+
+    async def cli(*argv: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", *argv, stdout=subprocess.PIPE,
+                                                    stderr=subprocess.STDOUT)  # fmt: skip
+        out, _ = await proc.communicate()
+        return proc.returncode or 0, out.decode()
+
+    auth = ("--user", "prometheus", "--password-file", str(tmp_path / "password"), "--ca-file", str(ca_file))
+    assert (await cli("healthcheck", "--url", base + "/healthz", *auth))[0] == 0
+    code, out = await cli("healthcheck", "--url", base + "/healthz", "--ca-file", str(ca_file))
+    assert code == 1 and "401" in out
+    code, out = await cli("report", "--url", base, "--format", "csv", *auth)
+    assert code == 0 and "网站标识码" in out, out
+
+
+def test_run_exits_1_naming_the_field_of_a_bad_web_configuration(tmp_path: Path) -> None:
+    (tmp_path / "web.yml").write_text("tls_server_config:\n  cert_file: gone.crt\n  key_file: gone.key\n")
+    (tmp_path / "xuncha.yml").write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 's'}\n")
+    run = subprocess.run([sys.executable, "-m", "agent", "run", "-c", str(tmp_path / "xuncha.yml"),
+                          f"--web.config.file={tmp_path / 'web.yml'}"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 1
+    assert f"{tmp_path / 'web.yml'}: tls_server_config.cert_file: '{tmp_path / 'gone.crt'}' is not a readable file" in run.stderr
+
+
+async def test_a_renewed_certificate_is_served_after_a_reload(start: Start, tmp_path: Path, ca: trustme.CA) -> None:
+    cert, key, _ = tls_files(tmp_path, ca)
+    agent = await start(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+    url = f"https://127.0.0.1:{agent.address.rsplit(':', 1)[1]}/healthz"
+    renewed = trustme.CA()  # e.g. the office's new CA
+    assert await status(url, ssl=client_ctx(ca)) == 200
+    tls_files(tmp_path, renewed)  # same paths, new certificate and key
+    (tmp_path / "web.yml").write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n# renewed\n")
+    ok, errors = await agent.reload()
+    assert ok, errors
+    assert await status(url, ssl=client_ctx(renewed)) == 200
+    with pytest.raises(aiohttp.ClientError):
+        await status(url, ssl=client_ctx(ca))

@@ -29,7 +29,7 @@ from agent.scheduler import Scheduler
 from agent.selfmetrics import SelfMetrics
 from agent.server import build_app
 from agent.state import StateStore
-from agent.web import GuardedAppRunner, WebState
+from agent.web import GuardedAppRunner, GuardedTCPSite, WebState
 from probes.context import ProbeContext
 from probes.net import Network
 
@@ -143,7 +143,8 @@ class Agent:
         self._runner = GuardedAppRunner(build_app(self, guard.middlewares()), guard.limits, access_log=None,
                                         handle_signals=False)  # fmt: skip
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host.strip("[]") or "0.0.0.0", int(port), ssl_context=guard.ssl)
+        site = GuardedTCPSite(self._runner, host.strip("[]") or "0.0.0.0", int(port), ssl_context=guard.ssl,
+                              handshake_timeout=guard.limits.header_timeout)  # fmt: skip
         await site.start()
         sockets = getattr(site._server, "sockets", None) or []
         bound = sockets[0].getsockname() if sockets else (host, port)

@@ -44,11 +44,14 @@ Start = Callable[..., Awaitable[Agent]]
 async def start(tmp_path: Path) -> AsyncIterator[Start]:
     agents: list[Agent] = []
 
-    async def start(web_yaml: str | None = None, *, extra: str = "", **kwargs: object) -> Agent:
-        text = f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 'state'}\n{extra}"
+    async def start(web_yaml: str | None = None, *, web_settings: str = "", **kwargs: object) -> Agent:
+        """An agent with ``web_yaml`` as its web configuration; ``web_settings`` go into xuncha.yml's web:."""
+        text = f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 'state'}\n"
+        if kwargs.pop("healthz_open", False):
+            web_settings += ", healthz_open: true"
         if web_yaml is not None:
             (tmp_path / "web.yml").write_text(web_yaml, encoding="utf-8")
-            text += "web: {config_file: web.yml" + (", healthz_open: true" if kwargs.pop("healthz_open", False) else "") + "}\n"
+            text += "web: {config_file: web.yml" + web_settings + "}\n"
         (tmp_path / "xuncha.yml").write_text(text, encoding="utf-8")
         agent = Agent(tmp_path / "xuncha.yml", **kwargs)  # type: ignore[arg-type]
         await agent.start()
@@ -397,3 +400,17 @@ async def test_a_renewed_certificate_is_served_after_a_reload(start: Start, tmp_
     assert await status(url, ssl=client_ctx(renewed)) == 200
     with pytest.raises(aiohttp.ClientError):
         await status(url, ssl=client_ctx(ca))
+
+
+async def test_a_connection_that_never_starts_its_tls_handshake_is_dropped(start: Start, tmp_path: Path,
+                                                                           ca: trustme.CA) -> None:  # fmt: skip
+    cert, key, _ = tls_files(tmp_path, ca)
+    agent = await start(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n", web_settings=", header_timeout: 1s")
+    host, port = agent.address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))  # TCP only: no ClientHello, ever
+    t0 = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(reader.read(), 15) == b""
+    waited = asyncio.get_running_loop().time() - t0
+    writer.close()
+    assert waited < 3, waited  # asyncio's default would be 60 s
+    assert await status(f"https://127.0.0.1:{port}/healthz", ssl=client_ctx(ca)) == 200

@@ -163,6 +163,8 @@ class PasswordCache:
             self._results.move_to_end(digest)
             return self._results[digest]
         async with self._lock:
+            if digest in self._results:  # checked while this request waited for the lock
+                return self._results[digest]
             ok = await asyncio.to_thread(self._checkpw, password, hashed)
         self._results[digest] = ok
         while len(self._results) > self._size:

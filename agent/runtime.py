@@ -198,8 +198,10 @@ class Agent:
             await net.close()
 
     def _reload_files(self) -> tuple[Path, ...]:
+        """Every file a reload reads: watched for changes, and hashed to skip reloads that change nothing."""
         files = self.config.files() if self.config.path else (self.config_path,) if self.config_path else ()
-        return files + self.web.files()
+        referenced = (self.config.tls.ca_file, *self.config.content.dictionaries)
+        return files + tuple(Path(f) for f in referenced if f) + self.web.files()
 
     def _file_mtimes(self) -> dict[Path, float]:
         out = {}

@@ -425,9 +425,14 @@ class WebState:
         self.path: str | None = None
 
     def files(self) -> tuple[Any, ...]:
+        """The web configuration named by the flag, and the certificate files it names (renewals)."""
         from pathlib import Path
 
-        return (Path(self.flag_file),) if self.flag_file else ()
+        out = [Path(self.flag_file)] if self.flag_file else []
+        tls = self.guard.config.tls if self.guard is not None else None
+        if tls is not None:
+            out += [Path(f) for f in (tls.cert_file, tls.key_file, tls.client_ca_file) if f]
+        return tuple(out)
 
     def _read(self, settings: Any) -> tuple[WebConfig, ServerLimits]:
         from agent import webconfig

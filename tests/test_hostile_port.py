@@ -226,3 +226,20 @@ async def test_200_reloads_are_cheap(tmp_path: Path) -> None:
         assert healthz < 0.5
     finally:
         await agent.stop()
+
+
+async def test_a_reload_is_skipped_only_when_no_file_it_reads_changed(tmp_path: Path) -> None:
+    (tmp_path / "words.tsv").write_text("开诚不公\t开诚布公\t\n", encoding="utf-8")
+    config = tmp_path / "xuncha.yml"
+    config.write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 's'}\ncontent: {{dictionaries: [words.tsv]}}\n",
+                      encoding="utf-8")  # fmt: skip
+    agent = Agent(config, watch_interval=3600)
+    await agent.start()
+    try:
+        loaded = agent.reload_success_timestamp
+        await asyncio.sleep(0.01)
+        assert (await agent.reload())[0] and agent.reload_success_timestamp == loaded  # nothing changed: skipped
+        (tmp_path / "words.tsv").write_text("开诚不公\t开诚布公\t\n不径而走\t不胫而走\t\n", encoding="utf-8")
+        assert (await agent.reload())[0] and agent.reload_success_timestamp > loaded  # a dictionary edit + SIGHUP
+    finally:
+        await agent.stop()

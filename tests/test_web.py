@@ -393,8 +393,7 @@ async def test_a_renewed_certificate_is_served_after_a_reload(start: Start, tmp_
     url = f"https://127.0.0.1:{agent.address.rsplit(':', 1)[1]}/healthz"
     renewed = trustme.CA()  # e.g. the office's new CA
     assert await status(url, ssl=client_ctx(ca)) == 200
-    tls_files(tmp_path, renewed)  # same paths, new certificate and key
-    (tmp_path / "web.yml").write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n# renewed\n")
+    tls_files(tmp_path, renewed)  # same paths, new certificate and key; web.yml unchanged (cert-manager)
     ok, errors = await agent.reload()
     assert ok, errors
     assert await status(url, ssl=client_ctx(renewed)) == 200

@@ -243,3 +243,32 @@ async def test_a_reload_is_skipped_only_when_no_file_it_reads_changed(tmp_path: 
         assert (await agent.reload())[0] and agent.reload_success_timestamp > loaded  # a dictionary edit + SIGHUP
     finally:
         await agent.stop()
+
+
+def _low_soft_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096))
+
+
+async def test_the_agent_raises_its_soft_descriptor_limit_to_the_hard_limit(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "xuncha.yml"
+    config.write_text(f'listen: "127.0.0.1:{port}"\nstate_dir: {tmp_path / "s"}\n', encoding="utf-8")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", "run", "-c", str(config),
+                                                stderr=asyncio.subprocess.DEVNULL, preexec_fn=_low_soft_limit)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                await _scrape(f"http://127.0.0.1:{port}/metrics")
+                break
+            except (aiohttp.ClientError, OSError):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.2)
+        limits = await asyncio.to_thread(Path(f"/proc/{proc.pid}/limits").read_text)
+        (line,) = [x for x in limits.splitlines() if x.startswith("Max open files")]
+        assert line.split()[3:5] == ["4096", "4096"], line
+        metrics = await _scrape(f"http://127.0.0.1:{port}/metrics")
+        assert metrics["process_max_fds[]"] == 4096  # and the process_* metrics say so
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)

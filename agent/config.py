@@ -12,14 +12,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent import csvsafe, limits
 from agent.divisions import SITE_CODE, division_known, region_of
 from agent.durations import parse_duration
+from agent.kinds import KINDS
 from domain.registry import (
     ACCOUNT_STATUSES,
     COLUMN_CATEGORIES,
@@ -38,11 +40,9 @@ from domain.settings import (
     LinksConfig,
     TlsConfig,
 )
+from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 
 DEFAULT_LISTEN = "0.0.0.0:9725"
-PROBE_KINDS = ("http", "dns", "tls", "content", "links", "feed")
-SITE_PROBES = ("http", "dns", "tls", "content", "links")
-ACCOUNT_PROBES = ("feed",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +71,34 @@ class ConfigError(Exception):
 # --- the typed configuration -------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Intervals:
-    http: float = 300.0
-    dns: float = 300.0
-    tls: float = 6 * 3600.0
-    content: float = 3600.0
-    links: float = 6 * 3600.0
-    feed: float = 3600.0
+    """``intervals:``: seconds between runs of each probe kind; defaults from :data:`agent.kinds.KINDS`."""
+
+    __slots__ = ("_seconds",)
+
+    def __init__(self, **seconds: float) -> None:
+        unknown = set(seconds) - set(KINDS)
+        if unknown:
+            raise TypeError(f"unknown probe kind(s): {', '.join(sorted(unknown))}")
+        self._seconds = {name: float(seconds.get(name, kind.interval)) for name, kind in KINDS.items()}
 
     def of(self, kind: str) -> float:
-        return float(getattr(self, kind))
+        return self._seconds[kind]
+
+    def __getattr__(self, kind: str) -> float:  # cfg.intervals.http
+        try:
+            return self._seconds[kind]
+        except KeyError:
+            raise AttributeError(kind) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Intervals) and self._seconds == other._seconds
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._seconds.items()))
+
+    def __repr__(self) -> str:
+        return f"Intervals({', '.join(f'{k}={v:g}' for k, v in self._seconds.items())})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +121,7 @@ class Config:
     dns: DnsConfig = DnsConfig()
     tls: TlsConfig = TlsConfig()
     http: HttpConfig = HttpConfig()
-    intervals: Intervals = Intervals()
+    intervals: Intervals = field(default_factory=Intervals)
     concurrency: Concurrency = Concurrency()
     content: ContentConfig = ContentConfig()
     links: LinksConfig = LinksConfig()
@@ -123,6 +140,27 @@ class Config:
             + tuple(base / f for f in self.site_files)
             + tuple(base / f for f in self.account_files)
         )
+
+
+def thresholds_of(cfg: Config) -> Thresholds:
+    """The lines of ``domain/thresholds.py`` with what ``xuncha.yml`` overrides: the visit timeout
+    (``http.timeout``), the homepage's veto age and each column category's stale age
+    (``content.homepage_stale_days``, ``content.stale_days``).  Findings use the same values, so
+    ``xuncha rules -c xuncha.yml`` writes alerts that agree with ``/api/findings``."""
+    t = THRESHOLDS
+    days = cfg.content.stale_days
+    homepage = cfg.content.homepage_stale_days * DAY
+    interaction = days.get("interaction", t.interaction_age.critical / DAY) * DAY
+    return replace(
+        t,
+        visit_timeout=cfg.http.timeout,
+        # The early warning keeps its distance below the veto (10 of 14 days: 4 days' notice).
+        homepage_age=Line(warning=max(DAY, homepage - (t.homepage_age.critical - t.homepage_age.warning)),
+                          critical=homepage),
+        stale_age=MappingProxyType({cat: days.get(cat, age / DAY) * DAY for cat, age in t.stale_age.items()}),
+        interaction_age=Line(warning=min(t.interaction_age.warning, interaction * 2 / 3), critical=interaction),
+        service_age=days.get("service", t.service_age / DAY) * DAY,
+    )  # fmt: skip
 
 
 # --- loading -----------------------------------------------------------------
@@ -315,7 +353,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             "user_agent": _str,
         }, prefix="http."),
         intervals=_section(issues, "", raw.get("intervals"), Intervals,
-                           {k: _duration for k in PROBE_KINDS}, prefix="intervals."),
+                           {k: _duration for k in KINDS}, prefix="intervals."),
         concurrency=_section(issues, "", raw.get("concurrency"), Concurrency,
                              {"total": _positive_int, "per_host": _positive_int,
                               "hosts": _host_bounds}, prefix="concurrency."),

@@ -70,11 +70,8 @@ SITES_VETO_BY_PROVINCE = "province:xuncha_sites_veto:count"
 PASS_RATE_BY_PROVINCE = "province:xuncha_pass_rate:ratio"
 PASS_RATE = "fleet:xuncha_pass_rate:ratio"
 
-SITE_INDICATORS = ("availability", "homepage", "columns", "interaction", "serious", "links", "compliance", "closed")
-ACCOUNT_INDICATORS = ("silence", "deregistration")
 SITE_LABELS = ("name", "region", "province")
 ACCOUNT_LABELS = ("unit", "platform", "name")
-STALE_CATEGORIES_VETO = ("news", "notice")  # the ≥ 5 stale columns veto counts these
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +177,7 @@ def recording_groups(opts: Options = Options()) -> list[dict[str, Any]]:
         _record(COLUMNS_STALE, f"sum by (code) ({COLUMN_STALE})"),
         _record(
             COLUMNS_STALE_NEWS_NOTICE,
-            f'sum by (code) ({COLUMN_STALE}{{category=~"{"|".join(STALE_CATEGORIES_VETO)}"}})',
+            f'sum by (code) ({COLUMN_STALE}{{category=~"{"|".join(t.stale_veto_categories)}"}})',
         ),
         _record(COLUMNS_BLANK, f"sum by (code) (max by (code, column, category) ({M.COLUMN_BLANK}))"),
         _record(INTERACTION_AGE, f'max by (code) ({COLUMN_AGE}{{category="interaction"}})'),
@@ -304,21 +301,22 @@ def site_alerts(t: Thresholds) -> list[AlertSpec]:
 def _availability(t: Thresholds) -> list[AlertSpec]:
     r = t.unreachable_ratio
     enough = f"and on (code) {HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)}"
-    veto_zh = f"一周内 15 秒未打开的访问达 {pct(r.critical)} 即单项否决（站点无法访问）"
+    secs = num(t.visit_timeout)
+    veto_zh = f"一周内 {secs} 秒未打开的访问达 {pct(r.critical)} 即单项否决（站点无法访问）"
     veto_en = f"{pct(r.critical)} of one week's visits is a veto (site unreachable)"
     return [
         AlertSpec(
             "XunchaSiteUnreachable", "warning", "availability",
             site_join(f"{UNREACHABLE_RATIO} >= {num(r.warning)} {enough}"),
-            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 15 秒内打开首页，超过预警线 {pct(r.warning)}；{veto_zh}。",
-            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within 15 s, "
+            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 {secs} 秒内打开首页，超过预警线 {pct(r.warning)}；{veto_zh}。",
+            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within {secs} s, "
             f"above the early-warning line of {pct(r.warning)}; {veto_en}.",
         ),
         AlertSpec(
             "XunchaSiteUnreachable", "critical", "availability",
             site_join(f"{UNREACHABLE_RATIO} >= {num(r.critical)} {enough}"),
-            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 15 秒内打开首页，已达单项否决线 {pct(r.critical)}（站点无法访问）。",
-            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within 15 s; "
+            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 {secs} 秒内打开首页，已达单项否决线 {pct(r.critical)}（站点无法访问）。",
+            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within {secs} s; "
             f"at {pct(r.critical)} this is a veto (site unreachable).",
         ),
         AlertSpec(

@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from domain.registry import Site
+from domain.settings import LinksConfig
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.context import ProbeContext, Settings
-from probes.net import Fetched, Network
+from probes.net import HOST_FAILURES, Failure, Fetched, Network
 from probes.results import LinksResult
 
 SELECTOR = "a[href], area[href], img[src], script[src], link[href], iframe[src], frame[src], embed[src], source[src]"
@@ -41,9 +41,6 @@ ATTACHMENTS = (".doc", ".docx", ".pdf", ".xls", ".xlsx", ".wps", ".zip", ".rar",
 GET_PROBE_BYTES = 64 * 1024  # a GET fallback reads at most this much, then lets go
 CACHE_SIZE = 50_000
 MAX_BUDGET = 900.0
-# HEAD failures that a GET would only repeat (the host, not the method, is the problem).
-_FINAL = ("dns:", "connect:", "timeout", "redirect loop", "tls:")
-_TOO_BIG = "body: larger than"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +89,7 @@ def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
     """Whether a link works, from its HEAD (and GET fallback) exchange (pure)."""
     last, method = (get, "GET") if get is not None else (head, "HEAD")
     status = last.status
-    if last.error and not (last.error.startswith(_TOO_BIG) and status is not None):
+    if last.failure is not None and not (last.failure is Failure.TOO_LARGE and status is not None):
         return Outcome(False, status, last.error, method)
     if status is None or status >= 400:
         return Outcome(False, status, f"HTTP {status}", method)
@@ -100,8 +97,9 @@ def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
 
 
 def needs_get(head: Fetched) -> bool:
-    if head.error:
-        return not head.error.startswith(_FINAL)
+    if head.failure is not None:
+        # A GET would only repeat what the host, not the method, did wrong.
+        return head.failure not in HOST_FAILURES
     return head.status is None or head.status >= 400
 
 
@@ -143,46 +141,45 @@ class Cache:
         self._data.clear()
 
 
-CACHE = Cache()
+class LinkChecks:
+    """What the link checks of every site share: the cache of outcomes (a link to 国务院's site
+    is checked once for the whole fleet), the bounds (``links.total``, ``links.per_host``) and
+    the checks in flight.  Owned by whoever runs the probes (the app keeps one across reloads,
+    :meth:`with_bounds` when the bounds change); a context without one checks alone."""
 
+    def __init__(self, total: int, per_host: int, cache: Cache | None = None) -> None:
+        self.cache = cache if cache is not None else Cache()
+        self.bounds = (max(1, total), max(1, per_host))
+        self._total = asyncio.Semaphore(self.bounds[0])
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self.inflight: dict[str, asyncio.Future[Outcome]] = {}
 
-@dataclass
-class _Limits:
-    """Per-Network (so per event loop) semaphores and in-flight checks."""
+    @classmethod
+    def of(cls, cfg: LinksConfig, cache: Cache | None = None) -> LinkChecks:
+        return cls(cfg.total, cfg.per_host, cache)
 
-    total: asyncio.Semaphore
-    per_host: int
-    hosts: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
-    inflight: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    def with_bounds(self, cfg: LinksConfig) -> LinkChecks:
+        """Self when ``cfg`` keeps the bounds, else new bounds over the same cache (checks in
+        flight finish under the old ones)."""
+        return self if (max(1, cfg.total), max(1, cfg.per_host)) == self.bounds else LinkChecks.of(cfg, self.cache)
 
     async def run(self, net: Network, url: str, timeout: float) -> Outcome:
         host = urlsplit(url).hostname or ""
-        sem, users = self.hosts.get(host) or (asyncio.Semaphore(self.per_host), 0)
-        self.hosts[host] = (sem, users + 1)
+        sem, users = self._hosts.get(host) or (asyncio.Semaphore(self.bounds[1]), 0)
+        self._hosts[host] = (sem, users + 1)
         try:
-            async with sem, self.total:
+            async with sem, self._total:
                 return await check(net, url, timeout)
         finally:
-            sem, users = self.hosts[host]
+            sem, users = self._hosts[host]
             if users <= 1:
-                del self.hosts[host]  # no idle semaphore per host ever seen
+                del self._hosts[host]  # no idle semaphore per host ever seen
             else:
-                self.hosts[host] = (sem, users - 1)
+                self._hosts[host] = (sem, users - 1)
 
 
-_LIMITS: weakref.WeakKeyDictionary[Network, _Limits] = weakref.WeakKeyDictionary()
-
-
-def _limits(ctx: ProbeContext) -> _Limits:
-    cfg = ctx.config.links
-    lim = _LIMITS.get(ctx.net)
-    if lim is None:
-        lim = _LIMITS[ctx.net] = _Limits(asyncio.Semaphore(max(1, cfg.total)), max(1, cfg.per_host))
-    return lim
-
-
-async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, int]) -> Outcome:
-    if (hit := CACHE.get(url, ctx.clock())) is not None:
+async def _checked(ctx: ProbeContext, lim: LinkChecks, url: str, counts: dict[str, int]) -> Outcome:
+    if (hit := lim.cache.get(url, ctx.clock())) is not None:
         counts["cached"] += 1
         return hit
     if (pending := lim.inflight.get(url)) is not None:
@@ -193,7 +190,7 @@ async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, 
     try:
         outcome = await lim.run(ctx.net, url, ctx.config.links.timeout)
         future.set_result(outcome)
-        CACHE.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
+        lim.cache.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
         return outcome
     except BaseException as e:
         future.set_exception(RuntimeError(f"check abandoned: {type(e).__name__}"))
@@ -218,7 +215,7 @@ async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
 
 
 async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
-    if home.error or home.status is None or not 200 <= home.status < 300:
+    if home.failure is not None or home.status is None or not 200 <= home.status < 300:
         why = home.error.removeprefix("body: ") if home.error else f"answered HTTP {home.status}"
         return LinksResult(success=False, reason=f"homepage: {why}", url=site.url)
     decoded = decode(home.body, home.headers.get("content-type"))
@@ -229,7 +226,7 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
     links, found = collect(decoded.text, found_on, cap)
     notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
     counts = {"cached": 0, "shared": 0}
-    lim = _limits(ctx)
+    lim = ctx.links if ctx.links is not None else LinkChecks.of(ctx.config.links)
     tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts)): link for link in links}
     done: set[asyncio.Task[Outcome]] = set()
     if tasks:

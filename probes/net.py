@@ -13,12 +13,14 @@ act on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
@@ -57,9 +59,38 @@ class Lookup:
         return bool(self.ipv4 or self.ipv6)
 
 
+class Failure(StrEnum):
+    """Why an exchange gave no complete response.  Callers match on these; ``Fetched.error``
+    is the same fact worded for people, and may be reworded freely."""
+
+    TIMEOUT = "timeout"  # no complete response within the timeout
+    DNS = "dns"  # the name did not resolve
+    REFUSED = "refused"  # nothing listens
+    CONNECT = "connect"  # no connection for another reason (unreachable, reset while connecting)
+    TLS = "tls"  # handshake failed or the certificate is not trusted
+    REDIRECT_LOOP = "redirect_loop"  # more redirects than allowed
+    DISCONNECTED = "disconnected"  # the server closed the connection mid-answer
+    CONNECTION = "connection"  # the connection failed after it was made
+    BAD_RESPONSE = "bad_response"  # not HTTP we can read (bad status line, header too long)
+    BAD_URL = "bad_url"  # the URL or a redirect target is not a URL we can request
+    TOO_LARGE = "too_large"  # the (decoded) body is over the byte limit; status and headers are known
+    BODY = "body"  # the body could not be read (bad chunking, bad compression)
+    OTHER = "other"
+
+
+# Failures of the host or the path to it, not of the request: asking again another way repeats them.
+HOST_FAILURES = frozenset({Failure.TIMEOUT, Failure.DNS, Failure.REFUSED, Failure.CONNECT, Failure.TLS,
+                           Failure.REDIRECT_LOOP})  # fmt: skip
+
+
+class _TooLarge(aiohttp.ClientPayloadError):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One HTTP exchange, redirects followed.  ``error`` is "" on a complete response."""
+    """One HTTP exchange, redirects followed.  ``failure`` is None (and ``error`` "") on a
+    complete response."""
 
     url: str
     final_url: str = ""
@@ -72,10 +103,11 @@ class Fetched:
     error: str = ""
     phases: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.error
+        return self.failure is None
 
 
 def _rcode_of(exc: BaseException) -> tuple[str, str]:
@@ -126,6 +158,9 @@ class Network:
         self.chain_ssl = self._ssl_context(verify=True)
         self.chain_ssl.check_hostname = False
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._users = 0  # probes running on this network (see in_use, retire)
+        self._idle = asyncio.Event()
         # host -> (expiry on the monotonic clock, addresses); see addresses()
         self._cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
@@ -204,6 +239,8 @@ class Network:
 
     def session(self) -> aiohttp.ClientSession:
         """The shared client session: our resolver, no pooling (each visit is a fresh one)."""
+        if self._closed:
+            raise RuntimeError("this network is closed: probes hold it with in_use() until they end")
         if self._session is None or self._session.closed:
             trace = aiohttp.TraceConfig(trace_config_ctx_factory=_trace_ctx)  # type: ignore[arg-type]
             trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
@@ -257,36 +294,41 @@ class Network:
                 return await self._exchange(url, method, max_bytes, keep_body, verify, headers,
                                             max_redirects, ctx, state, start)  # fmt: skip
         except TimeoutError:
-            error = f"timeout: no complete response within {timeout:g}s"
+            failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
         except ResolveError as e:
-            error = str(e)
+            failure, error = Failure.DNS, str(e)
         except aiohttp.TooManyRedirects:
-            error = f"redirect loop: more than {max_redirects} redirects"
+            failure, error = Failure.REDIRECT_LOOP, f"redirect loop: more than {max_redirects} redirects"
         except aiohttp.ClientConnectorCertificateError as e:
-            error = f"tls: certificate not trusted: {e.certificate_error}"
+            failure, error = Failure.TLS, f"tls: certificate not trusted: {e.certificate_error}"
         except (aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError) as e:
-            error = f"tls: handshake failed: {_os_reason(e)}"
+            failure, error = Failure.TLS, f"tls: handshake failed: {_os_reason(e)}"
         except aiohttp.ClientConnectorDNSError as e:
+            failure = Failure.DNS
             error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
         except aiohttp.ClientConnectorError as e:
-            error = f"connect: {_os_reason(e)}"
+            refused = isinstance(e.os_error, ConnectionRefusedError)
+            failure, error = (Failure.REFUSED if refused else Failure.CONNECT), f"connect: {_os_reason(e)}"
         except aiohttp.ServerDisconnectedError:
-            error = "server closed the connection without a complete response"
+            failure, error = Failure.DISCONNECTED, "server closed the connection without a complete response"
+        except _TooLarge as e:
+            failure, error = Failure.TOO_LARGE, f"body: {e}"
         except aiohttp.ClientPayloadError as e:
-            error = f"body: {e}"
+            failure, error = Failure.BODY, f"body: {e}"
         except aiohttp.ClientResponseError as e:
-            error = f"bad response: {e.message}"
+            failure, error = Failure.BAD_RESPONSE, f"bad response: {e.message}"
         except (aiohttp.InvalidURL, ValueError) as e:
-            error = f"bad url or redirect target: {e}"
+            failure, error = Failure.BAD_URL, f"bad url or redirect target: {e}"
         except aiohttp.ClientOSError as e:
-            error = f"connection: {_os_reason(e)}"
+            failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
         except aiohttp.ClientError as e:
-            error = f"http: {type(e).__name__}: {e}"
+            failure, error = Failure.OTHER, f"http: {type(e).__name__}: {e}"
         return Fetched(
             url=url,
             final_url=str(state.get("final_url", "")),
             status=state.get("status"),
             error=error,
+            failure=failure,
             address=ctx.address,
             redirects=int(state.get("redirects", 0)),
             phases=_phases(marks, start, state.get("body_start")),
@@ -313,7 +355,7 @@ class Network:
             state["body_start"] = time.perf_counter()
             body, size = await _read_capped(resp, max_bytes, keep_body)
             if size > max_bytes:
-                raise aiohttp.ClientPayloadError(f"larger than the {max_bytes}-byte limit")
+                raise _TooLarge(f"larger than the {max_bytes}-byte limit")
             hdrs: CIMultiDictProxy[str] = resp.headers
             return Fetched(
                 url=url,
@@ -328,7 +370,31 @@ class Network:
                 seconds=time.perf_counter() - start,
             )
 
+    @contextlib.asynccontextmanager
+    async def in_use(self) -> AsyncIterator[Network]:
+        """Hold the network for one probe: :meth:`retire` waits for every holder."""
+        self._users += 1
+        try:
+            yield self
+        finally:
+            self._users -= 1
+            if not self._users:
+                self._idle.set()
+
+    async def retire(self) -> None:
+        """Close once the last probe holding the network has ended (after a reload, a links run
+        may go on for many minutes on the network it started with)."""
+        while self._users:
+            self._idle.clear()
+            await self._idle.wait()
+        await self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 

@@ -170,7 +170,8 @@ class Agent:
                 if self.reload_successful and not await asyncio.to_thread(self._reloads.changed, self._reload_files()):
                     return True, []  # nothing changed since the last good load: nothing to do
                 full = await asyncio.to_thread(self._load)
-                warnings = await asyncio.to_thread(self.web.reload, full)
+                web_read = await asyncio.to_thread(self.web.read, full)
+                warnings = self.web.apply(web_read, full)
             except ConfigError as e:
                 self.reload_successful = False
                 errors = [str(i) for i in e.issues]

@@ -454,11 +454,18 @@ class WebState:
                  "on" if self.enable_lifecycle else "off", connection_cap(limits.max_connections))  # fmt: skip
         return self.guard
 
-    def reload(self, settings: Any) -> list[str]:
-        """At reload: a bad file raises ConfigError and the running one stays; returns warnings."""
-        config, limits = self._read(settings)
+    def read(self, settings: Any) -> tuple[WebConfig, ServerLimits]:
+        """At reload, off the event loop: a bad file raises ConfigError and the running one stays."""
+        return self._read(settings)
+
+    def apply(self, read: tuple[WebConfig, ServerLimits], settings: Any) -> list[str]:
+        """On the event loop (the live SSL context is not touched from another thread); returns warnings."""
+        config, limits = read
         assert self.guard is not None
-        warnings = self.guard.update(config, healthz_open=settings.web.healthz_open)
+        try:
+            warnings = self.guard.update(config, healthz_open=settings.web.healthz_open)
+        except (OSError, ValueError) as e:  # a certificate replaced again since it was checked
+            return [f"{config.path}: tls_server_config: not reloaded, the running certificate stays: {e}"]
         if limits != self.guard.limits:
             warnings.append("web.max_connections, header_timeout and idle_timeout apply at the next restart")
         return warnings

@@ -272,3 +272,59 @@ async def test_the_agent_raises_its_soft_descriptor_limit_to_the_hard_limit(tmp_
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+def _starved_descriptors() -> None:
+    # So few that the agent's own probes and the connection cap's 16 slots exhaust them: accept()
+    # fails with EMFILE, which asyncio logs (with a traceback) on every attempt.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (30, 30))
+
+
+async def test_too_many_open_files_does_not_flood_the_log_and_the_agent_recovers(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "xuncha.yml"
+    config.write_text(f'listen: "127.0.0.1:{port}"\nstate_dir: {tmp_path / "s"}\n'
+                      "intervals: {http: 1s, dns: 1s, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
+                      'sites:\n  - {code: "4405070010", name: a, url: "http://127.0.0.1:9/"}\n', encoding="utf-8")  # fmt: skip
+    log = tmp_path / "agent.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", "run", "-c", str(config),
+                                                    stdout=out, stderr=out, preexec_fn=_starved_descriptors)  # fmt: skip
+    held: list[asyncio.StreamWriter] = []
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                await _scrape(f"http://127.0.0.1:{port}/metrics")
+                break
+            except (aiohttp.ClientError, OSError, AssertionError):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.2)
+        for _ in range(200):
+            try:
+                held.append((await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1))[1])
+            except (OSError, TimeoutError):
+                pass
+        await asyncio.sleep(2.5)
+        text = log.read_text(encoding="utf-8", errors="replace")
+        suppressed = [int(x.split()[0]) for x in text.split("(and ")[1:]]
+        print(f"\nlog {len(text.encode())} bytes, {text.count('out of system resource')} EMFILE lines written, "
+              f"{sum(suppressed)} more suppressed")  # fmt: skip
+        assert "out of system resource" in text, "the test did not provoke EMFILE"
+        assert len(text.encode()) < 60_000
+        for w in held:
+            w.close()
+        held.clear()
+        for _ in range(30):  # serving again once the flood is gone (asyncio retries accept after 1 s)
+            try:
+                await _scrape(f"http://127.0.0.1:{port}/metrics")
+                break
+            except (aiohttp.ClientError, OSError, AssertionError):
+                await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the agent did not serve again")
+    finally:
+        for w in held:
+            w.close()
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)

@@ -171,7 +171,6 @@ class PasswordCache:
             self._results.popitem(last=False)
         return ok
 
-
     def _checkpw(self, password: str, hashed: str | None) -> bool:
         import bcrypt
 

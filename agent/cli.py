@@ -268,10 +268,11 @@ def _adhoc_site(url: str, cfg: Config) -> Site:
 async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
     from agent.kinds import KINDS
     from agent.state import StateStore
+    from probes.addresses import policy_of
     from probes.context import ProbeContext
     from probes.net import Network
 
-    net = Network(cfg.dns, cfg.tls, cfg.http)
+    net = Network(cfg.dns, cfg.tls, cfg.http, policy=policy_of(cfg.links.allow_networks, cfg.listen))
     ctx = ProbeContext(config=cfg, net=net, state=StateStore(None))
     out = []
     try:

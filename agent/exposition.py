@@ -107,7 +107,7 @@ SITE_FAMILIES = _indexed(
 
 _A = ("account",)
 ACCOUNT_INFO = Family(m.ACCOUNT_INFO, "1 per registered new-media account (政务新媒体).",
-                      ("account", "unit", "platform", "name", "status"))  # fmt: skip
+                      ("account", "unit", "platform", "name", "status", "region", "province"))  # fmt: skip
 FEED_SUCCESS = Family(m.FEED_SUCCESS, "1 if the account's feed could be fetched and parsed.", _A)
 FEED_LAST_ENTRY = Family(m.FEED_LAST_ENTRY, "Newest trusted entry of the account's feed.", _A)
 FEED_RECENT = Family(m.FEED_ENTRIES_RECENT, "Feed entries in the last 14 days.", _A)
@@ -127,7 +127,9 @@ def site_info(out: Lines, site: Site) -> None:
 
 
 def account_info(out: Lines, account: Account) -> None:
-    out.add(ACCOUNT_INFO, [account.id, account.unit, account.platform, account.name, account.status], 1)
+    region = account.region
+    out.add(ACCOUNT_INFO, [account.id, account.unit, account.platform, account.name, account.status,
+                           region.name, region.province], 1)  # fmt: skip
 
 
 def http_counters(out: Lines, code: str, checks: int, failures: int) -> None:

@@ -30,6 +30,7 @@ from agent.selfmetrics import SelfMetrics
 from agent.server import build_app
 from agent.state import StateStore
 from agent.web import GuardedAppRunner, GuardedTCPSite, WebState
+from probes.addresses import policy_of
 from probes.context import ProbeContext
 from probes.links import LinkChecks
 from probes.net import Network
@@ -125,11 +126,13 @@ class Agent:
 
     def _activate(self, full: Config) -> None:
         self.config = shard_view(full, self.shard)
-        if self.net is None or self.net_settings != (full.dns, full.tls, full.http):
+        listen = self._listen_override or full.listen
+        settings = (full.dns, full.tls, full.http, full.links.allow_networks, listen)
+        if self.net is None or self.net_settings != settings:
             # Same settings: keep the network (its sessions and DNS cache); a new one per reload
             # was kept until its probes ended (issue 10: 200 reloads, +437 MiB).
-            self.net = Network(full.dns, full.tls, full.http)
-            self.net_settings = (full.dns, full.tls, full.http)
+            self.net = Network(full.dns, full.tls, full.http, policy=policy_of(full.links.allow_networks, listen))
+            self.net_settings = settings
         self.links = LinkChecks.of(full.links) if self.links is None else self.links.with_bounds(full.links)
         self.reload_successful = True
         self.reload_success_timestamp = time.time()

@@ -9,7 +9,7 @@ from dashboards import rules as R
 from dashboards._common import Grid, dashboard, query_variable, stat, steps, table, timeseries
 from domain.thresholds import THRESHOLDS as T
 
-UID = "xuncha-site"
+UID = R.DASHBOARD_UIDS["site"]
 
 
 def build() -> g.Dashboard:

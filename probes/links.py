@@ -17,6 +17,11 @@ Bounds, so that a hostile page cannot stall the agent:
 * results are cached across sites for the links interval (many sites link the
   same pages: 中国政府网, the province's portal), in a bounded LRU, and a link
   being checked for one site is awaited, not re-checked, by another.
+
+A link is never requested when its resolved address is not public (loopback, private,
+link-local/metadata, CGNAT, multicast, the agent's own listen address …), unless it is the
+site's own homepage address or inside ``links.allow_networks`` (``probes.addresses``): it is
+reported broken with that reason, as the public cannot follow it either.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from urllib.parse import urlsplit
 
 from domain.registry import Site
 from domain.settings import LinksConfig
+from probes.addresses import Guard, Policy
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.context import ProbeContext, Settings
@@ -103,11 +109,17 @@ def needs_get(head: Fetched) -> bool:
     return head.status is None or head.status >= 400
 
 
-async def check(net: Network, url: str, timeout: float) -> Outcome:
-    head = await net.fetch(url, method="HEAD", timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False)
+_NO_EXCEPTIONS = Policy()  # public addresses only
+
+
+async def check(net: Network, url: str, timeout: float, policy: Policy = _NO_EXCEPTIONS) -> Outcome:
+    """HEAD (then GET) ``url``, every connection — the first too — admitted by ``policy``."""
+    head = await net.fetch(url, method="HEAD", timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False,
+                           guard=Guard(policy, trust_first=False))
     if not needs_get(head):
         return judge_fetch(head)
-    get = await net.fetch(url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False)
+    get = await net.fetch(url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False,
+                          guard=Guard(policy, trust_first=False))
     return judge_fetch(head, get)
 
 
@@ -163,13 +175,13 @@ class LinkChecks:
         flight finish under the old ones)."""
         return self if (max(1, cfg.total), max(1, cfg.per_host)) == self.bounds else LinkChecks.of(cfg, self.cache)
 
-    async def run(self, net: Network, url: str, timeout: float) -> Outcome:
+    async def run(self, net: Network, url: str, timeout: float, policy: Policy) -> Outcome:
         host = urlsplit(url).hostname or ""
         sem, users = self._hosts.get(host) or (asyncio.Semaphore(self.bounds[1]), 0)
         self._hosts[host] = (sem, users + 1)
         try:
             async with sem, self._total:
-                return await check(net, url, timeout)
+                return await check(net, url, timeout, policy)
         finally:
             sem, users = self._hosts[host]
             if users <= 1:
@@ -178,26 +190,34 @@ class LinkChecks:
                 self._hosts[host] = (sem, users - 1)
 
 
-async def _checked(ctx: ProbeContext, lim: LinkChecks, url: str, counts: dict[str, int]) -> Outcome:
-    if (hit := lim.cache.get(url, ctx.clock())) is not None:
+def _cache_key(url: str, policy: Policy) -> str:
+    # A site whose homepage sits on a non-public address may reach links there that other
+    # sites may not: their outcomes are kept apart.  Public homepages share one entry per URL.
+    trusted = policy.non_public_trusted()
+    return f"{url}\x00{','.join(trusted)}" if trusted else url
+
+
+async def _checked(ctx: ProbeContext, lim: LinkChecks, url: str, counts: dict[str, int], policy: Policy) -> Outcome:
+    key = _cache_key(url, policy)
+    if (hit := lim.cache.get(key, ctx.clock())) is not None:
         counts["cached"] += 1
         return hit
-    if (pending := lim.inflight.get(url)) is not None:
+    if (pending := lim.inflight.get(key)) is not None:
         counts["shared"] += 1
         return await asyncio.shield(pending)
     future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-    lim.inflight[url] = future
+    lim.inflight[key] = future
     try:
-        outcome = await lim.run(ctx.net, url, ctx.config.links.timeout)
+        outcome = await lim.run(ctx.net, url, ctx.config.links.timeout, policy)
         future.set_result(outcome)
-        lim.cache.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
+        lim.cache.put(key, outcome, ctx.clock() + ctx.config.intervals.of("links"))
         return outcome
     except BaseException as e:
         future.set_exception(RuntimeError(f"check abandoned: {type(e).__name__}"))
         future.exception()  # retrieved: no "never retrieved" warning when nobody shares it
         raise
     finally:
-        del lim.inflight[url]
+        del lim.inflight[key]
 
 
 def budget(cfg: Settings) -> float:
@@ -207,14 +227,16 @@ def budget(cfg: Settings) -> float:
 
 async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
     started, t0 = ctx.clock(), time.perf_counter()
+    # The homepage is the registry's: trusted as configured, and its address then allowed to links.
+    guard = Guard(ctx.net.policy or Policy(allow_networks=ctx.config.links.allow_networks), trust_first=True)
     home = await ctx.net.fetch(
-        site.url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes
+        site.url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes, guard=guard
     )
-    result = await _probe(site, ctx, home)
+    result = await _probe(site, ctx, home, guard.policy)
     return replace(result, started=started, duration_seconds=time.perf_counter() - t0)
 
 
-async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
+async def _probe(site: Site, ctx: ProbeContext, home: Fetched, policy: Policy) -> LinksResult:
     if home.failure is not None or home.status is None or not 200 <= home.status < 300:
         why = home.error.removeprefix("body: ") if home.error else f"answered HTTP {home.status}"
         return LinksResult(success=False, reason=f"homepage: {why}", url=site.url)
@@ -227,7 +249,7 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
     notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
     counts = {"cached": 0, "shared": 0}
     lim = ctx.links if ctx.links is not None else LinkChecks.of(ctx.config.links)
-    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts)): link for link in links}
+    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts, policy)): link for link in links}
     done: set[asyncio.Task[Outcome]] = set()
     if tasks:
         done, pending = await asyncio.wait(tasks, timeout=budget(ctx.config))

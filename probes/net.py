@@ -19,6 +19,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import SimpleNamespace
@@ -33,8 +34,19 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDictProxy
 
 from domain.settings import DnsConfig, HttpConfig, TlsConfig
+from probes.addresses import Guard, Policy
 
 _DNS_CACHE_ENTRIES = 100_000
+# The address policy of the fetch in progress (probes.addresses): the connector asks it about
+# every connection, redirects included, after resolution — so it judges resolved addresses.
+_GUARD: ContextVar[Guard | None] = ContextVar("xuncha_address_guard", default=None)
+
+
+class Blocked(OSError):
+    """A connection the address policy refused (``probes.addresses``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"blocked: {reason}")
 
 
 class ResolveError(OSError):
@@ -73,6 +85,7 @@ class Failure(StrEnum):
     CONNECTION = "connection"  # the connection failed after it was made
     BAD_RESPONSE = "bad_response"  # not HTTP we can read (bad status line, header too long)
     BAD_URL = "bad_url"  # the URL or a redirect target is not a URL we can request
+    BLOCKED = "blocked"  # the address is not public and the policy does not allow it (probes.addresses)
     TOO_LARGE = "too_large"  # the (decoded) body is over the byte limit; status and headers are known
     BODY = "body"  # the body could not be read (bad chunking, bad compression)
     OTHER = "other"
@@ -80,7 +93,7 @@ class Failure(StrEnum):
 
 # Failures of the host or the path to it, not of the request: asking again another way repeats them.
 HOST_FAILURES = frozenset({Failure.TIMEOUT, Failure.DNS, Failure.REFUSED, Failure.CONNECT, Failure.TLS,
-                           Failure.REDIRECT_LOOP})  # fmt: skip
+                           Failure.REDIRECT_LOOP, Failure.BLOCKED})  # fmt: skip
 
 
 class _TooLarge(aiohttp.ClientPayloadError):
@@ -144,8 +157,11 @@ def is_ip(host: str) -> bool:
 class Network:
     """DNS and HTTP for probes.  Build one per configuration; ``await close()`` it."""
 
-    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig) -> None:
+    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig,
+                 policy: Policy | None = None) -> None:  # fmt: skip
         self.dns_cfg, self.tls_cfg, self.http_cfg = dns_cfg, tls_cfg, http_cfg
+        # Redirects of every fetch are judged by it (None: not judged); links pass their own.
+        self.policy = policy
         self._resolver = dns.asyncresolver.Resolver(configure=not dns_cfg.nameservers)
         if dns_cfg.nameservers:
             self._resolver.nameservers = [_nameserver(s) for s in dns_cfg.nameservers]
@@ -250,7 +266,7 @@ class Network:
             trace.on_request_headers_sent.append(_mark("sent"))
             trace.on_request_end.append(_mark("headers"))
             trace.on_request_redirect.append(_mark("headers"))
-            connector = aiohttp.TCPConnector(
+            connector = _GuardedConnector(
                 resolver=_AiohttpResolver(self),
                 use_dns_cache=False,
                 force_close=True,
@@ -278,9 +294,24 @@ class Network:
         verify: bool | None = None,
         headers: Mapping[str, str] | None = None,
         max_redirects: int | None = None,
+        guard: Guard | None = None,
     ) -> Fetched:
         """``method url`` with redirects followed, within ``timeout`` for the whole
-        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults."""
+        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults.
+
+        Every connection is admitted by ``guard`` (default: :attr:`policy` with the first hop
+        trusted, the registry's target as configured); a refused one fails the fetch."""
+        if guard is None and self.policy is not None:
+            guard = Guard(self.policy, trust_first=True)
+        token = _GUARD.set(guard)
+        try:
+            return await self._fetch(url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects)
+        finally:
+            _GUARD.reset(token)
+
+    async def _fetch(self, url: str, method: str, timeout: float | None, max_bytes: int | None, keep_body: bool,
+                     verify: bool | None, headers: Mapping[str, str] | None,
+                     max_redirects: int | None) -> Fetched:  # fmt: skip
         timeout = self.http_cfg.timeout if timeout is None else timeout
         max_bytes = self.http_cfg.max_body_bytes if max_bytes is None else max_bytes
         verify = self.http_cfg.verify_certificate if verify is None else verify
@@ -295,6 +326,8 @@ class Network:
                                             max_redirects, ctx, state, start)  # fmt: skip
         except TimeoutError:
             failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
+        except Blocked as e:
+            failure, error = Failure.BLOCKED, str(e)
         except ResolveError as e:
             failure, error = Failure.DNS, str(e)
         except aiohttp.TooManyRedirects:
@@ -304,8 +337,11 @@ class Network:
         except (aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError) as e:
             failure, error = Failure.TLS, f"tls: handshake failed: {_os_reason(e)}"
         except aiohttp.ClientConnectorDNSError as e:
-            failure = Failure.DNS
-            error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
+            if isinstance(e.os_error, Blocked):
+                failure, error = Failure.BLOCKED, str(e.os_error)
+            else:
+                failure = Failure.DNS
+                error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
         except aiohttp.ClientConnectorError as e:
             refused = isinstance(e.os_error, ConnectionRefusedError)
             failure, error = (Failure.REFUSED if refused else Failure.CONNECT), f"connect: {_os_reason(e)}"
@@ -448,6 +484,24 @@ def _mark(name: str) -> Any:
         ctx.marks[name] = time.perf_counter()
 
     return on_event
+
+
+class _GuardedConnector(aiohttp.TCPConnector):
+    """Asks the fetch's guard about every connection's resolved addresses.
+
+    ``_resolve_host`` is where aiohttp turns a host — a name through our resolver, or an IP
+    literal, which skips the resolver — into the addresses it will connect to, once per
+    connection and so once per redirect hop (the session never reuses connections)."""
+
+    async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:
+        hosts = await super()._resolve_host(host, port, traces=traces)
+        guard = _GUARD.get()
+        if guard is None:
+            return hosts
+        kept = guard.admit(host, port, [h["host"] for h in hosts])
+        if not kept:
+            raise Blocked(guard.refused[-1] if guard.refused else f"{host}: no address allowed")
+        return [h for h in hosts if h["host"] in kept]
 
 
 class _AiohttpResolver(AbstractResolver):

@@ -171,7 +171,8 @@ class Agent:
         async with self._reload_lock:
             try:
                 if self.reload_successful and not await asyncio.to_thread(self._reloads.changed, self._reload_files()):
-                    return True, []  # nothing changed since the last good load: nothing to do
+                    log.info("reload: no configuration file changed since the last load; nothing to do")
+                    return True, []
                 full = await asyncio.to_thread(self._load)
                 web_read = await asyncio.to_thread(self.web.read, full)
                 warnings = self.web.apply(web_read, full)

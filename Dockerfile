@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Xuncha (巡查) agent image: slim, non-root, config at /etc/xuncha/xuncha.yml,
-# state (SQLite) at /var/lib/xuncha, metrics on :9725.
+# state (SQLite) at /var/lib/xuncha, metrics on :9725.  TLS and basic auth: mount an
+# exporter-toolkit web configuration and add --web.config.file=… to the command (README).
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
@@ -12,6 +13,19 @@ COPY dashboards ./dashboards
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm
+# docker build --build-arg VERSION=… --build-arg REVISION=$(git rev-parse HEAD) --build-arg CREATED=$(date -u +%FT%TZ)
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="xuncha" \
+      org.opencontainers.image.description="巡查 Xuncha: Prometheus exporter watching government websites and new-media accounts" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/xuncha/xuncha" \
+      org.opencontainers.image.documentation="https://github.com/xuncha/xuncha#readme" \
+      org.opencontainers.image.base.name="docker.io/library/python:3.11-slim-bookworm"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --system --uid 10001 --no-create-home --home-dir /var/lib/xuncha xuncha \
  && mkdir -p /etc/xuncha /var/lib/xuncha && chown xuncha /var/lib/xuncha

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -35,8 +34,10 @@ def parse_shard(text: str) -> tuple[int, int]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xuncha", description="巡查 Xuncha: watch government sites and accounts.")
     p.add_argument("--version", action="version", version=f"xuncha {__version__}")
-    p.add_argument("--log-level", default=os.environ.get("XUNCHA_LOG_LEVEL", "info"),
+    p.add_argument("--log-level", "--log.level", dest="log_level", default=os.environ.get("XUNCHA_LOG_LEVEL", "info"),
                    choices=["debug", "info", "warning", "error"])  # fmt: skip
+    p.add_argument("--log.format", dest="log_format", default=os.environ.get("XUNCHA_LOG_FORMAT", "logfmt"),
+                   choices=["logfmt", "json"], help="log line format, as Prometheus' --log.format")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="probe forever and serve /metrics")
@@ -44,18 +45,29 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", help="host:port, overrides the configuration's listen")
     run.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n or auto/n (default 0/1)")
     run.add_argument("--state-dir", help="overrides the configuration's state_dir")
+    _web_flags(run)
 
     report = sub.add_parser("report", help="the agent's current findings as a 通报-style table")
     report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address")
     report.add_argument("--format", choices=["md", "csv"], default="md")
     report.add_argument("--timeout", type=float, default=30.0)
+    _client_flags(report)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
     health.add_argument("--url", default="http://127.0.0.1:9725/healthz")
     health.add_argument("--timeout", type=float, default=4.0)
+    _client_flags(health)
 
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    check.add_argument("--web.config.file", dest="web_config_file", help="also validate this web configuration file")
+
+    hashpw = sub.add_parser("hash-password", help="bcrypt hash for basic_auth_users of the web configuration")
+    hashpw.add_argument("--cost", type=int, default=10, help="bcrypt cost (default 10, as htpasswd -B)")
+
+    init_web = sub.add_parser("init-web-config", help="write a web configuration and a random password, once")
+    init_web.add_argument("--out", required=True, help="directory for web-config.yml and xuncha-password")
+    init_web.add_argument("--user", default="prometheus")
 
     rules = sub.add_parser("rules", help="write the Prometheus rules with this configuration's lines")
     rules.add_argument("-c", "--config", help="take http.timeout and content's stale days from this configuration")
@@ -73,16 +85,45 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", default=None, help="default: a temporary directory")
     demo.add_argument("--fast", action="store_true", help="short intervals (seconds, not minutes)")
     demo.add_argument("--print-config", action="store_true", help="print the demo configuration and exit")
+    _web_flags(demo)
     return p
 
 
+def _client_flags(p: argparse.ArgumentParser) -> None:
+    """For talking to an agent that has a web configuration (basic auth, TLS)."""
+    p.add_argument("--user", default=os.environ.get("XUNCHA_USER"), help="basic auth user (XUNCHA_USER)")
+    p.add_argument("--password-file", default=os.environ.get("XUNCHA_PASSWORD_FILE"),
+                   help="file holding the basic auth password (XUNCHA_PASSWORD_FILE)")
+    p.add_argument("--ca-file", help="CA bundle that signed the agent's certificate (https:// URLs)")  # fmt: skip
+
+
+def _open(url: str, args: argparse.Namespace) -> Any:
+    """``urllib.request.urlopen`` with the basic auth and CA of ``_client_flags``."""
+    import base64
+    import ssl
+    import urllib.request
+
+    request = urllib.request.Request(url)
+    if args.user:
+        password = Path(args.password_file).read_text(encoding="utf-8").strip() if args.password_file else ""
+        token = base64.b64encode(f"{args.user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
+    return urllib.request.urlopen(request, timeout=args.timeout, context=context)  # noqa: S310 — the agent's URL
+
+
+def _web_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--web.config.file", dest="web_config_file", default=None,
+                   help="exporter-toolkit web configuration (TLS, basic auth, headers); overrides web.config_file")
+    p.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
+                   help="allow POST /-/reload (off by default, as in Prometheus)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
+    from agent import logs
+
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(args.log_level, args.log_format)
     try:
         return int(COMMANDS[args.command](args))
     except KeyboardInterrupt:
@@ -90,21 +131,55 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from agent import webconfig
+
     try:
         cfg = config_mod.load(args.config)
+        web_file = args.web_config_file or cfg.web.config_file
+        if web_file:
+            webconfig.load(web_file)
     except ConfigError as e:
         for issue in e.issues:
             print(issue, file=sys.stderr)
         print(f"{len(e.issues)} error(s) in {args.config}", file=sys.stderr)
         return 1
-    print(f"{args.config}: OK — {len(cfg.sites)} sites, {len(cfg.accounts)} accounts")
+    except Exception as e:  # a bug must be one line naming the file, not a traceback
+        print(f"{args.config}: cannot be checked: {type(e).__name__}: {str(e)[:500]}", file=sys.stderr)
+        return 1
+    print(f"{args.config}: OK — {len(cfg.sites)} sites, {len(cfg.accounts)} accounts"
+          + (f"; web configuration {web_file} OK" if web_file else ""))  # fmt: skip
+    return 0
+
+
+def cmd_init_web_config(args: argparse.Namespace) -> int:
+    from agent.webconfig import init_files
+
+    web, password, created = init_files(args.out, args.user)
+    print(f"{'wrote' if created else 'kept'} {web} and {password}")
+    return 0
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Like ``htpasswd -nBC 10 "" | tr -d ':\\n'``: the password from a prompt or stdin."""
+    import getpass
+
+    import bcrypt
+
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("xuncha hash-password: empty password", file=sys.stderr)
+        return 1
+    print(bcrypt.hashpw(password.encode(), bcrypt.gensalt(args.cost)).decode())
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.runtime import Agent
+    from agent.web import raise_nofile_limit
 
-    agent = Agent(args.config, shard=args.shard, listen=args.listen, state_dir=args.state_dir)
+    raise_nofile_limit()
+    agent = Agent(args.config, shard=args.shard, listen=args.listen, state_dir=args.state_dir,
+                  web_config_file=args.web_config_file, enable_lifecycle=args.enable_lifecycle)  # fmt: skip
     try:
         asyncio.run(agent.serve_forever())
     except ConfigError as e:
@@ -132,10 +207,9 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     import urllib.error
-    import urllib.request
 
     try:
-        with urllib.request.urlopen(args.url, timeout=args.timeout) as resp:  # noqa: S310 — a local URL
+        with _open(args.url, args) as resp:
             return 0 if resp.status == 200 else 1
     except (urllib.error.URLError, OSError) as e:
         print(f"unhealthy: {args.url}: {e}", file=sys.stderr)
@@ -144,13 +218,12 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     import urllib.error
-    import urllib.request
 
     from agent.report import render
 
     url = args.url.rstrip("/") + "/api/findings"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as resp:  # noqa: S310 — the agent's own URL
+        with _open(url, args) as resp:
             findings = json.load(resp)
     except (urllib.error.URLError, OSError, ValueError) as e:
         print(f"xuncha report: cannot read {url}: {e}", file=sys.stderr)
@@ -261,9 +334,19 @@ async def _demo(args: argparse.Namespace) -> int:
         if args.print_config:
             print(path.read_text(encoding="utf-8"))
             return 0
-        agent = Agent(path)
+        from agent.web import raise_nofile_limit
+
+        raise_nofile_limit()
+        agent = Agent(path, web_config_file=args.web_config_file, enable_lifecycle=args.enable_lifecycle)
+        scheme = "http(s)" if args.web_config_file else "http"
+        if args.web_config_file:
+            access = f"as the web configuration {args.web_config_file} says (TLS, basic auth)"
+        else:
+            access = "no authentication: the demo listens on loopback only (use --web.config.file for TLS and auth)"
         print(f"Xuncha demo: {len(fleet.sites)} simulated sites on loopback; configuration {path}", file=sys.stderr)
-        print(f"metrics: http://{args.listen}/metrics   findings: http://{args.listen}/api/findings", file=sys.stderr)
+        print(f"metrics: {scheme}://{args.listen}/metrics   findings: {scheme}://{args.listen}/api/findings",
+              file=sys.stderr)  # fmt: skip
+        print(f"access: {access}", file=sys.stderr)
         await agent.serve_forever()
     return 0
 
@@ -276,6 +359,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "healthcheck": cmd_healthcheck,
     "rules": cmd_rules,
+    "hash-password": cmd_hash_password,
+    "init-web-config": cmd_init_web_config,
 }
 
 __all__ = ["main", "parse_shard", "format_result"]

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from agent import csvsafe, limits
 from agent.divisions import SITE_CODE, division_known, region_named, region_of, region_of_unit
 from agent.durations import parse_duration
 from agent.kinds import KINDS
@@ -55,14 +56,17 @@ class ConfigIssue:
     message: str
 
     def __str__(self) -> str:
-        where = ": ".join(p for p in (self.file, self.entry, self.field) if p)
-        return f"{where}: {self.message}"
+        where = ": ".join(limits.clip(p, 200) for p in (self.file, self.entry, self.field) if p)
+        return f"{where}: {limits.clip(self.message)}"
 
 
 class ConfigError(Exception):
     """The configuration is invalid; ``issues`` lists every problem found."""
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
+        if len(issues) > limits.MAX_ISSUES:  # a 100,000-row CSV of bad rows: say how many, list some
+            more = len(issues) - limits.MAX_ISSUES
+            issues = [*issues[: limits.MAX_ISSUES], ConfigIssue(issues[-1].file, "", "", f"… and {more:,} more errors")]
         self.issues = issues
         super().__init__("\n".join(str(i) for i in issues))
 
@@ -101,9 +105,21 @@ class Intervals:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """``web:``: the exporter-toolkit web configuration file and the port's own limits (agent.web)."""
+
+    config_file: str | None = None
+    healthz_open: bool = False  # /healthz answers without authentication (for kubelet probes)
+    max_connections: int = 512
+    header_timeout: float = 10.0
+    idle_timeout: float = 75.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str = ""
     listen: str = DEFAULT_LISTEN
+    web: WebSettings = WebSettings()
     state_dir: str = "./data"
     dns: DnsConfig = DnsConfig()
     tls: TlsConfig = TlsConfig()
@@ -123,6 +139,7 @@ class Config:
         base = Path(self.path).parent if self.path else Path()
         return (
             ((Path(self.path),) if self.path else ())
+            + ((Path(self.web.config_file),) if self.web.config_file else ())
             + tuple(base / f for f in self.site_files)
             + tuple(base / f for f in self.account_files)
         )
@@ -160,7 +177,7 @@ class _Issues:
         self.items: list[ConfigIssue] = []
 
     def add(self, entry: str, fld: str, message: str) -> None:
-        self.items.append(ConfigIssue(self.file, entry, fld, message))
+        self.items.append(ConfigIssue(self.file, limits.clip(entry, 200), fld, limits.clip(message)))
 
 
 T = TypeVar("T")
@@ -186,7 +203,7 @@ def _bool(v: Any) -> bool:
 
 def _str(v: Any) -> str:
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise ValueError(f"{v!r} is not a string")
+        raise ValueError(f"{limits.clip_repr(v)} is not a string")
     return str(v)
 
 
@@ -219,7 +236,7 @@ def _choice(options: Iterable[str]) -> Callable[[Any], str]:
 
 
 def _url(v: Any) -> str:
-    v = _str(v).strip()
+    v = limits.bounded(limits.MAX_URL, "a URL")(v).strip()
     parts = urlsplit(v)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"{v!r} must start with http:// or https://")
@@ -291,7 +308,7 @@ def _days(v: Any) -> float:
 
 _TOP_KEYS = (
     "listen", "state_dir", "dns", "tls", "http", "intervals", "concurrency",
-    "content", "links", "feeds", "sites", "accounts", "site_files", "account_files",
+    "content", "links", "feeds", "sites", "accounts", "site_files", "account_files", "web",
 )  # fmt: skip
 
 
@@ -324,12 +341,12 @@ def load(path: str | Path) -> Config:
 
 def loads(text: str, *, path: str = "xuncha.yml") -> Config:
     issues = _Issues(path)
+    from agent.yamlsafe import YamlError, safe_load
+
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 — a safe loader, libyaml's when built
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([ConfigIssue(path, where, "", f"not valid YAML: {getattr(e, 'problem', e)}")]) from None
+        raw = safe_load(text, loader=_Loader)  # refuses alias bombs (issue 10)
+    except YamlError as e:
+        raise ConfigError([ConfigIssue(path, e.where, "", str(e))]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -342,6 +359,11 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
     cfg = Config(
         path=path,
         listen=_top(issues, raw, "listen", _listen, DEFAULT_LISTEN),
+        web=_section(issues, "", raw.get("web"), WebSettings, {
+            "config_file": lambda v: None if v is None else _existing_file(path, v),
+            "healthz_open": _bool, "max_connections": _positive_int,
+            "header_timeout": _duration, "idle_timeout": _duration,
+        }, prefix="web."),
         state_dir=_top(issues, raw, "state_dir", _str, "./data"),
         dns=_section(issues, "", raw.get("dns"), DnsConfig, {
             "nameservers": lambda v: tuple(_nameserver(x) for x in _list(v)),
@@ -477,6 +499,11 @@ def _merge_routes(v: Any) -> dict[str, str]:
 # --- sites and accounts --------------------------------------------------------
 
 
+# Names are label values of the _info series: a 100,000-character name must be an error
+# naming the entry, not a 100 KB label on every scrape (issue 10).
+_name = limits.bounded(limits.MAX_NAME, "a name")
+
+
 def _site_code(v: Any) -> str:
     v = _str(v).strip()
     if not SITE_CODE.fullmatch(v):
@@ -496,7 +523,7 @@ def _column(v: Any) -> Column:
         if not v.get(required):
             raise ValueError(f"column {v.get('name', '?')!r}: {required} is required")
     return Column(
-        name=_str(v["name"]),
+        name=_name(v["name"]),
         url=_url(v["url"]),
         category=_choice(COLUMN_CATEGORIES)(v.get("category", "news")),
     )
@@ -504,11 +531,11 @@ def _column(v: Any) -> Column:
 
 _SITE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "code": _site_code,
-    "name": _str,
+    "name": _name,
     "url": _url,
     "kind": _choice(SITE_KINDS),
     "status": _choice(SITE_STATUSES),
-    "organizer": _str,
+    "organizer": _name,
     "columns": lambda v: tuple(_column(c) for c in _list(v)),
 }
 
@@ -566,9 +593,9 @@ def _account_id(v: Any) -> str:
 
 _ACCOUNT_PARSERS: dict[str, Callable[[Any], Any]] = {
     "id": _account_id,
-    "unit": _str,
-    "platform": lambda v: _str(v).strip().lower(),
-    "name": _str,
+    "unit": _name,
+    "platform": lambda v: _name(v).strip().lower(),
+    "name": _name,
     "status": _choice(ACCOUNT_STATUSES),
     "feed": _url,
     "uid": _str,
@@ -654,11 +681,22 @@ def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
     except OSError as e:
         issues.add("", name, f"cannot read: {e}")
         return
-    text = _decode_csv(data)
+    text = csvsafe.decode(data)
     if text is None:
-        issues.add("", name, "not UTF-8 or GB18030 text")
+        issues.add("", name, "not UTF-8, UTF-16 or GB18030 text")
         return
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        yield from _read_rows(issues, file_issues, reader, name, build, headers)
+    except csv.Error as e:
+        # e.g. a field over csv.field_size_limit() (128 Ki characters): an error naming the
+        # file and line, never an exception that kills the config watcher (issue 10).
+        issues.items.extend(file_issues.items)
+        issues.add("", name, f"line {reader.line_num + 1}: not readable as CSV: {limits.clip(e, 200)}")
+
+
+def _read_rows(issues: _Issues, file_issues: _Issues, reader: csv.DictReader[str], name: str,
+               build: Callable[..., Any], headers: Mapping[str, str]) -> Iterable[tuple[Any, tuple[str, str]]]:  # fmt: skip
     known = {h for h in (reader.fieldnames or []) if h and h.strip() in headers}
     needed = set(headers.values()) & {"code", "name", "url", "unit", "platform"}
     have = {headers[h.strip()] for h in known}
@@ -676,16 +714,6 @@ def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
             ident = getattr(result, "code", None) or getattr(result, "id", "")
             yield result, (name, f"{entry} ({ident})")
     issues.items.extend(file_issues.items)
-
-
-def _decode_csv(data: bytes) -> str | None:
-    # Exports from the reporting system are UTF-8 (often with a BOM) or GBK.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
 
 
 def _translate(values: dict[str, Any], table: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from prometheus_client.utils import floatToGoString
 
 from agent import metric_names as m
+from agent.limits import MAX_LABEL_VALUE, clip
 from domain.registry import Account, Site
 from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
 
@@ -30,11 +31,14 @@ class Family:
     header: str = field(init=False)
 
     def __post_init__(self) -> None:
-        typed = self.name.removesuffix("_total") if self.type == "counter" else self.name
-        object.__setattr__(self, "header", f"# HELP {self.name} {self.doc}\n# TYPE {typed} {self.type}\n")
+        # HELP and TYPE name the same family, the full sample name, as client_python writes the
+        # 0.0.4 format: a TYPE for "xuncha_http_checks" left the _total samples untyped (issue 10).
+        object.__setattr__(self, "header", f"# HELP {self.name} {self.doc}\n# TYPE {self.name} {self.type}\n")
 
 
 def _escape(value: str) -> str:
+    if len(value) > MAX_LABEL_VALUE:  # config validation bounds names; this bounds everything else
+        value = clip(value, MAX_LABEL_VALUE)
     if "\\" in value or '"' in value or "\n" in value:
         return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
     return value

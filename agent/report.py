@@ -10,12 +10,12 @@ the veto lines of ``domain/thresholds.py`` (≥ 5 blank, ≥ 5 stale news/notice
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from agent import csvsafe
 from domain.thresholds import THRESHOLDS, Thresholds
 
 PLATFORM_NAMES = {
@@ -110,11 +110,9 @@ def tables(findings: list[dict[str, Any]]) -> tuple[list[list[str]], list[list[s
 def render(findings: list[dict[str, Any]], fmt: str = "md") -> str:
     site_rows, account_rows = tables(findings)
     if fmt == "csv":
+        # Cells starting with = + - @ are neutralised: names come from registries and pages.
         buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerows(site_rows)
-        writer.writerow([])
-        writer.writerows(account_rows)
+        csvsafe.write_rows(buf, [*site_rows, [], *account_rows])
         return buf.getvalue()
     parts = [f"## 网站（{len(site_rows) - 1}个存在问题）", _markdown(site_rows),
              f"## 政务新媒体（{len(account_rows) - 1}个存在问题）", _markdown(account_rows)]  # fmt: skip

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.config import Account, Site
+from agent.limits import bounded_result
 from probes.results import HttpResult, Result
 
 
@@ -30,6 +31,7 @@ class ResultStore:
         self._http: dict[str, HttpCounters] = {}
 
     def record(self, target_id: str, result: Result) -> None:
+        result = bounded_result(result)  # what a hostile server said, clipped (issue 10)
         self._latest.setdefault(target_id, {})[result.kind] = result
         if isinstance(result, HttpResult):
             counters = self._http.setdefault(target_id, HttpCounters())

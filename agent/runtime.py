@@ -17,16 +17,19 @@ import time
 from pathlib import Path
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics
 
 from agent import config as config_mod
+from agent import reloads
 from agent.collector import TargetExposition, XunchaCollector
 from agent.config import Config, ConfigError
+from agent.limits import clip
 from agent.results import ResultStore
 from agent.scheduler import Scheduler
 from agent.selfmetrics import SelfMetrics
 from agent.server import build_app
 from agent.state import StateStore
+from agent.web import GuardedAppRunner, GuardedTCPSite, WebState
 from probes.addresses import policy_of
 from probes.context import ProbeContext
 from probes.links import LinkChecks
@@ -59,7 +62,8 @@ class Agent:
 
     def __init__(self, config_path: str | Path | None, *, config: Config | None = None,
                  shard: tuple[int, int] = (0, 1), listen: str | None = None,
-                 state_dir: str | None = None, watch_interval: float = WATCH_INTERVAL) -> None:  # fmt: skip
+                 state_dir: str | None = None, watch_interval: float = WATCH_INTERVAL,
+                 web_config_file: str | None = None, enable_lifecycle: bool = False) -> None:  # fmt: skip
         self.config_path = Path(config_path) if config_path else None
         self.shard = shard
         self._listen_override = listen
@@ -70,12 +74,16 @@ class Agent:
         self.registry = CollectorRegistry(auto_describe=False)
         self.metrics = SelfMetrics(self.registry)
         self.registry.register(XunchaCollector(self))
+        ProcessCollector(registry=self.registry)  # process_* (CPU, RSS, open fds) of the agent itself
+        self.web = WebState(web_config_file, enable_lifecycle)
+        self._reloads = reloads.Reloads()
         self.exposition = TargetExposition()
         self.reload_successful = True
         self.reload_success_timestamp = 0.0
         self.config: Config = Config()
         self.state: StateStore | None = None
         self.net: Network | None = None
+        self.net_settings: tuple[object, ...] = ()
         self.scheduler: Scheduler | None = None
         self._scheduler_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -97,6 +105,7 @@ class Agent:
 
     async def start(self) -> None:
         full = self._load()  # ConfigError propagates: fail fast at start-up
+        self.web.load(full)  # so does a bad web configuration file
         try:
             self.state = StateStore(Path(self._state_dir_override or full.state_dir) / "xuncha.db")
             self._activate(full)
@@ -105,6 +114,7 @@ class Agent:
             self.scheduler.apply(self._context())
             self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
             await self._serve()
+            self._reloads.loaded(self._reload_files())
             if self.config_path is not None:
                 self._mtimes = self._file_mtimes()
                 self._watch_task = asyncio.create_task(self._watch(), name="config watcher")
@@ -116,8 +126,13 @@ class Agent:
 
     def _activate(self, full: Config) -> None:
         self.config = shard_view(full, self.shard)
-        self.net = Network(full.dns, full.tls, full.http,
-                           policy=policy_of(full.links.allow_networks, self._listen_override or full.listen))
+        listen = self._listen_override or full.listen
+        settings = (full.dns, full.tls, full.http, full.links.allow_networks, listen)
+        if self.net is None or self.net_settings != settings:
+            # Same settings: keep the network (its sessions and DNS cache); a new one per reload
+            # was kept until its probes ended (issue 10: 200 reloads, +437 MiB).
+            self.net = Network(full.dns, full.tls, full.http, policy=policy_of(full.links.allow_networks, listen))
+            self.net_settings = settings
         self.links = LinkChecks.of(full.links) if self.links is None else self.links.with_bounds(full.links)
         self.reload_successful = True
         self.reload_success_timestamp = time.time()
@@ -129,9 +144,13 @@ class Agent:
     async def _serve(self) -> None:
         listen = self._listen_override or self.config.listen
         host, _, port = listen.rpartition(":")
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        guard = self.web.guard
+        assert guard is not None
+        self._runner = GuardedAppRunner(build_app(self, guard.middlewares()), guard.limits, access_log=None,
+                                        handle_signals=False)  # fmt: skip
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host.strip("[]") or "0.0.0.0", int(port))
+        site = GuardedTCPSite(self._runner, host.strip("[]") or "0.0.0.0", int(port), ssl_context=guard.ssl,
+                              handshake_timeout=guard.limits.header_timeout)  # fmt: skip
         await site.start()
         sockets = getattr(site._server, "sockets", None) or []
         bound = sockets[0].getsockname() if sockets else (host, port)
@@ -141,21 +160,40 @@ class Agent:
         return self._scheduler_task is not None and not self._scheduler_task.done()
 
     async def reload(self) -> tuple[bool, list[str]]:
-        """Load the configuration again; on failure keep the running one."""
+        """Load the configuration again; on failure keep the running one.
+
+        Callers that arrive while a reload runs share the next one (agent.reloads): 200
+        reloads at once cost two, not 200 (issue 10).
+        """
+        return await self._reloads.coalesce(self._reload_now)
+
+    async def _reload_now(self) -> tuple[bool, list[str]]:
         async with self._reload_lock:
             try:
+                if self.reload_successful and not await asyncio.to_thread(self._reloads.changed, self._reload_files()):
+                    log.info("reload: no configuration file changed since the last load; nothing to do")
+                    return True, []
                 full = await asyncio.to_thread(self._load)
+                web_read = await asyncio.to_thread(self.web.read, full)
+                warnings = self.web.apply(web_read, full)
             except ConfigError as e:
                 self.reload_successful = False
                 errors = [str(i) for i in e.issues]
                 log.error("reload failed; keeping the running configuration:\n  %s", "\n  ".join(errors))
                 return False, errors
+            except Exception as e:  # a bug must not kill the watcher while the metric says 1 (issue 10)
+                self.reload_successful = False
+                log.exception("reload failed; keeping the running configuration")
+                return False, [f"internal error while loading the configuration: {clip(e)}"]
+            for w in warnings:
+                log.warning("%s", w)
             old_net = self.net
             self._activate(full)
             assert self.scheduler is not None
             self.scheduler.apply(self._context())
             self._mtimes = self._file_mtimes()
-            if old_net is not None:
+            self._reloads.loaded(self._reload_files())
+            if old_net is not None and old_net is not self.net:
                 # Probes in flight still use the old network; it closes when the last one ends.
                 task = asyncio.create_task(old_net.retire(), name="retire network")
                 self._retiring[task] = old_net
@@ -163,10 +201,15 @@ class Agent:
             log.info("configuration reloaded: %d sites, %d accounts", len(self.config.sites), len(self.config.accounts))
             return True, []
 
+    def _reload_files(self) -> tuple[Path, ...]:
+        """Every file a reload reads: watched for changes, and hashed to skip reloads that change nothing."""
+        files = self.config.files() if self.config.path else (self.config_path,) if self.config_path else ()
+        referenced = (self.config.tls.ca_file, *self.config.content.dictionaries)
+        return files + tuple(Path(f) for f in referenced if f) + self.web.files()
+
     def _file_mtimes(self) -> dict[Path, float]:
         out = {}
-        files = self.config.files() if self.config.path else (self.config_path,) if self.config_path else ()
-        for f in files:
+        for f in self._reload_files():
             with contextlib.suppress(OSError):
                 out[f] = f.stat().st_mtime
         return out

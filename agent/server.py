@@ -32,7 +32,7 @@ _INDEX = """<!doctype html><meta charset="utf-8"><title>Xuncha 巡查</title>
 <h1>Xuncha 巡查</h1><p>Monitoring agent for government websites and new-media accounts.</p>
 <ul><li><a href="metrics">/metrics</a></li><li><a href="healthz">/healthz</a></li>
 <li><a href="api/sites">/api/sites</a></li><li><a href="api/accounts">/api/accounts</a></li>
-<li><a href="api/findings">/api/findings</a></li><li>POST /-/reload</li></ul>"""
+<li><a href="api/findings">/api/findings</a></li><li>POST /-/reload (with --web.enable-lifecycle)</li></ul>"""
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -48,8 +48,9 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
-def build_app(agent: Agent) -> web.Application:
-    app = web.Application()
+def build_app(agent: Agent, middlewares: list[Any] | None = None) -> web.Application:
+    """The endpoints; ``middlewares`` (agent.web.WebGuard) add auth, TLS checks, limits, access log."""
+    app = web.Application(middlewares=middlewares or [], client_max_size=64 * 1024)
     app[AGENT] = agent
     app.router.add_get("/", index)
     app.router.add_get("/metrics", metrics)

@@ -155,7 +155,7 @@ async def test_contract_metrics_for_up_down_slow_nxdomain_expired_and_wrong_host
 
 
 async def test_a_failed_reload_keeps_the_registry_and_a_good_one_removes_sites(world: World) -> None:
-    agent = await start_agent(world, world.config([UP, DOWN]))
+    agent = await start_agent(world, world.config([UP, DOWN]), enable_lifecycle=True)
     path = world.tmp / "xuncha.yml"
     try:
         await until(lambda: "http" in agent.results.latest(f"site/{DOWN}"))
@@ -420,6 +420,11 @@ async def test_a_reload_keeps_the_link_cache_and_retires_the_old_network(world: 
     try:
         old_net, checks = agent.net, agent.links
         assert old_net is not None and checks is not None
+        ok, errors = await agent.reload()
+        assert ok, errors and agent.net is old_net  # nothing changed: the same network (issue 10)
+        # New network settings: a new network; the old one retires.
+        (world.tmp / "xuncha.yml").write_text(world.config([UP]).replace("http: {timeout: 1s}", "http: {timeout: 2s}"),
+                                              encoding="utf-8")  # fmt: skip
         ok, errors = await agent.reload()
         assert ok, errors
         assert agent.net is not old_net and agent.links is checks  # same bounds: same cache and limits

@@ -45,6 +45,7 @@ from promtool.stack import (  # noqa: E402
     start_prometheus,
 )
 
+from agent.webconfig import init_files  # noqa: E402
 from dashboards import rules  # noqa: E402
 from dashboards._common import panel_queries  # noqa: E402
 from dashboards.generate import DASHBOARDS  # noqa: E402
@@ -152,9 +153,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             config_path = tmp_path / "xuncha.yml"
             config_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
             agent_log = tmp_path / "agent.log"
+            # As the compose stack does: a web configuration with a random password (basic auth),
+            # which the shipped scrape config's basic_auth.password_file carries.
+            web_config, password_file, _ = init_files(tmp_path / "secrets", cost=4)
             with agent_log.open("wb") as out:
                 agent = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "agent", "run", "-c", str(config_path), stdout=out,
+                    sys.executable, "-m", "agent", "run", "-c", str(config_path),
+                    f"--web.config.file={web_config}", stdout=out,
                     stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path), env={**os.environ, "PYTHONUNBUFFERED": "1"})
             am = await start_alertmanager(
                 local_alertmanager_config(ROOT / "deploy/alertmanager/alertmanager.yml", hook.url), tmp_path / "am")
@@ -164,6 +169,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             prom_cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [am.url.split("//")[1]]
             prom_cfg["scrape_configs"] = [
                 {**job, "scrape_interval": "1s", "scrape_timeout": "1s",
+                 "basic_auth": {**job["basic_auth"], "password_file": str(password_file)},
                  "static_configs": [{"targets": [f"127.0.0.1:{agent_port}"]}]}
                 for job in prom_cfg["scrape_configs"] if job["job_name"] == "xuncha"
             ]

@@ -126,4 +126,5 @@ def test_kustomize_builds_every_manifest() -> None:
     proc = subprocess.run(["kubectl", "kustomize", str(DEPLOY / "k8s")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(proc.stdout) if d)
-    assert kinds == ["ConfigMap", "Namespace", "PrometheusRule", "Service", "ServiceMonitor", "StatefulSet"]
+    assert kinds == ["ConfigMap", "Namespace", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceMonitor",
+                     "StatefulSet"]  # fmt: skip

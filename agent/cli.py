@@ -14,7 +14,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from agent import __version__, shard
+from agent import __version__, quarterly, shard
 from agent import config as config_mod
 from agent.config import Account, Config, ConfigError, Site
 from agent.divisions import Region
@@ -44,10 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n or auto/n (default 0/1)")
     run.add_argument("--state-dir", help="overrides the configuration's state_dir")
 
-    report = sub.add_parser("report", help="the agent's current findings as a 通报-style table")
-    report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address")
-    report.add_argument("--format", choices=["md", "csv"], default="md")
+    report = sub.add_parser("report", help="the quarterly report from Prometheus (--prometheus), "
+                            "or the agent's current findings as a 通报-style table")
+    report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address (without --prometheus)")
+    report.add_argument("--format", choices=["md", "csv", "html", "docx", "json"], default="md",
+                        help="html, docx and json need --prometheus")
     report.add_argument("--timeout", type=float, default=30.0)
+    quarterly.add_arguments(report)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
     health.add_argument("--url", default="http://127.0.0.1:9725/healthz")
@@ -123,6 +126,12 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.prometheus:
+        return quarterly.main(args)
+    if args.format not in ("md", "csv"):
+        print("xuncha report: --format html, docx and json need --prometheus URL (the quarterly report)",
+              file=sys.stderr)
+        return 2
     import urllib.error
     import urllib.request
 

@@ -1,0 +1,127 @@
+"""The quarterly report (季度通报) from Prometheus history: ``xuncha report --prometheus URL``.
+
+``gather`` (engine) asks Prometheus for the period's history and judges every site and
+account by the alert rules' veto lines; ``assemble`` turns that into the report's data
+(the JSON shape of design.md); ``render`` and ``docx`` write it as md, csv, json, html
+or docx.  Exit codes of the command: 2 bad arguments (a period in the future, a sample
+under 20 %), 3 Prometheus unreachable or refusing a query, 4 Prometheus without the
+data (missing series, empty registry).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.divisions import region_of
+from agent.quarterly import render
+from agent.quarterly.assemble import assemble
+from agent.quarterly.engine import History, Options, ReportError, gather
+from agent.quarterly.period import Period, PeriodError, parse, quarter
+from agent.quarterly.prom import Prometheus, PrometheusError, Querier
+from agent.quarterly.sample import SampleError, draw, parse_fraction
+
+FORMATS = ("md", "html", "docx", "csv", "json")
+EXIT_USAGE, EXIT_PROMETHEUS, EXIT_DATA = 2, 3, 4
+
+__all__ = ["FORMATS", "Report", "build", "current_quarter", "main", "add_arguments", "ReportError", "PeriodError",
+           "PrometheusError", "SampleError"]  # fmt: skip
+
+
+@dataclass
+class Report:
+    data: dict[str, Any]
+    history: History
+
+    def render(self, fmt: str) -> bytes:
+        if fmt == "docx":
+            from agent.quarterly.docx import to_docx
+
+            return to_docx(self.data)
+        text = {"md": render.to_markdown, "csv": render.to_csv, "json": render.to_json}.get(fmt)
+        if text is not None:
+            return text(self.data).encode("utf-8")
+        if fmt == "html":
+            return render.to_html(self.data, self.history.charts).encode("utf-8")
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+DEFAULTS = Options()
+
+
+def build(q: Querier, period: Period, opts: Options = DEFAULTS, *, sample: tuple[float, int] | None = None,
+          now: float | None = None, prom_url: str = "Prometheus") -> Report:  # fmt: skip
+    history, notes = gather(q, period, opts, now=now, prom_url=prom_url)
+    drawn = None
+    if sample is not None:
+        fraction, seed = sample
+        drawn = {
+            "fraction": fraction, "seed": seed,
+            "sites": draw(history.sites, lambda c: region_of(c).division, fraction, seed),
+            "accounts": draw(history.accounts,
+                             lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed),
+        }  # fmt: skip
+    return Report(assemble(history, notes, drawn), history)
+
+
+def current_quarter(now: float | None = None) -> Period:
+    from agent.quarterly.period import beijing_date
+
+    today = beijing_date(time.time() if now is None else now)
+    return quarter(today.year, (today.month - 1) // 3 + 1)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The quarterly report's options of ``xuncha report`` (with ``--prometheus``)."""
+    p.add_argument("--prometheus", metavar="URL", help="judge the period from this Prometheus' history "
+                   "(the quarterly report); without it, the agent's current findings")  # fmt: skip
+    p.add_argument("--quarter", help="e.g. 2026Q4")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (Beijing), with --to")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (Beijing), inclusive")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output (needed for docx)")
+    p.add_argument("--sample", metavar="SHARE", help="draw this share of sites by region, e.g. 25%% (at least 20%%)")
+    p.add_argument("--seed", type=int, default=0, help="the draw's seed (same seed, same sites)")
+    p.add_argument("--region", metavar="PREFIX", help="only sites whose code starts so, e.g. 4405 (accounts: all)")
+    p.add_argument("--step", type=float, default=3600.0, help="seconds between evaluations in the period (default 3600)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``xuncha report --prometheus …``: write the report, or say clearly why not."""
+    fmt = args.format
+    try:
+        period = parse(args.quarter, args.date_from, args.date_to)
+        period.clamp(time.time())
+        sample = (parse_fraction(args.sample), args.seed) if args.sample else None
+        if fmt == "docx" and not args.out:
+            raise PeriodError("--format docx needs --out FILE (a Word file is not for a terminal)")
+        if args.region and not args.region.isalnum():
+            raise PeriodError(f"--region {args.region!r}: expected the start of site codes, e.g. 4405")
+    except (PeriodError, SampleError) as e:
+        print(f"xuncha report: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    prom = Prometheus(args.prometheus, timeout=args.timeout)
+    try:
+        report = build(prom, period, Options(region=args.region, step=args.step), sample=sample,
+                       prom_url=args.prometheus)  # fmt: skip
+    except PrometheusError as e:
+        print(f"xuncha report: {e}", file=sys.stderr)
+        return EXIT_PROMETHEUS
+    except ReportError as e:
+        print(f"xuncha report: {e}", file=sys.stderr)
+        return EXIT_DATA
+    for note in report.data["notes"]:
+        print(f"xuncha report: note: {note}", file=sys.stderr)
+    body = report.render(fmt)
+    if args.out:
+        Path(args.out).write_bytes(body)
+        s = report.data["summary"]
+        print(f"xuncha report: wrote {args.out} — {s['sites']} sites, {s['sites_qualified']} qualified; "
+              f"{s['accounts']} accounts, {s['accounts_qualified']} qualified", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0

@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.divisions import region_of
 from agent.quarterly import render
-from agent.quarterly.assemble import assemble
+from agent.quarterly.assemble import assemble as assemble_report
 from agent.quarterly.engine import History, Options, ReportError, gather
 from agent.quarterly.period import Period, PeriodError, parse, quarter
 from agent.quarterly.prom import Prometheus, PrometheusError, Querier
@@ -65,7 +65,7 @@ def build(q: Querier, period: Period, opts: Options = DEFAULTS, *, sample: tuple
             "accounts": draw(history.accounts,
                              lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed),
         }  # fmt: skip
-    return Report(assemble(history, notes, drawn), history)
+    return Report(assemble_report(history, notes, drawn), history)
 
 
 def current_quarter(now: float | None = None) -> Period:

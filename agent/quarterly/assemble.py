@@ -217,9 +217,9 @@ def _account(a: Judged) -> dict[str, Any]:
 
 
 def site_rows(report: dict[str, Any]) -> list[list[str]]:
-    """附件1: the sites with 突出问题 (unqualified), seeds' columns; closed sites still online after them."""
+    """附件1: the active sites with 突出问题 (unqualified), in the seeds' columns."""
     rows = [SITE_HEADER]
-    for s in report["sites"] + report["closed_sites"]:
+    for s in report["sites"]:
         if not s["qualified"]:
             rows.append([str(len(rows)), s["area"], s["name"], "，".join(s["problems"]), s["code"]])
     return rows
@@ -272,7 +272,8 @@ def summary_paragraphs(report: dict[str, Any]) -> list[str]:
     sample = report["sample"]
     drawn = (f"按照不低于20%的要求，按地区分层随机抽查（比例{_pct(sample['fraction'])}，随机种子{sample['seed']}），"
              if sample else "")  # fmt: skip
-    text = (f"{p['title']}（监测时段为{cn_date(first)}至{cn_date(last)}），{drawn}共检查在线运行的政府网站"
+    when = f"{p['title']}（监测时段为{cn_date(first)}至{cn_date(last)}）" if p["quarter"] else p["title"]
+    text = (f"{when}，{drawn}共检查在线运行的政府网站"
             f"{s['sites']}个，其中{s['sites_qualified']}个在监测时段内未触及单项否决指标，"
             f"健康状况总体合格率{fmt_rate(s['site_rate'])}")
     if s["change"] and s["change"]["site_rate"] is not None:

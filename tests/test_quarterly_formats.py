@@ -172,3 +172,54 @@ def test_without_prometheus_html_is_refused_and_the_agent_mode_is_unchanged(caps
 def test_docx_to_a_terminal_is_refused(prom, capsys):
     code, err = run(capsys, "--prometheus", prom, "--quarter", "2026Q1", "--format", "docx")
     assert code == 2 and "--out" in err
+
+
+# --- /report: the agent serves the latest report of its Prometheus -----------------------------------
+
+
+async def start_agent(tmp_path: Path, extra: str) -> Any:
+    from agent.runtime import Agent
+
+    path = tmp_path / "xuncha.yml"
+    path.write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path}\n{extra}\n", encoding="utf-8")
+    agent = Agent(path)
+    await agent.start()
+    return agent
+
+
+async def get(agent: Any, path: str) -> tuple[int, str]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, s.get(f"http://{agent.address}{path}") as r:
+        return r.status, await r.text()
+
+
+async def test_the_agent_serves_the_report_of_its_prometheus_at_report(prom, fleet, tmp_path):
+    agent = await start_agent(tmp_path, f"report: {{prometheus: {prom}}}")
+    try:
+        status, html = await get(agent, f"/report?from={fleet.day(0)}&to={fleet.day(DAYS - 1)}")
+        assert status == 200 and "<table" in html and "4405070003" in html
+        status, text = await get(agent, f"/report?from={fleet.day(0)}&to={fleet.day(DAYS - 1)}&format=json")
+        assert status == 200 and json.loads(text)["summary"]["sites_qualified"] == 8
+        status, text = await get(agent, "/report?quarter=2099Q1")
+        assert status == 400 and "future" in text
+    finally:
+        await agent.stop()
+
+
+async def test_without_report_prometheus_report_is_not_found_and_says_what_to_set(tmp_path):
+    agent = await start_agent(tmp_path, "")
+    try:
+        status, text = await get(agent, "/report")
+        assert status == 404 and "report.prometheus" in text
+    finally:
+        await agent.stop()
+
+
+def test_an_unknown_report_key_is_a_configuration_error():
+    from agent.config import ConfigError, loads
+
+    with pytest.raises(ConfigError) as e:
+        loads("report: {prometheus: http://127.0.0.1:9090, every: 1h}")
+    assert "report.every" in str(e.value.issues[0])
+    assert loads("report: {prometheus: http://127.0.0.1:9090}").report.prometheus == "http://127.0.0.1:9090"

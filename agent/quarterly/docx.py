@@ -37,12 +37,14 @@ def to_docx(report: dict[str, Any]) -> bytes:
             continue
         table = doc.add_table(rows=len(rows), cols=len(rows[0]))
         table.style = "Table Grid"
+        # ``table._cells`` once: ``row.cells`` rebuilds the whole grid each time (quadratic for long annexes).
+        cells, width = table._cells, len(rows[0])
         for r, row in enumerate(rows):
-            cells = table.rows[r].cells
             for c, text in enumerate(row):
-                cells[c].text = text
+                cell = cells[r * width + c]
+                cell.text = text
                 if r == 0:
-                    for run in cells[c].paragraphs[0].runs:
+                    for run in cell.paragraphs[0].runs:
                         run.bold = True
         _repeat_header(table.rows[0])
     doc.add_paragraph(A.note_text(report))

@@ -145,7 +145,8 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
         if measure.veto:
             crossed = f"({expr}) >= {ms._num(measure.line.critical)}"
             specs.append((measure, "worst"))
-            jobs.append(partial(q.instant, f"max_over_time(({expr}){rng})", end))
+            # Only the offenders come back: the worst value of everyone else is not needed.
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){rng}) >= {ms._num(measure.line.critical)}", end))
             if full:
                 specs += [(measure, "first"), (measure, "last")]
                 jobs.append(partial(q.instant, f"min_over_time(timestamp({crossed}){rng})", end))
@@ -229,26 +230,39 @@ def _daily(q: Querier, counter: str, m: str, period: Period, end: float, t: Thre
     """Per site, the counter's increase over each Beijing day (the window's days before the period too)."""
     window_days = max(1, round(t.unreachable_window / DAY))
     start = midnight(period.first - timedelta(days=window_days - 1)) + DAY
+    expr = ms.daily_increase(counter, m)
+    if counter == M.HTTP_FAILURES_TOTAL:
+        expr += " > 0"  # days without failures are most days of most sites: leave them out of the answer
+    days: dict[float, date] = {}  # every series has the same timestamps: convert each once
     out: dict[str, dict[date, float]] = {}
-    for labels, points in q.range(ms.daily_increase(counter, m), start, end, DAY):
-        out[labels.get("code", "")] = {beijing_date(ts - 1): v for ts, v in points}
+    for labels, points in q.range(expr, start, end, DAY):
+        out[labels.get("code", "")] = {
+            (days.get(ts) or days.setdefault(ts, beijing_date(ts - 1))): v for ts, v in points
+        }
     return out
 
 
 def _availability(checks: dict[str, dict[date, float]], failures: dict[str, dict[date, float]], period: Period,
                   t: Thresholds) -> dict[str, dict[date, float]]:  # fmt: skip
-    """Per site and day of the period, the unreachable ratio over the window ending that day."""
+    """Per site with failures and day of the period, the unreachable ratio over the window ending that day.
+
+    A site without a failed visit has a ratio of 0 every day and crosses no line: it is left out.
+    """
     window = max(1, round(t.unreachable_window / DAY))
+    all_days = [period.first - timedelta(days=window - 1 - k) for k in range(period.days + window - 1)]
     out: dict[str, dict[date, float]] = {}
-    for code, by_day in checks.items():
-        fails = failures.get(code, {})
+    for code, fails in failures.items():
+        by_day = checks.get(code, {})
+        c = [by_day.get(d, 0.0) for d in all_days]
+        f = [fails.get(d, 0.0) for d in all_days]
+        visits, failed = sum(c[: window - 1]), sum(f[: window - 1])
         ratios = {}
         for i in range(period.days):
-            day = period.first + timedelta(days=i)
-            days = [day - timedelta(days=k) for k in range(window)]
-            visits = sum(by_day.get(d, 0.0) for d in days)
-            if visits >= t.unreachable_min_checks and day in by_day:
-                ratios[day] = sum(fails.get(d, 0.0) for d in days) / visits
+            j = i + window - 1  # the window is days i .. j of all_days, j being the judged day
+            visits, failed = visits + c[j], failed + f[j]
+            if visits >= t.unreachable_min_checks and all_days[j] in by_day:
+                ratios[all_days[j]] = failed / visits
+            visits, failed = visits - c[i], failed - f[i]
         out[code] = ratios
     return out
 

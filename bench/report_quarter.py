@@ -122,19 +122,20 @@ class Synthetic(Prometheus):
         account = "by (account)" in q
         idents, key = (self.accounts, "account") if account else (self.codes, "code")
         share = 0.06 if account else 0.02  # per measure: about 17 % of sites fail one of nine
-        if q.startswith("max_over_time((") or "timestamp(" in q:  # worst, first, last crossing: offenders only
+        if "timestamp(" in q:  # first, last crossing of the offenders named in the query
+            named = re.findall(rf'{key}=~"([^"]+)"', q)[-1].split("|")
+            return self._vector(key, named, [at - rng.random() * 80 * DAY for _ in named], at)
+        if q.startswith("max_over_time(("):  # worst: offenders only
             chosen = [i for i in idents if rng.random() < share]
-            if "timestamp(" in q:
-                return self._vector(key, chosen, [at - rng.random() * 80 * DAY for _ in chosen], at)
             return self._vector(key, chosen, [400 * DAY if "time()" in q else 20.0 for _ in chosen], at)
         chosen = [i for i in idents if rng.random() < 0.12]  # at a warning at the end
         return self._vector(key, chosen, [rng.random() * 12 * DAY if "time()" in q else 3.0 for _ in chosen], at)
 
 
 def run_once(prom: Prometheus, period: Period, now: float, formats: list[str], workers: int,
-             step: float = 3600.0) -> dict[str, float]:  # fmt: skip
+             step: float = 3600.0, scan_step: float | None = None) -> dict[str, float]:  # fmt: skip
     t0 = time.perf_counter()
-    report: Report = build(prom, period, Options(workers=workers, step=step), now=now)
+    report: Report = build(prom, period, Options(workers=workers, step=step, scan_step=scan_step), now=now)
     out = {"build_s": time.perf_counter() - t0}
     if isinstance(prom, Synthetic):
         out["synthesis_s"] = prom.synthesis
@@ -211,7 +212,7 @@ def real(args: argparse.Namespace) -> None:
             ready = time.perf_counter() - t0
             timed = Timed(url)
             runs = [run_once(timed, period, period.end + 30 * DAY, args.formats, workers=args.workers,
-                             step=args.step) for _ in range(args.repeat)]  # fmt: skip
+                             step=args.step, scan_step=args.scan_step) for _ in range(args.repeat)]  # fmt: skip
     for seconds, query in sorted(timed.log, reverse=True)[:6]:
         print(f"  slowest query {seconds:6.2f} s: {query[:110]}")
     report(f"real Prometheus, {args.sites} sites, {args.accounts} accounts, hourly series, {period.title()} "
@@ -226,6 +227,7 @@ def main() -> None:
     p.add_argument("--formats", nargs="*", default=["json", "md", "csv", "html", "docx"])
     p.add_argument("--step", type=float, default=3600.0, help="--real: the report's step in seconds")
     p.add_argument("--workers", type=int, default=4, help="--real: concurrent queries")
+    p.add_argument("--scan-step", type=float, default=None, help="--real: the report's first-pass step in seconds")
     p.add_argument("--real", action="store_true", help="backfill the real Prometheus instead (use small numbers)")
     args = p.parse_args()
     (real if args.real else synthetic)(args)

@@ -215,3 +215,13 @@ def test_the_indicator_words_are_the_alert_rules_words(report):
     assert used <= rule_words
     assert {"availability", "homepage", "columns", "interaction", "serious", "closed", "silence",
             "deregistration"} <= used
+
+
+def test_a_coarse_first_pass_finds_the_same_vetoes_on_the_same_days(prom, fleet, report):
+    coarse = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))
+
+    def verdicts(r: Report) -> dict[str, list[dict[str, Any]]]:
+        return {s.get("code") or s["account"]: s["vetoes"]
+                for s in r.data["sites"] + r.data["closed_sites"] + r.data["accounts"]}
+
+    assert verdicts(coarse) == verdicts(report)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.divisions import region_of
+from agent.durations import parse_duration
 from agent.quarterly import render
 from agent.quarterly.assemble import assemble as assemble_report
 from agent.quarterly.engine import History, Options, ReportError, gather
@@ -86,7 +87,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", metavar="SHARE", help="draw this share of sites by region, e.g. 25%% (at least 20%%)")
     p.add_argument("--seed", type=int, default=0, help="the draw's seed (same seed, same sites)")
     p.add_argument("--region", metavar="PREFIX", help="only sites whose code starts so, e.g. 4405 (accounts: all)")
-    p.add_argument("--step", type=float, default=3600.0, help="seconds between evaluations in the period (default 3600)")
+    p.add_argument("--step", type=_duration, default=3600.0, metavar="DURATION",
+                   help="how finely the period is judged (default 1h)")
+    p.add_argument("--scan-step", type=_duration, default=None, metavar="DURATION",
+                   help="a coarser first pass over every site and account, e.g. 1d for a country "
+                        "(offenders are then judged at --step; see README)")  # fmt: skip
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text) if not text.replace(".", "", 1).isdigit() else float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if seconds < 60:
+        raise argparse.ArgumentTypeError(f"{text}: at least 1m")
+    return seconds
 
 
 def main(args: argparse.Namespace) -> int:
@@ -105,7 +120,8 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     prom = Prometheus(args.prometheus, timeout=args.timeout)
     try:
-        report = build(prom, period, Options(region=args.region, step=args.step), sample=sample,
+        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step)
+        report = build(prom, period, opts, sample=sample,
                        prom_url=args.prometheus)  # fmt: skip
     except PrometheusError as e:
         print(f"xuncha report: {e}", file=sys.stderr)

@@ -39,6 +39,11 @@ class Options:
     thresholds: Thresholds = THRESHOLDS
     workers: int = 4
     previous: bool = True  # judge the previous period too, when Prometheus has it
+    # The first pass over every subject may use a coarser step (``--scan-step``, e.g. 1d for a country):
+    # ages are then compared with the veto line less one scan step, so no offender is missed, and the
+    # offenders found are judged again at ``step``.  Counts (blank columns, errors) seen only between
+    # two scan steps are missed: the price of a national report in a minute.
+    scan_step: float | None = None
     chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
 
 
@@ -132,6 +137,8 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     t = opts.thresholds
     m = ms.region_matchers(opts.region)
     rng = f"[{int(end - period.start)}s:{int(opts.step)}s]"
+    scan = max(opts.scan_step or opts.step, opts.step)
+    scan_rng = f"[{int(end - period.start)}s:{int(scan)}s]"
     site_ms, account_ms = ms.site_measures(t), ms.account_measures(t)
     jobs: list[Callable[[], Any]] = [
         lambda: q.instant(f"last_over_time({ms.sel(M.SITE_INFO, m)}[{int(end - period.start)}s])", end),
@@ -143,14 +150,10 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     for measure in site_ms + account_ms:
         expr = measure.expr(m if measure.subject == "site" else "")
         if measure.veto:
-            crossed = f"({expr}) >= {ms._num(measure.line.critical)}"
-            specs.append((measure, "worst"))
             # Only the offenders come back: the worst value of everyone else is not needed.
-            jobs.append(partial(q.instant, f"max_over_time(({expr}){rng}) >= {ms._num(measure.line.critical)}", end))
-            if full:
-                specs += [(measure, "first"), (measure, "last")]
-                jobs.append(partial(q.instant, f"min_over_time(timestamp({crossed}){rng})", end))
-                jobs.append(partial(q.instant, f"max_over_time(timestamp({crossed}){rng})", end))
+            specs.append((measure, "worst"))
+            line = measure.line.critical - (scan - opts.step if measure.ages else 0)
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
         if full and measure.line.warning < measure.line.critical:
             specs.append((measure, "end"))
             jobs.append(partial(q.instant, f"({expr}) >= {ms._num(measure.line.warning)}", end))
@@ -159,11 +162,29 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     sites = _subjects(site_info, "code", "closed")
     accounts = _subjects(account_info, "account", "stopped")
     by_measure: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for (measure, what), rows in zip(specs, results[4:], strict=True):
-        key = "code" if measure.subject == "site" else "account"
-        for labels, value in rows:
-            if key in labels:
-                by_measure[measure.key][what][labels[key]] = value
+    _collect(by_measure, specs, results[4:])
+    if full or scan > opts.step:
+        # When was the line crossed: asked only for the offenders, so the period is scanned again for a few.
+        specs, jobs = [], []
+        for measure in site_ms + account_ms:
+            offenders = sorted(by_measure[measure.key]["worst"])
+            if scan > opts.step:  # candidates of the coarse pass: their worst again, at the fine step
+                by_measure[measure.key]["worst"] = {}
+            key = "code" if measure.subject == "site" else "account"
+            for i in range(0, len(offenders), OFFENDERS_PER_QUERY):
+                chunk = f'{key}=~"{"|".join(offenders[i:i + OFFENDERS_PER_QUERY])}"'
+                matchers = ",".join(x for x in ((m if measure.subject == "site" else ""), chunk) if x)
+                expr = measure.expr(matchers)
+                critical = ms._num(measure.line.critical)
+                crossed = f"({expr}) >= {critical}"
+                if scan > opts.step:
+                    specs.append((measure, "worst"))
+                    jobs.append(partial(q.instant, f"max_over_time(({expr}){rng}) >= {critical}", end))
+                if full:
+                    specs += [(measure, "first"), (measure, "last")]
+                    jobs.append(partial(q.instant, f"min_over_time(timestamp({crossed}){rng})", end))
+                    jobs.append(partial(q.instant, f"max_over_time(timestamp({crossed}){rng})", end))
+        _collect(by_measure, specs, _parallel(jobs, opts.workers))
     for measure in site_ms:
         _apply(measure, by_measure[measure.key], sites, period, end)
     for measure in account_ms:
@@ -174,6 +195,18 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     if full:
         history.charts = _charts(q, history, ratios, m, period, end, opts)
     return history
+
+
+OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
+
+
+def _collect(by_measure: dict[str, dict[str, dict[str, float]]], specs: list[tuple[ms.Measure, str]],
+             results: list[Any]) -> None:  # fmt: skip
+    for (measure, what), rows in zip(specs, results, strict=True):
+        key = "code" if measure.subject == "site" else "account"
+        for labels, value in rows:
+            if key in labels:
+                by_measure[measure.key][what][labels[key]] = value
 
 
 def _subjects(rows: list[tuple[dict[str, str], float]], key: str, gone: str) -> dict[str, Judged]:

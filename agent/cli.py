@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from agent import __version__, quarterly, shard
 from agent import config as config_mod
 from agent.config import Account, Config, ConfigError, Site
-from agent.divisions import Region
+from agent.kinds import KINDS, SITE_KINDS
 
 DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
 
@@ -59,9 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.add_argument("-c", "--config", default=DEFAULT_CONFIG)
 
+    rules = sub.add_parser("rules", help="write the Prometheus rules with this configuration's lines")
+    rules.add_argument("-c", "--config", help="take http.timeout and content's stale days from this configuration")
+    rules.add_argument("--out", type=Path, default=Path("."), help="directory for xuncha-rules.yml, xuncha-alerts.yml")
+
     probe = sub.add_parser("probe", help="probe one URL now and print the full result")
     probe.add_argument("url")
-    probe.add_argument("--kind", action="append", choices=["http", "dns", "tls", "content", "links", "feed", "all"],
+    probe.add_argument("--kind", action="append", choices=[*KINDS, "all"],
                        help="probe kind (repeatable; default http, dns and tls; feed reads URL as a feed)")  # fmt: skip
     probe.add_argument("-c", "--config", help="take dns/tls/http settings from this configuration")
     probe.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -81,9 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    command = args.command.replace("-", "_")
     try:
-        return int(globals()[f"cmd_{command}"](args))
+        return int(COMMANDS[args.command](args))
     except KeyboardInterrupt:
         return 130
 
@@ -110,6 +114,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         for issue in e.issues:
             print(issue, file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from dashboards import rules
+
+    try:
+        cfg = config_mod.load(args.config) if args.config else Config()
+    except ConfigError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in rules.render(rules.Options(thresholds=config_mod.thresholds_of(cfg))).items():
+        (args.out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out / name}")
     return 0
 
 
@@ -152,7 +172,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config) if args.config else Config()
     kinds = args.kind or ["http", "dns", "tls"]
     if "all" in kinds:
-        kinds = ["http", "dns", "tls", "content", "links"]
+        kinds = list(SITE_KINDS)
     site = _adhoc_site(args.url, cfg)
     target: Site | Account = site
     if kinds == ["feed"]:
@@ -178,23 +198,24 @@ def _adhoc_site(url: str, cfg: Config) -> Site:
         url = config_mod._url(url)
     except ValueError as e:
         raise SystemExit(f"xuncha probe: {e}") from None
-    return Site(code="0000000000", name=url, url=url, region=Region("", "", "", ""), columns=())
+    return Site(code="0000000000", name=url, url=url, columns=())
 
 
 async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
-    import probes
+    from agent.kinds import KINDS
     from agent.state import StateStore
+    from probes.addresses import policy_of
     from probes.context import ProbeContext
     from probes.net import Network
 
-    net = Network(cfg.dns, cfg.tls, cfg.http)
+    net = Network(cfg.dns, cfg.tls, cfg.http, policy=policy_of(cfg.links.allow_networks, cfg.listen))
     ctx = ProbeContext(config=cfg, net=net, state=StateStore(None))
     out = []
     try:
-        for kind in kinds:
-            if not probes.applies(kind, target):
-                continue
-            out.append((kind, await probes.get(kind)(target, ctx)))
+        for name in kinds:
+            kind = KINDS[name]
+            if isinstance(target, kind.target) and kind.applies(target):
+                out.append((name, await kind.probe()(target, ctx)))
     finally:
         await net.close()
     return out
@@ -255,5 +276,15 @@ async def _demo(args: argparse.Namespace) -> int:
         await agent.serve_forever()
     return 0
 
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "check-config": cmd_check_config,
+    "probe": cmd_probe,
+    "demo": cmd_demo,
+    "report": cmd_report,
+    "healthcheck": cmd_healthcheck,
+    "rules": cmd_rules,
+}
 
 __all__ = ["main", "parse_shard", "format_result"]

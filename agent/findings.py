@@ -60,7 +60,8 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
 
 
 def account_findings(account: Account, feed: Result | None) -> list[dict[str, Any]]:
-    base = {"account": account.id, "name": account.name, "unit": account.unit, "platform": account.platform}
+    base = {"account": account.id, "name": account.name, "unit": account.unit, "platform": account.platform,
+            "region": account.region.name}
     if not isinstance(feed, FeedResult):
         return []
     out: list[dict[str, Any]] = []

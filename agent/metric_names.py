@@ -12,7 +12,7 @@ PREFIX = "xuncha_"
 
 # --- identity (_info series carry the descriptive labels) -------------------
 SITE_INFO = "xuncha_site_info"  # code, name, region, province, kind, status, url
-ACCOUNT_INFO = "xuncha_account_info"  # account, unit, platform, name, status
+ACCOUNT_INFO = "xuncha_account_info"  # account, unit, platform, name, status, region, province
 
 # --- every probe kind -------------------------------------------------------
 PROBE_SUCCESS = "xuncha_probe_success"  # code, probe

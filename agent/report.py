@@ -5,7 +5,7 @@ The reports in the seeds list, per unqualified site, 序号, region, 网站名�
 结果).  ``xuncha report`` turns the agent's current findings (``/api/findings``)
 into the same table, with the problems worded as the inspectors word them, so an
 office sees its own list before the inspector publishes one.  Column counts use
-the veto lines of indicators.md (≥ 5 blank, ≥ 5 stale news/notice, ≥ 10 stale).
+the veto lines of ``domain/thresholds.py`` (≥ 5 blank, ≥ 5 stale news/notice, ≥ 10 stale).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-BLANK_VETO = 5
-STALE_NEWS_NOTICE_VETO = 5
-STALE_ANY_VETO = 10
+from domain.thresholds import THRESHOLDS, Thresholds
 
 PLATFORM_NAMES = {
     "wechat": "微信公众号", "weibo": "新浪微博", "douyin": "抖音", "toutiao": "今日头条", "baijiahao": "百家号",
@@ -27,7 +25,7 @@ PLATFORM_NAMES = {
 }  # fmt: skip
 
 
-def site_problems(findings: Iterable[dict[str, Any]]) -> list[str]:
+def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS) -> list[str]:
     """The problems of one site, worded as a 通报 words them, most serious first."""
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
@@ -44,12 +42,12 @@ def site_problems(findings: Iterable[dict[str, Any]]) -> list[str]:
         out.append("严重错误" + (f"：{'；'.join(words)}" if words else "") + (f"；泄露身份证号{leaks}处" if leaks else ""))
     if by_kind["homepage_stale"]:
         out.append(f"首页长期未更新（{by_kind['homepage_stale'][0]['days']:g}天）")
-    blank = len(by_kind["column_blank"])
+    blank, blank_veto = len(by_kind["column_blank"]), t.blank_columns.critical
     if blank:
-        out.append(f"空白栏目超过{BLANK_VETO}个（{blank}个）" if blank >= BLANK_VETO else f"空白栏目{blank}个")
+        out.append(f"空白栏目超过{blank_veto:g}个（{blank}个）" if blank >= blank_veto else f"空白栏目{blank}个")
     stale = by_kind["column_stale"]
-    news_notice = sum(1 for f in stale if f.get("category") in ("news", "notice"))
-    if news_notice >= STALE_NEWS_NOTICE_VETO or len(stale) >= STALE_ANY_VETO:
+    news_notice = sum(1 for f in stale if f.get("category") in t.stale_veto_categories)
+    if news_notice >= t.stale_news_notice_columns.critical or len(stale) >= t.stale_columns.critical:
         out.append(f"多个栏目长期不更新（{len(stale)}个）")
     elif stale:
         out.append(f"栏目长期未更新{len(stale)}个：" + "、".join(f["column"] for f in stale))

@@ -27,7 +27,9 @@ from agent.scheduler import Scheduler
 from agent.selfmetrics import SelfMetrics
 from agent.server import build_app
 from agent.state import StateStore
+from probes.addresses import policy_of
 from probes.context import ProbeContext
+from probes.links import LinkChecks
 from probes.net import Network
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,8 @@ class Agent:
         self._watch_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._mtimes: dict[Path, float] = {}
-        self._retired: list[Network] = []  # networks of earlier configurations, closed after a grace
+        self.links: LinkChecks | None = None  # the link checks' cache and bounds, kept across reloads
+        self._retiring: dict[asyncio.Task[None], Network] = {}  # earlier configurations' networks, closing
         self._reload_lock = asyncio.Lock()
         self._stopped = asyncio.Event()
         self.address = ""  # host:port actually bound
@@ -113,13 +116,15 @@ class Agent:
 
     def _activate(self, full: Config) -> None:
         self.config = shard_view(full, self.shard)
-        self.net = Network(full.dns, full.tls, full.http)
+        self.net = Network(full.dns, full.tls, full.http,
+                           policy=policy_of(full.links.allow_networks, self._listen_override or full.listen))
+        self.links = LinkChecks.of(full.links) if self.links is None else self.links.with_bounds(full.links)
         self.reload_successful = True
         self.reload_success_timestamp = time.time()
 
     def _context(self) -> ProbeContext:
         assert self.net is not None and self.state is not None
-        return ProbeContext(config=self.config, net=self.net, state=self.state)
+        return ProbeContext(config=self.config, net=self.net, state=self.state, links=self.links)
 
     async def _serve(self) -> None:
         listen = self._listen_override or self.config.listen
@@ -151,16 +156,12 @@ class Agent:
             self.scheduler.apply(self._context())
             self._mtimes = self._file_mtimes()
             if old_net is not None:
-                # Probes in flight still use the old network; close it once they are done.
-                self._retired.append(old_net)
-                asyncio.get_running_loop().call_later(60, lambda: asyncio.ensure_future(self._retire(old_net)))
+                # Probes in flight still use the old network; it closes when the last one ends.
+                task = asyncio.create_task(old_net.retire(), name="retire network")
+                self._retiring[task] = old_net
+                task.add_done_callback(lambda t: self._retiring.pop(t, None))
             log.info("configuration reloaded: %d sites, %d accounts", len(self.config.sites), len(self.config.accounts))
             return True, []
-
-    async def _retire(self, net: Network) -> None:
-        if net in self._retired:
-            self._retired.remove(net)
-            await net.close()
 
     def _file_mtimes(self) -> dict[Path, float]:
         out = {}
@@ -204,10 +205,13 @@ class Agent:
             await asyncio.gather(self._scheduler_task, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
-        for net in [self.net, *self._retired]:
-            if net is not None:
-                await net.close()
-        self._retired.clear()
+        if self._retiring:  # the scheduler has stopped: nothing holds them any more
+            _, stuck = await asyncio.wait(set(self._retiring), timeout=5)
+            for task in stuck:
+                task.cancel()
+                await self._retiring[task].close()
+        if self.net is not None:
+            await self.net.close()
         if self.state is not None:
             self.state.close()
         self._stopped.set()

@@ -12,37 +12,46 @@ A probe waits first for its host's slot (many department sites share one
 集约化平台 host, which we must never hammer), then for a global slot, so a
 crowded host holds no global slots while it queues.  Every probe runs under a
 deadline of its own; a slow or hanging site delays nobody but itself.
+
+Availability comes first (the inspection counts every visit that did not open):
+the background kinds (content, links, feeds) together hold at most
+``BACKGROUND_SHARE`` of the global slots, and each of them at most
+``KIND_SHARE`` of those, so a links run stuck on a tarpit for its whole budget
+(up to 15 minutes) neither delays a homepage visit nor stops content and feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
 import math
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import probes
-from agent.config import ACCOUNT_PROBES, SITE_PROBES, Concurrency, Config, Site
+from agent.config import Concurrency, Config
+from agent.kinds import KINDS, ProbeFn, Target, jobs_for
 from agent.results import ResultStore, target_key
 from agent.selfmetrics import SelfMetrics
 from probes.context import ProbeContext
-from probes.results import RESULT_TYPES, Result
+from probes.results import Result
 
 log = logging.getLogger(__name__)
 
-ProbeLookup = Callable[[str], probes.ProbeFn]
+ProbeLookup = Callable[[str], ProbeFn]
 
 FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread
+BACKGROUND_SHARE = 0.5  # of concurrency.total, for content, links and feeds together
+KIND_SHARE = 0.5  # of the background slots, for any one background kind
 
 
 @dataclass(slots=True)
 class Job:
-    target: Any  # Site | Account
+    target: Target
     kind: str
     interval: float
     due: float
@@ -57,32 +66,9 @@ class Job:
         return target_key(self.target), self.kind
 
 
-def deadline(kind: str, target: Any, cfg: Config) -> float:
+def deadline(kind: str, target: Target, cfg: Config) -> float:
     """A safety net over each probe's own timeouts: past this, the run is cut off."""
-    if kind == "http":
-        return cfg.http.timeout + 5
-    if kind == "dns":
-        return cfg.dns.timeout * 2 + 5
-    if kind == "tls":
-        return cfg.tls.timeout * 2 + 5
-    if kind == "content":
-        columns = len(target.columns) if isinstance(target, Site) else 0
-        return cfg.content.timeout * (2 + columns) + 10
-    if kind == "links":
-        from probes.links import budget  # the probe's own budget for its checks, plus the homepage
-
-        return cfg.content.timeout + budget(cfg) + 30
-    return cfg.feeds.timeout + 10
-
-
-def jobs_for(cfg: Config) -> Iterable[tuple[Any, str]]:
-    for site in cfg.sites:
-        for kind in SITE_PROBES:
-            if probes.applies(kind, site):
-                yield site, kind
-    for account in cfg.accounts:
-        for kind in ACCOUNT_PROBES:
-            yield account, kind
+    return KINDS[kind].deadline(cfg, target)
 
 
 def _offset(key: tuple[str, str], interval: float) -> float:
@@ -94,12 +80,14 @@ def _offset(key: tuple[str, str], interval: float) -> float:
 class Scheduler:
     results: ResultStore
     metrics: SelfMetrics
-    lookup: ProbeLookup = probes.get
+    lookup: ProbeLookup = field(default=lambda kind: KINDS[kind].probe())
     _jobs: dict[tuple[str, str], Job] = field(default_factory=dict)
     _heap: list[tuple[float, int, tuple[str, str], int]] = field(default_factory=list)
     _seq: Any = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _background: asyncio.Semaphore | None = None
+    _kinds: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _ctx: ProbeContext | None = None
     _global: asyncio.Semaphore | None = None
@@ -118,12 +106,17 @@ class Scheduler:
         if self._ctx is None:
             self._epoch = loop_now
         if self._global is None or cfg.concurrency.total != getattr(self._ctx, "config", cfg).concurrency.total:
-            self._global = asyncio.Semaphore(cfg.concurrency.total)
+            total = cfg.concurrency.total
+            background = max(1, int(total * BACKGROUND_SHARE))
+            self._global = asyncio.Semaphore(total)
+            self._background = asyncio.Semaphore(background)
+            self._kinds = {k.name: asyncio.Semaphore(max(1, int(background * KIND_SHARE)))
+                           for k in KINDS.values() if k.background}  # fmt: skip
         if cfg.concurrency != self._bounds:
             self._hosts.clear()  # new bounds; running probes keep their old semaphores
         self._bounds = cfg.concurrency
         self._ctx = ctx
-        wanted: dict[tuple[str, str], tuple[Any, str]] = {
+        wanted: dict[tuple[str, str], tuple[Target, str]] = {
             (target_key(t), kind): (t, kind) for t, kind in jobs_for(cfg)
         }
         for key in [k for k in self._jobs if k not in wanted]:
@@ -185,12 +178,15 @@ class Scheduler:
     async def _run(self, job: Job, due: float) -> None:
         loop = asyncio.get_running_loop()
         ctx = self._ctx
-        assert ctx is not None and self._global is not None
-        host_slot = self._hosts.get(job.host)
-        if host_slot is None:
-            host_slot = self._hosts[job.host] = asyncio.Semaphore(self._bounds.for_host(job.host))
+        assert ctx is not None and self._global is not None and self._background is not None
+        kind = KINDS[job.kind]
         try:
-            async with host_slot, self._global:
+            async with contextlib.AsyncExitStack() as slots:
+                if kind.background:
+                    await slots.enter_async_context(self._kinds[job.kind])
+                    await slots.enter_async_context(self._background)
+                await slots.enter_async_context(self._host_slot(job.host))
+                await slots.enter_async_context(self._global)
                 started = loop.time()
                 self.metrics.scheduler_lag.labels(job.kind).observe(max(0.0, started - due))
                 self.metrics.in_flight.inc()
@@ -210,20 +206,25 @@ class Scheduler:
                 self._push(job)
                 self._wake.set()
 
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self._bounds.for_host(host))
+        return slot
+
     async def _probe(self, job: Job, ctx: ProbeContext) -> Result:
         assert isinstance(ctx.config, Config)
         limit = deadline(job.kind, job.target, ctx.config)
-        result_type: Any = RESULT_TYPES[job.kind]
+        kind = KINDS[job.kind]
         started = ctx.clock()
         try:
-            async with asyncio.timeout(limit):
+            async with ctx.net.in_use(), asyncio.timeout(limit):
                 return await self.lookup(job.kind)(job.target, ctx)
         except TimeoutError:
-            return result_type(success=False, reason=f"probe cut off after {limit:g}s", started=started,
-                               duration_seconds=limit)  # fmt: skip
+            return kind.fails(f"probe cut off after {limit:g}s", started=started, duration=limit)
         except Exception as e:  # noqa: BLE001 — a probe that raises has a bug; the agent goes on
             log.exception("probe %s for %s raised", job.kind, target_key(job.target))
-            return result_type(success=False, reason=f"bug: {type(e).__name__}: {e}", started=started)
+            return kind.fails(f"bug: {type(e).__name__}: {e}", started=started)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop dispatching; give running probes ``grace`` seconds, then cancel them."""

@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.config import Account, Config, loads  # noqa: E402
 from agent.state import StateStore  # noqa: E402
 from probes import feed  # noqa: E402
+from probes.context import ProbeContext  # noqa: E402
 from probes.feed import Memo, judge  # noqa: E402
 from probes.feedparse import _parse_feedparser, parse  # noqa: E402
 from probes.net import Network  # noqa: E402
-from probes.results import FeedResult, ProbeContext  # noqa: E402
+from probes.results import FeedResult  # noqa: E402
 
 BUDGET_MS = 3600 / 150_000 * 1000
 

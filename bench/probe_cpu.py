@@ -50,7 +50,7 @@ import agent.state  # noqa: E402
 import probes.net  # noqa: E402
 from agent.config import Site, loads  # noqa: E402
 from probes import http as http_probe  # noqa: E402
-from probes.results import ProbeContext  # noqa: E402
+from probes.context import ProbeContext  # noqa: E402
 
 BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
 DNS_HOST = "127.0.0.77"  # the name server of the https-dns rows (port 53: resolv.conf has no port)

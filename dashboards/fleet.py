@@ -8,7 +8,7 @@ from agent import metric_names as M
 from dashboards import rules as R
 from dashboards._common import Grid, bars, dashboard, query_variable, stat, steps, table, timeseries
 
-UID = "xuncha-fleet"
+UID = R.DASHBOARD_UIDS["fleet"]
 JOB = 'job="xuncha"'
 
 

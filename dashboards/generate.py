@@ -24,9 +24,10 @@ def prometheus_rule(opts: rules.Options | None = None) -> str:
     return rules.HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def outputs() -> dict[str, str]:
-    out = {f"deploy/prometheus/{name}": text for name, text in rules.render().items()}
-    out["deploy/k8s/prometheusrule.yaml"] = prometheus_rule()
+def outputs(opts: rules.Options | None = None) -> dict[str, str]:
+    opts = opts or rules.Options()
+    out = {f"deploy/prometheus/{name}": text for name, text in rules.render(opts).items()}
+    out["deploy/k8s/prometheusrule.yaml"] = prometheus_rule(opts)
     for name, build in DASHBOARDS.items():
         out[f"deploy/grafana/dashboards/{name}.json"] = to_json(build())
     return out

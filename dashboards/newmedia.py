@@ -8,7 +8,7 @@ from agent import metric_names as M
 from dashboards import rules as R
 from dashboards._common import Grid, bars, dashboard, query_variable, stat, steps, table
 
-UID = "xuncha-newmedia"
+UID = R.DASHBOARD_UIDS["newmedia"]
 
 
 def build() -> g.Dashboard:

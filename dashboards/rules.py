@@ -13,7 +13,11 @@ Conventions (an SRE reading the YAML should find no surprises):
 * every alert has ``severity`` (``warning`` at the early-warning line, ``critical`` at the
   veto line, with the *same* alert name so Alertmanager can inhibit one by the other),
   ``indicator`` and ``code`` or ``account``; annotations ``summary`` (中文) and
-  ``description`` (English) say what is wrong and when it becomes a veto;
+  ``description`` (English) say what is wrong and when it becomes a veto, ``line`` the
+  lines it is judged by and ``veto`` by when (or whether) it becomes a veto (中文, for the
+  notification templates in ``deploy/alertmanager/xuncha.tmpl``), ``dashboard_url`` the
+  Grafana dashboard of the site (account, agent) and ``runbook_url`` what to do
+  (``docs/runbook.md``, one section per alert name);
 * a site registered ``closed`` gets no alert but ``XunchaClosedSiteOnline``; an account
   registered ``stopped`` gets no alert but ``XunchaAccountNotDeregistered``.
 
@@ -25,7 +29,7 @@ The rule names stay the same in the variant.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -70,11 +74,13 @@ SITES_VETO_BY_PROVINCE = "province:xuncha_sites_veto:count"
 PASS_RATE_BY_PROVINCE = "province:xuncha_pass_rate:ratio"
 PASS_RATE = "fleet:xuncha_pass_rate:ratio"
 
-SITE_INDICATORS = ("availability", "homepage", "columns", "interaction", "serious", "links", "compliance", "closed")
-ACCOUNT_INDICATORS = ("silence", "deregistration")
 SITE_LABELS = ("name", "region", "province")
-ACCOUNT_LABELS = ("unit", "platform", "name")
-STALE_CATEGORIES_VETO = ("news", "notice")  # the ≥ 5 stale columns veto counts these
+ACCOUNT_LABELS = ("unit", "platform", "name", "region", "province")
+# Grafana dashboards by uid (dashboards/site.py, newmedia.py, fleet.py use these), for dashboard_url.
+DASHBOARD_UIDS = {"site": "xuncha-site", "newmedia": "xuncha-newmedia", "fleet": "xuncha-fleet"}
+GRAFANA_URL = "http://localhost:3000"  # the compose stack's Grafana; `python -m dashboards --grafana-url`
+RUNBOOK_URL = "https://github.com/xuncha/xuncha/blob/main/docs/runbook.md"
+ACCOUNT_INDICATORS_ALL = ("silence", "deregistration", "feed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,8 @@ class Options:
     job: str = "xuncha"  # the scrape job of the agents
     for_scale: float = 1.0  # multiplies every ``for:`` (test variant only)
     window: float | None = None  # the availability window; None: thresholds.unreachable_window
+    grafana_url: str = GRAFANA_URL  # where dashboard_url points
+    runbook_url: str = RUNBOOK_URL  # where runbook_url points (+ #alertname)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +104,30 @@ class AlertSpec:
     summary: str  # 中文
     description: str  # English
     labels: dict[str, str] = field(default_factory=dict)
+    line: str = ""  # 中文: the lines it is judged by ("预警 10 天，否决 14 天")
+    veto: str = ""  # 中文: by when, or whether, it becomes a veto (单项否决)
 
     def rule(self, opts: Options) -> dict[str, Any]:
         seconds = opts.thresholds.for_seconds[self.name] * opts.for_scale
+        notes = {"line": self.line, "veto": self.veto}
         return {
             "alert": self.name,
             "expr": self.expr,
             "for": format_duration(max(1.0, round(seconds))) if seconds else "0s",
             "labels": {"severity": self.severity, "indicator": self.indicator, **self.labels},
-            "annotations": {"summary": self.summary, "description": self.description},
-        }
+            "annotations": {
+                "summary": self.summary, "description": self.description, **{k: v for k, v in notes.items() if v},
+                "dashboard_url": self.dashboard_url(opts), "runbook_url": f"{opts.runbook_url}#{self.name.lower()}",
+            },
+        }  # fmt: skip
+
+    def dashboard_url(self, opts: Options) -> str:
+        base = opts.grafana_url.rstrip("/")
+        if self.indicator == "agent":
+            return f"{base}/d/{DASHBOARD_UIDS['fleet']}/"
+        if self.indicator in ACCOUNT_INDICATORS_ALL:
+            return f"{base}/d/{DASHBOARD_UIDS['newmedia']}/?var-platform={{{{ $labels.platform }}}}"
+        return f"{base}/d/{DASHBOARD_UIDS['site']}/?var-code={{{{ $labels.code }}}}"
 
 
 # --- small PromQL helpers -----------------------------------------------------------------------
@@ -167,7 +189,7 @@ def recording_groups(opts: Options = Options()) -> list[dict[str, Any]]:
     )
     site_rules = [
         _record(SITE_INFO, f"max by (code, name, region, province, kind, status) ({M.SITE_INFO})"),
-        _record(ACCOUNT_INFO, f"max by (account, unit, platform, name, status) ({M.ACCOUNT_INFO})"),
+        _record(ACCOUNT_INFO, f"max by (account, {', '.join(ACCOUNT_LABELS)}, status) ({M.ACCOUNT_INFO})"),
         # 站点无法访问: visits that did not open within the timeout, over one week.
         _record(HTTP_CHECKS_7D, f"sum by (code) (increase({M.HTTP_CHECKS_TOTAL}[{window}]))"),
         _record(HTTP_FAILURES_7D, f"sum by (code) (increase({M.HTTP_FAILURES_TOTAL}[{window}]))"),
@@ -180,7 +202,7 @@ def recording_groups(opts: Options = Options()) -> list[dict[str, Any]]:
         _record(COLUMNS_STALE, f"sum by (code) ({COLUMN_STALE})"),
         _record(
             COLUMNS_STALE_NEWS_NOTICE,
-            f'sum by (code) ({COLUMN_STALE}{{category=~"{"|".join(STALE_CATEGORIES_VETO)}"}})',
+            f'sum by (code) ({COLUMN_STALE}{{category=~"{"|".join(t.stale_veto_categories)}"}})',
         ),
         _record(COLUMNS_BLANK, f"sum by (code) (max by (code, column, category) ({M.COLUMN_BLANK}))"),
         _record(INTERACTION_AGE, f'max by (code) ({COLUMN_AGE}{{category="interaction"}})'),
@@ -287,12 +309,69 @@ def pct(x: float) -> str:
 
 def alert_groups(opts: Options = Options()) -> list[dict[str, Any]]:
     specs = site_alerts(opts.thresholds) + account_alerts(opts.thresholds) + agent_alerts(opts)
+    notes = notification_notes(opts.thresholds)
     groups: dict[str, list[dict[str, Any]]] = {"xuncha-sites": [], "xuncha-accounts": [], "xuncha-agent": []}
     for spec in specs:
+        line, veto = notes.get((spec.name, spec.severity), ("", ""))
+        spec = replace(spec, line=line, veto=veto)
         group = {"agent": "xuncha-agent", "silence": "xuncha-accounts", "deregistration": "xuncha-accounts",
                  "feed": "xuncha-accounts"}.get(spec.indicator, "xuncha-sites")
         groups[group].append(spec.rule(opts))
     return [{"name": name, "rules": rules} for name, rules in groups.items()]
+
+
+def hours(seconds: float) -> str:
+    return f"{seconds / 3600:.3g} 小时"
+
+
+def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
+    """(alert, severity) → (line, veto): the lines an alert is judged by, and by when it becomes
+    a veto — the two lines of every notification after "what is wrong" (xuncha.tmpl)."""
+    r, h, s, nn, b = t.unreachable_ratio, t.homepage_age, t.stale_columns, t.stale_news_notice_columns, t.blank_columns
+    i, c, a = t.interaction_age, t.cert_remaining, t.account_silence
+    window = t.unreachable_window
+    ratio_line = f"一周内 15 秒未打开的访问占比：预警 {pct(r.warning)}，否决 {pct(r.critical)}"
+    # Visits are evenly spread: being down for this long makes that share of one week's visits.
+    down_veto = f"连续无法访问约 {hours(window * r.critical)} 即达一周 {pct(r.critical)} 否决线（站点无法访问）"
+    down_line = f"一周不可访问比例否决线 {pct(r.critical)}"
+    cert_veto = f"证书失效后首页无法打开；{down_veto}"
+    now = "已达单项否决线"
+    return {
+        ("XunchaSiteUnreachable", "warning"): (ratio_line, f"一周占比达 {pct(r.critical)} 即单项否决（站点无法访问）"),
+        ("XunchaSiteUnreachable", "critical"): (ratio_line, f"{now}（站点无法访问）"),
+        ("XunchaSiteDown", "warning"): (down_line, down_veto),
+        ("XunchaDNSFailing", "warning"): (down_line, down_veto),
+        ("XunchaHomepageNotUpdated", "warning"): (f"首页无新内容：预警 {days(h.warning)} 天，否决 {days(h.critical)} 天",
+                                                 f"再过 {_DURATION} 成为单项否决（首页不更新）"),
+        ("XunchaHomepageNotUpdated", "critical"): (f"首页无新内容：否决 {days(h.critical)} 天", f"{now}（首页不更新）"),
+        ("XunchaColumnsNotUpdated", "warning"): (
+            f"超期栏目：动态/通知类预警 {num(nn.warning)} 个、否决 {num(nn.critical)} 个；全部栏目预警 {num(s.warning)} 个、"
+            f"否决 {num(s.critical)} 个", f"动态/通知类栏目超期达 {num(nn.critical)} 个或栏目超期达 {num(s.critical)} 个即单项否决（栏目不更新）"),
+        ("XunchaColumnsNotUpdated", "critical"): (
+            f"超期栏目：动态/通知类否决 {num(nn.critical)} 个，全部栏目否决 {num(s.critical)} 个", f"{now}（栏目不更新）"),
+        ("XunchaColumnsBlank", "warning"): (f"空白栏目：预警 {num(b.warning)} 个，否决 {num(b.critical)} 个",
+                                           f"空白栏目达 {num(b.critical)} 个即单项否决（栏目不更新）"),
+        ("XunchaColumnsBlank", "critical"): (f"空白栏目：否决 {num(b.critical)} 个", f"{now}（空白栏目）"),
+        ("XunchaInteractionUnanswered", "warning"): (
+            f"互动栏目无答复：预警 {days(i.warning)} 天，否决 {days(i.critical)} 天", f"再过 {_DURATION} 成为单项否决（互动回应差）"),
+        ("XunchaInteractionUnanswered", "critical"): (f"互动栏目无答复：否决 {days(i.critical)} 天", f"{now}（互动回应差）"),
+        ("XunchaCertificateExpiring", "warning"): (f"证书剩余：预警 {days(c.warning)} 天，严重 {days(c.critical)} 天", cert_veto),
+        ("XunchaCertificateExpiring", "critical"): (f"证书剩余：严重 {days(c.critical)} 天", cert_veto),
+        ("XunchaCertificateExpired", "critical"): ("证书应在有效期内", cert_veto),
+        ("XunchaCertificateInvalid", "critical"): ("证书链可信且域名匹配", cert_veto),
+        ("XunchaHomepageLinksBroken", "warning"): ("首页链接应全部可用", "不属单项否决：链接可用性扣分"),
+        ("XunchaRequiredElementMissing", "warning"): ("首页应展示全部必备要素", "不属单项否决：扣分项"),
+        ("XunchaSeriousError", "critical"): ("严重表述错误：0 处", f"{now}（严重问题），请立即更正"),
+        ("XunchaPrivacyLeak", "critical"): ("公民身份号码泄露：0 个", f"{now}（严重问题），请立即处理"),
+        ("XunchaClosedSiteOnline", "critical"): ("已关停网站应无法访问", "带病运行，通报点名"),
+        ("XunchaClosureNoticeMissing", "warning"): ("关停前首页公示关停公告一个月", "未公示即关停，通报点名"),
+        ("XunchaProbeFailing", "warning"): ("检查应能完成", "检查失败期间无法判断相关指标，可能掩盖单项否决"),
+        ("XunchaAccountSilent", "warning"): (f"账号无更新：预警 {days(a.warning)} 天，否决 {days(a.critical)} 天",
+                                            f"再过 {_DURATION} 成为单项否决（内容不更新）"),
+        ("XunchaAccountSilent", "critical"): (f"账号无更新：否决 {days(a.critical)} 天", f"{now}（内容不更新）"),
+        ("XunchaFeedFailing", "warning"): ("订阅源应能获取并解析", "订阅源失败期间无法判断账号是否停更"),
+        ("XunchaAccountNotDeregistered", "critical"): ("停用账号应注销", "停用未注销，通报点名"),
+    }  # fmt: skip
 
 
 def site_alerts(t: Thresholds) -> list[AlertSpec]:
@@ -304,21 +383,22 @@ def site_alerts(t: Thresholds) -> list[AlertSpec]:
 def _availability(t: Thresholds) -> list[AlertSpec]:
     r = t.unreachable_ratio
     enough = f"and on (code) {HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)}"
-    veto_zh = f"一周内 15 秒未打开的访问达 {pct(r.critical)} 即单项否决（站点无法访问）"
+    secs = num(t.visit_timeout)
+    veto_zh = f"一周内 {secs} 秒未打开的访问达 {pct(r.critical)} 即单项否决（站点无法访问）"
     veto_en = f"{pct(r.critical)} of one week's visits is a veto (site unreachable)"
     return [
         AlertSpec(
             "XunchaSiteUnreachable", "warning", "availability",
             site_join(f"{UNREACHABLE_RATIO} >= {num(r.warning)} {enough}"),
-            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 15 秒内打开首页，超过预警线 {pct(r.warning)}；{veto_zh}。",
-            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within 15 s, "
+            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 {secs} 秒内打开首页，超过预警线 {pct(r.warning)}；{veto_zh}。",
+            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within {secs} s, "
             f"above the early-warning line of {pct(r.warning)}; {veto_en}.",
         ),
         AlertSpec(
             "XunchaSiteUnreachable", "critical", "availability",
             site_join(f"{UNREACHABLE_RATIO} >= {num(r.critical)} {enough}"),
-            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 15 秒内打开首页，已达单项否决线 {pct(r.critical)}（站点无法访问）。",
-            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within 15 s; "
+            f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 {secs} 秒内打开首页，已达单项否决线 {pct(r.critical)}（站点无法访问）。",
+            f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within {secs} s; "
             f"at {pct(r.critical)} this is a veto (site unreachable).",
         ),
         AlertSpec(

@@ -9,7 +9,7 @@ from dashboards import rules as R
 from dashboards._common import Grid, dashboard, query_variable, stat, steps, table, timeseries
 from domain.thresholds import THRESHOLDS as T
 
-UID = "xuncha-site"
+UID = R.DASHBOARD_UIDS["site"]
 
 
 def build() -> g.Dashboard:
@@ -31,7 +31,7 @@ def build() -> g.Dashboard:
             "Unreachable over 7 days 一周不可访问比例", (f"{R.UNREACHABLE_RATIO}{{{site}}}", "{{code}}"),
             unit="percentunit", minimum=0,
             lines=steps((None, "green"), (ua.warning, "orange"), (ua.critical, "red")),
-            description="Visits that did not open the homepage within 15 s, over the last 7 days. "
+            description=f"Visits that did not open the homepage within {T.visit_timeout:g} s, over the last 7 days. "
                         f"Veto at {ua.critical:.0%}, warning at {ua.warning:.0%}."), 12, 8),
         grid.place(timeseries(
             "Homepage response 首页响应", (f"{M.HTTP_DURATION_SECONDS}{{{site}}}", "{{phase}}"), unit="s"), 12, 8),

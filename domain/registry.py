@@ -69,6 +69,8 @@ class Account:
     status: str = "active"
     feed: str = ""  # the feed URL, given or filled from the platform's route template
     uid: str = ""  # the account's id on its platform, for route templates
+    # Whose office hears about it: the ``region`` field, else the region its unit's name starts with.
+    region: Region = field(default=NO_REGION, compare=False)
 
     @property
     def host(self) -> str:

@@ -6,6 +6,7 @@ parses the file into them.  Probes read them through their context.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -65,6 +66,9 @@ class LinksConfig:
     timeout: float = 10.0
     per_host: int = 4
     total: int = 32
+    # Non-public networks that links and redirects found on pages may still reach (probes.addresses):
+    # by default none — a page must not make the agent probe the office's intranet.
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ class Thresholds:
     # [ours] 服务不实用: a service column with nothing new for a year is worth a look (not a veto).
     service_age: float = 365 * DAY
     # [rule] ≥ 5 stale news (动态/要闻) or notice (通知公告/政策文件) columns is a veto.
+    stale_veto_categories: tuple[str, ...] = ("news", "notice")
     # [ours] warn at 3, the vendors' blank-column line applied to this count.
     stale_news_notice_columns: Line = Line(warning=3, critical=5)
     # [rule] ≥ 10 columns long not updated (any stale category) is a veto; [practice] warn at more than 6.

@@ -1,41 +1,16 @@
-"""Probe kinds, chosen from a plain map (blackbox_exporter's prober map).
+"""The probe library: one module per probe kind, each ``async def probe(target, ctx) -> Result``.
 
-Each kind is one module exporting ``async def probe(target, ctx) -> Result``.
-Site kinds take an :class:`agent.config.Site`, ``feed`` an :class:`agent.config.Account`.
+| kind | module | target |
+|---|---|---|
+| http | :mod:`probes.http` | a site's homepage visit |
+| dns | :mod:`probes.dns` | a site's host |
+| tls | :mod:`probes.tls` | a site's certificate |
+| content | :mod:`probes.content_probe` | a site's homepage and columns, judged (:mod:`probes.content`) |
+| links | :mod:`probes.links` | a site's homepage links |
+| feed | :mod:`probes.feed` | an account's feed |
+
+Targets are :mod:`domain.registry` values; the context (:mod:`probes.context`)
+brings settings, network (:mod:`probes.net`), state and clock; results are
+:mod:`probes.results`.  The library imports nothing of the app: the app declares
+each kind once (``agent/kinds.py``) with its interval, deadline and metrics.
 """
-
-from __future__ import annotations
-
-import importlib
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from probes.results import Result
-
-ProbeFn = Callable[[Any, Any], Awaitable[Result]]
-
-# kind -> module holding its `probe`; imported on first use so that a kind's
-# heavy dependencies (feedparser, selectolax) load only when it runs.
-_MODULES = {
-    "http": "probes.http",
-    "dns": "probes.dns",
-    "tls": "probes.tls",
-    "content": "probes.content_probe",
-    "links": "probes.links",
-    "feed": "probes.feed",
-}
-KINDS = tuple(_MODULES)
-
-
-def get(kind: str) -> ProbeFn:
-    """The probe function of ``kind`` (``KeyError`` for an unknown kind)."""
-    fn: ProbeFn = importlib.import_module(_MODULES[kind]).probe
-    return fn
-
-
-def applies(kind: str, target: Any) -> bool:
-    """Whether probe ``kind`` runs for ``target`` at all."""
-    url = getattr(target, "url", "")
-    if kind == "tls":
-        return url.startswith("https://")
-    return True

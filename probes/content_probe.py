@@ -26,7 +26,7 @@ from probes.content import columns as columns_mod
 from probes.content import compliance, dates, extract, fingerprint, privacy, serious
 from probes.content.decode import decode
 from probes.context import ProbeContext
-from probes.net import Fetched
+from probes.net import Failure, Fetched
 from probes.results import ColumnFinding, ContentResult
 
 REMEMBERED = "content_last_update"
@@ -50,9 +50,9 @@ class Read:
 
 def read(fetched: Fetched, now: float) -> Read:
     """Judge one fetched page as far as it can be read (pure)."""
-    if fetched.error:
-        if fetched.error.startswith("body: larger than"):
-            return Read(None, f"page {fetched.error.removeprefix('body: ')}")
+    if fetched.failure is Failure.TOO_LARGE:
+        return Read(None, f"page {fetched.error.removeprefix('body: ')}")
+    if fetched.failure is not None:
         return Read(None, fetched.error)
     if fetched.status is None or not 200 <= fetched.status < 300:
         return Read(None, f"answered HTTP {fetched.status}")

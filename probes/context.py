@@ -24,6 +24,7 @@ from domain.settings import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from probes.links import LinkChecks
     from probes.net import Network
 
 
@@ -76,3 +77,4 @@ class ProbeContext:
     net: Network
     state: StateStore
     clock: Clock = time.time
+    links: LinkChecks | None = None  # shared by every site's link checks; None: each run checks alone

@@ -47,8 +47,8 @@ from urllib.parse import urlsplit
 from domain.clock import EARLIEST_TIMESTAMP
 from domain.registry import Account
 from probes.context import ProbeContext
-from probes.feedparse import Parsed, parse
-from probes.net import Fetched
+from probes.feedparse import Parsed, html_title, parse
+from probes.net import Failure, Fetched
 from probes.results import FeedResult
 
 NAMESPACE = "feed"  # state: account id -> memo of the last reading
@@ -85,13 +85,13 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
     fetched = await ctx.net.fetch(url, timeout=feeds.timeout, max_bytes=feeds.max_bytes,
                                   headers=memo.conditional_headers() | {"Accept": ACCEPT})  # fmt: skip
     now = ctx.clock()
-    backoff = next_backoff(blocked, fetched.status, fetched.error, fetched.headers.get("retry-after"), now)
+    backoff = next_backoff(blocked, fetched.status, fetched.failure, fetched.headers.get("retry-after"), now)
     if backoff is None:
         ctx.state.delete(BACKOFF_NAMESPACE, key)
     else:
         ctx.state.put(BACKOFF_NAMESPACE, key, backoff.dump())
 
-    if fetched.status == 304 and not fetched.error and memo.has_reading:
+    if fetched.status == 304 and fetched.ok and memo.has_reading:
         memo = memo.checked(now)
         ctx.state.put(NAMESPACE, account.id, memo.dump())
         return _from_memo(account, memo, started, t0, success=True, reason="", recent_seconds=recent, status=304,
@@ -289,8 +289,8 @@ def not_deregistered(account: Account, success: bool, entries: int) -> bool:
 
 def fetch_failure(fetched: Fetched, max_bytes: int, backoff: Backoff | None, now: float) -> str:
     """Why a fetch gives nothing to read, or "" when the body is a candidate feed."""
-    if fetched.error:
-        if "larger than the" in fetched.error:
+    if fetched.failure is not None:
+        if fetched.failure is Failure.TOO_LARGE:
             reason = f"feed larger than the {max_bytes // (1024 * 1024) or max_bytes} MiB limit (feeds.max_bytes)"
         else:
             reason = f"fetch failed: {fetched.error}"
@@ -319,13 +319,14 @@ def _status_reason(fetched: Fetched) -> str:
 
 
 _RSSHUB_MESSAGE = re.compile(rb"Error message:\s*([^<]{1,160})")
-_TITLE = re.compile(rb"<title[^>]*>([^<]{1,120})</title>", re.I)
 
 
 def _error_page_hint(body: bytes) -> str:
     """RSSHub's error page names the failure ("Error message: …"); other pages have a title."""
-    m = _RSSHUB_MESSAGE.search(body[:65536]) or _TITLE.search(body[:65536])
-    return f" «{m.group(1).decode('utf-8', 'replace').strip()}»" if m else ""
+    if m := _RSSHUB_MESSAGE.search(body[:65536]):
+        return f" «{m.group(1).decode('utf-8', 'replace').strip()}»"
+    title = html_title(body)
+    return f" «{title[:120]}»" if title else ""
 
 
 # --- backoff -------------------------------------------------------------------------
@@ -363,11 +364,11 @@ def backoff_key(url: str, rsshub: str) -> str:
     return key
 
 
-def next_backoff(prev: Backoff | None, status: int | None, error: str, retry_after: str | None,
+def next_backoff(prev: Backoff | None, status: int | None, failure: Failure | None, retry_after: str | None,
                  now: float) -> Backoff | None:  # fmt: skip
     """The host's backoff after one answer; None when the host answered normally."""
     overloaded = status == 429 or (status is not None and status >= 500)
-    unreachable = bool(error) and "larger than the" not in error
+    unreachable = bool(failure) and failure is not Failure.TOO_LARGE
     if not overloaded and not unreachable:
         return None
     strikes = (prev.strikes if prev else 0) + 1

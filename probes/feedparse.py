@@ -30,6 +30,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from domain.clock import BEIJING
+from probes.content.decode import normalize
 
 MAX_ENTRIES = 5000  # entries read per feed; feeds list newest first, a 50,000-entry feed costs no more
 LENIENT_MAX_BYTES = 2 * 1024 * 1024  # feedparser only below this size (bounded CPU)
@@ -76,7 +77,8 @@ def _parse(body: bytes, content_type: str) -> Parsed:
     if not head:
         return Parsed(error="empty response body")
     if _looks_html(head):
-        return Parsed(error=f"an HTML page instead of a feed (error or anti-crawler page?){_html_title(body)}")
+        title = html_title(body)
+        return Parsed(error="an HTML page instead of a feed (error or anti-crawler page?)" + (f": «{title[:80]}»" if title else ""))
     if head.startswith(b"{") or head.startswith(b"[") or ("json" in content_type and not head.startswith(b"<")):
         return parse_json_feed(body)
     if b"<!entity" in head or b"<!ENTITY" in body[:65536]:
@@ -119,32 +121,27 @@ def _looks_html(head: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<script", b"<div"))
 
 
-def _html_title(body: bytes) -> str:
-    m = re.search(rb"<title[^>]*>([^<]{1,200})</title>", body[:65536], re.I)
+_TITLE = re.compile(rb"<title[^>]*>([^<]{1,200})</title>", re.I)
+
+
+def html_title(body: bytes) -> str:
+    """The ``<title>`` of an HTML page (an error or anti-crawler page served instead of a feed), or ""."""
+    m = _TITLE.search(body[:65536])
     if not m:
         return ""
     raw = m.group(1)
     for enc in ("utf-8", "gb18030"):
         try:
-            return f": «{raw.decode(enc).strip()[:80]}»"
+            return raw.decode(enc).strip()
         except UnicodeDecodeError:
             continue
-    return ""
+    return raw.decode("utf-8", "replace").strip()
 
 
 # --- encodings -----------------------------------------------------------------
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._-]+)")
-
-
-def _codec(name: str) -> str | None:
-    try:
-        codec = codecs.lookup(name).name
-    except LookupError:
-        return None
-    # GB2312 and GBK documents routinely contain characters only GB18030 (their superset) decodes.
-    return "gb18030" if codec in ("gb2312", "gbk") else codec
 
 
 def decode_xml(body: bytes, content_type: str) -> tuple[str, tuple[str, ...]]:
@@ -161,7 +158,8 @@ def decode_xml(body: bytes, content_type: str) -> tuple[str, tuple[str, ...]]:
     if declared := _XML_ENCODING.match(body[:512]):
         candidates.append(declared.group(1).decode("ascii"))
     candidates += ["utf-8", "gb18030"]
-    codecs_ = [c for c in dict.fromkeys(_codec(n) for n in candidates) if c]
+    # (normalize reads GB2312 and GBK as GB18030, their superset: documents routinely need it.)
+    codecs_ = [c for c in dict.fromkeys(normalize(n) for n in candidates) if c]
     for codec in codecs_:
         try:
             return body.decode(codec), ()

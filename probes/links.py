@@ -17,23 +17,29 @@ Bounds, so that a hostile page cannot stall the agent:
 * results are cached across sites for the links interval (many sites link the
   same pages: 中国政府网, the province's portal), in a bounded LRU, and a link
   being checked for one site is awaited, not re-checked, by another.
+
+A link is never requested when its resolved address is not public (loopback, private,
+link-local/metadata, CGNAT, multicast, the agent's own listen address …), unless it is the
+site's own homepage address or inside ``links.allow_networks`` (``probes.addresses``): it is
+reported broken with that reason, as the public cannot follow it either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from domain.registry import Site
+from domain.settings import LinksConfig
+from probes.addresses import Guard, Policy
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.context import ProbeContext, Settings
-from probes.net import Fetched, Network
+from probes.net import HOST_FAILURES, Failure, Fetched, Network
 from probes.results import LinksResult
 
 SELECTOR = "a[href], area[href], img[src], script[src], link[href], iframe[src], frame[src], embed[src], source[src]"
@@ -41,9 +47,6 @@ ATTACHMENTS = (".doc", ".docx", ".pdf", ".xls", ".xlsx", ".wps", ".zip", ".rar",
 GET_PROBE_BYTES = 64 * 1024  # a GET fallback reads at most this much, then lets go
 CACHE_SIZE = 50_000
 MAX_BUDGET = 900.0
-# HEAD failures that a GET would only repeat (the host, not the method, is the problem).
-_FINAL = ("dns:", "connect:", "timeout", "redirect loop", "tls:")
-_TOO_BIG = "body: larger than"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
     """Whether a link works, from its HEAD (and GET fallback) exchange (pure)."""
     last, method = (get, "GET") if get is not None else (head, "HEAD")
     status = last.status
-    if last.error and not (last.error.startswith(_TOO_BIG) and status is not None):
+    if last.failure is not None and not (last.failure is Failure.TOO_LARGE and status is not None):
         return Outcome(False, status, last.error, method)
     if status is None or status >= 400:
         return Outcome(False, status, f"HTTP {status}", method)
@@ -100,16 +103,23 @@ def judge_fetch(head: Fetched, get: Fetched | None = None) -> Outcome:
 
 
 def needs_get(head: Fetched) -> bool:
-    if head.error:
-        return not head.error.startswith(_FINAL)
+    if head.failure is not None:
+        # A GET would only repeat what the host, not the method, did wrong.
+        return head.failure not in HOST_FAILURES
     return head.status is None or head.status >= 400
 
 
-async def check(net: Network, url: str, timeout: float) -> Outcome:
-    head = await net.fetch(url, method="HEAD", timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False)
+_NO_EXCEPTIONS = Policy()  # public addresses only
+
+
+async def check(net: Network, url: str, timeout: float, policy: Policy = _NO_EXCEPTIONS) -> Outcome:
+    """HEAD (then GET) ``url``, every connection — the first too — admitted by ``policy``."""
+    head = await net.fetch(url, method="HEAD", timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False,
+                           guard=Guard(policy, trust_first=False))
     if not needs_get(head):
         return judge_fetch(head)
-    get = await net.fetch(url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False)
+    get = await net.fetch(url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False,
+                          guard=Guard(policy, trust_first=False))
     return judge_fetch(head, get)
 
 
@@ -143,64 +153,71 @@ class Cache:
         self._data.clear()
 
 
-CACHE = Cache()
+class LinkChecks:
+    """What the link checks of every site share: the cache of outcomes (a link to 国务院's site
+    is checked once for the whole fleet), the bounds (``links.total``, ``links.per_host``) and
+    the checks in flight.  Owned by whoever runs the probes (the app keeps one across reloads,
+    :meth:`with_bounds` when the bounds change); a context without one checks alone."""
 
+    def __init__(self, total: int, per_host: int, cache: Cache | None = None) -> None:
+        self.cache = cache if cache is not None else Cache()
+        self.bounds = (max(1, total), max(1, per_host))
+        self._total = asyncio.Semaphore(self.bounds[0])
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self.inflight: dict[str, asyncio.Future[Outcome]] = {}
 
-@dataclass
-class _Limits:
-    """Per-Network (so per event loop) semaphores and in-flight checks."""
+    @classmethod
+    def of(cls, cfg: LinksConfig, cache: Cache | None = None) -> LinkChecks:
+        return cls(cfg.total, cfg.per_host, cache)
 
-    total: asyncio.Semaphore
-    per_host: int
-    hosts: dict[str, tuple[asyncio.Semaphore, int]] = field(default_factory=dict)
-    inflight: dict[str, asyncio.Future[Outcome]] = field(default_factory=dict)
+    def with_bounds(self, cfg: LinksConfig) -> LinkChecks:
+        """Self when ``cfg`` keeps the bounds, else new bounds over the same cache (checks in
+        flight finish under the old ones)."""
+        return self if (max(1, cfg.total), max(1, cfg.per_host)) == self.bounds else LinkChecks.of(cfg, self.cache)
 
-    async def run(self, net: Network, url: str, timeout: float) -> Outcome:
+    async def run(self, net: Network, url: str, timeout: float, policy: Policy) -> Outcome:
         host = urlsplit(url).hostname or ""
-        sem, users = self.hosts.get(host) or (asyncio.Semaphore(self.per_host), 0)
-        self.hosts[host] = (sem, users + 1)
+        sem, users = self._hosts.get(host) or (asyncio.Semaphore(self.bounds[1]), 0)
+        self._hosts[host] = (sem, users + 1)
         try:
-            async with sem, self.total:
-                return await check(net, url, timeout)
+            async with sem, self._total:
+                return await check(net, url, timeout, policy)
         finally:
-            sem, users = self.hosts[host]
+            sem, users = self._hosts[host]
             if users <= 1:
-                del self.hosts[host]  # no idle semaphore per host ever seen
+                del self._hosts[host]  # no idle semaphore per host ever seen
             else:
-                self.hosts[host] = (sem, users - 1)
+                self._hosts[host] = (sem, users - 1)
 
 
-_LIMITS: weakref.WeakKeyDictionary[Network, _Limits] = weakref.WeakKeyDictionary()
+def _cache_key(url: str, policy: Policy) -> str:
+    # A site whose homepage sits on a non-public address may reach links there that other
+    # sites may not: their outcomes are kept apart.  Public homepages share one entry per URL.
+    trusted = policy.non_public_trusted()
+    return f"{url}\x00{','.join(trusted)}" if trusted else url
 
 
-def _limits(ctx: ProbeContext) -> _Limits:
-    cfg = ctx.config.links
-    lim = _LIMITS.get(ctx.net)
-    if lim is None:
-        lim = _LIMITS[ctx.net] = _Limits(asyncio.Semaphore(max(1, cfg.total)), max(1, cfg.per_host))
-    return lim
-
-
-async def _checked(ctx: ProbeContext, lim: _Limits, url: str, counts: dict[str, int]) -> Outcome:
-    if (hit := CACHE.get(url, ctx.clock())) is not None:
+async def _checked(ctx: ProbeContext, lim: LinkChecks, url: str, counts: dict[str, int], policy: Policy) -> Outcome:
+    key = _cache_key(url, policy)
+    if (hit := lim.cache.get(key, ctx.clock())) is not None:
         counts["cached"] += 1
         return hit
-    if (pending := lim.inflight.get(url)) is not None:
+    if (pending := lim.inflight.get(key)) is not None:
         counts["shared"] += 1
         return await asyncio.shield(pending)
     future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-    lim.inflight[url] = future
+    lim.inflight[key] = future
     try:
-        outcome = await lim.run(ctx.net, url, ctx.config.links.timeout)
+        outcome = await lim.run(ctx.net, url, ctx.config.links.timeout, policy)
         future.set_result(outcome)
-        CACHE.put(url, outcome, ctx.clock() + ctx.config.intervals.of("links"))
+        lim.cache.put(key, outcome, ctx.clock() + ctx.config.intervals.of("links"))
         return outcome
     except BaseException as e:
         future.set_exception(RuntimeError(f"check abandoned: {type(e).__name__}"))
         future.exception()  # retrieved: no "never retrieved" warning when nobody shares it
         raise
     finally:
-        del lim.inflight[url]
+        del lim.inflight[key]
 
 
 def budget(cfg: Settings) -> float:
@@ -210,15 +227,17 @@ def budget(cfg: Settings) -> float:
 
 async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
     started, t0 = ctx.clock(), time.perf_counter()
+    # The homepage is the registry's: trusted as configured, and its address then allowed to links.
+    guard = Guard(ctx.net.policy or Policy(allow_networks=ctx.config.links.allow_networks), trust_first=True)
     home = await ctx.net.fetch(
-        site.url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes
+        site.url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes, guard=guard
     )
-    result = await _probe(site, ctx, home)
+    result = await _probe(site, ctx, home, guard.policy)
     return replace(result, started=started, duration_seconds=time.perf_counter() - t0)
 
 
-async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
-    if home.error or home.status is None or not 200 <= home.status < 300:
+async def _probe(site: Site, ctx: ProbeContext, home: Fetched, policy: Policy) -> LinksResult:
+    if home.failure is not None or home.status is None or not 200 <= home.status < 300:
         why = home.error.removeprefix("body: ") if home.error else f"answered HTTP {home.status}"
         return LinksResult(success=False, reason=f"homepage: {why}", url=site.url)
     decoded = decode(home.body, home.headers.get("content-type"))
@@ -229,8 +248,8 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched) -> LinksResult:
     links, found = collect(decoded.text, found_on, cap)
     notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
     counts = {"cached": 0, "shared": 0}
-    lim = _limits(ctx)
-    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts)): link for link in links}
+    lim = ctx.links if ctx.links is not None else LinkChecks.of(ctx.config.links)
+    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts, policy)): link for link in links}
     done: set[asyncio.Task[Outcome]] = set()
     if tasks:
         done, pending = await asyncio.wait(tasks, timeout=budget(ctx.config))

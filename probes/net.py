@@ -13,12 +13,15 @@ act on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,8 +34,19 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDictProxy
 
 from domain.settings import DnsConfig, HttpConfig, TlsConfig
+from probes.addresses import Guard, Policy
 
 _DNS_CACHE_ENTRIES = 100_000
+# The address policy of the fetch in progress (probes.addresses): the connector asks it about
+# every connection, redirects included, after resolution — so it judges resolved addresses.
+_GUARD: ContextVar[Guard | None] = ContextVar("xuncha_address_guard", default=None)
+
+
+class Blocked(OSError):
+    """A connection the address policy refused (``probes.addresses``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"blocked: {reason}")
 
 
 class ResolveError(OSError):
@@ -57,9 +71,39 @@ class Lookup:
         return bool(self.ipv4 or self.ipv6)
 
 
+class Failure(StrEnum):
+    """Why an exchange gave no complete response.  Callers match on these; ``Fetched.error``
+    is the same fact worded for people, and may be reworded freely."""
+
+    TIMEOUT = "timeout"  # no complete response within the timeout
+    DNS = "dns"  # the name did not resolve
+    REFUSED = "refused"  # nothing listens
+    CONNECT = "connect"  # no connection for another reason (unreachable, reset while connecting)
+    TLS = "tls"  # handshake failed or the certificate is not trusted
+    REDIRECT_LOOP = "redirect_loop"  # more redirects than allowed
+    DISCONNECTED = "disconnected"  # the server closed the connection mid-answer
+    CONNECTION = "connection"  # the connection failed after it was made
+    BAD_RESPONSE = "bad_response"  # not HTTP we can read (bad status line, header too long)
+    BAD_URL = "bad_url"  # the URL or a redirect target is not a URL we can request
+    BLOCKED = "blocked"  # the address is not public and the policy does not allow it (probes.addresses)
+    TOO_LARGE = "too_large"  # the (decoded) body is over the byte limit; status and headers are known
+    BODY = "body"  # the body could not be read (bad chunking, bad compression)
+    OTHER = "other"
+
+
+# Failures of the host or the path to it, not of the request: asking again another way repeats them.
+HOST_FAILURES = frozenset({Failure.TIMEOUT, Failure.DNS, Failure.REFUSED, Failure.CONNECT, Failure.TLS,
+                           Failure.REDIRECT_LOOP, Failure.BLOCKED})  # fmt: skip
+
+
+class _TooLarge(aiohttp.ClientPayloadError):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One HTTP exchange, redirects followed.  ``error`` is "" on a complete response."""
+    """One HTTP exchange, redirects followed.  ``failure`` is None (and ``error`` "") on a
+    complete response."""
 
     url: str
     final_url: str = ""
@@ -72,10 +116,11 @@ class Fetched:
     error: str = ""
     phases: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.error
+        return self.failure is None
 
 
 def _rcode_of(exc: BaseException) -> tuple[str, str]:
@@ -112,8 +157,11 @@ def is_ip(host: str) -> bool:
 class Network:
     """DNS and HTTP for probes.  Build one per configuration; ``await close()`` it."""
 
-    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig) -> None:
+    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig,
+                 policy: Policy | None = None) -> None:  # fmt: skip
         self.dns_cfg, self.tls_cfg, self.http_cfg = dns_cfg, tls_cfg, http_cfg
+        # Redirects of every fetch are judged by it (None: not judged); links pass their own.
+        self.policy = policy
         self._resolver = dns.asyncresolver.Resolver(configure=not dns_cfg.nameservers)
         if dns_cfg.nameservers:
             self._resolver.nameservers = [_nameserver(s) for s in dns_cfg.nameservers]
@@ -126,6 +174,9 @@ class Network:
         self.chain_ssl = self._ssl_context(verify=True)
         self.chain_ssl.check_hostname = False
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._users = 0  # probes running on this network (see in_use, retire)
+        self._idle = asyncio.Event()
         # host -> (expiry on the monotonic clock, addresses); see addresses()
         self._cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
@@ -204,6 +255,8 @@ class Network:
 
     def session(self) -> aiohttp.ClientSession:
         """The shared client session: our resolver, no pooling (each visit is a fresh one)."""
+        if self._closed:
+            raise RuntimeError("this network is closed: probes hold it with in_use() until they end")
         if self._session is None or self._session.closed:
             trace = aiohttp.TraceConfig(trace_config_ctx_factory=_trace_ctx)  # type: ignore[arg-type]
             trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
@@ -213,7 +266,7 @@ class Network:
             trace.on_request_headers_sent.append(_mark("sent"))
             trace.on_request_end.append(_mark("headers"))
             trace.on_request_redirect.append(_mark("headers"))
-            connector = aiohttp.TCPConnector(
+            connector = _GuardedConnector(
                 resolver=_AiohttpResolver(self),
                 use_dns_cache=False,
                 force_close=True,
@@ -241,9 +294,24 @@ class Network:
         verify: bool | None = None,
         headers: Mapping[str, str] | None = None,
         max_redirects: int | None = None,
+        guard: Guard | None = None,
     ) -> Fetched:
         """``method url`` with redirects followed, within ``timeout`` for the whole
-        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults."""
+        exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults.
+
+        Every connection is admitted by ``guard`` (default: :attr:`policy` with the first hop
+        trusted, the registry's target as configured); a refused one fails the fetch."""
+        if guard is None and self.policy is not None:
+            guard = Guard(self.policy, trust_first=True)
+        token = _GUARD.set(guard)
+        try:
+            return await self._fetch(url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects)
+        finally:
+            _GUARD.reset(token)
+
+    async def _fetch(self, url: str, method: str, timeout: float | None, max_bytes: int | None, keep_body: bool,
+                     verify: bool | None, headers: Mapping[str, str] | None,
+                     max_redirects: int | None) -> Fetched:  # fmt: skip
         timeout = self.http_cfg.timeout if timeout is None else timeout
         max_bytes = self.http_cfg.max_body_bytes if max_bytes is None else max_bytes
         verify = self.http_cfg.verify_certificate if verify is None else verify
@@ -257,36 +325,46 @@ class Network:
                 return await self._exchange(url, method, max_bytes, keep_body, verify, headers,
                                             max_redirects, ctx, state, start)  # fmt: skip
         except TimeoutError:
-            error = f"timeout: no complete response within {timeout:g}s"
+            failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
+        except Blocked as e:
+            failure, error = Failure.BLOCKED, str(e)
         except ResolveError as e:
-            error = str(e)
+            failure, error = Failure.DNS, str(e)
         except aiohttp.TooManyRedirects:
-            error = f"redirect loop: more than {max_redirects} redirects"
+            failure, error = Failure.REDIRECT_LOOP, f"redirect loop: more than {max_redirects} redirects"
         except aiohttp.ClientConnectorCertificateError as e:
-            error = f"tls: certificate not trusted: {e.certificate_error}"
+            failure, error = Failure.TLS, f"tls: certificate not trusted: {e.certificate_error}"
         except (aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError) as e:
-            error = f"tls: handshake failed: {_os_reason(e)}"
+            failure, error = Failure.TLS, f"tls: handshake failed: {_os_reason(e)}"
         except aiohttp.ClientConnectorDNSError as e:
-            error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
+            if isinstance(e.os_error, Blocked):
+                failure, error = Failure.BLOCKED, str(e.os_error)
+            else:
+                failure = Failure.DNS
+                error = str(e.os_error) if isinstance(e.os_error, ResolveError) else f"dns: {e.os_error}"
         except aiohttp.ClientConnectorError as e:
-            error = f"connect: {_os_reason(e)}"
+            refused = isinstance(e.os_error, ConnectionRefusedError)
+            failure, error = (Failure.REFUSED if refused else Failure.CONNECT), f"connect: {_os_reason(e)}"
         except aiohttp.ServerDisconnectedError:
-            error = "server closed the connection without a complete response"
+            failure, error = Failure.DISCONNECTED, "server closed the connection without a complete response"
+        except _TooLarge as e:
+            failure, error = Failure.TOO_LARGE, f"body: {e}"
         except aiohttp.ClientPayloadError as e:
-            error = f"body: {e}"
+            failure, error = Failure.BODY, f"body: {e}"
         except aiohttp.ClientResponseError as e:
-            error = f"bad response: {e.message}"
+            failure, error = Failure.BAD_RESPONSE, f"bad response: {e.message}"
         except (aiohttp.InvalidURL, ValueError) as e:
-            error = f"bad url or redirect target: {e}"
+            failure, error = Failure.BAD_URL, f"bad url or redirect target: {e}"
         except aiohttp.ClientOSError as e:
-            error = f"connection: {_os_reason(e)}"
+            failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
         except aiohttp.ClientError as e:
-            error = f"http: {type(e).__name__}: {e}"
+            failure, error = Failure.OTHER, f"http: {type(e).__name__}: {e}"
         return Fetched(
             url=url,
             final_url=str(state.get("final_url", "")),
             status=state.get("status"),
             error=error,
+            failure=failure,
             address=ctx.address,
             redirects=int(state.get("redirects", 0)),
             phases=_phases(marks, start, state.get("body_start")),
@@ -313,7 +391,7 @@ class Network:
             state["body_start"] = time.perf_counter()
             body, size = await _read_capped(resp, max_bytes, keep_body)
             if size > max_bytes:
-                raise aiohttp.ClientPayloadError(f"larger than the {max_bytes}-byte limit")
+                raise _TooLarge(f"larger than the {max_bytes}-byte limit")
             hdrs: CIMultiDictProxy[str] = resp.headers
             return Fetched(
                 url=url,
@@ -328,7 +406,31 @@ class Network:
                 seconds=time.perf_counter() - start,
             )
 
+    @contextlib.asynccontextmanager
+    async def in_use(self) -> AsyncIterator[Network]:
+        """Hold the network for one probe: :meth:`retire` waits for every holder."""
+        self._users += 1
+        try:
+            yield self
+        finally:
+            self._users -= 1
+            if not self._users:
+                self._idle.set()
+
+    async def retire(self) -> None:
+        """Close once the last probe holding the network has ended (after a reload, a links run
+        may go on for many minutes on the network it started with)."""
+        while self._users:
+            self._idle.clear()
+            await self._idle.wait()
+        await self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 
@@ -382,6 +484,24 @@ def _mark(name: str) -> Any:
         ctx.marks[name] = time.perf_counter()
 
     return on_event
+
+
+class _GuardedConnector(aiohttp.TCPConnector):
+    """Asks the fetch's guard about every connection's resolved addresses.
+
+    ``_resolve_host`` is where aiohttp turns a host — a name through our resolver, or an IP
+    literal, which skips the resolver — into the addresses it will connect to, once per
+    connection and so once per redirect hop (the session never reuses connections)."""
+
+    async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:
+        hosts = await super()._resolve_host(host, port, traces=traces)
+        guard = _GUARD.get()
+        if guard is None:
+            return hosts
+        kept = guard.admit(host, port, [h["host"] for h in hosts])
+        if not kept:
+            raise Blocked(guard.refused[-1] if guard.refused else f"{host}: no address allowed")
+        return [h for h in hosts if h["host"] in kept]
 
 
 class _AiohttpResolver(AbstractResolver):

@@ -142,13 +142,3 @@ class FeedResult(Result):
     unchanged: bool = False  # the server answered 304 Not Modified; the last reading was reused
     backoff_until: float | None = None  # Unix time until which the feed's host is left alone
     details: dict[str, Any] = field(default_factory=dict)
-
-
-RESULT_TYPES: dict[str, type[Result]] = {
-    "http": HttpResult,
-    "dns": DnsResult,
-    "tls": TlsResult,
-    "content": ContentResult,
-    "links": LinksResult,
-    "feed": FeedResult,
-}

@@ -181,3 +181,43 @@ def test_an_id_column_keeps_same_named_accounts_apart(tmp_path: Path) -> None:
         "cz-traffic-1,潮州市交警支队市区一大队,微信,潮州交警,a2\n"
     )
     assert [a.id for a in _load(tmp_path, text).accounts] == ["cz-traffic", "cz-traffic-1"]
+
+
+# --- an account's region (issue 10): its `region` field, else the region its unit's name starts with --
+
+
+def test_the_annex_accounts_get_their_region_from_the_unit_name(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, _annex_csv(ANNEX))
+    region = {a.unit: a.region.name for a in cfg.accounts}
+    assert region["潮州市公安局"] == "广东省潮州市"
+    assert region["饶平县公安局"] == "广东省潮州市饶平县"
+    assert {a.region.province for a in cfg.accounts if a.unit == "潮州市教育局"} == {"广东省"}
+    # a unit named without a division name gets none: give it a region (or a 地区 column)
+    assert region["广东潮州凤泉湖高新区管委会"] == ""
+
+
+def test_a_region_column_or_field_names_the_region_by_name_or_code(tmp_path: Path) -> None:
+    text = "单位名称,账号类型,账号名称,订阅地址,地区\n凤泉湖高新区管委会,微信,凤泉湖,https://f.example.cn/1.xml,潮州市\n"
+    extra = """accounts:
+  - {id: a1, unit: 某中心, platform: weibo, name: 甲, feed: "https://f.example.cn/2.xml", region: "440507"}
+  - {id: a2, unit: 潮州市公安局, platform: weibo, name: 乙, feed: "https://f.example.cn/3.xml", region: 长沙市}
+"""
+    cfg = _load(tmp_path, text, extra=extra)
+    by_id = {a.id: a.region for a in cfg.accounts}
+    assert by_id["wechat-凤泉湖"].name == "广东省潮州市"
+    assert (by_id["a1"].name, by_id["a1"].province) == ("广东省汕头市龙湖区", "广东省")
+    assert by_id["a2"].name == "湖南省长沙市"  # the field wins over the unit's name
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("朝阳区", "ambiguous (北京市朝阳区、吉林省长春市朝阳区"),
+    ("火星市", "is not a region name or 6-digit division code"),
+    ("999999", "is not a division code"),
+])
+def test_a_bad_region_is_an_error_naming_entry_and_field(tmp_path: Path, value: str, says: str) -> None:
+    extra = f'accounts:\n  - {{id: a1, unit: 某中心, platform: weibo, name: 甲, feed: "https://f.example.cn/2.xml", region: "{value}"}}\n'
+    with pytest.raises(ConfigError) as e:
+        _load(tmp_path, "单位名称,账号类型,账号名称,订阅地址\n", extra=extra)
+    (issue,) = e.value.issues
+    assert issue.file.endswith("xuncha.yml") and issue.field == "region" and "a1" in issue.entry
+    assert says in issue.message

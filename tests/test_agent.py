@@ -413,3 +413,22 @@ async def test_metrics_are_gzipped_for_prometheus_and_plain_otherwise(world: Wor
 
     assert gzip.decompress(zipped).split(b"\n")[0] == plain.split(b"\n")[0]
     assert b"xuncha_site_info{" in plain
+
+
+async def test_a_reload_keeps_the_link_cache_and_retires_the_old_network(world: World) -> None:
+    agent = await start_agent(world, world.config([UP]))
+    try:
+        old_net, checks = agent.net, agent.links
+        assert old_net is not None and checks is not None
+        ok, errors = await agent.reload()
+        assert ok, errors
+        assert agent.net is not old_net and agent.links is checks  # same bounds: same cache and limits
+        await until(lambda: old_net.closed, timeout=5)  # closed once its probes ended
+        assert not agent.net.closed
+        (world.tmp / "xuncha.yml").write_text(world.config([UP], extra="links: {total: 3}"), encoding="utf-8")
+        ok, errors = await agent.reload()
+        assert ok, errors
+        assert agent.links is not checks and agent.links.cache is checks.cache  # new bounds, same cache
+    finally:
+        await agent.stop()
+    assert agent.net.closed

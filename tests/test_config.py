@@ -221,3 +221,21 @@ def test_an_extra_wrong_expression_dictionary_is_validated_line_by_line(tmp_path
     assert len(errs) == 1 and errs[0].startswith("xuncha.yml: content.dictionaries: ")
     assert f"{bad}:1: '潮州' is part of the correct '潮州市'" in errs[0]
     assert f"{bad}:2: want wrong<TAB>right[<TAB>note]" in errs[0]
+
+
+def test_the_fast_yaml_loader_reads_every_type_as_the_safe_loader_does() -> None:
+    import yaml
+
+    from agent.config import _Loader
+
+    doc = (
+        "a: yes\nb: 12\nc: '12'\nd: 1.5\ne: null\nf: ~\ng: 2026-01-01\nh: 龙湖区\nj: http://x/\n"
+        "k: [1, two, true, off]\nl: &x {m: 1}\nn: {<<: *x, o: 2}\np: ''\nq: 0x1F\nr: .inf\ns: -3\nt: 5m\n"
+    )
+    assert yaml.load(doc, Loader=_Loader) == yaml.safe_load(doc)  # noqa: S506
+
+
+def test_a_yaml_error_still_names_line_and_column_with_the_fast_loader() -> None:
+    with pytest.raises(ConfigError) as e:
+        loads("sites:\n  - {code: 1\n", path="x.yml")
+    assert "x.yml: line" in str(e.value) and "not valid YAML" in str(e.value)

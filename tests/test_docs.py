@@ -26,3 +26,21 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     assert [line.split()[:2] for line in first_block.strip().splitlines()] == [["make", "run"], ["make", "test"]]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_the_readme_table_of_probe_kinds_is_the_declared_one() -> None:
+    from agent.durations import format_duration
+    from agent.kinds import KINDS
+
+    text = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `([a-z]+)` \| (site|account) \| (\S+) \| (.+?) \|$", text, re.M)
+    declared = [
+        (k.name, k.target.__name__.lower(), format_duration(k.interval), k.summary) for k in KINDS.values()
+    ]
+    assert rows == declared
+
+
+def test_the_architecture_doc_names_every_package_and_the_kind_registry() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    for name in ("domain/", "probes/", "agent/", "dashboards/", "agent/kinds.py", "tests/test_layers.py"):
+        assert name in text

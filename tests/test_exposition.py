@@ -65,8 +65,10 @@ def test_the_text_parses_and_carries_the_contract_values() -> None:
     assert (m.COLUMN_LAST_UPDATE, frozenset(blank.items())) not in s  # no date: absent, not 0
     assert s[(m.COMPLIANCE_CHECK, frozenset({"code": a, "check": "site_code_shown"}.items()))] == 0
     assert s[(m.PROBE_SUCCESS, frozenset({"code": a, "probe": "compliance"}.items()))] == 0
+    # the account's region comes from its unit's name (潮州市公安局 → 广东省潮州市), for routing
     assert s[(m.ACCOUNT_INFO, frozenset({"account": "chaozhou-police", "unit": "潮州市公安局", "platform": "wechat",
-                                         "name": "平安潮州", "status": "active"}.items()))] == 1  # fmt: skip
+                                         "name": "平安潮州", "status": "active", "region": "广东省潮州市",
+                                         "province": "广东省"}.items()))] == 1  # fmt: skip
     assert (m.FEED_SUCCESS, frozenset({"account": "chaozhou-police"}.items())) not in s  # never probed
 
 

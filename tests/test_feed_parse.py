@@ -8,6 +8,7 @@ import pytest
 
 from probes.feed import Backoff, Memo, backoff_key, judge, next_backoff
 from probes.feedparse import Entry, Parsed, parse, parse_date
+from probes.net import Failure
 
 NOW = datetime(2024, 5, 20, 12, tzinfo=UTC).timestamp()
 DAY = 86400.0
@@ -144,6 +145,6 @@ def test_exponential_backoff_is_capped_at_an_hour() -> None:
 def test_connection_failures_count_like_5xx_but_an_oversized_body_does_not() -> None:
     b = None
     for _ in range(3):
-        b = next_backoff(b, None, "connect: connection refused", None, NOW)
+        b = next_backoff(b, None, Failure.REFUSED, None, NOW)
     assert b is not None and b.until == NOW + 60
-    assert next_backoff(None, 200, "body: larger than the 10-byte limit", None, NOW) is None
+    assert next_backoff(None, 200, Failure.TOO_LARGE, None, NOW) is None

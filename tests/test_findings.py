@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent.config import Account, ContentConfig, Site
 from agent.divisions import region_of
 from agent.findings import account_findings, site_findings
+from domain.registry import Region
 from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult, LinksResult, TlsResult
 
 NOW = 1_795_000_000.0
@@ -73,11 +74,12 @@ def test_closed_and_closing_sites() -> None:
 
 def test_accounts_unreachable_and_not_deregistered() -> None:
     account = Account(id="chaoan-fda-wechat", unit="潮安区市场监督管理局", platform="wechat", name="潮安食药监",
-                      status="stopped", feed="http://rss/x")  # fmt: skip
+                      status="stopped", feed="http://rss/x", region=Region("445103", "广东省", "潮州市", "潮安区"))  # fmt: skip
     assert account_findings(account, None) == []
     assert account_findings(account, FeedResult(success=True, entries=3)) == []
     assert kinds(account_findings(account, FeedResult(success=False, reason="HTTP 503"))) == ["feed_failed"]
     live = FeedResult(success=True, entries=3, not_deregistered=True, last_entry=NOW - DAY)
     assert account_findings(account, live) == [{"account": "chaoan-fda-wechat", "name": "潮安食药监",
                                                 "unit": "潮安区市场监督管理局", "platform": "wechat",
+                                                "region": "广东省潮州市潮安区",
                                                 "finding": "not_deregistered", "last_entry": NOW - DAY}]  # fmt: skip

@@ -64,11 +64,6 @@ class Server:
         return web.Response(text="fine page", content_type="text/html")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    links.CACHE.clear()
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     s = Server()
@@ -104,12 +99,16 @@ sites:
 @pytest.fixture
 async def probe() -> AsyncIterator[Any]:
     nets: list[Network] = []
+    shared: list[links.LinkChecks] = []  # one cache for the test's runs, as the agent keeps one
 
     async def run(cfg: Config, site: int = 0, net: Network | None = None) -> LinksResult:
         if net is None:
             net = Network(cfg.dns, cfg.tls, cfg.http)
             nets.append(net)
-        return await links.probe(cfg.sites[site], ProbeContext(config=cfg, net=net, state=StateStore(None)))
+        checks = shared[0].with_bounds(cfg.links) if shared else links.LinkChecks.of(cfg.links)
+        shared[:] = [checks]
+        ctx = ProbeContext(config=cfg, net=net, state=StateStore(None), links=checks)
+        return await links.probe(cfg.sites[site], ctx)
 
     yield run
     for net in nets:

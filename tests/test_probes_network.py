@@ -322,3 +322,45 @@ async def test_answers_for_connections_are_cached_but_failures_and_dns_probes_ar
         assert "SERVFAIL" in (await http_probe.probe(site(served.url_for(other)), ctx)).reason
         zone.set(other, ["127.0.0.1"])  # healed: the failure was not cached
         assert (await http_probe.probe(site(served.url_for(other)), ctx)).success
+
+
+async def test_failures_are_typed_so_callers_never_parse_the_message(ctx: ProbeContext) -> None:
+    # Each kind of failure carries its Failure, whatever its wording for people.
+    from probes.net import Failure
+
+    async with await hostile.refused() as served:
+        refused = await ctx.net.fetch(served.url_for(HOST))
+    async with await hostile.redirect_loop() as served:
+        loop = await ctx.net.fetch(served.url_for(HOST))
+    async with await hostile.gzip_bomb() as served:
+        bomb = await ctx.net.fetch(served.url_for(HOST))
+    unknown = await ctx.net.fetch("http://gone.longhu.gov.cn/")
+    async with await hostile.status(503) as served:
+        answered = await ctx.net.fetch(served.url_for(HOST))
+    assert [f.failure for f in (refused, loop, bomb, unknown)] == [
+        Failure.REFUSED, Failure.REDIRECT_LOOP, Failure.TOO_LARGE, Failure.DNS,
+    ]  # fmt: skip
+    assert bomb.status == 200  # too large: the answer itself is known
+    assert answered.failure is None and answered.ok and answered.status == 503  # a status is not a failed fetch
+
+
+async def test_a_retired_network_closes_only_when_its_last_probe_ends(zone: DnsServer, pki: Pki) -> None:
+    cfg = _config(zone, pki)
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    async with await hostile.serve_app(homepage_app()) as served:
+        async with net.in_use():
+            retiring = asyncio.create_task(net.retire())
+            await asyncio.sleep(0.1)
+            assert not retiring.done() and not net.closed  # a probe still holds it
+            assert (await net.fetch(served.url_for(HOST))).ok  # and it still works for that probe
+        await asyncio.wait_for(retiring, 2)
+        assert net.closed
+        with pytest.raises(RuntimeError, match="closed"):
+            await net.fetch(served.url_for(HOST))  # never a new session nobody closes
+
+
+async def test_an_idle_network_retires_at_once(zone: DnsServer, pki: Pki) -> None:
+    cfg = _config(zone, pki)
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    await asyncio.wait_for(net.retire(), 1)
+    assert net.closed

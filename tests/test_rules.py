@@ -128,3 +128,59 @@ def test_prometheus_rule_for_the_operator_carries_the_same_groups() -> None:
     shipped = [yaml.safe_load((PROM / f).read_text(encoding="utf-8"))["groups"]
                for f in ("xuncha-rules.yml", "xuncha-alerts.yml")]
     assert doc["spec"]["groups"] == shipped[0] + shipped[1]
+
+
+# --- what a notification needs (issue 10): links, lines, by when it becomes a veto -----------------
+
+
+def _alert_rules() -> list[dict[str, object]]:
+    return [r for g in rules.alert_groups() for r in g["rules"]]
+
+
+def test_every_alert_links_its_dashboard_and_its_runbook_section() -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## (Xuncha\w+)$", runbook, flags=re.M))
+    for rule in _alert_rules():
+        name, ann, labels = rule["alert"], rule["annotations"], rule["labels"]
+        assert isinstance(ann, dict) and isinstance(labels, dict) and isinstance(name, str)
+        assert ann["runbook_url"] == f"{rules.RUNBOOK_URL}#{name.lower()}"
+        assert name in sections, f"docs/runbook.md has no section for {name}"
+        dash = ann["dashboard_url"]
+        if labels["indicator"] == "agent":
+            assert dash == "http://localhost:3000/d/xuncha-fleet/"
+        elif labels["indicator"] in ("silence", "deregistration", "feed"):
+            assert dash == "http://localhost:3000/d/xuncha-newmedia/?var-platform={{ $labels.platform }}"
+        else:
+            assert dash == "http://localhost:3000/d/xuncha-site/?var-code={{ $labels.code }}"
+    assert sections == {r["alert"] for r in _alert_rules()}  # and no section for an alert that is gone
+
+
+def test_every_site_and_account_alert_says_its_lines_and_by_when_it_becomes_a_veto() -> None:
+    for rule in _alert_rules():
+        ann, labels = rule["annotations"], rule["labels"]
+        assert isinstance(ann, dict) and isinstance(labels, dict)
+        if labels["indicator"] == "agent":
+            assert "line" not in ann and "veto" not in ann
+            continue
+        assert ann["line"] and ann["veto"], rule["alert"]
+        if labels["severity"] == "critical" and labels["indicator"] in ("homepage", "columns", "interaction", "silence"):
+            assert ann["veto"].startswith("已达单项否决线"), rule["alert"]
+    homepage = next(r for r in _alert_rules() if r["alert"] == "XunchaHomepageNotUpdated"
+                    and r["labels"]["severity"] == "warning")  # type: ignore[index]
+    h = THRESHOLDS.homepage_age
+    assert homepage["annotations"] == {**homepage["annotations"],  # type: ignore[dict-item]
+                                       "line": f"首页无新内容：预警 {h.warning / 86400:g} 天，否决 {h.critical / 86400:g} 天",
+                                       "veto": "再过 {{ $value | humanizeDuration }} 成为单项否决（首页不更新）"}
+
+
+def test_the_dashboard_and_runbook_links_follow_the_generator_options() -> None:
+    opts = rules.Options(grafana_url="https://grafana.gd.example.gov.cn/", runbook_url="https://wiki.example/runbook")
+    (rule,) = [r for g in rules.alert_groups(opts) for r in g["rules"] if r["alert"] == "XunchaSiteDown"]
+    assert rule["annotations"]["dashboard_url"] == (
+        "https://grafana.gd.example.gov.cn/d/xuncha-site/?var-code={{ $labels.code }}")
+    assert rule["annotations"]["runbook_url"] == "https://wiki.example/runbook#xunchasitedown"
+
+
+def test_the_dashboard_uids_are_the_generated_dashboards_uids() -> None:
+    from dashboards.generate import DASHBOARDS
+    assert {name: build().uid for name, build in DASHBOARDS.items()} == rules.DASHBOARD_UIDS

@@ -141,3 +141,42 @@ def test_the_links_deadline_leaves_room_for_the_probes_own_budget() -> None:
     # cut-off (which loses everything) must come only after that.
     assert deadline("links", site, cfg) > cfg.content.timeout + budget(cfg)
     assert budget(cfg) == 900
+
+
+FLEET = """
+intervals: {http: 1s, dns: 1h, tls: 1h, content: 1s, links: 1s, feed: 1h}
+http: {timeout: 1s}
+concurrency: {total: 4, per_host: 4}
+sites:
+""" + "".join(f'  - {{code: "44050700{i:02d}", name: s{i}, url: "http://s{i}.gov.cn/"}}\n' for i in range(1, 11))
+
+
+async def test_link_checks_stuck_on_a_tarpit_never_take_availability_or_contents_slots() -> None:
+    # Every links run hangs (a homepage full of links to a tarpit); with 4 slots in all, the
+    # homepage visits of all ten sites and the content runs must still keep their schedule.
+    runs: dict[str, int] = {}
+    stuck = 0
+
+    async def probe(target: Site | Account, ctx: ProbeContext) -> Result:
+        return HttpResult(success=True, started=time.time())
+
+    def lookup(kind: str) -> Any:
+        async def run(target: Site | Account, ctx: ProbeContext) -> Result:
+            nonlocal stuck
+            runs[kind] = runs.get(kind, 0) + 1
+            if kind == "links":
+                stuck += 1
+                await asyncio.sleep(3600)
+            return await probe(target, ctx)
+
+        return run
+
+    cfg = loads(FLEET)
+    results = ResultStore()
+    scheduler = Scheduler(results, SelfMetrics(CollectorRegistry()), lookup=lookup)
+    ctx = ProbeContext(config=cfg, net=Network(cfg.dns, cfg.tls, cfg.http), state=StateStore(None))
+    async with running(scheduler, ctx, grace=0.1):
+        await asyncio.sleep(4)
+    assert stuck == 1  # links: at most half of the background half of 4 slots
+    assert runs["http"] >= 10 * 3  # every site visited about once a second
+    assert runs["content"] >= 10  # the other background kind still runs

@@ -80,7 +80,7 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
         return lambda m: f"max by (code) ({sel(metric, m)})"
 
     any_hit = Line(warning=1, critical=1)
-    news_notice = tuple(c for c in ("news", "notice") if c in t.stale_age)
+    news_notice = tuple(c for c in t.stale_veto_categories if c in t.stale_age)
     return [
         Measure("homepage_age", HOMEPAGE, "site", t.homepage_age, "days", age(M.HOMEPAGE_LAST_UPDATE)),
         Measure("stale_news_notice_columns", COLUMNS, "site", t.stale_news_notice_columns, "count", stale(news_notice)),

@@ -41,12 +41,12 @@ SITES = {
     "4301000099": ("长沙市已关停网站", "湖南省长沙市", "湖南省"),
 }
 ACCOUNTS = {
-    # id: (unit, platform, name)
-    "chaozhou-police-wechat": ("潮州市公安局", "wechat", "平安潮州"),
-    "longhu-weibo": ("汕头市龙湖区人民政府", "weibo", "龙湖发布"),
-    "longhu-douyin": ("汕头市龙湖区人民政府", "douyin", "龙湖抖音"),
-    "changsha-toutiao": ("长沙市人民政府", "toutiao", "长沙发布"),
-    "old-wechat": ("长沙市民政局", "wechat", "长沙民政旧号"),
+    # id: (unit, platform, name, region, province) — region "" when the agent knows none
+    "chaozhou-police-wechat": ("潮州市公安局", "wechat", "平安潮州", "广东省潮州市", "广东省"),
+    "longhu-weibo": ("汕头市龙湖区人民政府", "weibo", "龙湖发布", "广东省汕头市龙湖区", "广东省"),
+    "longhu-douyin": ("汕头市龙湖区人民政府", "douyin", "龙湖抖音", "广东省汕头市龙湖区", "广东省"),
+    "changsha-toutiao": ("长沙市人民政府", "toutiao", "长沙发布", "湖南省长沙市", "湖南省"),
+    "old-wechat": ("某民政旧号运营单位", "wechat", "长沙民政旧号", "", ""),
 }
 
 
@@ -60,8 +60,10 @@ def site_labels(code: str) -> dict[str, str]:
 
 
 def account_labels(account: str) -> dict[str, str]:
-    unit, platform, name = ACCOUNTS[account]
-    return {"account": account, "unit": unit, "platform": platform, "name": name}
+    """The labels an account's alert carries; region and province only when known (as PromQL drops empty ones)."""
+    unit, platform, name, region, province = ACCOUNTS[account]
+    labels = {"account": account, "unit": unit, "platform": platform, "name": name}
+    return {**labels, "region": region, "province": province} if region else labels
 
 
 # --- Go template functions the rules use -------------------------------------------------------
@@ -159,9 +161,9 @@ class Group:
         return self.add("xuncha_site_info", labels, const(1, self.until, self.step))
 
     def account(self, account: str, status: str = "active") -> Group:
-        unit, platform, name = ACCOUNTS[account]
+        unit, platform, name, region, province = ACCOUNTS[account]
         labels = {"account": account, "unit": unit, "platform": platform, "name": name, "status": status,
-                  "instance": "agent-0:9725", "job": "xuncha"}
+                  "region": region, "province": province, "instance": "agent-0:9725", "job": "xuncha"}
         return self.add("xuncha_account_info", labels, const(1, self.until, self.step))
 
     def metric(self, metric: str, values: str, **labels: str) -> Group:

@@ -72,13 +72,159 @@ class Webhook:
         return [(r, a) for r, p in self.received for a in p["alerts"] if a["status"] == status]
 
 
-def local_alertmanager_config(shipped: Path, webhook_url: str, *, wait: str = "1s") -> dict[str, Any]:
-    """The shipped config, its receivers pointed at ``webhook_url/<receiver>`` and its waits shortened."""
+# Time intervals that make the shipped office hours always open, or never: the tests do not
+# depend on the wall clock (the shipped definition is checked on its own).
+ALWAYS = [{"times": [{"start_time": "00:00", "end_time": "24:00"}]}]
+NEVER = [{"years": ["2000"]}]
+
+
+def _localised(shipped: Path, *, wait: str, office_hours: bool) -> dict[str, Any]:
     cfg = yaml.safe_load(shipped.read_text(encoding="utf-8"))
-    for receiver in cfg["receivers"]:
-        receiver["webhook_configs"] = [{"url": f"{webhook_url}/{receiver['name']}", "send_resolved": True}]
+    cfg["templates"] = [str(shipped.parent / t) for t in cfg.get("templates", [])]
+    for interval in cfg.get("time_intervals", []):
+        interval["time_intervals"] = ALWAYS if office_hours else NEVER
     cfg["route"].update(group_wait=wait, group_interval=wait)
     return dict(cfg)
+
+
+def local_alertmanager_config(shipped: Path, webhook_url: str, *, wait: str = "1s",
+                              office_hours: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The shipped config, its receivers pointed at ``webhook_url/<receiver>`` (webhooks only),
+    its waits shortened and its office hours always open (or never, ``office_hours=False``)."""
+    cfg = _localised(shipped, wait=wait, office_hours=office_hours)
+    for receiver in cfg["receivers"]:
+        for channel in [k for k in receiver if k.endswith("_configs")]:
+            del receiver[channel]
+        receiver["webhook_configs"] = [{"url": f"{webhook_url}/{receiver['name']}", "send_resolved": True}]
+    return cfg
+
+
+def channel_alertmanager_config(shipped: Path, *, wecom_url: str, relay_url: str, smtp: str,
+                                wait: str = "1s", office_hours: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The shipped config with its real channels kept, pointed at loopback stand-ins: the WeCom
+    API (``wechat_api_url``), the DingTalk relay (``http://dingtalk:8060`` → ``relay_url``) and
+    an SMTP server without TLS or authentication."""
+    cfg = _localised(shipped, wait=wait, office_hours=office_hours)
+    g = cfg["global"]
+    g["wechat_api_url"] = wecom_url
+    g.update(smtp_smarthost=smtp, smtp_require_tls=False)
+    g.pop("smtp_auth_username", None)
+    g.pop("smtp_auth_password", None)
+    for receiver in cfg["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = hook["url"].replace("http://dingtalk:8060", relay_url)
+    return cfg
+
+
+@dataclass
+class Recorder:
+    """A loopback HTTP server recording every request (method, path, query, JSON body).
+
+    ``wecom=True`` answers as the WeCom API does (``gettoken``, then ``message/send``), so
+    Alertmanager's own ``wechat_configs`` can talk to it; otherwise it answers 200 "ok" like
+    prometheus-webhook-dingtalk."""
+
+    wecom: bool = False
+    received: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def start(self) -> Recorder:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._any)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def _any(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        if self.wecom and request.path.endswith("/gettoken"):
+            return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": "test-token", "expires_in": 7200})
+        async with self._arrived:
+            self.received.append((request.method, request.path, dict(request.query), body))
+            self._arrived.notify_all()
+        return web.json_response({"errcode": 0, "errmsg": "ok"}) if self.wecom else web.Response(text="ok")
+
+    async def wait_for(self, count: int, timeout: float) -> bool:
+        async with self._arrived:
+            try:
+                await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.received) >= count), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    async def close(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+
+@dataclass
+class SmtpSink:
+    """A minimal SMTP server on loopback (no TLS, no AUTH) keeping every message it accepts."""
+
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    address: str = ""
+    _server: asyncio.Server | None = None
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def start(self) -> SmtpSink:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.address = f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sender, rcpts = "", []
+
+        async def say(line: str) -> None:
+            writer.write(line.encode() + b"\r\n")
+            await writer.drain()
+
+        try:
+            await say("220 sink ESMTP")
+            while line := await reader.readline():
+                verb = line.decode(errors="replace").strip().split(" ", 1)[0].upper()
+                if verb in ("EHLO", "HELO"):
+                    await say("250-sink\r\n250 8BITMIME")
+                elif verb == "MAIL":
+                    sender, rcpts = line.decode().split(":", 1)[1].strip(), []
+                    await say("250 ok")
+                elif verb == "RCPT":
+                    rcpts.append(line.decode().split(":", 1)[1].strip())
+                    await say("250 ok")
+                elif verb == "DATA":
+                    await say("354 go on")
+                    data = bytearray()
+                    while (chunk := await reader.readline()) not in (b".\r\n", b""):
+                        data += chunk
+                    async with self._arrived:
+                        self.messages.append((sender, rcpts, bytes(data)))
+                        self._arrived.notify_all()
+                    await say("250 queued")
+                elif verb == "QUIT":
+                    await say("221 bye")
+                    break
+                else:
+                    await say("250 ok")
+        finally:
+            writer.close()
+
+    async def wait_for(self, count: int, timeout: float) -> bool:
+        async with self._arrived:
+            try:
+                await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.messages) >= count), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    async def close(self) -> None:
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
 
 
 @dataclass

@@ -158,7 +158,7 @@ def synthetic(args: argparse.Namespace) -> None:
     for _ in range(args.repeat):
         prom = Synthetic(args.sites, args.accounts)
         r = run_once(prom, period, now, args.formats, workers=1)  # serial: synthesis is subtracted cleanly
-        r["queries"], r["json_MB"] = prom.queries, prom.bytes / 1e6
+        r["queries"], r["answers_MB"] = prom.queries, prom.bytes / 1e6
         runs.append(r)
     report(f"synthetic Prometheus answers, {args.sites} sites, {args.accounts} accounts, {period.title()}", runs)
 

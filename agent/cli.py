@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address (without --prometheus)")
     report.add_argument("--format", choices=["md", "csv", "html", "docx", "json"], default="md",
                         help="html, docx and json need --prometheus")
-    report.add_argument("--timeout", type=float, default=30.0)
+    report.add_argument("--timeout", type=float, default=None,
+                        help="seconds per request (default 30; per Prometheus query 120)")
     quarterly.add_arguments(report)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
@@ -159,7 +160,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     url = args.url.rstrip("/") + "/api/findings"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as resp:  # noqa: S310 — the agent's own URL
+        with urllib.request.urlopen(url, timeout=args.timeout or 30.0) as resp:  # noqa: S310 — the agent's own URL
             findings = json.load(resp)
     except (urllib.error.URLError, OSError, ValueError) as e:
         print(f"xuncha report: cannot read {url}: {e}", file=sys.stderr)

@@ -118,7 +118,7 @@ def main(args: argparse.Namespace) -> int:
     except (PeriodError, SampleError) as e:
         print(f"xuncha report: {e}", file=sys.stderr)
         return EXIT_USAGE
-    prom = Prometheus(args.prometheus, timeout=args.timeout)
+    prom = Prometheus(args.prometheus, timeout=args.timeout or 120.0)
     try:
         opts = Options(region=args.region, step=args.step, scan_step=args.scan_step)
         report = build(prom, period, opts, sample=sample,

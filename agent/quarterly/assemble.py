@@ -169,7 +169,7 @@ def problem(v: dict[str, Any]) -> str:
     when = _days_text(v["from"], v["to"])
     w, line = v["worst"], v["line"]
     texts = {
-        "unreachable_ratio": f"站点无法访问（一周内{THRESHOLDS.visit_timeout:g}秒内未能打开的访问占比最高{_pct(w)}，{when}）",
+        "unreachable_ratio": f"站点无法访问（一周内未能在{THRESHOLDS.visit_timeout:g}秒内打开的访问占比最高{_pct(w)}，{when}）",
         "homepage_age": f"首页长期不更新（最长{_n(w)}天未更新，{when}）",
         "stale_news_notice_columns": f"多个栏目长期不更新（动态、通知公告类栏目最多{_n(w)}个超期未更新，{when}）",
         "stale_columns": f"多个栏目长期不更新（最多{_n(w)}个栏目超期未更新，{when}）",

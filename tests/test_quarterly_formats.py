@@ -17,7 +17,7 @@ import docx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quarterly.fleet import DAYS, INFO_LEAD, Fleet, build_fleet, free_port, prometheus  # noqa: E402
+from quarterly.fleet import DAYS, INFO_LEAD, LEAD, Fleet, build_fleet, free_port, prometheus  # noqa: E402
 from quarterly.png import pixels  # noqa: E402
 
 from agent import cli  # noqa: E402
@@ -162,6 +162,9 @@ def test_a_period_with_sites_but_no_visit_counters_names_the_missing_series(prom
     code, err = run(capsys, "--prometheus", prom, "--from", first.isoformat(), "--to", last.isoformat())
     assert code == 4
     assert "xuncha_http_checks_total" in err and "xuncha_http_failures_total" in err
+    # ... and since when: the counters begin 8 days before the fixture's period (LEAD)
+    counters_start = fleet.first - timedelta(days=LEAD)
+    assert f"xuncha_http_checks_total: first seen {counters_start.isoformat()}" in err
 
 
 def test_without_prometheus_html_is_refused_and_the_agent_mode_is_unchanged(capsys):

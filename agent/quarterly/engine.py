@@ -96,7 +96,19 @@ def coverage(q: Querier, period: Period, end: float) -> dict[str, tuple[str, str
     return out
 
 
-def check_data(cov: dict[str, tuple[str, str] | None], period: Period, prom_url: str) -> list[str]:
+def last_seen(q: Querier, name: str, period: Period) -> str:
+    """When a series missing from the period was last (or first) seen, within a year of it (the error path only)."""
+    rows = q.instant(f"max_over_time(timestamp(group({name}))[366d:1d])", period.start)
+    if rows:
+        return f"last seen {beijing_date(rows[0][1]).isoformat()}"
+    rows = q.instant(f"min_over_time(timestamp(group({name}))[366d:1d])", min(time.time(), period.end + 366 * DAY))
+    if rows:
+        return f"first seen {beijing_date(rows[0][1]).isoformat()}, after the period"
+    return "not seen in the year around it"
+
+
+def check_data(cov: dict[str, tuple[str, str] | None], period: Period, prom_url: str,
+               q: Querier | None = None) -> list[str]:  # fmt: skip
     """Raise ReportError when the registry is empty or a required series is missing; return notes on gaps."""
     span = f"{period.first.isoformat()} .. {period.last.isoformat()}"
     if cov[M.SITE_INFO] is None and cov[M.ACCOUNT_INFO] is None:
@@ -105,8 +117,9 @@ def check_data(cov: dict[str, tuple[str, str] | None], period: Period, prom_url:
     required = (REQUIRED_SITE if cov[M.SITE_INFO] else ()) + (REQUIRED_ACCOUNT if cov[M.ACCOUNT_INFO] else ())
     missing = [name for name in required if cov[name] is None]
     if missing:
-        raise ReportError(f"Prometheus at {prom_url} has no {', '.join(missing)} between {span}: "
-                          "these series are needed to judge the period")
+        seen = "; ".join(f"{name}: {last_seen(q, name, period) if q else 'absent'}" for name in missing)
+        raise ReportError(f"Prometheus at {prom_url} has no {', '.join(missing)} between {span}, which the period "
+                          f"needs ({seen})")
     notes = []
     for name, days in cov.items():
         if days and (days[0] > period.first.isoformat() or days[1] < period.last.isoformat()):
@@ -120,7 +133,7 @@ def gather(q: Querier, period: Period, opts: Options = Options(), *, now: float 
     period = period.clamp(now)
     end = min(period.end, now)
     cov = coverage(q, period, end)
-    notes = check_data(cov, period, prom_url)
+    notes = check_data(cov, period, prom_url, q)
     history = _judge_period(q, period, end, opts, full=True)
     history.coverage = cov
     if opts.previous:

@@ -123,6 +123,12 @@ def test_an_interaction_column_unanswered_for_90_days_is_a_veto(report, fleet):
     assert v["worst"] == pytest.approx(110, abs=0.5)
 
 
+def test_an_interaction_column_unanswered_for_70_days_is_a_warning_with_20_days_left_not_a_veto(report):
+    s = site(report, "4405070017")
+    assert s["vetoes"] == []
+    assert warnings(s)["interaction_age"]["days_left"] == pytest.approx(90 - (70 - 10 / 24), abs=0.1)
+
+
 def test_serious_errors_and_privacy_leaks_are_serious_vetoes_on_their_days(report, fleet):
     assert_veto(site(report, "4405070007"), "serious_errors", "serious", fleet.day(30), fleet.day(31))
     v = assert_veto(site(report, "4405070008"), "privacy_leaks", "serious", fleet.day(12), fleet.day(12))
@@ -182,10 +188,10 @@ def test_the_pass_rate_counts_sites_with_any_veto_as_unqualified(report):
                    "4405070008", "4405070015"}
     s = report.data["summary"]
     assert {x["code"] for x in report.data["sites"] if not x["qualified"]} == unqualified
-    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (16, 8, 0.5)
+    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (17, 9, round(9 / 17, 4))
     assert (s["accounts"], s["accounts_qualified"]) == (6, 4)
     by_region = {r["region"]: (r["total"], r["qualified"]) for r in report.data["by_region"]}
-    assert by_region == {"汕头市": (15, 7), "潮州市": (1, 1)}
+    assert by_region == {"汕头市": (16, 8), "潮州市": (1, 1)}
 
 
 def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):

@@ -143,6 +143,9 @@ def build_fleet(first: date) -> Fleet:
     # 互动回应差: no reply from 80 days before 10:00 day 0 until 10:00 day 30 → veto days 10–30
     site("4405070006", "汕头市龙湖区信访局")
     column("4405070006", "咨询建言", "interaction", last=stuck(at(0, 10) - 80 * DAY, at(30, 10)))
+    # a consultation unanswered since 10:00 on day DAYS-70: 69.6 days at the end, a warning (60), 20.4 days left
+    site("4405070017", "汕头市龙湖区政务服务数据管理局")
+    column("4405070017", "咨询建言", "interaction", last=stuck(at(DAYS - 70, 10), at(DAYS + 5)))
     # 严重错误 from 10:00 day 30 to 10:00 day 31
     site("4405070007", "汕头市龙湖区扶贫办")
     f.add(M.SERIOUS_ERRORS, during(at(30, 10), at(31, 10), 1.0), code="4405070007")

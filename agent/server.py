@@ -62,7 +62,7 @@ def build_app(agent: Agent) -> web.Application:
     app.router.add_get("/api/accounts", accounts)
     app.router.add_get("/api/accounts/{id}", account)
     app.router.add_get("/api/findings", findings)
-    quarterly_web.install(app, lambda: app[AGENT].config.report)  # /report (report.prometheus)
+    quarterly_web.install(app, lambda: app[AGENT].config)  # /report (report.prometheus)
     return app
 
 

@@ -134,6 +134,17 @@ def test_the_sample_draws_at_least_20_percent_by_region_reproducibly(prom, fleet
     assert "附件5：抽查名单" in md and "随机种子7" in md
 
 
+def test_the_lines_of_a_configuration_are_the_lines_judged(prom, fleet, tmp_path):
+    # 4405070003's homepage went 20 days without news: a veto at 14 days, not when xuncha.yml says 21
+    config = tmp_path / "xuncha.yml"
+    config.write_text("content: {homepage_stale_days: 21d}\n", encoding="utf-8")
+    data = json.loads(make(prom, fleet, tmp_path, "json", "-c", str(config)).read_text())
+    s = next(x for x in data["sites"] if x["code"] == "4405070003")
+    assert s["qualified"] and s["vetoes"] == []
+    default = json.loads(make(prom, fleet, tmp_path, "json").read_text())
+    assert not next(x for x in default["sites"] if x["code"] == "4405070003")["qualified"]
+
+
 def test_a_sample_under_20_percent_is_refused(prom, fleet, capsys):
     code, err = run(capsys, "--prometheus", prom, "--quarter", "2026Q1", "--sample", "10%")
     assert code == 2 and "20%" in err

@@ -25,6 +25,7 @@ from agent.quarterly.engine import History, Options, ReportError, gather
 from agent.quarterly.period import Period, PeriodError, parse, quarter
 from agent.quarterly.prom import Prometheus, PrometheusError, Querier
 from agent.quarterly.sample import SampleError, draw, parse_fraction
+from domain.thresholds import THRESHOLDS, Thresholds
 
 FORMATS = ("md", "html", "docx", "csv", "json")
 EXIT_USAGE, EXIT_PROMETHEUS, EXIT_DATA = 2, 3, 4
@@ -66,7 +67,7 @@ def build(q: Querier, period: Period, opts: Options = DEFAULTS, *, sample: tuple
             "accounts": draw(history.accounts,
                              lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed),
         }  # fmt: skip
-    return Report(assemble_report(history, notes, drawn), history)
+    return Report(assemble_report(history, notes, drawn, opts.thresholds), history)
 
 
 def current_quarter(now: float | None = None) -> Period:
@@ -80,6 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The quarterly report's options of ``xuncha report`` (with ``--prometheus``)."""
     p.add_argument("--prometheus", metavar="URL", help="judge the period from this Prometheus' history "
                    "(the quarterly report); without it, the agent's current findings")  # fmt: skip
+    p.add_argument("-c", "--config", help="judge by the lines this configuration sets (as xuncha rules -c does)")
     p.add_argument("--quarter", help="e.g. 2026Q4")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (Beijing), with --to")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (Beijing), inclusive")
@@ -92,6 +94,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scan-step", type=_duration, default=None, metavar="DURATION",
                    help="a coarser first pass over every site and account, e.g. 1d for a country "
                         "(offenders are then judged at --step; see README)")  # fmt: skip
+
+
+def _thresholds(path: str | None) -> Thresholds:
+    """The lines of ``path``'s configuration (its overrides of domain/thresholds.py), or the shipped ones."""
+    if not path:
+        return THRESHOLDS
+    from agent import config as config_mod
+
+    try:
+        return config_mod.thresholds_of(config_mod.load(path))
+    except config_mod.ConfigError as e:
+        raise PeriodError("\n".join(str(i) for i in e.issues)) from None
 
 
 def _duration(text: str) -> float:
@@ -115,12 +129,13 @@ def main(args: argparse.Namespace) -> int:
             raise PeriodError("--format docx needs --out FILE (a Word file is not for a terminal)")
         if args.region and not args.region.isalnum():
             raise PeriodError(f"--region {args.region!r}: expected the start of site codes, e.g. 4405")
+        thresholds = _thresholds(args.config)
     except (PeriodError, SampleError) as e:
         print(f"xuncha report: {e}", file=sys.stderr)
         return EXIT_USAGE
     prom = Prometheus(args.prometheus, timeout=args.timeout or 120.0)
     try:
-        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step)
+        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step, thresholds=thresholds)
         report = build(prom, period, opts, sample=sample,
                        prom_url=args.prometheus)  # fmt: skip
     except PrometheusError as e:

@@ -15,7 +15,7 @@ from typing import Any
 from agent.divisions import region_of
 from agent.quarterly.engine import History, Judged
 from agent.quarterly.period import Period, cn_date
-from domain.thresholds import THRESHOLDS
+from domain.thresholds import THRESHOLDS, Thresholds
 
 PLATFORM_NAMES = {
     "wechat": "微信", "weibo": "新浪微博", "douyin": "抖音", "toutiao": "今日头条", "baijiahao": "百家号",
@@ -31,7 +31,8 @@ REGION_HEADER = ["地区", "网站数", "合格数", "合格率", "上期合格�
 PLATFORM_HEADER = ["账号类型", "账号数", "合格数", "合格率", "上期合格率", "变化"]
 
 
-def assemble(h: History, notes: list[str], sample: dict[str, Any] | None = None) -> dict[str, Any]:
+def assemble(h: History, notes: list[str], sample: dict[str, Any] | None = None,
+             t: Thresholds = THRESHOLDS) -> dict[str, Any]:  # fmt: skip
     """The report as JSON-ready data (design.md, "The quarterly report", plus the tables' rows)."""
     drawn_sites = set(sample["sites"]) if sample else None
     drawn_accounts = set(sample["accounts"]) if sample else None
@@ -57,12 +58,13 @@ def assemble(h: History, notes: list[str], sample: dict[str, Any] | None = None)
         "by_region": _rates(active, prev.sites if prev else None, lambda s: region_label(s.ident, level)),
         "accounts_by_platform": _rates(accounts, prev.accounts if prev else None,
                                        lambda a: platform_name(a.labels.get("platform", ""))),  # fmt: skip
-        "sites": [_site(s, level) for s in active],
-        "closed_sites": [_site(s, level) for s in closed],
-        "accounts": [_account(a) for a in accounts],
+        "sites": [_site(s, level, t) for s in active],
+        "closed_sites": [_site(s, level, t) for s in closed],
+        "accounts": [_account(a, t) for a in accounts],
         "sample": sample,
         "notes": notes,
-        "thresholds": {"source": "domain/thresholds.py (the alert rules' lines)"},
+        "thresholds": {"source": "domain/thresholds.py with xuncha.yml's overrides (the alert rules' lines)",
+                       "visit_timeout": t.visit_timeout},
     }
 
 
@@ -164,12 +166,12 @@ def _n(x: float) -> str:
     return f"{x:.0f}"
 
 
-def problem(v: dict[str, Any]) -> str:
+def problem(v: dict[str, Any], t: Thresholds = THRESHOLDS) -> str:
     """One veto as 存在的突出问题 words it."""
     when = _days_text(v["from"], v["to"])
     w, line = v["worst"], v["line"]
     texts = {
-        "unreachable_ratio": f"站点无法访问（一周内未能在{THRESHOLDS.visit_timeout:g}秒内打开的访问占比最高{_pct(w)}，{when}）",
+        "unreachable_ratio": f"站点无法访问（一周内未能在{t.visit_timeout:g}秒内打开的访问占比最高{_pct(w)}，{when}）",
         "homepage_age": f"首页长期不更新（最长{_n(w)}天未更新，{when}）",
         "stale_news_notice_columns": f"多个栏目长期不更新（动态、通知公告类栏目最多{_n(w)}个超期未更新，{when}）",
         "stale_columns": f"多个栏目长期不更新（最多{_n(w)}个栏目超期未更新，{when}）",
@@ -201,16 +203,16 @@ def warning_text(v: dict[str, Any]) -> str:
     return texts.get(v["measure"], f"{v['indicator']} {value}")
 
 
-def _site(s: Judged, level: str) -> dict[str, Any]:
+def _site(s: Judged, level: str, t: Thresholds) -> dict[str, Any]:
     return {"code": s.ident, "name": s.labels.get("name", ""), "region": s.labels.get("region", ""),
             "area": region_label(s.ident, level), "status": s.status, "qualified": s.qualified,
-            "vetoes": s.vetoes, "warnings": s.warnings, "problems": [problem(v) for v in s.vetoes]}  # fmt: skip
+            "vetoes": s.vetoes, "warnings": s.warnings, "problems": [problem(v, t) for v in s.vetoes]}  # fmt: skip
 
 
-def _account(a: Judged) -> dict[str, Any]:
+def _account(a: Judged, t: Thresholds) -> dict[str, Any]:
     return {"account": a.ident, "unit": a.labels.get("unit", ""), "platform": a.labels.get("platform", ""),
             "name": a.labels.get("name", ""), "status": a.status, "qualified": a.qualified, "vetoes": a.vetoes,
-            "warnings": a.warnings, "problems": [problem(v) for v in a.vetoes]}  # fmt: skip
+            "warnings": a.warnings, "problems": [problem(v, t) for v in a.vetoes]}  # fmt: skip
 
 
 # --- tables ---------------------------------------------------------------------------------------

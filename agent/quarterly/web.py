@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from agent.config import Config, thresholds_of
 from agent.quarterly import Report, build, current_quarter
 from agent.quarterly.engine import Options, ReportError
 from agent.quarterly.period import PeriodError, parse
@@ -24,17 +25,17 @@ CONTENT_TYPES = {"html": "text/html", "md": "text/markdown", "csv": "text/csv", 
 
 @dataclass
 class _Cache:
-    settings: Callable[[], object]  # the agent's current ReportConfig (it may change on reload)
-    reports: dict[tuple[str, str, str], tuple[float, Report]] = field(default_factory=dict)
+    config: Callable[[], Config]  # the agent's current configuration (it may change on reload)
+    reports: dict[tuple[str, ...], tuple[float, Report]] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 CACHE: web.AppKey[_Cache] = web.AppKey("quarterly_reports", _Cache)
 
 
-def install(app: web.Application, settings: Callable[[], object]) -> None:
-    """Add ``/report`` to ``app``; ``settings()`` returns the agent's ``ReportConfig``."""
-    app[CACHE] = _Cache(settings)
+def install(app: web.Application, config: Callable[[], Config]) -> None:
+    """Add ``/report`` to ``app``; ``config()`` returns the agent's configuration (``report:`` and its lines)."""
+    app[CACHE] = _Cache(config)
     app.router.add_get("/report", report_page)
 
 
@@ -44,8 +45,9 @@ def _text(status: int, message: str) -> web.Response:
 
 async def report_page(request: web.Request) -> web.Response:
     cache = request.app[CACHE]
-    cfg = cache.settings()
-    url = getattr(cfg, "prometheus", None)
+    full = cache.config()
+    cfg, thresholds = full.report, thresholds_of(full)
+    url = cfg.prometheus
     if not url:
         return _text(404, "no report: set report.prometheus in xuncha.yml to the Prometheus that scrapes the agents")
     fmt = request.query.get("format", "html")
@@ -58,13 +60,13 @@ async def report_page(request: web.Request) -> web.Response:
         period.clamp(time.time())
     except (PeriodError, KeyError) as e:
         return _text(400, f"bad period: {e}")
-    key = (str(url), period.first.isoformat(), period.last.isoformat())
+    key = (url, period.first.isoformat(), period.last.isoformat(), repr(thresholds))
     async with cache.lock:
         hit = cache.reports.get(key)
-        if hit is None or time.monotonic() - hit[0] > float(getattr(cfg, "refresh", 3600.0)):
-            prom = Prometheus(str(url), timeout=float(getattr(cfg, "timeout", 120.0)))
+        if hit is None or time.monotonic() - hit[0] > cfg.refresh:
+            prom = Prometheus(url, timeout=cfg.timeout)
             try:
-                report = await asyncio.to_thread(build, prom, period, Options(), prom_url=str(url))
+                report = await asyncio.to_thread(build, prom, period, Options(thresholds=thresholds), prom_url=url)
             except PrometheusError as e:
                 return _text(502, str(e))
             except (ReportError, PeriodError) as e:

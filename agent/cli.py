@@ -14,7 +14,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from agent import __version__, shard
+from agent import __version__, quarterly, shard
 from agent import config as config_mod
 from agent.config import Account, Config, ConfigError, Site
 from agent.kinds import KINDS, SITE_KINDS
@@ -47,11 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--state-dir", help="overrides the configuration's state_dir")
     _web_flags(run)
 
-    report = sub.add_parser("report", help="the agent's current findings as a 通报-style table")
-    report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address")
-    report.add_argument("--format", choices=["md", "csv"], default="md")
-    report.add_argument("--timeout", type=float, default=30.0)
+    report = sub.add_parser("report", help="the quarterly report from Prometheus (--prometheus), "
+                            "or the agent's current findings as a 通报-style table")
+    report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address (without --prometheus)")
+    report.add_argument("--format", choices=["md", "csv", "html", "docx", "json"], default="md",
+                        help="html, docx and json need --prometheus")
+    report.add_argument("--timeout", type=float, default=None,
+                        help="seconds per request (default 30; per Prometheus query 120)")
     _client_flags(report)
+    quarterly.add_arguments(report)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the agent at --url answers /healthz (container HEALTHCHECK)")
     health.add_argument("--url", default="http://127.0.0.1:9725/healthz")
@@ -109,7 +113,8 @@ def _open(url: str, args: argparse.Namespace) -> Any:
         token = base64.b64encode(f"{args.user}:{password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
-    return urllib.request.urlopen(request, timeout=args.timeout, context=context)  # noqa: S310 — the agent's URL
+    timeout = args.timeout if args.timeout is not None else 30.0
+    return urllib.request.urlopen(request, timeout=timeout, context=context)  # noqa: S310 — the agent's URL
 
 
 def _web_flags(p: argparse.ArgumentParser) -> None:
@@ -217,6 +222,12 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.prometheus:
+        return quarterly.main(args)
+    if args.format not in ("md", "csv"):
+        print("xuncha report: --format html, docx and json need --prometheus URL (the quarterly report)",
+              file=sys.stderr)
+        return 2
     import urllib.error
 
     from agent.report import render

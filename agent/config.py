@@ -116,6 +116,15 @@ class WebSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportConfig:
+    """``report:``: the Prometheus that scrapes the agents, for the quarterly report at ``/report``."""
+
+    prometheus: str | None = None  # None: no /report
+    refresh: float = 3600.0  # how long a computed report is served before it is computed again
+    timeout: float = 120.0  # per Prometheus query
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str = ""
     listen: str = DEFAULT_LISTEN
@@ -133,6 +142,7 @@ class Config:
     accounts: tuple[Account, ...] = ()
     site_files: tuple[str, ...] = ()
     account_files: tuple[str, ...] = ()
+    report: ReportConfig = ReportConfig()
 
     def files(self) -> tuple[Path, ...]:
         """Every file the configuration was read from (watched for changes)."""
@@ -308,7 +318,7 @@ def _days(v: Any) -> float:
 
 _TOP_KEYS = (
     "listen", "state_dir", "dns", "tls", "http", "intervals", "concurrency",
-    "content", "links", "feeds", "sites", "accounts", "site_files", "account_files", "web",
+    "content", "links", "feeds", "sites", "accounts", "site_files", "account_files", "web", "report",
 )  # fmt: skip
 
 
@@ -408,6 +418,9 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
         }, prefix="feeds."),
         site_files=_top(issues, raw, "site_files", _str_list, ()),
         account_files=_top(issues, raw, "account_files", _str_list, ()),
+        report=_section(issues, "", raw.get("report"), ReportConfig, {
+            "prometheus": _url, "refresh": _duration, "timeout": _duration,
+        }, prefix="report."),
     )  # fmt: skip
 
     base = Path(path).parent

@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import generate_latest
 
 from agent.findings import account_findings, site_findings
+from agent.quarterly import web as quarterly_web
 from agent.results import target_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +33,8 @@ _INDEX = """<!doctype html><meta charset="utf-8"><title>Xuncha 巡查</title>
 <h1>Xuncha 巡查</h1><p>Monitoring agent for government websites and new-media accounts.</p>
 <ul><li><a href="metrics">/metrics</a></li><li><a href="healthz">/healthz</a></li>
 <li><a href="api/sites">/api/sites</a></li><li><a href="api/accounts">/api/accounts</a></li>
-<li><a href="api/findings">/api/findings</a></li><li>POST /-/reload (with --web.enable-lifecycle)</li></ul>"""
+<li><a href="api/findings">/api/findings</a></li><li><a href="report">/report</a> (quarterly report,
+when report.prometheus is set)</li><li>POST /-/reload (with --web.enable-lifecycle)</li></ul>"""
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -61,6 +63,7 @@ def build_app(agent: Agent, middlewares: list[Any] | None = None) -> web.Applica
     app.router.add_get("/api/accounts", accounts)
     app.router.add_get("/api/accounts/{id}", account)
     app.router.add_get("/api/findings", findings)
+    quarterly_web.install(app, lambda: app[AGENT].config)  # /report (report.prometheus)
     return app
 
 

@@ -1,0 +1,158 @@
+"""The quarterly report (季度通报) from Prometheus history: ``xuncha report --prometheus URL``.
+
+``gather`` (engine) asks Prometheus for the period's history and judges every site and
+account by the alert rules' veto lines; ``assemble`` turns that into the report's data
+(the JSON shape of design.md); ``render`` and ``docx`` write it as md, csv, json, html
+or docx.  Exit codes of the command: 2 bad arguments (a period in the future, a sample
+under 20 %), 3 Prometheus unreachable or refusing a query, 4 Prometheus without the
+data (missing series, empty registry).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.divisions import region_of
+from agent.durations import parse_duration
+from agent.quarterly import render
+from agent.quarterly.assemble import assemble as assemble_report
+from agent.quarterly.engine import History, Options, ReportError, gather
+from agent.quarterly.period import Period, PeriodError, parse, quarter
+from agent.quarterly.prom import Prometheus, PrometheusError, Querier
+from agent.quarterly.sample import SampleError, draw, parse_fraction
+from domain.thresholds import THRESHOLDS, Thresholds
+
+FORMATS = ("md", "html", "docx", "csv", "json")
+EXIT_USAGE, EXIT_PROMETHEUS, EXIT_DATA = 2, 3, 4
+
+__all__ = ["FORMATS", "Report", "build", "current_quarter", "main", "add_arguments", "ReportError", "PeriodError",
+           "PrometheusError", "SampleError"]  # fmt: skip
+
+
+@dataclass
+class Report:
+    data: dict[str, Any]
+    history: History
+
+    def render(self, fmt: str) -> bytes:
+        if fmt == "docx":
+            from agent.quarterly.docx import to_docx
+
+            return to_docx(self.data)
+        text = {"md": render.to_markdown, "csv": render.to_csv, "json": render.to_json}.get(fmt)
+        if text is not None:
+            return text(self.data).encode("utf-8")
+        if fmt == "html":
+            return render.to_html(self.data, self.history.charts).encode("utf-8")
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+DEFAULTS = Options()
+
+
+def build(q: Querier, period: Period, opts: Options = DEFAULTS, *, sample: tuple[float, int] | None = None,
+          now: float | None = None, prom_url: str = "Prometheus") -> Report:  # fmt: skip
+    history, notes = gather(q, period, opts, now=now, prom_url=prom_url)
+    drawn = None
+    if sample is not None:
+        fraction, seed = sample
+        drawn = {
+            "fraction": fraction, "seed": seed,
+            "sites": draw(history.sites, lambda c: region_of(c).division, fraction, seed),
+            "accounts": draw(history.accounts,
+                             lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed),
+        }  # fmt: skip
+    return Report(assemble_report(history, notes, drawn, opts.thresholds), history)
+
+
+def current_quarter(now: float | None = None) -> Period:
+    from agent.quarterly.period import beijing_date
+
+    today = beijing_date(time.time() if now is None else now)
+    return quarter(today.year, (today.month - 1) // 3 + 1)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The quarterly report's options of ``xuncha report`` (with ``--prometheus``)."""
+    p.add_argument("--prometheus", metavar="URL", help="judge the period from this Prometheus' history "
+                   "(the quarterly report); without it, the agent's current findings")  # fmt: skip
+    p.add_argument("-c", "--config", help="judge by the lines this configuration sets (as xuncha rules -c does)")
+    p.add_argument("--quarter", help="e.g. 2026Q4")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (Beijing), with --to")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (Beijing), inclusive")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output (needed for docx)")
+    p.add_argument("--sample", metavar="SHARE", help="draw this share of sites by region, e.g. 25%% (at least 20%%)")
+    p.add_argument("--seed", type=int, default=0, help="the draw's seed (same seed, same sites)")
+    p.add_argument("--region", metavar="PREFIX", help="only sites whose code starts so, e.g. 4405 (accounts: all)")
+    p.add_argument("--step", type=_duration, default=3600.0, metavar="DURATION",
+                   help="how finely the period is judged (default 1h)")
+    p.add_argument("--scan-step", type=_duration, default=None, metavar="DURATION",
+                   help="a coarser first pass over every site and account, e.g. 1d for a country "
+                        "(offenders are then judged at --step; see README)")  # fmt: skip
+
+
+def _thresholds(path: str | None) -> Thresholds:
+    """The lines of ``path``'s configuration (its overrides of domain/thresholds.py), or the shipped ones."""
+    if not path:
+        return THRESHOLDS
+    from agent import config as config_mod
+
+    try:
+        return config_mod.thresholds_of(config_mod.load(path))
+    except config_mod.ConfigError as e:
+        raise PeriodError("\n".join(str(i) for i in e.issues)) from None
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text) if not text.replace(".", "", 1).isdigit() else float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if seconds < 60:
+        raise argparse.ArgumentTypeError(f"{text}: at least 1m")
+    return seconds
+
+
+def main(args: argparse.Namespace) -> int:
+    """``xuncha report --prometheus …``: write the report, or say clearly why not."""
+    fmt = args.format
+    try:
+        period = parse(args.quarter, args.date_from, args.date_to)
+        period.clamp(time.time())
+        sample = (parse_fraction(args.sample), args.seed) if args.sample else None
+        if fmt == "docx" and not args.out:
+            raise PeriodError("--format docx needs --out FILE (a Word file is not for a terminal)")
+        if args.region and not args.region.isalnum():
+            raise PeriodError(f"--region {args.region!r}: expected the start of site codes, e.g. 4405")
+        thresholds = _thresholds(args.config)
+    except (PeriodError, SampleError) as e:
+        print(f"xuncha report: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    prom = Prometheus(args.prometheus, timeout=args.timeout or 120.0)
+    try:
+        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step, thresholds=thresholds)
+        report = build(prom, period, opts, sample=sample,
+                       prom_url=args.prometheus)  # fmt: skip
+    except PrometheusError as e:
+        print(f"xuncha report: {e}", file=sys.stderr)
+        return EXIT_PROMETHEUS
+    except ReportError as e:
+        print(f"xuncha report: {e}", file=sys.stderr)
+        return EXIT_DATA
+    for note in report.data["notes"]:
+        print(f"xuncha report: note: {note}", file=sys.stderr)
+    body = report.render(fmt)
+    if args.out:
+        Path(args.out).write_bytes(body)
+        s = report.data["summary"]
+        print(f"xuncha report: wrote {args.out} — {s['sites']} sites, {s['sites_qualified']} qualified; "
+              f"{s['accounts']} accounts, {s['accounts_qualified']} qualified", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0

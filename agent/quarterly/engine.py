@@ -1,0 +1,364 @@
+"""Gather the period's history from Prometheus, then judge it (``build``).
+
+Each veto measure costs three instant queries at the period's end, each a subquery
+over the whole period at ``step`` (default 1 h): the worst value, the first and the
+last time its veto line was crossed.  Prometheus does the heavy lifting and returns
+one number per offending site or account, so a country-sized registry stays a few
+megabytes of JSON.  Availability is judged here from daily increases of the visit
+counters (one point per site and day), because a 7-day ``increase`` evaluated every
+hour for a quarter would make Prometheus read each sample 168 times.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
+
+from agent import metric_names as M
+from agent.quarterly import measures as ms
+from agent.quarterly.period import Period, beijing_date, midnight
+from agent.quarterly.prom import Querier
+from domain.thresholds import DAY, THRESHOLDS, Thresholds
+
+
+class ReportError(RuntimeError):
+    """The report cannot be made from what Prometheus holds (exit code 4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    region: str | None = None  # site code prefix
+    step: float = 3600.0
+    thresholds: Thresholds = THRESHOLDS
+    workers: int = 4
+    previous: bool = True  # judge the previous period too, when Prometheus has it
+    # The first pass over every subject may use a coarser step (``--scan-step``, e.g. 1d for a country):
+    # ages are then compared with the veto line less one scan step, so no offender is missed, and the
+    # offenders found are judged again at ``step``.  Counts (blank columns, errors) seen only between
+    # two scan steps are missed: the price of a national report in a minute.
+    scan_step: float | None = None
+    chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
+
+
+@dataclass
+class Judged:
+    """One subject (site or account) and what the period did to it."""
+
+    ident: str
+    labels: dict[str, str]
+    vetoes: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "active"
+
+    @property
+    def qualified(self) -> bool:
+        return not self.vetoes
+
+
+@dataclass
+class History:
+    """What ``gather`` found: subjects, their vetoes and warnings, data coverage and chart series."""
+
+    period: Period
+    sites: dict[str, Judged]
+    accounts: dict[str, Judged]
+    coverage: dict[str, tuple[str, str] | None]
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    previous: History | None = None
+
+
+REQUIRED_SITE = (M.SITE_INFO, M.HTTP_CHECKS_TOTAL, M.HTTP_FAILURES_TOTAL)
+REQUIRED_ACCOUNT = (M.ACCOUNT_INFO, M.FEED_SUCCESS)
+WATCHED = (*REQUIRED_SITE, M.HOMEPAGE_LAST_UPDATE, M.COLUMN_LAST_UPDATE, *REQUIRED_ACCOUNT, M.FEED_LAST_ENTRY)
+
+
+def _parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(lambda f: f(), jobs))
+
+
+def coverage(q: Querier, period: Period, end: float) -> dict[str, tuple[str, str] | None]:
+    """First and last Beijing day with data, per watched series; None when absent for the whole period."""
+    names = "|".join(WATCHED)
+    rows = q.range(f'count by (__name__) ({{__name__=~"{names}"}})', period.start, end, DAY)
+    out: dict[str, tuple[str, str] | None] = dict.fromkeys(WATCHED)
+    for labels, points in rows:
+        if points:
+            days = [min(beijing_date(t), period.last).isoformat() for t, _ in points]
+            out[labels.get("__name__", "")] = (days[0], days[-1])
+    return out
+
+
+def last_seen(q: Querier, name: str, period: Period) -> str:
+    """When a series missing from the period was last (or first) seen, within a year of it (the error path only)."""
+    rows = q.instant(f"max_over_time(timestamp(group({name}))[366d:1d])", period.start)
+    if rows:
+        return f"last seen {beijing_date(rows[0][1]).isoformat()}"
+    rows = q.instant(f"min_over_time(timestamp(group({name}))[366d:1d])", min(time.time(), period.end + 366 * DAY))
+    if rows:
+        return f"first seen {beijing_date(rows[0][1]).isoformat()}, after the period"
+    return "not seen in the year around it"
+
+
+def check_data(cov: dict[str, tuple[str, str] | None], period: Period, prom_url: str,
+               q: Querier | None = None) -> list[str]:  # fmt: skip
+    """Raise ReportError when the registry is empty or a required series is missing; return notes on gaps."""
+    span = f"{period.first.isoformat()} .. {period.last.isoformat()}"
+    if cov[M.SITE_INFO] is None and cov[M.ACCOUNT_INFO] is None:
+        raise ReportError(f"empty registry: Prometheus at {prom_url} has neither {M.SITE_INFO} nor {M.ACCOUNT_INFO} "
+                          f"between {span} (is it scraping the Xuncha agents, and keeping enough history?)")
+    required = (REQUIRED_SITE if cov[M.SITE_INFO] else ()) + (REQUIRED_ACCOUNT if cov[M.ACCOUNT_INFO] else ())
+    missing = [name for name in required if cov[name] is None]
+    if missing:
+        seen = "; ".join(f"{name}: {last_seen(q, name, period) if q else 'absent'}" for name in missing)
+        raise ReportError(f"Prometheus at {prom_url} has no {', '.join(missing)} between {span}, which the period "
+                          f"needs ({seen})")
+    notes = []
+    for name, days in cov.items():
+        if days and (days[0] > period.first.isoformat() or days[1] < period.last.isoformat()):
+            notes.append(f"{name}: data only from {days[0]} to {days[1]}")
+    return notes
+
+
+def gather(q: Querier, period: Period, opts: Options = Options(), *, now: float | None = None,
+           prom_url: str = "Prometheus") -> tuple[History, list[str]]:  # fmt: skip
+    now = time.time() if now is None else now
+    period = period.clamp(now)
+    end = min(period.end, now)
+    cov = coverage(q, period, end)
+    notes = check_data(cov, period, prom_url, q)
+    history = _judge_period(q, period, end, opts, full=True)
+    history.coverage = cov
+    if opts.previous:
+        prev = period.previous()
+        prev_cov = coverage(q, prev, prev.end)
+        info = prev_cov[M.SITE_INFO] or prev_cov[M.ACCOUNT_INFO]
+        if info and info[0] <= (prev.first + timedelta(days=1)).isoformat():
+            history.previous = _judge_period(q, prev, prev.end, opts, full=False)
+            history.previous.coverage = prev_cov
+    return history, notes
+
+
+def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full: bool) -> History:
+    t = opts.thresholds
+    m = ms.region_matchers(opts.region)
+    rng = f"[{int(end - period.start)}s:{int(opts.step)}s]"
+    scan = max(opts.scan_step or opts.step, opts.step)
+    scan_rng = f"[{int(end - period.start)}s:{int(scan)}s]"
+    site_ms, account_ms = ms.site_measures(t), ms.account_measures(t)
+    jobs: list[Callable[[], Any]] = [
+        lambda: q.instant(f"last_over_time({ms.sel(M.SITE_INFO, m)}[{int(end - period.start)}s])", end),
+        lambda: q.instant(f"last_over_time({ms.sel(M.ACCOUNT_INFO, '')}[{int(end - period.start)}s])", end),
+        lambda: _daily(q, M.HTTP_CHECKS_TOTAL, m, period, end, t),
+        lambda: _daily(q, M.HTTP_FAILURES_TOTAL, m, period, end, t),
+    ]
+    specs: list[tuple[ms.Measure, str]] = []
+    for measure in site_ms + account_ms:
+        expr = measure.expr(m if measure.subject == "site" else "")
+        if measure.veto:
+            # Only the offenders come back: the worst value of everyone else is not needed.
+            specs.append((measure, "worst"))
+            line = measure.line.critical - (scan - opts.step if measure.ages else 0)
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
+        if full and measure.line.warning < measure.line.critical:
+            specs.append((measure, "end"))
+            jobs.append(partial(q.instant, f"({expr}) >= {ms._num(measure.line.warning)}", end))
+    results = _parallel(jobs, opts.workers)
+    site_info, account_info, checks, failures = results[:4]
+    sites = _subjects(site_info, "code", "closed")
+    accounts = _subjects(account_info, "account", "stopped")
+    by_measure: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    _collect(by_measure, specs, results[4:])
+    if full or scan > opts.step:
+        # When was the line crossed: asked only for the offenders, so the period is scanned again for a few.
+        specs, jobs = [], []
+        for measure in site_ms + account_ms:
+            offenders = sorted(by_measure[measure.key]["worst"])
+            if scan > opts.step:  # candidates of the coarse pass: their worst again, at the fine step
+                by_measure[measure.key]["worst"] = {}
+            key = "code" if measure.subject == "site" else "account"
+            for i in range(0, len(offenders), OFFENDERS_PER_QUERY):
+                chunk = f'{key}=~"{"|".join(offenders[i:i + OFFENDERS_PER_QUERY])}"'
+                matchers = ",".join(x for x in ((m if measure.subject == "site" else ""), chunk) if x)
+                expr = measure.expr(matchers)
+                critical = ms._num(measure.line.critical)
+                crossed = f"({expr}) >= {critical}"
+                if scan > opts.step:
+                    specs.append((measure, "worst"))
+                    jobs.append(partial(q.instant, f"max_over_time(({expr}){rng}) >= {critical}", end))
+                if full:
+                    specs += [(measure, "first"), (measure, "last")]
+                    jobs.append(partial(q.instant, f"min_over_time(timestamp({crossed}){rng})", end))
+                    jobs.append(partial(q.instant, f"max_over_time(timestamp({crossed}){rng})", end))
+        _collect(by_measure, specs, _parallel(jobs, opts.workers))
+    for measure in site_ms:
+        _apply(measure, by_measure[measure.key], sites, period, end)
+    for measure in account_ms:
+        _apply(measure, by_measure[measure.key], accounts, period, end)
+    ratios = _availability(checks, failures, period, t)
+    _apply_availability(ratios, sites, period, t)
+    history = History(period, sites, accounts, {})
+    if full:
+        history.charts = _charts(q, history, ratios, m, period, end, opts)
+    return history
+
+
+OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
+
+
+def _collect(by_measure: dict[str, dict[str, dict[str, float]]], specs: list[tuple[ms.Measure, str]],
+             results: list[Any]) -> None:  # fmt: skip
+    for (measure, what), rows in zip(specs, results, strict=True):
+        key = "code" if measure.subject == "site" else "account"
+        for labels, value in rows:
+            if key in labels:
+                by_measure[measure.key][what][labels[key]] = value
+
+
+def _subjects(rows: list[tuple[dict[str, str], float]], key: str, gone: str) -> dict[str, Judged]:
+    """One subject per identity; a status that changed during the period counts as its gone status."""
+    out: dict[str, Judged] = {}
+    for labels, _ in sorted(rows, key=lambda r: r[0].get("status") == gone):
+        ident = labels.get(key)
+        if ident:
+            out[ident] = Judged(ident, labels, status=labels.get("status", "active"))
+    return out
+
+
+def _applies(measure: ms.Measure, subject: Judged) -> bool:
+    gone = subject.status in ("closed", "stopped")
+    return gone if measure.applies_to in ("closed", "stopped") else not gone
+
+
+def _apply(measure: ms.Measure, values: dict[str, dict[str, float]], subjects: dict[str, Judged], period: Period,
+           end: float) -> None:  # fmt: skip
+    for ident, subject in subjects.items():
+        if not _applies(measure, subject):
+            continue
+        worst = values["worst"].get(ident)
+        if measure.veto and worst is not None and worst >= measure.line.critical:
+            first, last = (values[k].get(ident, end) for k in ("first", "last"))
+            subject.vetoes.append(_veto(measure, worst, period.day_of(first), period.day_of(last)))
+        at_end = values["end"].get(ident)
+        if at_end is not None and at_end < measure.line.critical:
+            subject.warnings.append(_warning(measure, at_end))
+
+
+def _veto(measure: ms.Measure, worst: float, first: date, last: date) -> dict[str, Any]:
+    return {"indicator": measure.indicator, "measure": measure.key, "from": first.isoformat(), "to": last.isoformat(),
+            "worst": _round(measure.scale(worst)), "unit": measure.unit,
+            "line": _round(measure.scale(measure.line.critical))}  # fmt: skip
+
+
+def _warning(measure: ms.Measure, value: float) -> dict[str, Any]:
+    days_left = (measure.line.critical - value) / DAY if measure.ages and measure.veto else None
+    return {"indicator": measure.indicator, "measure": measure.key, "value": _round(measure.scale(value)),
+            "unit": measure.unit, "warning": _round(measure.scale(measure.line.warning)),
+            "line": _round(measure.scale(measure.line.critical)) if measure.veto else None,
+            "days_left": None if days_left is None else max(0, math.floor(days_left * 10) / 10)}  # fmt: skip
+
+
+def _round(x: float) -> float:
+    return round(x, 4) if abs(x) < 1 else round(x, 1)
+
+
+# --- availability (站点无法访问) ---------------------------------------------------------------
+
+
+def _daily(q: Querier, counter: str, m: str, period: Period, end: float, t: Thresholds) -> dict[str, dict[date, float]]:
+    """Per site, the counter's increase over each Beijing day (the window's days before the period too)."""
+    window_days = max(1, round(t.unreachable_window / DAY))
+    start = midnight(period.first - timedelta(days=window_days - 1)) + DAY
+    expr = ms.daily_increase(counter, m)
+    if counter == M.HTTP_FAILURES_TOTAL:
+        expr += " > 0"  # days without failures are most days of most sites: leave them out of the answer
+    days: dict[float, date] = {}  # every series has the same timestamps: convert each once
+    out: dict[str, dict[date, float]] = {}
+    for labels, points in q.range(expr, start, end, DAY):
+        out[labels.get("code", "")] = {
+            (days.get(ts) or days.setdefault(ts, beijing_date(ts - 1))): v for ts, v in points
+        }
+    return out
+
+
+def _availability(checks: dict[str, dict[date, float]], failures: dict[str, dict[date, float]], period: Period,
+                  t: Thresholds) -> dict[str, dict[date, float]]:  # fmt: skip
+    """Per site with failures and day of the period, the unreachable ratio over the window ending that day.
+
+    A site without a failed visit has a ratio of 0 every day and crosses no line: it is left out.
+    """
+    window = max(1, round(t.unreachable_window / DAY))
+    all_days = [period.first - timedelta(days=window - 1 - k) for k in range(period.days + window - 1)]
+    out: dict[str, dict[date, float]] = {}
+    for code, fails in failures.items():
+        by_day = checks.get(code, {})
+        c = [by_day.get(d, 0.0) for d in all_days]
+        f = [fails.get(d, 0.0) for d in all_days]
+        visits, failed = sum(c[: window - 1]), sum(f[: window - 1])
+        ratios = {}
+        for i in range(period.days):
+            j = i + window - 1  # the window is days i .. j of all_days, j being the judged day
+            visits, failed = visits + c[j], failed + f[j]
+            if visits >= t.unreachable_min_checks and all_days[j] in by_day:
+                ratios[all_days[j]] = failed / visits
+            visits, failed = visits - c[i], failed - f[i]
+        out[code] = ratios
+    return out
+
+
+def _apply_availability(ratios: dict[str, dict[date, float]], sites: dict[str, Judged], period: Period,
+                        t: Thresholds) -> None:  # fmt: skip
+    measure = ms.availability(t)
+    for code, by_day in ratios.items():
+        site = sites.get(code)
+        if site is None or not _applies(measure, site) or not by_day:
+            continue
+        crossed = sorted(d for d, r in by_day.items() if r >= measure.line.critical)
+        if crossed:
+            veto = _veto(measure, max(by_day.values()), crossed[0], crossed[-1])
+            site.vetoes.insert(0, veto)
+        last = max(by_day)
+        if last == period.last or last == max(period.first, period.last - timedelta(days=1)):
+            if measure.line.warning <= by_day[last] < measure.line.critical:
+                site.warnings.insert(0, _warning(measure, by_day[last]))
+
+
+# --- charts (html): each failing site's worst indicator over the period --------------------------
+
+
+def _charts(q: Querier, h: History, ratios: dict[str, dict[date, float]], m: str, period: Period, end: float,
+            opts: Options) -> dict[str, dict[str, Any]]:  # fmt: skip
+    failing = [s for s in h.sites.values() if s.vetoes][: opts.chart_sites]
+    by_measure: dict[str, list[str]] = defaultdict(list)
+    worst: dict[str, dict[str, Any]] = {}
+    for s in failing:
+        v = max(s.vetoes, key=lambda v: v["worst"] / v["line"] if v["line"] else 0)
+        worst[s.ident] = v
+        by_measure[v["measure"]].append(s.ident)
+    step = max(opts.step, (end - period.start) / 400)
+    measures = {x.key: x for x in ms.site_measures(opts.thresholds)}
+    jobs, keys = [], []
+    for key, codes in by_measure.items():
+        if key in measures:
+            codes_re = "|".join(codes)
+            expr = measures[key].expr(",".join(x for x in (m, f'code=~"{codes_re}"') if x))
+            jobs.append(partial(q.range, expr, period.start + step, end, step))
+            keys.append(key)
+    out: dict[str, dict[str, Any]] = {}
+    for key, rows in zip(keys, _parallel(jobs, opts.workers), strict=True):
+        for labels, points in rows:
+            code = labels.get("code", "")
+            if code in worst:
+                scale = measures[key].scale
+                out[code] = {**worst[code], "points": [(ts, scale(v)) for ts, v in points]}
+    for code, v in worst.items():
+        if v["measure"] == "unreachable_ratio":
+            out[code] = {**v, "points": [(midnight(d) + DAY, r) for d, r in sorted(ratios.get(code, {}).items())]}
+    return out

@@ -1,0 +1,119 @@
+"""What the report measures, as PromQL over the raw series the agents export (pure).
+
+Recording rules have no history from before they were loaded, so every measure is
+written again here from the raw metrics — by the same lines as the alerts
+(``domain.thresholds``) and under the alert rules' ``indicator`` words.  Each
+expression is labelled by ``code`` (sites) or ``account`` (accounts) and takes
+extra label matchers, so a ``--region`` report or a chart asks only for what it needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agent import metric_names as M
+from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
+
+# The alert rules' ``indicator`` label values (dashboards/rules.py); tests check they agree.
+AVAILABILITY, HOMEPAGE, COLUMNS, INTERACTION, SERIOUS = "availability", "homepage", "columns", "interaction", "serious"
+LINKS, COMPLIANCE, CLOSED = "links", "compliance", "closed"
+SILENCE, DEREGISTRATION = "silence", "deregistration"
+
+NEVER = math.inf  # a deduction (扣分), never a veto on its own
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    key: str  # what is measured, e.g. "blank_columns"
+    indicator: str  # the alert rules' word
+    subject: str  # "site" | "account"
+    line: Line  # higher is worse; ``critical`` NEVER for deductions
+    unit: str  # "ratio" | "days" | "count"
+    expr: Callable[[str], str]  # extra matchers -> PromQL; None for availability (judged from daily counts)
+    applies_to: str = "active"  # "active" sites/accounts, or "closed" / "stopped" ones only
+
+    @property
+    def veto(self) -> bool:
+        return math.isfinite(self.line.critical)
+
+    @property
+    def ages(self) -> bool:
+        """True when the value grows by itself with time, so "days left" before the veto is known."""
+        return self.unit == "days"
+
+    def scale(self, value: float) -> float:
+        """A value as the report shows it: ages in days."""
+        return value / DAY if self.unit == "days" else value
+
+
+def sel(metric: str, matchers: str, *extra: str) -> str:
+    inner = ",".join(x for x in (*extra, matchers) if x)
+    return f"{metric}{{{inner}}}"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
+    def age(metric: str, extra: str = "") -> Callable[[str], str]:
+        return lambda m: f"time() - max by (code) ({sel(metric, m, *[e for e in [extra] if e])})"
+
+    def stale(categories: tuple[str, ...]) -> Callable[[str], str]:
+        def expr(m: str) -> str:
+            terms = " or ".join(
+                f"(time() - max by (code, column, category) ({sel(M.COLUMN_LAST_UPDATE, m, f'category={chr(34)}{c}{chr(34)}')})"
+                f" >= {_num(t.stale_age[c])})"
+                for c in categories
+            )
+            return f"count by (code) ({terms})"
+
+        return expr
+
+    def interaction(m: str) -> str:
+        last = sel(M.COLUMN_LAST_UPDATE, m, 'category="interaction"')
+        return f"time() - min by (code) (max by (code, column) ({last}))"
+
+    def gauge(metric: str) -> Callable[[str], str]:
+        return lambda m: f"max by (code) ({sel(metric, m)})"
+
+    any_hit = Line(warning=1, critical=1)
+    news_notice = tuple(c for c in t.stale_veto_categories if c in t.stale_age)
+    return [
+        Measure("homepage_age", HOMEPAGE, "site", t.homepage_age, "days", age(M.HOMEPAGE_LAST_UPDATE)),
+        Measure("stale_news_notice_columns", COLUMNS, "site", t.stale_news_notice_columns, "count", stale(news_notice)),
+        Measure("stale_columns", COLUMNS, "site", t.stale_columns, "count", stale(tuple(t.stale_age))),
+        Measure("blank_columns", COLUMNS, "site", t.blank_columns, "count",
+                lambda m: f"sum by (code) (max by (code, column, category) ({sel(M.COLUMN_BLANK, m)}))"),
+        Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", interaction),
+        Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS)),
+        Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS)),
+        Measure("closed_but_online", CLOSED, "site", any_hit, "count", gauge(M.SITE_CLOSED_BUT_ONLINE), "closed"),
+        Measure("broken_links", LINKS, "site", Line(1, NEVER), "count", gauge(M.LINKS_BROKEN)),
+        Measure("compliance_failures", COMPLIANCE, "site", Line(1, NEVER), "count",
+                lambda m: f"count by (code) (max by (code, check) ({sel(M.COMPLIANCE_CHECK, m)}) == 0)"),
+    ]
+
+
+def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
+    return [
+        Measure("silence", SILENCE, "account", t.account_silence, "days",
+                lambda m: f"time() - max by (account) ({sel(M.FEED_LAST_ENTRY, m)})"),
+        Measure("not_deregistered", DEREGISTRATION, "account", Line(1, 1), "count",
+                lambda m: f"max by (account) ({sel(M.ACCOUNT_NOT_DEREGISTERED, m)})", "stopped"),
+    ]
+
+
+def availability(t: Thresholds = THRESHOLDS) -> Measure:
+    """站点无法访问: judged per Beijing day from daily increases of the visit counters (see engine)."""
+    return Measure("unreachable_ratio", AVAILABILITY, "site", t.unreachable_ratio, "ratio", lambda m: "")
+
+
+def daily_increase(counter: str, matchers: str) -> str:
+    return f"sum by (code) (increase({sel(counter, matchers)}[1d]))"
+
+
+def region_matchers(prefix: str | None) -> str:
+    return f'code=~"{prefix}.*"' if prefix else ""

@@ -1,0 +1,225 @@
+"""Weeks of hourly series for a small fleet, each site or account holding one verdict for part of the period.
+
+Day ``i`` is the period's ``i``-th Beijing day (0 = the first).  Every story below says
+what the report must find; tests/test_quarterly*.py check it against the real Prometheus.
+The series are the agent's raw metrics (``agent.metric_names``), written as OpenMetrics
+and backfilled with ``promtool tsdb create-blocks-from openmetrics``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from agent import metric_names as M
+from agent.quarterly.period import midnight
+
+HOUR, DAY = 3600.0, 86400.0
+DAYS = 42  # the period under test
+LEAD = 8  # days of data before the period (the availability window looks back 7 days)
+INFO_LEAD = 20  # the registry's info series start earlier than the rest: a period there lacks the counters
+
+Value = Callable[[float], float | None]  # time -> value (None: no sample)
+
+
+@dataclass
+class Fleet:
+    first: date  # day 0
+    series: dict[tuple[str, tuple[tuple[str, str], ...]], Value] = field(default_factory=dict)
+
+    def at(self, day: float, hour: float = 0) -> float:
+        """Unix time of ``hour`` o'clock (Beijing) on day ``day``."""
+        return midnight(self.first) + day * DAY + hour * HOUR
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=DAYS - 1)
+
+    def day(self, i: int) -> str:
+        return (self.first + timedelta(days=i)).isoformat()
+
+    def add(self, metric: str, value: Value, **labels: str) -> None:
+        self.series[(metric, tuple(sorted(labels.items())))] = value
+
+    def openmetrics(self) -> Iterator[str]:
+        start, end = self.at(-LEAD), self.at(DAYS)
+        for (name, labels), value in sorted(self.series.items()):
+            lab = ",".join(f'{k}="{v}"' for k, v in labels)
+            t = self.at(-INFO_LEAD) if name in (M.SITE_INFO, M.ACCOUNT_INFO) else start
+            while t <= end:
+                v = value(t)
+                if v is not None:
+                    yield f"{name}{{{lab}}} {v:g} {int(t)}\n"
+                t += HOUR
+        yield "# EOF\n"
+
+
+def counter(per_hour: Callable[[float], float], origin: float) -> Value:
+    """A counter that grows by ``per_hour(t)`` each hour from ``origin`` (asked in rising time order)."""
+    state = [origin, 0.0]
+
+    def value(t: float) -> float:
+        while state[0] < t:
+            state[0] += HOUR
+            state[1] += per_hour(state[0])
+        return state[1]
+
+    return value
+
+
+def build_fleet(first: date) -> Fleet:
+    f = Fleet(first)
+    at = f.at
+
+    def site(code: str, name: str, status: str = "active", fail: Callable[[float], float] = lambda t: 0.0,
+             visits: float = 12.0, homepage: Value | None = None) -> None:  # fmt: skip
+        region = {"4405": ("广东省汕头市龙湖区", "广东省"), "4451": ("广东省潮州市", "广东省")}[code[:4]]
+        f.add(M.SITE_INFO, lambda t: 1, code=code, name=name, region=region[0], province=region[1],
+              kind="department", status=status, url=f"https://{code}.example.gov.cn/")  # fmt: skip
+        f.add(M.HTTP_CHECKS_TOTAL, counter(lambda t: visits, at(-LEAD)), code=code)
+        f.add(M.HTTP_FAILURES_TOTAL, counter(lambda t: visits * fail(t), at(-LEAD)), code=code)
+        daily = homepage or (lambda t: at((t - at(0, 1)) // DAY, 1))  # a new item at 01:00 every day
+        f.add(M.HOMEPAGE_LAST_UPDATE, daily, code=code)
+
+    def during(a: float, b: float, inside: float, outside: float = 0.0) -> Callable[[float], float]:
+        return lambda t: inside if a <= t < b else outside
+
+    def stuck(since: float, until: float) -> Value:
+        """A last-update time stuck at ``since`` until ``until``, then fresh every hour."""
+        return lambda t: since if t < until else t - HOUR
+
+    def column(code: str, name: str, category: str, last: Value | None = None, blank: Value | None = None) -> None:
+        f.add(M.COLUMN_LAST_UPDATE, last or (lambda t: t - 2 * HOUR), code=code, column=name, category=category)
+        f.add(M.COLUMN_BLANK, blank or (lambda t: 0), code=code, column=name, category=category)
+
+    # healthy (must never appear)
+    site("4405070001", "汕头市龙湖区人民政府")
+    column("4405070001", "工作动态", "news")
+    site("4451000001", "潮州市人民政府")
+    # 站点无法访问: 30 % of visits fail on days 10–12 → the 7-day ratio is ≥ 5 % for windows ending days 11–17
+    site("4405070002", "汕头市龙湖区教育局", fail=during(at(10), at(13), 0.30))
+    # 4 % of visits fail all the time: a warning (3 %), never a veto
+    site("4405070011", "汕头市龙湖区民政局", fail=lambda t: 0.04)
+    # every visit fails, but 1 visit a day is too few to be a ratio (the rule's cadence)
+    site("4405070012", "汕头市龙湖区档案馆", fail=lambda t: 1.0, visits=1 / 24)
+    # 首页不更新: nothing new from 10:00 day 2 until 10:00 day 22 → veto days 16–22, worst ≈ 20 days
+    site("4405070003", "汕头市龙湖区水务局", homepage=stuck(at(2, 10), at(22, 10)))
+    # a homepage updated every 13 days: never a veto
+    site("4405070013", "汕头市龙湖区文化馆",
+         homepage=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY)
+    # early warnings at the end: homepage 10.6 days old (3.4 days left), 3 blank columns
+    site("4405070009", "汕头市龙湖区科技局", homepage=stuck(at(DAYS - 11, 10), at(DAYS + 5)))
+    for i in range(3):
+        column("4405070009", f"栏目{i}", "news", blank=lambda t: 1)
+    # 空白栏目: five blank columns on days 20–29
+    site("4405070004", "汕头市龙湖区统计局")
+    for i in range(6):
+        column("4405070004", f"栏目{i}", "news", blank=during(at(20), at(30), 1.0) if i < 5 else None)
+    # four blank columns all the time: a warning, never a veto
+    site("4405070014", "汕头市龙湖区审计局")
+    for i in range(4):
+        column("4405070014", f"栏目{i}", "notice", blank=lambda t: 1)
+    # 栏目不更新: five news columns without news from 10:00 day 0 until day 25 → veto days 14–25
+    site("4405070005", "汕头市龙湖区司法局")
+    for i in range(5):
+        column("4405070005", f"动态{i}", "news", last=stuck(at(0, 10), at(25, 10)))
+    # ten long-term columns a year and more behind: a veto all period
+    site("4405070015", "汕头市龙湖区人力资源和社会保障局")
+    for i in range(10):
+        column("4405070015", f"规划计划{i}", "longterm", last=lambda t: at(-400))
+    # four stale news and five stale long-term columns: 4 < 5 and 9 < 10, warnings only
+    site("4405070016", "汕头市龙湖区住房和城乡建设局")
+    for i in range(4):
+        column("4405070016", f"动态{i}", "news", last=lambda t: at(-30))
+    for i in range(5):
+        column("4405070016", f"规划{i}", "longterm", last=lambda t: at(-400))
+    # 互动回应差: no reply from 80 days before 10:00 day 0 until 10:00 day 30 → veto days 10–30
+    site("4405070006", "汕头市龙湖区信访局")
+    column("4405070006", "咨询建言", "interaction", last=stuck(at(0, 10) - 80 * DAY, at(30, 10)))
+    # a consultation unanswered since 10:00 on day DAYS-70: 69.6 days at the end, a warning (60), 20.4 days left
+    site("4405070017", "汕头市龙湖区政务服务数据管理局")
+    column("4405070017", "咨询建言", "interaction", last=stuck(at(DAYS - 70, 10), at(DAYS + 5)))
+    # 严重错误 from 10:00 day 30 to 10:00 day 31
+    site("4405070007", "汕头市龙湖区扶贫办")
+    f.add(M.SERIOUS_ERRORS, during(at(30, 10), at(31, 10), 1.0), code="4405070007")
+    # 泄露个人信息: two ID numbers on day 12
+    site("4405070008", "汕头市龙湖区卫生健康局")
+    f.add(M.PRIVACY_LEAKS, during(at(12, 1), at(12, 20), 2.0), code="4405070008")
+    # 带病运行: registered closed, still online on days 0–5; its stale homepage is no longer judged
+    site("4405070010", "汕头市国土资源局龙湖分局", status="closed", homepage=lambda t: at(-100))
+    f.add(M.SITE_CLOSED_BUT_ONLINE, during(at(0), at(6), 1.0), code="4405070010")
+
+    def account(ident: str, unit: str, platform: str, name: str, last: Value | None = None,
+                status: str = "active", online: float = 0.0) -> None:  # fmt: skip
+        f.add(M.ACCOUNT_INFO, lambda t: 1, account=ident, unit=unit, platform=platform, name=name, status=status)
+        f.add(M.FEED_SUCCESS, lambda t: 1, account=ident)
+        f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
+        if status == "stopped":
+            f.add(M.ACCOUNT_NOT_DEREGISTERED, lambda t: online, account=ident)
+
+    account("chaozhou-police-wechat", "潮州市公安局", "wechat", "平安潮州")
+    # 内容不更新: silent from 10:00 day 5 until 10:00 day 28 → veto days 19–28
+    account("longhu-weibo", "汕头市龙湖区人民政府", "weibo", "龙湖发布", last=stuck(at(5, 10), at(28, 10)))
+    # silent 8.6 days at the end: a warning with 5.4 days left
+    account("longhu-douyin", "汕头市龙湖区人民政府", "douyin", "龙湖抖音", last=stuck(at(DAYS - 9, 10), at(DAYS + 5)))
+    # posts every 13 days: never a veto
+    account("chaozhou-edu-toutiao", "潮州市教育局", "toutiao", "潮州教育",
+            last=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY)
+    # 已停用未注销, and a stopped account that is really gone
+    account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)
+    account("chaoan-old-wechat", "潮安区卫生健康局", "wechat", "潮安卫生健康", status="stopped", online=0.0)
+    return f
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def prometheus(workdir: Path, openmetrics: Iterator[str] | None) -> Iterator[str]:
+    """The real Prometheus on a free loopback port, its TSDB backfilled from ``openmetrics``; yields its URL."""
+    tsdb = workdir / "tsdb"
+    tsdb.mkdir(parents=True, exist_ok=True)
+    if openmetrics is not None:
+        source = workdir / "series.om"
+        with source.open("w", encoding="utf-8") as out:
+            out.writelines(openmetrics)
+        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
+                        "--max-block-duration=2400h", str(source), str(tsdb)],
+                       check=True, capture_output=True)  # fmt: skip
+    config = workdir / "prometheus.yml"
+    config.write_text("global: {scrape_interval: 1h}\n", encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (workdir / "prometheus.log").open("wb")
+    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
+                             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url + "/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prometheus did not start:\n{(workdir / 'prometheus.log').read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

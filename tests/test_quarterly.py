@@ -1,0 +1,233 @@
+"""The quarterly report judged from the real Prometheus, backfilled with six weeks of a small fleet.
+
+Each site and account of tests/quarterly/fleet.py holds one verdict for part of the period
+(or comes close and must not get it); day ``i`` below is the period's ``i``-th Beijing day.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from quarterly.fleet import DAYS, Fleet, build_fleet, prometheus  # noqa: E402
+
+from agent.quarterly import Report, build  # noqa: E402
+from agent.quarterly.engine import Options  # noqa: E402
+from agent.quarterly.period import Period, beijing_date  # noqa: E402
+from agent.quarterly.prom import Prometheus  # noqa: E402
+from dashboards.rules import Options as RuleOptions  # noqa: E402
+from dashboards.rules import alert_groups  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Fleet:
+    return build_fleet(beijing_date(time.time()) - timedelta(days=DAYS + 2))
+
+
+@pytest.fixture(scope="module")
+def prom(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with prometheus(tmp_path_factory.mktemp("prometheus"), fleet.openmetrics()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def report(prom: str, fleet: Fleet) -> Report:
+    return build(Prometheus(prom), Period(fleet.first, fleet.last), prom_url=prom)
+
+
+def site(report: Report, code: str) -> dict[str, Any]:
+    return next(s for s in report.data["sites"] + report.data["closed_sites"] if s["code"] == code)
+
+
+def account(report: Report, ident: str) -> dict[str, Any]:
+    return next(a for a in report.data["accounts"] if a["account"] == ident)
+
+
+def vetoes(subject: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["measure"]: v for v in subject["vetoes"]}
+
+
+def warnings(subject: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {w["measure"]: w for w in subject["warnings"]}
+
+
+def assert_veto(subject: dict[str, Any], measure: str, indicator: str, first: str, last: str) -> dict[str, Any]:
+    v = vetoes(subject)[measure]
+    assert (v["indicator"], v["from"], v["to"]) == (indicator, first, last)
+    assert subject["qualified"] is False
+    return v
+
+
+# --- sites: one verdict that must appear, one that must not ----------------------------------------
+
+
+def test_a_week_with_5_percent_failed_visits_is_an_availability_veto_on_the_days_it_covers(report, fleet):
+    # 30 % of visits failed on days 10-12: windows ending days 11-17 hold two or three of them.
+    v = assert_veto(site(report, "4405070002"), "unreachable_ratio", "availability", fleet.day(11), fleet.day(17))
+    assert v["worst"] == pytest.approx(3 * 0.30 / 7, abs=0.005)
+
+
+def test_4_percent_failed_visits_is_an_early_warning_not_a_veto(report):
+    s = site(report, "4405070011")
+    assert s["qualified"] and s["vetoes"] == []
+    assert warnings(s)["unreachable_ratio"]["value"] == pytest.approx(0.04, abs=0.002)
+
+
+def test_every_visit_failing_at_one_visit_a_day_is_too_few_visits_to_judge(report):
+    assert site(report, "4405070012")["vetoes"] == []
+
+
+def test_a_homepage_without_news_for_14_days_is_a_veto_until_it_is_updated(report, fleet):
+    v = assert_veto(site(report, "4405070003"), "homepage_age", "homepage", fleet.day(16), fleet.day(22))
+    assert 19.5 <= v["worst"] <= 20.0
+
+
+def test_a_homepage_updated_every_13_days_is_never_a_veto(report):
+    assert site(report, "4405070013")["vetoes"] == []
+
+
+def test_five_blank_columns_is_a_veto_on_the_days_they_were_blank(report, fleet):
+    v = assert_veto(site(report, "4405070004"), "blank_columns", "columns", fleet.day(20), fleet.day(29))
+    assert v["worst"] == 5
+
+
+def test_four_blank_columns_is_a_warning_not_a_veto(report):
+    s = site(report, "4405070014")
+    assert s["vetoes"] == [] and warnings(s)["blank_columns"]["value"] == 4
+
+
+def test_five_news_columns_without_news_for_two_weeks_is_a_veto(report, fleet):
+    assert_veto(site(report, "4405070005"), "stale_news_notice_columns", "columns", fleet.day(14), fleet.day(25))
+
+
+def test_ten_long_term_columns_a_year_behind_are_a_veto_all_period(report, fleet):
+    assert_veto(site(report, "4405070015"), "stale_columns", "columns", fleet.day(0), fleet.day(DAYS - 1))
+
+
+def test_four_stale_news_and_nine_stale_columns_are_warnings_not_vetoes(report):
+    s = site(report, "4405070016")
+    assert s["vetoes"] == []
+    assert {k: w["value"] for k, w in warnings(s).items()} == {"stale_news_notice_columns": 4, "stale_columns": 9}
+
+
+def test_an_interaction_column_unanswered_for_90_days_is_a_veto(report, fleet):
+    v = assert_veto(site(report, "4405070006"), "interaction_age", "interaction", fleet.day(10), fleet.day(30))
+    assert v["worst"] == pytest.approx(110, abs=0.5)
+
+
+def test_an_interaction_column_unanswered_for_70_days_is_a_warning_with_20_days_left_not_a_veto(report):
+    s = site(report, "4405070017")
+    assert s["vetoes"] == []
+    assert warnings(s)["interaction_age"]["days_left"] == pytest.approx(90 - (70 - 10 / 24), abs=0.1)
+
+
+def test_serious_errors_and_privacy_leaks_are_serious_vetoes_on_their_days(report, fleet):
+    assert_veto(site(report, "4405070007"), "serious_errors", "serious", fleet.day(30), fleet.day(31))
+    v = assert_veto(site(report, "4405070008"), "privacy_leaks", "serious", fleet.day(12), fleet.day(12))
+    assert v["worst"] == 2
+
+
+def test_healthy_sites_have_neither_vetoes_nor_warnings(report):
+    for code in ("4405070001", "4451000001"):
+        s = site(report, code)
+        assert (s["qualified"], s["vetoes"], s["warnings"]) == (True, [], [])
+
+
+def test_a_closed_site_still_online_is_listed_apart_and_not_counted_in_the_pass_rate(report, fleet):
+    closed = report.data["closed_sites"]
+    assert [s["code"] for s in closed] == ["4405070010"]
+    assert "4405070010" not in [s["code"] for s in report.data["sites"]]
+    # judged only for 带病运行: its year-old homepage is no longer a veto
+    assert list(vetoes(closed[0])) == ["closed_but_online"]
+    assert_veto(closed[0], "closed_but_online", "closed", fleet.day(0), fleet.day(5))
+
+
+def test_early_warnings_at_the_end_say_how_many_days_are_left(report):
+    w = warnings(site(report, "4405070009"))
+    # nothing new since 10:00 on day 31: 10.58 days at the end, 14 is the veto line
+    assert w["homepage_age"]["days_left"] == pytest.approx(3.4, abs=0.1)
+    assert w["blank_columns"]["value"] == 3 and w["blank_columns"]["days_left"] is None
+
+
+# --- accounts ---------------------------------------------------------------------------------------
+
+
+def test_an_account_silent_for_14_days_is_a_veto_until_it_posts_again(report, fleet):
+    v = assert_veto(account(report, "longhu-weibo"), "silence", "silence", fleet.day(19), fleet.day(28))
+    assert 22.5 <= v["worst"] <= 23.0
+
+
+def test_an_account_posting_every_13_days_is_never_silent_enough_for_a_veto(report):
+    assert account(report, "chaozhou-edu-toutiao")["vetoes"] == []
+
+
+def test_an_account_silent_for_8_days_at_the_end_is_a_warning_with_days_left(report):
+    w = warnings(account(report, "longhu-douyin"))["silence"]
+    assert w["days_left"] == pytest.approx(5.4, abs=0.15)
+
+
+def test_a_stopped_account_still_online_is_not_deregistered_and_a_gone_one_is_fine(report, fleet):
+    assert_veto(account(report, "chaoan-fda-wechat"), "not_deregistered", "deregistration", fleet.day(0),
+                fleet.day(DAYS - 1))
+    assert account(report, "chaoan-old-wechat")["qualified"] is True
+
+
+# --- rates and periods --------------------------------------------------------------------------------
+
+
+def test_the_pass_rate_counts_sites_with_any_veto_as_unqualified(report):
+    unqualified = {"4405070002", "4405070003", "4405070004", "4405070005", "4405070006", "4405070007",
+                   "4405070008", "4405070015"}
+    s = report.data["summary"]
+    assert {x["code"] for x in report.data["sites"] if not x["qualified"]} == unqualified
+    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (17, 9, round(9 / 17, 4))
+    assert (s["accounts"], s["accounts_qualified"]) == (6, 4)
+    by_region = {r["region"]: (r["total"], r["qualified"]) for r in report.data["by_region"]}
+    assert by_region == {"汕头市": (16, 8), "潮州市": (1, 1)}
+
+
+def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):
+    # days 21-41, previous days 0-20: the availability veto (days 11-17) is only in the previous one
+    r = build(Prometheus(prom), Period(fleet.first + timedelta(days=21), fleet.last))
+    prev = r.data["summary"]["previous"]
+    assert prev is not None and prev["period"]["to"] == fleet.day(20)
+    assert site(r, "4405070002")["qualified"] is True
+    assert prev["sites_qualified"] < r.data["summary"]["sites_qualified"]
+    assert r.data["summary"]["change"]["site_rate"] == pytest.approx(
+        r.data["summary"]["site_rate"] - prev["site_rate"], abs=1e-4)
+
+
+def test_the_whole_period_has_no_previous_period_in_prometheus(report):
+    assert report.data["summary"]["previous"] is None
+
+
+def test_region_keeps_only_the_sites_whose_code_starts_so(prom, fleet):
+    r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(region="4451"))
+    assert [s["code"] for s in r.data["sites"]] == ["4451000001"]
+
+
+def test_the_indicator_words_are_the_alert_rules_words(report):
+    rule_words = {r["labels"]["indicator"] for g in alert_groups(RuleOptions()) for r in g["rules"]}
+    used = {v["indicator"] for s in report.data["sites"] + report.data["closed_sites"] + report.data["accounts"]
+            for v in s["vetoes"] + s["warnings"]}
+    assert used <= rule_words
+    assert {"availability", "homepage", "columns", "interaction", "serious", "closed", "silence",
+            "deregistration"} <= used
+
+
+def test_a_coarse_first_pass_finds_the_same_vetoes_on_the_same_days(prom, fleet, report):
+    coarse = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))
+
+    def verdicts(r: Report) -> dict[str, list[dict[str, Any]]]:
+        return {s.get("code") or s["account"]: s["vetoes"]
+                for s in r.data["sites"] + r.data["closed_sites"] + r.data["accounts"]}
+
+    assert verdicts(coarse) == verdicts(report)

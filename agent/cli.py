@@ -34,10 +34,20 @@ def parse_shard(text: str) -> tuple[int, int]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xuncha", description="巡查 Xuncha: watch government sites and accounts.")
     p.add_argument("--version", action="version", version=f"xuncha {__version__}")
-    p.add_argument("--log-level", "--log.level", dest="log_level", default=os.environ.get("XUNCHA_LOG_LEVEL", "info"),
-                   choices=["debug", "info", "warning", "error"])  # fmt: skip
-    p.add_argument("--log.format", dest="log_format", default=os.environ.get("XUNCHA_LOG_FORMAT", "logfmt"),
-                   choices=["logfmt", "json"], help="log line format, as Prometheus' --log.format")  # fmt: skip
+    p.add_argument(
+        "--log-level",
+        "--log.level",
+        dest="log_level",
+        default=os.environ.get("XUNCHA_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+    p.add_argument(
+        "--log.format",
+        dest="log_format",
+        default=os.environ.get("XUNCHA_LOG_FORMAT", "logfmt"),
+        choices=["logfmt", "json"],
+        help="log line format, as Prometheus' --log.format",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="probe forever and serve /metrics")
@@ -47,13 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--state-dir", help="overrides the configuration's state_dir")
     _web_flags(run)
 
-    report = sub.add_parser("report", help="the quarterly report from Prometheus (--prometheus), "
-                            "or the agent's current findings as a 通报-style table")
+    report = sub.add_parser(
+        "report",
+        help="the quarterly report from Prometheus (--prometheus), "
+        "or the agent's current findings as a 通报-style table",
+    )
     report.add_argument("--url", default="http://127.0.0.1:9725", help="the agent's address (without --prometheus)")
-    report.add_argument("--format", choices=["md", "csv", "html", "docx", "json"], default="md",
-                        help="html, docx and json need --prometheus")
-    report.add_argument("--timeout", type=float, default=None,
-                        help="seconds per request (default 30; per Prometheus query 120)")
+    report.add_argument(
+        "--format",
+        choices=["md", "csv", "html", "docx", "json"],
+        default="md",
+        help="html, docx and json need --prometheus",
+    )
+    report.add_argument(
+        "--timeout", type=float, default=None, help="seconds per request (default 30; per Prometheus query 120)"
+    )
     _client_flags(report)
     quarterly.add_arguments(report)
 
@@ -79,8 +97,12 @@ def _parser() -> argparse.ArgumentParser:
 
     probe = sub.add_parser("probe", help="probe one URL now and print the full result")
     probe.add_argument("url")
-    probe.add_argument("--kind", action="append", choices=[*KINDS, "all"],
-                       help="probe kind (repeatable; default http, dns and tls; feed reads URL as a feed)")  # fmt: skip
+    probe.add_argument(
+        "--kind",
+        action="append",
+        choices=[*KINDS, "all"],
+        help="probe kind (repeatable; default http, dns and tls; feed reads URL as a feed)",
+    )
     probe.add_argument("-c", "--config", help="take dns/tls/http settings from this configuration")
     probe.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -96,9 +118,12 @@ def _parser() -> argparse.ArgumentParser:
 def _client_flags(p: argparse.ArgumentParser) -> None:
     """For talking to an agent that has a web configuration (basic auth, TLS)."""
     p.add_argument("--user", default=os.environ.get("XUNCHA_USER"), help="basic auth user (XUNCHA_USER)")
-    p.add_argument("--password-file", default=os.environ.get("XUNCHA_PASSWORD_FILE"),
-                   help="file holding the basic auth password (XUNCHA_PASSWORD_FILE)")
-    p.add_argument("--ca-file", help="CA bundle that signed the agent's certificate (https:// URLs)")  # fmt: skip
+    p.add_argument(
+        "--password-file",
+        default=os.environ.get("XUNCHA_PASSWORD_FILE"),
+        help="file holding the basic auth password (XUNCHA_PASSWORD_FILE)",
+    )
+    p.add_argument("--ca-file", help="CA bundle that signed the agent's certificate (https:// URLs)")
 
 
 def _open(url: str, args: argparse.Namespace) -> Any:
@@ -118,10 +143,18 @@ def _open(url: str, args: argparse.Namespace) -> Any:
 
 
 def _web_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--web.config.file", dest="web_config_file", default=None,
-                   help="exporter-toolkit web configuration (TLS, basic auth, headers); overrides web.config_file")
-    p.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
-                   help="allow POST /-/reload (off by default, as in Prometheus)")  # fmt: skip
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        help="exporter-toolkit web configuration (TLS, basic auth, headers); overrides web.config_file",
+    )
+    p.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="allow POST /-/reload (off by default, as in Prometheus)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,8 +184,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     except Exception as e:  # a bug must be one line naming the file, not a traceback
         print(f"{args.config}: cannot be checked: {type(e).__name__}: {str(e)[:500]}", file=sys.stderr)
         return 1
-    print(f"{args.config}: OK — {len(cfg.sites)} sites, {len(cfg.accounts)} accounts"
-          + (f"; web configuration {web_file} OK" if web_file else ""))  # fmt: skip
+    print(
+        f"{args.config}: OK — {len(cfg.sites)} sites, {len(cfg.accounts)} accounts"
+        + (f"; web configuration {web_file} OK" if web_file else "")
+    )
     return 0
 
 
@@ -183,8 +218,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.web import raise_nofile_limit
 
     raise_nofile_limit()
-    agent = Agent(args.config, shard=args.shard, listen=args.listen, state_dir=args.state_dir,
-                  web_config_file=args.web_config_file, enable_lifecycle=args.enable_lifecycle)  # fmt: skip
+    agent = Agent(
+        args.config,
+        shard=args.shard,
+        listen=args.listen,
+        state_dir=args.state_dir,
+        web_config_file=args.web_config_file,
+        enable_lifecycle=args.enable_lifecycle,
+    )
     try:
         asyncio.run(agent.serve_forever())
     except ConfigError as e:
@@ -225,8 +266,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.prometheus:
         return quarterly.main(args)
     if args.format not in ("md", "csv"):
-        print("xuncha report: --format html, docx and json need --prometheus URL (the quarterly report)",
-              file=sys.stderr)
+        print(
+            "xuncha report: --format html, docx and json need --prometheus URL (the quarterly report)", file=sys.stderr
+        )
         return 2
     import urllib.error
 
@@ -355,8 +397,10 @@ async def _demo(args: argparse.Namespace) -> int:
         else:
             access = "no authentication: the demo listens on loopback only (use --web.config.file for TLS and auth)"
         print(f"Xuncha demo: {len(fleet.sites)} simulated sites on loopback; configuration {path}", file=sys.stderr)
-        print(f"metrics: {scheme}://{args.listen}/metrics   findings: {scheme}://{args.listen}/api/findings",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"metrics: {scheme}://{args.listen}/metrics   findings: {scheme}://{args.listen}/api/findings",
+            file=sys.stderr,
+        )
         print(f"access: {access}", file=sys.stderr)
         await agent.serve_forever()
     return 0

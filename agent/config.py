@@ -168,12 +168,13 @@ def thresholds_of(cfg: Config) -> Thresholds:
         t,
         visit_timeout=cfg.http.timeout,
         # The early warning keeps its distance below the veto (10 of 14 days: 4 days' notice).
-        homepage_age=Line(warning=max(DAY, homepage - (t.homepage_age.critical - t.homepage_age.warning)),
-                          critical=homepage),
+        homepage_age=Line(
+            warning=max(DAY, homepage - (t.homepage_age.critical - t.homepage_age.warning)), critical=homepage
+        ),
         stale_age=MappingProxyType({cat: days.get(cat, age / DAY) * DAY for cat, age in t.stale_age.items()}),
         interaction_age=Line(warning=min(t.interaction_age.warning, interaction * 2 / 3), critical=interaction),
         service_age=days.get("service", t.service_age / DAY) * DAY,
-    )  # fmt: skip
+    )
 
 
 # --- loading -----------------------------------------------------------------
@@ -317,9 +318,23 @@ def _days(v: Any) -> float:
 
 
 _TOP_KEYS = (
-    "listen", "state_dir", "dns", "tls", "http", "intervals", "concurrency",
-    "content", "links", "feeds", "sites", "accounts", "site_files", "account_files", "web", "report",
-)  # fmt: skip
+    "listen",
+    "state_dir",
+    "dns",
+    "tls",
+    "http",
+    "intervals",
+    "concurrency",
+    "content",
+    "links",
+    "feeds",
+    "sites",
+    "accounts",
+    "site_files",
+    "account_files",
+    "web",
+    "report",
+)
 
 
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -369,59 +384,128 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
     cfg = Config(
         path=path,
         listen=_top(issues, raw, "listen", _listen, DEFAULT_LISTEN),
-        web=_section(issues, "", raw.get("web"), WebSettings, {
-            "config_file": lambda v: None if v is None else _existing_file(path, v),
-            "healthz_open": _bool, "max_connections": _positive_int,
-            "header_timeout": _duration, "idle_timeout": _duration,
-        }, prefix="web."),
+        web=_section(
+            issues,
+            "",
+            raw.get("web"),
+            WebSettings,
+            {
+                "config_file": lambda v: None if v is None else _existing_file(path, v),
+                "healthz_open": _bool,
+                "max_connections": _positive_int,
+                "header_timeout": _duration,
+                "idle_timeout": _duration,
+            },
+            prefix="web.",
+        ),
         state_dir=_top(issues, raw, "state_dir", _str, "./data"),
-        dns=_section(issues, "", raw.get("dns"), DnsConfig, {
-            "nameservers": lambda v: tuple(_nameserver(x) for x in _list(v)),
-            "timeout": _duration,
-            "preferred_ip_protocol": _choice(("ip4", "ip6")),
-            "ip_protocol_fallback": _bool,
-            "max_cache_ttl": _duration,
-        }, prefix="dns."),
-        tls=_section(issues, "", raw.get("tls"), TlsConfig, {
-            "ca_file": lambda v: None if v is None else _existing_file(path, v),
-            "timeout": _duration,
-        }, prefix="tls."),
-        http=_section(issues, "", raw.get("http"), HttpConfig, {
-            "timeout": _duration,
-            "max_redirects": _non_negative_int,
-            "max_body_bytes": _positive_int,
-            "verify_certificate": _bool,
-            "user_agent": _str,
-        }, prefix="http."),
-        intervals=_section(issues, "", raw.get("intervals"), Intervals,
-                           {k: _duration for k in KINDS}, prefix="intervals."),
-        concurrency=_section(issues, "", raw.get("concurrency"), Concurrency,
-                             {"total": _positive_int, "per_host": _positive_int,
-                              "hosts": _host_bounds}, prefix="concurrency."),
-        content=_section(issues, "", raw.get("content"), ContentConfig, {
-            "stale_days": _merge_stale_days,
-            "homepage_stale_days": lambda v: _days(v),
-            "max_page_bytes": _positive_int,
-            "timeout": _duration,
-            "dictionaries": lambda v: tuple(_dictionary_file(path, x) for x in _list(v)),
-        }, prefix="content."),
-        links=_section(issues, "", raw.get("links"), LinksConfig, {
-            "max_links": _positive_int, "timeout": _duration,
-            "per_host": _positive_int, "total": _positive_int, "allow_networks": _networks,
-        }, prefix="links."),
-        feeds=_section(issues, "", raw.get("feeds"), FeedsConfig, {
-            "rsshub": _url,
-            "routes": _merge_routes,
-            "timeout": _duration,
-            "max_bytes": _positive_int,
-            "recent_days": _days,
-        }, prefix="feeds."),
+        dns=_section(
+            issues,
+            "",
+            raw.get("dns"),
+            DnsConfig,
+            {
+                "nameservers": lambda v: tuple(_nameserver(x) for x in _list(v)),
+                "timeout": _duration,
+                "preferred_ip_protocol": _choice(("ip4", "ip6")),
+                "ip_protocol_fallback": _bool,
+                "max_cache_ttl": _duration,
+            },
+            prefix="dns.",
+        ),
+        tls=_section(
+            issues,
+            "",
+            raw.get("tls"),
+            TlsConfig,
+            {
+                "ca_file": lambda v: None if v is None else _existing_file(path, v),
+                "timeout": _duration,
+            },
+            prefix="tls.",
+        ),
+        http=_section(
+            issues,
+            "",
+            raw.get("http"),
+            HttpConfig,
+            {
+                "timeout": _duration,
+                "max_redirects": _non_negative_int,
+                "max_body_bytes": _positive_int,
+                "verify_certificate": _bool,
+                "user_agent": _str,
+            },
+            prefix="http.",
+        ),
+        intervals=_section(
+            issues, "", raw.get("intervals"), Intervals, {k: _duration for k in KINDS}, prefix="intervals."
+        ),
+        concurrency=_section(
+            issues,
+            "",
+            raw.get("concurrency"),
+            Concurrency,
+            {"total": _positive_int, "per_host": _positive_int, "hosts": _host_bounds},
+            prefix="concurrency.",
+        ),
+        content=_section(
+            issues,
+            "",
+            raw.get("content"),
+            ContentConfig,
+            {
+                "stale_days": _merge_stale_days,
+                "homepage_stale_days": lambda v: _days(v),
+                "max_page_bytes": _positive_int,
+                "timeout": _duration,
+                "dictionaries": lambda v: tuple(_dictionary_file(path, x) for x in _list(v)),
+            },
+            prefix="content.",
+        ),
+        links=_section(
+            issues,
+            "",
+            raw.get("links"),
+            LinksConfig,
+            {
+                "max_links": _positive_int,
+                "timeout": _duration,
+                "per_host": _positive_int,
+                "total": _positive_int,
+                "allow_networks": _networks,
+            },
+            prefix="links.",
+        ),
+        feeds=_section(
+            issues,
+            "",
+            raw.get("feeds"),
+            FeedsConfig,
+            {
+                "rsshub": _url,
+                "routes": _merge_routes,
+                "timeout": _duration,
+                "max_bytes": _positive_int,
+                "recent_days": _days,
+            },
+            prefix="feeds.",
+        ),
         site_files=_top(issues, raw, "site_files", _str_list, ()),
         account_files=_top(issues, raw, "account_files", _str_list, ()),
-        report=_section(issues, "", raw.get("report"), ReportConfig, {
-            "prometheus": _url, "refresh": _duration, "timeout": _duration,
-        }, prefix="report."),
-    )  # fmt: skip
+        report=_section(
+            issues,
+            "",
+            raw.get("report"),
+            ReportConfig,
+            {
+                "prometheus": _url,
+                "refresh": _duration,
+                "timeout": _duration,
+            },
+            prefix="report.",
+        ),
+    )
 
     base = Path(path).parent
     sites = list(_sites_yaml(issues, raw.get("sites")))
@@ -429,7 +513,9 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
         sites.extend(_rows(issues, base / f, f, _site_from_row, _SITE_HEADERS))
     accounts = list(_accounts_yaml(issues, raw.get("accounts"), cfg.feeds))
     for f in cfg.account_files:
-        accounts.extend(_rows(issues, base / f, f, lambda i, e, r: _account_from_row(i, e, r, cfg.feeds), _ACCOUNT_HEADERS))
+        accounts.extend(
+            _rows(issues, base / f, f, lambda i, e, r: _account_from_row(i, e, r, cfg.feeds), _ACCOUNT_HEADERS)
+        )
 
     _no_duplicates(issues, sites, "code")
     _no_duplicates(issues, accounts, "id")
@@ -558,8 +644,9 @@ def _entry_name(kind: str, index: int, raw: Any, key: str) -> str:
     return f"{kind}[{index}]" + (f" ({ident})" if ident else "")
 
 
-def _build(issues: _Issues, entry: str, raw: Any, parsers: Mapping[str, Callable[[Any], Any]],
-           required: tuple[str, ...]) -> dict[str, Any] | None:  # fmt: skip
+def _build(
+    issues: _Issues, entry: str, raw: Any, parsers: Mapping[str, Callable[[Any], Any]], required: tuple[str, ...]
+) -> dict[str, Any] | None:
     if not isinstance(raw, Mapping):
         issues.add(entry, "", "must be a mapping")
         return None
@@ -653,41 +740,114 @@ _SITE_HEADERS = {
     "运行状态": "status",
 }
 _SITE_VALUES = {
-    "kind": {"门户网站": "portal", "门户": "portal", "政府门户网站": "portal", "部门网站": "department", "部门": "department"},
-    "status": {"正常运行": "active", "运行": "active", "正常": "active", "拟关停": "closing", "关停中": "closing",
-               "已关停": "closed", "关停": "closed"},
-}  # fmt: skip
+    "kind": {
+        "门户网站": "portal",
+        "门户": "portal",
+        "政府门户网站": "portal",
+        "部门网站": "department",
+        "部门": "department",
+    },
+    "status": {
+        "正常运行": "active",
+        "运行": "active",
+        "正常": "active",
+        "拟关停": "closing",
+        "关停中": "closing",
+        "已关停": "closed",
+        "关停": "closed",
+    },
+}
 _ACCOUNT_HEADERS = {
-    "账号标识": "id", "编号": "id", "账号编号": "id",
-    "单位名称": "unit", "主办单位": "unit", "开办主体": "unit",
-    "账号类型": "platform", "平台": "platform", "平台类型": "platform",
+    "账号标识": "id",
+    "编号": "id",
+    "账号编号": "id",
+    "单位名称": "unit",
+    "主办单位": "unit",
+    "开办主体": "unit",
+    "账号类型": "platform",
+    "平台": "platform",
+    "平台类型": "platform",
     "账号名称": "name",
-    "账号状态": "status", "状态": "status", "运营状态": "status",
-    "订阅地址": "feed", "RSS地址": "feed", "RSS": "feed", "feed": "feed",
-    "平台账号": "uid", "账号ID": "uid", "平台ID": "uid", "UID": "uid", "uid": "uid",
-    "地区": "region", "所属地区": "region", "行政区划": "region", "行政区划代码": "region", "区划代码": "region",
-}  # fmt: skip
+    "账号状态": "status",
+    "状态": "status",
+    "运营状态": "status",
+    "订阅地址": "feed",
+    "RSS地址": "feed",
+    "RSS": "feed",
+    "feed": "feed",
+    "平台账号": "uid",
+    "账号ID": "uid",
+    "平台ID": "uid",
+    "UID": "uid",
+    "uid": "uid",
+    "地区": "region",
+    "所属地区": "region",
+    "行政区划": "region",
+    "行政区划代码": "region",
+    "区划代码": "region",
+}
 # Columns of the annex tables that are read by people, not by us (序号 row number, 结果 verdict).
 # 账号类型 as written in the seeds' annex tables → platform ids.
 PLATFORMS = {
-    "微信公众号": "wechat", "微信": "wechat", "微信订阅号": "wechat", "微信服务号": "wechat", "公众号": "wechat",
-    "新浪微博": "weibo", "微博": "weibo", "政务微博": "weibo", "抖音": "douyin", "抖音号": "douyin",
-    "今日头条": "toutiao", "头条号": "toutiao", "头条": "toutiao", "百家号": "baijiahao", "企鹅号": "qq",
-    "南方号": "nanfang", "人民号": "people", "百度贴吧": "tieba", "贴吧": "tieba", "快手": "kuaishou",
-    "快手号": "kuaishou", "哔哩哔哩": "bilibili", "B站": "bilibili", "视频号": "channels",
-    "微信视频号": "channels", "小红书": "xiaohongshu", "APP": "app", "App": "app", "客户端": "app",
-    "移动客户端": "app", "手机客户端": "app", "小程序": "miniprogram", "微信小程序": "miniprogram",
-}  # fmt: skip
+    "微信公众号": "wechat",
+    "微信": "wechat",
+    "微信订阅号": "wechat",
+    "微信服务号": "wechat",
+    "公众号": "wechat",
+    "新浪微博": "weibo",
+    "微博": "weibo",
+    "政务微博": "weibo",
+    "抖音": "douyin",
+    "抖音号": "douyin",
+    "今日头条": "toutiao",
+    "头条号": "toutiao",
+    "头条": "toutiao",
+    "百家号": "baijiahao",
+    "企鹅号": "qq",
+    "南方号": "nanfang",
+    "人民号": "people",
+    "百度贴吧": "tieba",
+    "贴吧": "tieba",
+    "快手": "kuaishou",
+    "快手号": "kuaishou",
+    "哔哩哔哩": "bilibili",
+    "B站": "bilibili",
+    "视频号": "channels",
+    "微信视频号": "channels",
+    "小红书": "xiaohongshu",
+    "APP": "app",
+    "App": "app",
+    "客户端": "app",
+    "移动客户端": "app",
+    "手机客户端": "app",
+    "小程序": "miniprogram",
+    "微信小程序": "miniprogram",
+}
 _ACCOUNT_VALUES = {
     "platform": PLATFORMS,
-    "status": {"正常": "active", "正常运营": "active", "运营中": "active", "正常运行": "active", "在用": "active",
-               "启用": "active", "已停更": "stopped", "停止更新": "stopped", "停更": "stopped", "已停止": "stopped",
-               "停用": "stopped", "已停用": "stopped", "停止运营": "stopped", "已关停": "stopped", "关停": "stopped"},
-}  # fmt: skip
+    "status": {
+        "正常": "active",
+        "正常运营": "active",
+        "运营中": "active",
+        "正常运行": "active",
+        "在用": "active",
+        "启用": "active",
+        "已停更": "stopped",
+        "停止更新": "stopped",
+        "停更": "stopped",
+        "已停止": "stopped",
+        "停用": "stopped",
+        "已停用": "stopped",
+        "停止运营": "stopped",
+        "已关停": "stopped",
+        "关停": "stopped",
+    },
+}
 
 
-def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
-          headers: Mapping[str, str]) -> Iterable[tuple[Any, tuple[str, str]]]:  # fmt: skip
+def _rows(
+    issues: _Issues, path: Path, name: str, build: Callable[..., Any], headers: Mapping[str, str]
+) -> Iterable[tuple[Any, tuple[str, str]]]:
     file_issues = _Issues(name)
     try:
         data = path.read_bytes()
@@ -708,8 +868,14 @@ def _rows(issues: _Issues, path: Path, name: str, build: Callable[..., Any],
         issues.add("", name, f"line {reader.line_num + 1}: not readable as CSV: {limits.clip(e, 200)}")
 
 
-def _read_rows(issues: _Issues, file_issues: _Issues, reader: csv.DictReader[str], name: str,
-               build: Callable[..., Any], headers: Mapping[str, str]) -> Iterable[tuple[Any, tuple[str, str]]]:  # fmt: skip
+def _read_rows(
+    issues: _Issues,
+    file_issues: _Issues,
+    reader: csv.DictReader[str],
+    name: str,
+    build: Callable[..., Any],
+    headers: Mapping[str, str],
+) -> Iterable[tuple[Any, tuple[str, str]]]:
     known = {h for h in (reader.fieldnames or []) if h and h.strip() in headers}
     needed = set(headers.values()) & {"code", "name", "url", "unit", "platform"}
     have = {headers[h.strip()] for h in known}
@@ -754,8 +920,12 @@ def _account_from_row(issues: _Issues, entry: str, values: dict[str, Any], feeds
     if not built.get("feed") and (not built.get("uid") or built["platform"] not in feeds.routes):
         # Name the CSV's own columns: that is where the fix goes.
         routed = ", ".join(sorted(feeds.routes))
-        issues.add(entry, "订阅地址", f"no feed: fill 订阅地址 with the feed URL, or 平台账号 with the account's id "
-                                     f"on a platform with an RSSHub route ({routed}; feeds.routes adds more)")  # fmt: skip
+        issues.add(
+            entry,
+            "订阅地址",
+            f"no feed: fill 订阅地址 with the feed URL, or 平台账号 with the account's id "
+            f"on a platform with an RSSHub route ({routed}; feeds.routes adds more)",
+        )
         return None
     return _account(issues, entry, built, feeds)
 

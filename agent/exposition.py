@@ -40,7 +40,7 @@ def _escape(value: str) -> str:
     if len(value) > MAX_LABEL_VALUE:  # config validation bounds names; this bounds everything else
         value = clip(value, MAX_LABEL_VALUE)
     if "\\" in value or '"' in value or "\n" in value:
-        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
     return value
 
 
@@ -69,12 +69,16 @@ def _indexed(*families: Family) -> tuple[Family, ...]:
 _C = ("code",)
 _COLUMN = ("code", "column", "category")
 
-SITE_INFO = Family(m.SITE_INFO, "1 per registered site; descriptive labels live here only.",
-                   ("code", "name", "region", "province", "kind", "status", "url"))  # fmt: skip
+SITE_INFO = Family(
+    m.SITE_INFO,
+    "1 per registered site; descriptive labels live here only.",
+    ("code", "name", "region", "province", "kind", "status", "url"),
+)
 PROBE_SUCCESS = Family(m.PROBE_SUCCESS, "1 if the latest run of the probe kind succeeded.", ("code", "probe"))
 HTTP_CHECKS = Family(m.HTTP_CHECKS_TOTAL, "Homepage visits (availability checks).", _C, "counter")
-HTTP_FAILURES = Family(m.HTTP_FAILURES_TOTAL, "Homepage visits without a final 2xx/3xx response within the timeout.",
-                       _C, "counter")  # fmt: skip
+HTTP_FAILURES = Family(
+    m.HTTP_FAILURES_TOTAL, "Homepage visits without a final 2xx/3xx response within the timeout.", _C, "counter"
+)
 HTTP_STATUS = Family(m.HTTP_STATUS_CODE, "Status code of the latest homepage visit.", _C)
 HTTP_DURATION = Family(m.HTTP_DURATION_SECONDS, "Phase durations of the latest homepage visit.", ("code", "phase"))
 HTTP_LAST_CHECK = Family(m.HTTP_LAST_CHECK_TIMESTAMP, "When the homepage was last visited.", _C)
@@ -95,8 +99,9 @@ SERIOUS = Family(m.SERIOUS_ERRORS, "Different wrong expressions of the dictionar
 PRIVACY = Family(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", _C)
 HIDDEN_LINKS = Family(m.HIDDEN_LINKS, "Links hidden on the homepage (暗链), listed under /api/.", _C)
 CLOSED_ONLINE = Family(m.SITE_CLOSED_BUT_ONLINE, "1 if a site registered as closed still answers (带病运行).", _C)
-CLOSURE_NOTICE = Family(m.SITE_CLOSURE_NOTICE_SHOWN,
-                        "For closing sites: 1 if the homepage shows a closure notice (关停公告).", _C)  # fmt: skip
+CLOSURE_NOTICE = Family(
+    m.SITE_CLOSURE_NOTICE_SHOWN, "For closing sites: 1 if the homepage shows a closure notice (关停公告).", _C
+)
 
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
@@ -107,13 +112,17 @@ SITE_FAMILIES = _indexed(
 )  # fmt: skip
 
 _A = ("account",)
-ACCOUNT_INFO = Family(m.ACCOUNT_INFO, "1 per registered new-media account (政务新媒体).",
-                      ("account", "unit", "platform", "name", "status", "region", "province"))  # fmt: skip
+ACCOUNT_INFO = Family(
+    m.ACCOUNT_INFO,
+    "1 per registered new-media account (政务新媒体).",
+    ("account", "unit", "platform", "name", "status", "region", "province"),
+)
 FEED_SUCCESS = Family(m.FEED_SUCCESS, "1 if the account's feed could be fetched and parsed.", _A)
 FEED_LAST_ENTRY = Family(m.FEED_LAST_ENTRY, "Newest trusted entry of the account's feed.", _A)
 FEED_RECENT = Family(m.FEED_ENTRIES_RECENT, "Feed entries in the last 14 days.", _A)
-NOT_DEREGISTERED = Family(m.ACCOUNT_NOT_DEREGISTERED,
-                          "1 if a stopped account still publishes (must be deregistered, 注销).", _A)  # fmt: skip
+NOT_DEREGISTERED = Family(
+    m.ACCOUNT_NOT_DEREGISTERED, "1 if a stopped account still publishes (must be deregistered, 注销).", _A
+)
 
 # Exposition order of the account families.
 ACCOUNT_FAMILIES = _indexed(ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED)
@@ -129,8 +138,11 @@ def site_info(out: Lines, site: Site) -> None:
 
 def account_info(out: Lines, account: Account) -> None:
     region = account.region
-    out.add(ACCOUNT_INFO, [account.id, account.unit, account.platform, account.name, account.status,
-                           region.name, region.province], 1)  # fmt: skip
+    out.add(
+        ACCOUNT_INFO,
+        [account.id, account.unit, account.platform, account.name, account.status, region.name, region.province],
+        1,
+    )
 
 
 def http_counters(out: Lines, code: str, checks: int, failures: int) -> None:

@@ -16,8 +16,12 @@ from probes.results import ContentResult, FeedResult, LinksResult, Result, TlsRe
 
 DAY = 86400.0
 # Where the content probe says why a required element failed (details["compliance_found"]).
-_PROBLEM = {"site_code_shown": "site_code_problem", "conac_mark_shown": "conac_problem",
-            "error_report_entry": "error_report_problem", "site_meta_tags": "meta_problem"}  # fmt: skip
+_PROBLEM = {
+    "site_code_shown": "site_code_problem",
+    "conac_mark_shown": "conac_problem",
+    "error_report_entry": "error_report_problem",
+    "site_meta_tags": "meta_problem",
+}
 
 
 def site_findings(site: Site, latest: dict[str, Result], lines: ContentConfig, now: float) -> list[dict[str, Any]]:
@@ -45,8 +49,14 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
     if r.closure_notice_shown is False:
         out.append({**base, "finding": "closure_notice_missing"})
     if r.homepage_last_update is not None and now - r.homepage_last_update > lines.homepage_stale_days * DAY:
-        out.append({**base, "finding": "homepage_stale", "days": _days(now - r.homepage_last_update),
-                    "source": r.homepage_update_source})  # fmt: skip
+        out.append(
+            {
+                **base,
+                "finding": "homepage_stale",
+                "days": _days(now - r.homepage_last_update),
+                "source": r.homepage_update_source,
+            }
+        )
     for col in r.columns:
         where = {"column": col.name, "category": col.category, "url": col.url}
         if col.blank:
@@ -57,9 +67,15 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
     found = r.details.get("compliance_found", {})
     for check, passed in r.compliance.items():
         if not passed:
-            out.append({**base, "finding": "required_element_missing", "check": check,
-                        **({"problem": found[_PROBLEM[check]]} if found.get(_PROBLEM.get(check, "")) else {}),
-                        **({"note": found["footer_script"]} if found.get("footer_script") else {})})  # fmt: skip
+            out.append(
+                {
+                    **base,
+                    "finding": "required_element_missing",
+                    "check": check,
+                    **({"problem": found[_PROBLEM[check]]} if found.get(_PROBLEM.get(check, "")) else {}),
+                    **({"note": found["footer_script"]} if found.get("footer_script") else {}),
+                }
+            )
     out += [{**base, "finding": "serious_error", **hit} for hit in r.details.get("serious_errors", ())]
     out += [{**base, "finding": "hidden_link", **link} for link in r.details.get("hidden_links", ())]
     out += [{**base, "finding": "privacy_leak", **leak} for leak in r.details.get("privacy_leaks", ())]
@@ -67,8 +83,13 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
 
 
 def account_findings(account: Account, feed: Result | None) -> list[dict[str, Any]]:
-    base = {"account": account.id, "name": account.name, "unit": account.unit, "platform": account.platform,
-            "region": account.region.name}
+    base = {
+        "account": account.id,
+        "name": account.name,
+        "unit": account.unit,
+        "platform": account.platform,
+        "region": account.region.name,
+    }
     if not isinstance(feed, FeedResult):
         return []
     out: list[dict[str, Any]] = []

@@ -58,8 +58,9 @@ def bounded_result(result: Any) -> Any:
         changes["reason"] = clip(reason)
     columns = getattr(result, "columns", ())
     if any(len(c.reason) > MAX_ERROR for c in columns):
-        changes["columns"] = tuple(dataclasses.replace(c, reason=clip(c.reason)) if len(c.reason) > MAX_ERROR else c
-                                   for c in columns)  # fmt: skip
+        changes["columns"] = tuple(
+            dataclasses.replace(c, reason=clip(c.reason)) if len(c.reason) > MAX_ERROR else c for c in columns
+        )
     broken = getattr(result, "broken_links", ())
     if any(_long_link(b) for b in broken):
         changes["broken_links"] = tuple(_clip_link(b) for b in broken)

@@ -19,10 +19,20 @@ from agent import csvsafe
 from domain.thresholds import THRESHOLDS, Thresholds
 
 PLATFORM_NAMES = {
-    "wechat": "微信公众号", "weibo": "新浪微博", "douyin": "抖音", "toutiao": "今日头条", "baijiahao": "百家号",
-    "qq": "企鹅号", "nanfang": "南方号", "people": "人民号", "tieba": "百度贴吧", "bilibili": "哔哩哔哩",
-    "kuaishou": "快手", "app": "APP", "miniprogram": "小程序",
-}  # fmt: skip
+    "wechat": "微信公众号",
+    "weibo": "新浪微博",
+    "douyin": "抖音",
+    "toutiao": "今日头条",
+    "baijiahao": "百家号",
+    "qq": "企鹅号",
+    "nanfang": "南方号",
+    "people": "人民号",
+    "tieba": "百度贴吧",
+    "bilibili": "哔哩哔哩",
+    "kuaishou": "快手",
+    "app": "APP",
+    "miniprogram": "小程序",
+}
 
 
 def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS) -> list[str]:
@@ -39,10 +49,14 @@ def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS
     if by_kind["serious_error"] or by_kind["privacy_leak"]:
         words = sorted({f"“{f['wrong']}”应为“{f['right']}”" for f in by_kind["serious_error"]})
         leaks = len(by_kind["privacy_leak"])
-        out.append("严重错误" + (f"：{'；'.join(words)}" if words else "") + (f"；泄露身份证号{leaks}处" if leaks else ""))
+        out.append(
+            "严重错误" + (f"：{'；'.join(words)}" if words else "") + (f"；泄露身份证号{leaks}处" if leaks else "")
+        )
     if by_kind["hidden_link"]:
         hosts = sorted({f["host"] for f in by_kind["hidden_link"]})
-        out.append(f"首页存在暗链{len(by_kind['hidden_link'])}处（{'、'.join(hosts[:3])}{'等' if len(hosts) > 3 else ''}）")
+        out.append(
+            f"首页存在暗链{len(by_kind['hidden_link'])}处（{'、'.join(hosts[:3])}{'等' if len(hosts) > 3 else ''}）"
+        )
     if by_kind["homepage_stale"]:
         out.append(f"首页长期未更新（{by_kind['homepage_stale'][0]['days']:g}天）")
     blank, blank_veto = len(by_kind["column_blank"]), t.blank_columns.critical
@@ -59,8 +73,10 @@ def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS
     if by_kind["certificate_invalid"]:
         out.append("HTTPS证书无效")
     if by_kind["required_element_missing"]:
-        out.append("缺少必备要素：" + "、".join(sorted(_ELEMENTS.get(f["check"], f["check"])
-                                                    for f in by_kind["required_element_missing"])))  # fmt: skip
+        out.append(
+            "缺少必备要素："
+            + "、".join(sorted(_ELEMENTS.get(f["check"], f["check"]) for f in by_kind["required_element_missing"]))
+        )
     if by_kind["closure_notice_missing"]:
         out.append("拟关停网站未发布关停公告")
     return out
@@ -102,8 +118,9 @@ def tables(findings: list[dict[str, Any]]) -> tuple[list[list[str]], list[list[s
         result = account_result(fs)
         if result:
             f = fs[0]
-            account_rows.append([str(len(account_rows)), f["unit"], PLATFORM_NAMES.get(f["platform"], f["platform"]),
-                                 f["name"], result])  # fmt: skip
+            account_rows.append(
+                [str(len(account_rows)), f["unit"], PLATFORM_NAMES.get(f["platform"], f["platform"]), f["name"], result]
+            )
     return site_rows, account_rows
 
 
@@ -114,8 +131,12 @@ def render(findings: list[dict[str, Any]], fmt: str = "md") -> str:
         buf = io.StringIO()
         csvsafe.write_rows(buf, [*site_rows, [], *account_rows])
         return buf.getvalue()
-    parts = [f"## 网站（{len(site_rows) - 1}个存在问题）", _markdown(site_rows),
-             f"## 政务新媒体（{len(account_rows) - 1}个存在问题）", _markdown(account_rows)]  # fmt: skip
+    parts = [
+        f"## 网站（{len(site_rows) - 1}个存在问题）",
+        _markdown(site_rows),
+        f"## 政务新媒体（{len(account_rows) - 1}个存在问题）",
+        _markdown(account_rows),
+    ]
     return "\n\n".join(parts) + "\n"
 
 

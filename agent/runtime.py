@@ -60,10 +60,18 @@ def shard_view(cfg: Config, shard: tuple[int, int]) -> Config:
 class Agent:
     """``await agent.start()`` … ``await agent.stop()``; or ``await agent.serve_forever()``."""
 
-    def __init__(self, config_path: str | Path | None, *, config: Config | None = None,
-                 shard: tuple[int, int] = (0, 1), listen: str | None = None,
-                 state_dir: str | None = None, watch_interval: float = WATCH_INTERVAL,
-                 web_config_file: str | None = None, enable_lifecycle: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config_path: str | Path | None,
+        *,
+        config: Config | None = None,
+        shard: tuple[int, int] = (0, 1),
+        listen: str | None = None,
+        state_dir: str | None = None,
+        watch_interval: float = WATCH_INTERVAL,
+        web_config_file: str | None = None,
+        enable_lifecycle: bool = False,
+    ) -> None:
         self.config_path = Path(config_path) if config_path else None
         self.shard = shard
         self._listen_override = listen
@@ -121,8 +129,13 @@ class Agent:
         except BaseException:
             await self.stop()  # clean up a partial start
             raise
-        log.info("xuncha started: %d sites, %d accounts (shard %d/%d), listening on %s",
-                 len(self.config.sites), len(self.config.accounts), *self.shard, self.address)  # fmt: skip
+        log.info(
+            "xuncha started: %d sites, %d accounts (shard %d/%d), listening on %s",
+            len(self.config.sites),
+            len(self.config.accounts),
+            *self.shard,
+            self.address,
+        )
 
     def _activate(self, full: Config) -> None:
         self.config = shard_view(full, self.shard)
@@ -146,11 +159,17 @@ class Agent:
         host, _, port = listen.rpartition(":")
         guard = self.web.guard
         assert guard is not None
-        self._runner = GuardedAppRunner(build_app(self, guard.middlewares()), guard.limits, access_log=None,
-                                        handle_signals=False)  # fmt: skip
+        self._runner = GuardedAppRunner(
+            build_app(self, guard.middlewares()), guard.limits, access_log=None, handle_signals=False
+        )
         await self._runner.setup()
-        site = GuardedTCPSite(self._runner, host.strip("[]") or "0.0.0.0", int(port), ssl_context=guard.ssl,
-                              handshake_timeout=guard.limits.header_timeout)  # fmt: skip
+        site = GuardedTCPSite(
+            self._runner,
+            host.strip("[]") or "0.0.0.0",
+            int(port),
+            ssl_context=guard.ssl,
+            handshake_timeout=guard.limits.header_timeout,
+        )
         await site.start()
         sockets = getattr(site._server, "sockets", None) or []
         bound = sockets[0].getsockname() if sockets else (host, port)

@@ -110,8 +110,9 @@ class Scheduler:
             background = max(1, int(total * BACKGROUND_SHARE))
             self._global = asyncio.Semaphore(total)
             self._background = asyncio.Semaphore(background)
-            self._kinds = {k.name: asyncio.Semaphore(max(1, int(background * KIND_SHARE)))
-                           for k in KINDS.values() if k.background}  # fmt: skip
+            self._kinds = {
+                k.name: asyncio.Semaphore(max(1, int(background * KIND_SHARE))) for k in KINDS.values() if k.background
+            }
         if cfg.concurrency != self._bounds:
             self._hosts.clear()  # new bounds; running probes keep their old semaphores
         self._bounds = cfg.concurrency

@@ -23,15 +23,23 @@ def _base(name: str, suffix: str) -> str:
 class SelfMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.probe_duration = Histogram(
-            m.PROBE_DURATION_SECONDS, "Wall time of one probe run, by probe kind.", ["kind"],
-            buckets=_DURATION_BUCKETS, registry=registry,
-        )  # fmt: skip
+            m.PROBE_DURATION_SECONDS,
+            "Wall time of one probe run, by probe kind.",
+            ["kind"],
+            buckets=_DURATION_BUCKETS,
+            registry=registry,
+        )
         self.scheduler_lag = Histogram(
-            m.SCHEDULER_LAG_SECONDS, "How late a probe started after it was due, by probe kind.", ["kind"],
-            buckets=_LAG_BUCKETS, registry=registry,
-        )  # fmt: skip
+            m.SCHEDULER_LAG_SECONDS,
+            "How late a probe started after it was due, by probe kind.",
+            ["kind"],
+            buckets=_LAG_BUCKETS,
+            registry=registry,
+        )
         self.runs = Counter(
-            _base(m.PROBE_RUNS_TOTAL, "_total"), "Probe runs by kind and result (success|failure).",
-            ["kind", "result"], registry=registry,
-        )  # fmt: skip
+            _base(m.PROBE_RUNS_TOTAL, "_total"),
+            "Probe runs by kind and result (success|failure).",
+            ["kind", "result"],
+            registry=registry,
+        )
         self.in_flight = Gauge(m.PROBES_IN_FLIGHT, "Probes running now.", registry=registry)

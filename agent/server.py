@@ -74,9 +74,10 @@ async def index(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
     # Rendered on the loop (it reads the live result store); compressed off it.
-    text = generate_latest(agent.registry) + agent.exposition.render(
-        agent.config.sites, agent.config.accounts, agent.results
-    ).encode()
+    text = (
+        generate_latest(agent.registry)
+        + agent.exposition.render(agent.config.sites, agent.config.accounts, agent.results).encode()
+    )
     headers = {"Content-Type": CONTENT_TYPE}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         text = await asyncio.to_thread(gzip.compress, text, 1)
@@ -101,11 +102,19 @@ async def sites(request: web.Request) -> web.Response:
     out = []
     for s in agent.config.sites:
         latest = agent.results.latest(target_key(s))
-        out.append({
-            "code": s.code, "name": s.name, "url": s.url, "region": s.region.name, "kind": s.kind,
-            "status": s.status,
-            "probes": {k: {"success": r.success, "reason": r.reason, "started": r.started} for k, r in latest.items()},
-        })  # fmt: skip
+        out.append(
+            {
+                "code": s.code,
+                "name": s.name,
+                "url": s.url,
+                "region": s.region.name,
+                "kind": s.kind,
+                "status": s.status,
+                "probes": {
+                    k: {"success": r.success, "reason": r.reason, "started": r.started} for k, r in latest.items()
+                },
+            }
+        )
     return _json(out)
 
 
@@ -120,11 +129,13 @@ async def site(request: web.Request) -> web.Response:
     if found is None:
         return _not_found(f"site with code {code}")
     counters = agent.results.http_counters(target_key(found))
-    return _json({
-        "site": found,
-        "http_counters": counters and {"checks": counters.checks, "failures": counters.failures},
-        "results": agent.results.latest(target_key(found)),
-    })  # fmt: skip
+    return _json(
+        {
+            "site": found,
+            "http_counters": counters and {"checks": counters.checks, "failures": counters.failures},
+            "results": agent.results.latest(target_key(found)),
+        }
+    )
 
 
 async def accounts(request: web.Request) -> web.Response:

@@ -43,9 +43,11 @@ access_log = logging.getLogger("xuncha.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _TLS_VERSIONS = {
-    "TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1,
-    "TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3,
-}  # fmt: skip
+    "TLS10": ssl.TLSVersion.TLSv1,
+    "TLS11": ssl.TLSVersion.TLSv1_1,
+    "TLS12": ssl.TLSVersion.TLSv1_2,
+    "TLS13": ssl.TLSVersion.TLSv1_3,
+}
 # Who the request authenticated as, for the access log (a typed key where aiohttp has them).
 USER: Any = web.RequestKey("user", str) if hasattr(web, "RequestKey") else "user"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -205,8 +207,14 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 class WebGuard:
     """Holds the live :class:`WebConfig`; a reload swaps it (users, headers, certificates)."""
 
-    def __init__(self, config: WebConfig = OPEN, *, lifecycle: bool = False, healthz_open: bool = False,
-                 limits: ServerLimits = ServerLimits()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: WebConfig = OPEN,
+        *,
+        lifecycle: bool = False,
+        healthz_open: bool = False,
+        limits: ServerLimits = ServerLimits(),
+    ) -> None:
         self.config = config
         self.lifecycle = lifecycle
         self.healthz_open = healthz_open
@@ -225,8 +233,10 @@ class WebGuard:
         """Apply a reloaded web configuration; returns warnings for what needs a restart."""
         warnings = []
         if (config.tls is None) != (self.ssl is None):
-            warnings.append(f"{config.path or 'web configuration'}: turning TLS on or off needs a restart; "
-                            "the listener keeps its current mode")  # fmt: skip
+            warnings.append(
+                f"{config.path or 'web configuration'}: turning TLS on or off needs a restart; "
+                "the listener keeps its current mode"
+            )
         elif config.tls is not None and self.ssl is not None:
             load_into(self.ssl, config.tls)
         if config.rate_limit != self.config.rate_limit:
@@ -253,12 +263,21 @@ class WebGuard:
         finally:
             if _audited(request.method, request.path, status):
                 access_log.info(
-                    "%s %s %s %d user=%s", request.remote, request.method, request.path[:200], status,
+                    "%s %s %s %d user=%s",
+                    request.remote,
+                    request.method,
+                    request.path[:200],
+                    status,
                     request.get(USER, "-"),
-                    extra={"remote": request.remote, "user": request.get(USER, ""), "method": request.method,
-                           "path": request.path[:200], "status": status,
-                           "duration_seconds": round(time.perf_counter() - started, 4)},
-                )  # fmt: skip
+                    extra={
+                        "remote": request.remote,
+                        "user": request.get(USER, ""),
+                        "method": request.method,
+                        "path": request.path[:200],
+                        "status": status,
+                        "duration_seconds": round(time.perf_counter() - started, 4),
+                    },
+                )
 
     @web.middleware
     async def _headers(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -307,8 +326,9 @@ class WebGuard:
 
 
 def _too_many(wait: float) -> web.Response:
-    return web.Response(status=429, text="Too many requests; try again later.\n",
-                        headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
+    return web.Response(
+        status=429, text="Too many requests; try again later.\n", headers={"Retry-After": str(max(1, round(wait)))}
+    )
 
 
 def _audited(method: str, path: str, status: int) -> bool:
@@ -438,19 +458,27 @@ class WebState:
 
         self.path = self.flag_file or settings.web.config_file
         config = webconfig.load(self.path) if self.path else OPEN
-        limits = ServerLimits(max_connections=settings.web.max_connections,
-                              header_timeout=settings.web.header_timeout, idle_timeout=settings.web.idle_timeout)  # fmt: skip
+        limits = ServerLimits(
+            max_connections=settings.web.max_connections,
+            header_timeout=settings.web.header_timeout,
+            idle_timeout=settings.web.idle_timeout,
+        )
         return config, limits
 
     def load(self, settings: Any) -> WebGuard:
         """At start: a bad file raises ConfigError (fail fast)."""
         config, limits = self._read(settings)
-        self.guard = WebGuard(config, lifecycle=self.enable_lifecycle, healthz_open=settings.web.healthz_open,
-                              limits=limits)  # fmt: skip
-        log.info("web: %s, TLS %s, basic auth %s, lifecycle API %s, at most %d connections",
-                 self.path or "no web configuration file", "on" if config.tls else "off",
-                 f"{len(config.basic_auth_users)} user(s)" if config.auth_required else "off",
-                 "on" if self.enable_lifecycle else "off", connection_cap(limits.max_connections))  # fmt: skip
+        self.guard = WebGuard(
+            config, lifecycle=self.enable_lifecycle, healthz_open=settings.web.healthz_open, limits=limits
+        )
+        log.info(
+            "web: %s, TLS %s, basic auth %s, lifecycle API %s, at most %d connections",
+            self.path or "no web configuration file",
+            "on" if config.tls else "off",
+            f"{len(config.basic_auth_users)} user(s)" if config.auth_required else "off",
+            "on" if self.enable_lifecycle else "off",
+            connection_cap(limits.max_connections),
+        )
         return self.guard
 
     def read(self, settings: Any) -> tuple[WebConfig, ServerLimits]:
@@ -479,8 +507,9 @@ class GuardedTCPSite(web.TCPSite):
     ``ssl_handshake_timeout``.
     """
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, handshake_timeout: float,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self, runner: web.BaseRunner, host: str, port: int, *, handshake_timeout: float, **kwargs: Any
+    ) -> None:
         super().__init__(runner, host, port, **kwargs)
         self._handshake_timeout = handshake_timeout
 
@@ -491,9 +520,14 @@ class GuardedTCPSite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         self._server = await asyncio.get_running_loop().create_server(
-            server, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog,
-            reuse_address=self._reuse_address, reuse_port=self._reuse_port,
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
             ssl_handshake_timeout=self._handshake_timeout,
-        )  # fmt: skip
+        )
         if hasattr(self, "_bound_port") and self._server.sockets:
             self._bound_port = self._server.sockets[0].getsockname()[1]

@@ -29,8 +29,12 @@ from agent.config import ConfigError, ConfigIssue
 from agent.durations import parse_duration
 
 CLIENT_AUTH_TYPES = (
-    "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven", "RequireAndVerifyClientCert",
-)  # fmt: skip
+    "NoClientCert",
+    "RequestClientCert",
+    "RequireAnyClientCert",
+    "VerifyClientCertIfGiven",
+    "RequireAndVerifyClientCert",
+)
 _UNVERIFIED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
 TLS_VERSIONS = ("TLS10", "TLS11", "TLS12", "TLS13")
 # Go's names (crypto/tls constants) → OpenSSL's.  TLS 1.3 suites are not configurable in Go
@@ -205,8 +209,10 @@ def _bcrypt_users(v: Any) -> dict[str, str]:
         if not isinstance(user, str) or not user or ":" in user:
             raise ValueError(f"user {str(user)[:80]!r}: a user name is a non-empty string without ':'")
         if not isinstance(hashed, str) or not _BCRYPT.fullmatch(hashed):
-            raise ValueError(f"user {user[:80]!r}: the password must be a bcrypt hash ($2y$10$…, see "
-                             "`xuncha hash-password`), not the password itself")  # fmt: skip
+            raise ValueError(
+                f"user {user[:80]!r}: the password must be a bcrypt hash ($2y$10$…, see "
+                "`xuncha hash-password`), not the password itself"
+            )
         out[user] = hashed
     return out
 
@@ -251,12 +257,25 @@ def _pem(v: Any) -> str:
 def _tls(r: _Reader, raw: Any, base: Path) -> TlsServerConfig | None:
     if raw is None:
         return None
-    values = r.mapping(raw, "tls_server_config", {
-        "cert_file": _file(base), "key_file": _file(base), "cert": _pem, "key": _pem,
-        "client_auth_type": _one_of(CLIENT_AUTH_TYPES), "client_ca_file": _file(base), "client_ca": _pem,
-        "client_allowed_sans": _strings, "min_version": _one_of(TLS_VERSIONS), "max_version": _one_of(TLS_VERSIONS),
-        "cipher_suites": _ciphers, "prefer_server_cipher_suites": _boolean, "curve_preferences": _curves,
-    })  # fmt: skip
+    values = r.mapping(
+        raw,
+        "tls_server_config",
+        {
+            "cert_file": _file(base),
+            "key_file": _file(base),
+            "cert": _pem,
+            "key": _pem,
+            "client_auth_type": _one_of(CLIENT_AUTH_TYPES),
+            "client_ca_file": _file(base),
+            "client_ca": _pem,
+            "client_allowed_sans": _strings,
+            "min_version": _one_of(TLS_VERSIONS),
+            "max_version": _one_of(TLS_VERSIONS),
+            "cipher_suites": _ciphers,
+            "prefer_server_cipher_suites": _boolean,
+            "curve_preferences": _curves,
+        },
+    )
     if not isinstance(raw, Mapping):
         return None
     where = "tls_server_config."
@@ -271,8 +290,11 @@ def _tls(r: _Reader, raw: Any, base: Path) -> TlsServerConfig | None:
         r.add(where + "key_file", "is required (or key)")
     auth = values.get("client_auth_type", "NoClientCert")
     if auth in _UNVERIFIED_CLIENT_AUTH:
-        r.add(where + "client_auth_type", f"{auth} accepts certificates it never verifies; use "
-                                          "RequireAndVerifyClientCert (or VerifyClientCertIfGiven)")  # fmt: skip
+        r.add(
+            where + "client_auth_type",
+            f"{auth} accepts certificates it never verifies; use "
+            "RequireAndVerifyClientCert (or VerifyClientCertIfGiven)",
+        )
     elif auth != "NoClientCert" and not ("client_ca_file" in raw or "client_ca" in raw):
         r.add(where + "client_ca_file", f"is required with client_auth_type {auth}")
     if values.get("client_allowed_sans") and auth != "RequireAndVerifyClientCert":
@@ -299,19 +321,29 @@ def loads(text: str, *, path: str = "web.yml") -> WebConfig:
         raise ConfigError([ConfigIssue(path, "", "", "the top level must be a mapping")])
     r = _Reader(path)
     base = Path(path).parent
-    top = r.mapping(raw, "", {
-        "tls_server_config": lambda v: v, "http_server_config": lambda v: v,
-        "basic_auth_users": _bcrypt_users, "rate_limit": lambda v: v,
-    })  # fmt: skip
+    top = r.mapping(
+        raw,
+        "",
+        {
+            "tls_server_config": lambda v: v,
+            "http_server_config": lambda v: v,
+            "basic_auth_users": _bcrypt_users,
+            "rate_limit": lambda v: v,
+        },
+    )
     tls = _tls(r, top.get("tls_server_config"), base)
     http = r.mapping(top.get("http_server_config"), "http_server_config", {"http2": _boolean, "headers": _headers})
     limit = r.mapping(top.get("rate_limit"), "rate_limit", {"interval": _interval, "burst": _burst})
     if r.issues:
         raise ConfigError(r.issues)
     return WebConfig(
-        path=path, tls=tls, basic_auth_users=top.get("basic_auth_users") or {},
-        headers=http.get("headers", {}), http2=http.get("http2", True), rate_limit=RateLimit(**limit),
-    )  # fmt: skip
+        path=path,
+        tls=tls,
+        basic_auth_users=top.get("basic_auth_users") or {},
+        headers=http.get("headers", {}),
+        http2=http.get("http2", True),
+        rate_limit=RateLimit(**limit),
+    )
 
 
 def load(path: str | Path) -> WebConfig:
@@ -334,8 +366,9 @@ def _check_tls_material(cfg: WebConfig) -> None:
     try:
         ssl_context(cfg.tls)
     except (OSError, ValueError) as e:
-        raise ConfigError([ConfigIssue(cfg.path, "", "tls_server_config", f"cannot load the certificate, key or "
-                                                                          f"client CA: {e}")]) from None  # fmt: skip
+        raise ConfigError(
+            [ConfigIssue(cfg.path, "", "tls_server_config", f"cannot load the certificate, key or client CA: {e}")]
+        ) from None
 
 
 def init_files(out: str | Path, user: str = "prometheus", cost: int = 10) -> tuple[Path, Path, bool]:

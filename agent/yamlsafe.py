@@ -41,8 +41,10 @@ def safe_load(text: str, *, max_expansion: int = MAX_ALIAS_EXPANSION, loader: An
         distinct: set[int] = set()
         expanded = _size(node, {}, distinct)
         if expanded - len(distinct) > max_expansion:
-            raise YamlError(f"YAML aliases expand the document to {expanded:,} nodes from {len(distinct):,} "
-                            "(an alias bomb?); refused")  # fmt: skip
+            raise YamlError(
+                f"YAML aliases expand the document to {expanded:,} nodes from {len(distinct):,} "
+                "(an alias bomb?); refused"
+            )
         return loader.construct_document(node)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)

@@ -29,10 +29,18 @@ from typing import IO
 
 BENCH_HOST = "www.bench.gov.cn"
 HERE = Path(__file__).resolve().parent
-_NEWS = ["关于印发《2024年全市优化营商环境工作要点》的通知", "市政府常务会议研究部署安全生产和防汛工作",
-         "我市召开推进高质量发展暨重点项目建设现场会", "关于公开征求《城市生活垃圾分类管理办法（征求意见稿）》意见的公告",
-         "2024年第二季度政府信息公开工作情况通报", "区政务服务中心推行“一窗通办”改革", "全市义务教育阶段学校招生工作方案发布",
-         "关于做好2024年度城乡居民基本医疗保险参保缴费工作的通知", "市领导调研乡村振兴重点工作", "政府网站年度工作报表"]  # fmt: skip
+_NEWS = [
+    "关于印发《2024年全市优化营商环境工作要点》的通知",
+    "市政府常务会议研究部署安全生产和防汛工作",
+    "我市召开推进高质量发展暨重点项目建设现场会",
+    "关于公开征求《城市生活垃圾分类管理办法（征求意见稿）》意见的公告",
+    "2024年第二季度政府信息公开工作情况通报",
+    "区政务服务中心推行“一窗通办”改革",
+    "全市义务教育阶段学校招生工作方案发布",
+    "关于做好2024年度城乡居民基本医疗保险参保缴费工作的通知",
+    "市领导调研乡村振兴重点工作",
+    "政府网站年度工作报表",
+]
 _COLUMNS = ["要闻动态", "通知公告", "政策文件", "政策解读", "政务公开", "办事服务", "互动交流", "数据发布"]
 
 
@@ -64,8 +72,10 @@ def homepage(size: int = 100_000, seed: int = 7) -> bytes:
             n += 1
             title = rng.choice(_NEWS)
             date = f"2024-{rng.randint(1, 6):02d}-{rng.randint(1, 28):02d}"
-            block.append(f'<li><a href="/art/2024/{n}/art_{rng.randint(1000, 9999)}_{n}.html" '
-                         f'title="{title}" target="_blank">{title}</a><span class="date">{date}</span></li>\n')  # fmt: skip
+            block.append(
+                f'<li><a href="/art/2024/{n}/art_{rng.randint(1000, 9999)}_{n}.html" '
+                f'title="{title}" target="_blank">{title}</a><span class="date">{date}</span></li>\n'
+            )
         block.append("</ul></div>\n")
         text = "".join(block)
         parts.append(text)
@@ -104,8 +114,9 @@ async def _serve(cert: str, dns_host: str, dns_port: int, size: int) -> None:
         assert isinstance(server, asyncio.base_events.Server)
         return int(server.sockets[0].getsockname()[1])
 
-    print(json.dumps({"http": port(http), "https": port(https), "dns": dns.address, "body_bytes": len(body)}),
-          flush=True)  # fmt: skip
+    print(
+        json.dumps({"http": port(http), "https": port(https), "dns": dns.address, "body_bytes": len(body)}), flush=True
+    )
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     loop.add_reader(sys.stdin.fileno(), lambda: done.set() if not os.read(sys.stdin.fileno(), 4096) else None)
@@ -172,10 +183,23 @@ def start(*, key_type: str = "rsa", size: int = 100_000, dns_host: str = "127.0.
     ca.cert_pem.write_to_path(str(ca_file))
     cert.private_key_and_cert_chain_pem.write_to_path(str(server_pem))
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_targets.py"), "--cert", str(server_pem), "--size", str(size),
-         "--dns-host", dns_host, "--dns-port", str(dns_port)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(HERE / "_targets.py"),
+            "--cert",
+            str(server_pem),
+            "--size",
+            str(size),
+            "--dns-host",
+            dns_host,
+            "--dns-port",
+            str(dns_port),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=HERE.parent,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:

@@ -83,15 +83,18 @@ def homepage(rng: random.Random, target: int = 100_000) -> str:
             "</span></li>"
             for i in range(10)
         )
-        blocks.append(f"<div class='block b{n}'><div class=hd><h3>新闻{n}</h3><a href=/more{n}/>更多</a></div>"
-                      f"<div class=bd><ul>{rows}</ul></div></div>")  # fmt: skip
+        blocks.append(
+            f"<div class='block b{n}'><div class=hd><h3>新闻{n}</h3><a href=/more{n}/>更多</a></div>"
+            f"<div class=bd><ul>{rows}</ul></div></div>"
+        )
         n += 1
     return head + "".join(blocks) + foot
 
 
 def fetched(url: str, body: bytes) -> Fetched:
-    return Fetched(url=url, final_url=url, status=200, headers={"content-type": "text/html"}, body=body,
-                   body_bytes=len(body))  # fmt: skip
+    return Fetched(
+        url=url, final_url=url, status=200, headers={"content-type": "text/html"}, body=body, body_bytes=len(body)
+    )
 
 
 Timing = tuple[float, float]  # (median, min) CPU seconds per call over the trials
@@ -208,9 +211,11 @@ sites:
 def bench_memory(home: bytes, sites: int = 10_000) -> tuple[float, float]:
     lines = ["sites:"]
     for i in range(sites):
-        lines.append(f'  - code: "44050{i:05d}"\n    name: 龙湖区第{i}号网站\n    url: "https://s{i}.lh.gov.cn/"\n'
-                     f'    columns: [{{name: 工作动态, url: "https://s{i}.lh.gov.cn/gzdt/"}}, '
-                     f'{{name: 通知公告, url: "https://s{i}.lh.gov.cn/tzgg/", category: notice}}]')  # fmt: skip
+        lines.append(
+            f'  - code: "44050{i:05d}"\n    name: 龙湖区第{i}号网站\n    url: "https://s{i}.lh.gov.cn/"\n'
+            f'    columns: [{{name: 工作动态, url: "https://s{i}.lh.gov.cn/gzdt/"}}, '
+            f'{{name: 通知公告, url: "https://s{i}.lh.gov.cn/tzgg/", category: notice}}]'
+        )
     text = "\n".join(lines)
     gc.collect()
     tracemalloc.start()
@@ -234,8 +239,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         d = Path(args.serve)
-        asyncio.run(_serve(str(d / "port"), str(d / "cert.pem"), str(d / "key.pem"), (d / "home.html").read_bytes(),
-                           (d / "col.html").read_bytes()))  # fmt: skip
+        asyncio.run(
+            _serve(
+                str(d / "port"),
+                str(d / "cert.pem"),
+                str(d / "key.pem"),
+                (d / "home.html").read_bytes(),
+                (d / "col.html").read_bytes(),
+            )
+        )
         return
     rng = random.Random(20261120)
     home = homepage(rng).encode("gbk")
@@ -249,8 +261,10 @@ def main() -> None:
     fetch_cpu = judged["fetch"]
     config_mb, results_mb = bench_memory(home)
     floor: Timing = (judged["decode"][0] + judged["lexbor"][0], judged["decode"][1] + judged["lexbor"][1])
-    print(f"homepage: {len(home) / 1024:.0f} KB GBK, column pages: {len(column) / 1024:.0f} KB, "
-          f"{args.trials} trials of {args.rounds} rounds; CPU per call: median (min)")  # fmt: skip
+    print(
+        f"homepage: {len(home) / 1024:.0f} KB GBK, column pages: {len(column) / 1024:.0f} KB, "
+        f"{args.trials} trials of {args.rounds} rounds; CPU per call: median (min)"
+    )
 
     def ms(t: Timing) -> str:
         return f"{t[0] * 1000:.2f} ({t[1] * 1000:.2f}) ms"

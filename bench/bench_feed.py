@@ -119,19 +119,38 @@ def bench_memory(count: int) -> tuple[float, float]:
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     accounts = tuple(
-        Account(id=f"wechat-account-{i}", unit=f"潮州市某局{i % 500}", platform="wechat", name=f"平安潮州{i}",
-                status="active", feed=f"http://rsshub.local:1200/wechat/mp/uid{i}", uid=f"uid{i}")
+        Account(
+            id=f"wechat-account-{i}",
+            unit=f"潮州市某局{i % 500}",
+            platform="wechat",
+            name=f"平安潮州{i}",
+            status="active",
+            feed=f"http://rsshub.local:1200/wechat/mp/uid{i}",
+            uid=f"uid{i}",
+        )
         for i in range(count)
-    )  # fmt: skip
+    )
     cfg = Config(accounts=accounts)
     now = time.time()
     results = {
-        a.id: FeedResult(success=True, started=now, duration_seconds=0.01, url=a.feed, status_code=200,
-                         last_entry=now - 3600, entries=20, entries_recent=8, format="rss2.0",
-                         details={"last_success": now, "newest_title": f"平安潮州：第{i}期 潮州市公安局工作动态",
-                                  "newest_link": f"https://mp.weixin.qq.com/s/abcdefghijklmnop{i}"})
+        a.id: FeedResult(
+            success=True,
+            started=now,
+            duration_seconds=0.01,
+            url=a.feed,
+            status_code=200,
+            last_entry=now - 3600,
+            entries=20,
+            entries_recent=8,
+            format="rss2.0",
+            details={
+                "last_success": now,
+                "newest_title": f"平安潮州：第{i}期 潮州市公安局工作动态",
+                "newest_link": f"https://mp.weixin.qq.com/s/abcdefghijklmnop{i}",
+            },
+        )
         for i, a in enumerate(cfg.accounts)
-    }  # fmt: skip
+    }
     traced = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     del results
@@ -179,8 +198,10 @@ def main() -> None:
 
     rss_before = _rss_mib()
     traced, rss_after = bench_memory(args.accounts)
-    print(f"\nmemory, {args.accounts} accounts + one FeedResult each: {traced:.0f} MiB traced "
-          f"({traced * 2**20 / args.accounts:.0f} B/account); process RSS {rss_before:.0f} → {rss_after:.0f} MiB")  # fmt: skip
+    print(
+        f"\nmemory, {args.accounts} accounts + one FeedResult each: {traced:.0f} MiB traced "
+        f"({traced * 2**20 / args.accounts:.0f} B/account); process RSS {rss_before:.0f} → {rss_after:.0f} MiB"
+    )
     print(f"pid {os.getpid()}")
 
 

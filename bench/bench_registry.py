@@ -49,7 +49,16 @@ def write_csv(base: Path, sites: int, accounts: int) -> None:
         w = csv.writer(f)
         w.writerow(["网站标识码", "网站名称", "首页网址", "主办单位", "网站类型", "运行状态"])
         for i, code in enumerate(codes(sites)):
-            w.writerow([code, f"测试{i}区人民政府", f"https://www.s{i}.gov.cn/", f"测试{i}区人民政府办公室", "部门网站", "正常运行"])
+            w.writerow(
+                [
+                    code,
+                    f"测试{i}区人民政府",
+                    f"https://www.s{i}.gov.cn/",
+                    f"测试{i}区人民政府办公室",
+                    "部门网站",
+                    "正常运行",
+                ]
+            )
     with (base / "accounts.csv").open("w", encoding="gb18030", newline="") as f:
         w = csv.writer(f)
         w.writerow(["单位名称", "账号类型", "账号名称", "平台账号", "账号状态"])

@@ -192,8 +192,9 @@ class Blackbox:
             await asyncio.sleep(0.05)
         raise RuntimeError("blackbox_exporter did not come up")
 
-    async def cpu(self, session: aiohttp.ClientSession, url: str, n: int, concurrency: int,
-                  expect_ok: bool, *, warm: bool = False) -> tuple[float, float]:  # fmt: skip
+    async def cpu(
+        self, session: aiohttp.ClientSession, url: str, n: int, concurrency: int, expect_ok: bool, *, warm: bool = False
+    ) -> tuple[float, float]:
         bad: list[str] = []
         want = "probe_success 1" if expect_ok else "probe_success 0"
 
@@ -249,14 +250,20 @@ def dns_port_free() -> bool:
 
 async def bench(args: argparse.Namespace) -> list[Row]:
     with_dns = not args.no_dns and can_unshare() and dns_port_free()
-    targets = _targets.start(key_type=args.key, size=args.size,
-                             dns_host=DNS_HOST if with_dns else "127.0.0.1", dns_port=53 if with_dns else 0)  # fmt: skip
+    targets = _targets.start(
+        key_type=args.key,
+        size=args.size,
+        dns_host=DNS_HOST if with_dns else "127.0.0.1",
+        dns_port=53 if with_dns else 0,
+    )
     tmp = tempfile.TemporaryDirectory(prefix="xuncha-bench-bb-")
     boxes: list[Blackbox] = []
     try:
-        print(f"target: pid {targets.proc.pid}, homepage {targets.body_bytes} bytes, {args.key.upper()} certificate; "
-              f"dns rows: {'yes, ' + targets.dns if with_dns else 'no (needs root, unshare and 127.0.0.77:53)'}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"target: pid {targets.proc.pid}, homepage {targets.body_bytes} bytes, {args.key.upper()} certificate; "
+            f"dns rows: {'yes, ' + targets.dns if with_dns else 'no (needs root, unshare and 127.0.0.77:53)'}",
+            file=sys.stderr,
+        )
         refused = f"http://127.0.0.1:{free_port()}/"
         plain = [("http", targets.http_url, True), ("https", targets.https_url, True), ("refused", refused, False)]
         ctx = agent_context(targets.ca_file, None)
@@ -290,14 +297,26 @@ async def bench(args: argparse.Namespace) -> list[Row]:
                                 cpu, wall = await abb.cpu(session, url, per, conc, ok, warm=i == 0)
                                 b_ms.append(cpu * 1000 / per)
                                 b_wall.append(wall)
-                    row = Row(kind, conc, per * args.rounds, statistics.median(a_ms), sum(a_wall),
-                              statistics.median(b_ms), sum(b_wall))  # fmt: skip
+                    row = Row(
+                        kind,
+                        conc,
+                        per * args.rounds,
+                        statistics.median(a_ms),
+                        sum(a_wall),
+                        statistics.median(b_ms),
+                        sum(b_wall),
+                    )
                     rows.append(row)
-                    print(f"  {kind:9} c={conc:<3} agent {row.agent_ms:6.2f} ms  blackbox {row.bb_ms:6.2f} ms",
-                          file=sys.stderr)  # fmt: skip
+                    print(
+                        f"  {kind:9} c={conc:<3} agent {row.agent_ms:6.2f} ms  blackbox {row.bb_ms:6.2f} ms",
+                        file=sys.stderr,
+                    )
         for b in boxes:
-            print(f"blackbox pid {b.proc.pid}: {b.ticks_total:.2f} s CPU by /proc/stat, "
-                  f"{b.fine_total:.2f} s by schedstat", file=sys.stderr)  # fmt: skip
+            print(
+                f"blackbox pid {b.proc.pid}: {b.ticks_total:.2f} s CPU by /proc/stat, "
+                f"{b.fine_total:.2f} s by schedstat",
+                file=sys.stderr,
+            )
         await ctx.net.close()
         if with_dns:
             await dns_ctx.net.close()
@@ -322,14 +341,18 @@ def table(rows: list[Row]) -> str:
     )
     lines = [head]
     for r in rows:
-        lines.append((
-            r.kind, str(r.concurrency), str(r.probes),
-            f"{r.agent_ms:.2f}" if r.agent_ms is not None else "n/a",
-            f"{r.bb_ms:.2f}" if r.bb_ms is not None else "n/a",
-            f"{r.ratio:.2f}" if r.ratio is not None else "n/a",
-            f"{r.agent_wall:.2f}" if r.agent_wall is not None else "",
-            f"{r.bb_wall:.2f}" if r.bb_wall is not None else "",
-        ))  # fmt: skip
+        lines.append(
+            (
+                r.kind,
+                str(r.concurrency),
+                str(r.probes),
+                f"{r.agent_ms:.2f}" if r.agent_ms is not None else "n/a",
+                f"{r.bb_ms:.2f}" if r.bb_ms is not None else "n/a",
+                f"{r.ratio:.2f}" if r.ratio is not None else "n/a",
+                f"{r.agent_wall:.2f}" if r.agent_wall is not None else "",
+                f"{r.bb_wall:.2f}" if r.bb_wall is not None else "",
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |" for line in lines]
     out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -349,8 +372,10 @@ def main() -> None:
     rows = asyncio.run(bench(args))
     print(table(rows))
     worst = max((r.ratio for r in rows if r.ratio is not None and r.kind in ("http", "https")), default=None)
-    print(f"\nworst http/https ratio {worst:.2f} (target <= 1.0); "
-          f"CPU clock tick for blackbox {1000 / _TICK:.0f} ms; run took {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    print(
+        f"\nworst http/https ratio {worst:.2f} (target <= 1.0); "
+        f"CPU clock tick for blackbox {1000 / _TICK:.0f} ms; run took {time.perf_counter() - t0:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,10 @@ class Synthetic(Prometheus):
         return json.loads(text)["data"]
 
     def _vector(self, key: str, idents: list[str], values: list[float], at: float) -> dict[str, Any]:
-        return {"resultType": "vector",
-                "result": [{"metric": {key: i}, "value": [at, repr(v)]} for i, v in zip(idents, values, strict=True)]}
+        return {
+            "resultType": "vector",
+            "result": [{"metric": {key: i}, "value": [at, repr(v)]} for i, v in zip(idents, values, strict=True)],
+        }
 
     def _answer(self, path: str, q: str, params: dict[str, str]) -> dict[str, Any]:
         rng = self.rng
@@ -91,34 +93,75 @@ class Synthetic(Prometheus):
             start, end, step = (float(params[k]) for k in ("start", "end", "step"))
             times = [start + k * step for k in range(int((end - start) // step) + 1)]
             if q.startswith("count by (__name__)"):
-                return {"resultType": "matrix", "result": [
-                    {"metric": {"__name__": n}, "values": [[t, "1"] for t in times]} for n in WATCHED]}
+                return {
+                    "resultType": "matrix",
+                    "result": [{"metric": {"__name__": n}, "values": [[t, "1"] for t in times]} for n in WATCHED],
+                }
             if "increase(" in q:
                 fails = M.HTTP_FAILURES_TOTAL in q
                 if fails:  # "> 0": only days with failures; 2 % of sites fail 20 % of a day's visits at times
                     bad = [c for c in self.codes if rng.random() < 0.02]
-                    return {"resultType": "matrix", "result": [
-                        {"metric": {"code": c}, "values": [[t, "57.6"] for t in times if rng.random() < 0.3]}
-                        for c in bad]}  # fmt: skip
-                return {"resultType": "matrix", "result": [
-                    {"metric": {"code": c}, "values": [[t, "288"] for t in times]} for c in self.codes]}
+                    return {
+                        "resultType": "matrix",
+                        "result": [
+                            {"metric": {"code": c}, "values": [[t, "57.6"] for t in times if rng.random() < 0.3]}
+                            for c in bad
+                        ],
+                    }
+                return {
+                    "resultType": "matrix",
+                    "result": [{"metric": {"code": c}, "values": [[t, "288"] for t in times]} for c in self.codes],
+                }
             codes = re.findall(r'code=~"([0-9|]+)"', q)  # a chart: a few failing sites
             chosen = codes[-1].split("|") if codes else []
-            return {"resultType": "matrix", "result": [
-                {"metric": {"code": c}, "values": [[t, repr(rng.random() * 10)] for t in times]} for c in chosen]}
+            return {
+                "resultType": "matrix",
+                "result": [
+                    {"metric": {"code": c}, "values": [[t, repr(rng.random() * 10)] for t in times]} for c in chosen
+                ],
+            }
         at = float(params["time"])
         if "last_over_time(xuncha_site_info" in q:
-            return {"resultType": "vector", "result": [
-                {"metric": {"__name__": M.SITE_INFO, "code": c, "name": f"网站{c}", "region": "广东省汕头市龙湖区",
-                            "province": "广东省", "kind": "department", "status": "closed" if i % 200 == 0 else "active",
-                            "url": f"https://{c}.example.gov.cn/", "job": "xuncha", "instance": "agent-0:9725"},
-                 "value": [at, "1"]} for i, c in enumerate(self.codes)]}  # fmt: skip
+            return {
+                "resultType": "vector",
+                "result": [
+                    {
+                        "metric": {
+                            "__name__": M.SITE_INFO,
+                            "code": c,
+                            "name": f"网站{c}",
+                            "region": "广东省汕头市龙湖区",
+                            "province": "广东省",
+                            "kind": "department",
+                            "status": "closed" if i % 200 == 0 else "active",
+                            "url": f"https://{c}.example.gov.cn/",
+                            "job": "xuncha",
+                            "instance": "agent-0:9725",
+                        },
+                        "value": [at, "1"],
+                    }
+                    for i, c in enumerate(self.codes)
+                ],
+            }
         if "last_over_time(xuncha_account_info" in q:
-            return {"resultType": "vector", "result": [
-                {"metric": {"__name__": M.ACCOUNT_INFO, "account": a, "unit": f"单位{i % 5000}",
-                            "platform": PLATFORMS[i % len(PLATFORMS)], "name": f"账号{i}",
-                            "status": "stopped" if i % 100 == 0 else "active", "job": "xuncha"},
-                 "value": [at, "1"]} for i, a in enumerate(self.accounts)]}  # fmt: skip
+            return {
+                "resultType": "vector",
+                "result": [
+                    {
+                        "metric": {
+                            "__name__": M.ACCOUNT_INFO,
+                            "account": a,
+                            "unit": f"单位{i % 5000}",
+                            "platform": PLATFORMS[i % len(PLATFORMS)],
+                            "name": f"账号{i}",
+                            "status": "stopped" if i % 100 == 0 else "active",
+                            "job": "xuncha",
+                        },
+                        "value": [at, "1"],
+                    }
+                    for i, a in enumerate(self.accounts)
+                ],
+            }
         account = "by (account)" in q
         idents, key = (self.accounts, "account") if account else (self.codes, "code")
         share = 0.06 if account else 0.02  # per measure: about 17 % of sites fail one of nine
@@ -132,8 +175,15 @@ class Synthetic(Prometheus):
         return self._vector(key, chosen, [rng.random() * 12 * DAY if "time()" in q else 3.0 for _ in chosen], at)
 
 
-def run_once(prom: Prometheus, period: Period, now: float, formats: list[str], workers: int,
-             step: float = 3600.0, scan_step: float | None = None) -> dict[str, float]:  # fmt: skip
+def run_once(
+    prom: Prometheus,
+    period: Period,
+    now: float,
+    formats: list[str],
+    workers: int,
+    step: float = 3600.0,
+    scan_step: float | None = None,
+) -> dict[str, float]:
     t0 = time.perf_counter()
     report: Report = build(prom, period, Options(workers=workers, step=step, scan_step=scan_step), now=now)
     out = {"build_s": time.perf_counter() - t0}
@@ -168,7 +218,10 @@ def report(title: str, runs: list[dict[str, float]]) -> None:
     for key in runs[0]:
         values = [r[key] for r in runs]
         med = statistics.median(values)
-        print(f"  {key:>20}: {med:,.2f}" + (f"   (runs: {', '.join(f'{v:.2f}' for v in values)})" if len(runs) > 1 else ""))
+        print(
+            f"  {key:>20}: {med:,.2f}"
+            + (f"   (runs: {', '.join(f'{v:.2f}' for v in values)})" if len(runs) > 1 else "")
+        )
 
 
 def real(args: argparse.Namespace) -> None:
@@ -194,17 +247,32 @@ def real(args: argparse.Namespace) -> None:
             yield from (f"{metric}{{{lab}}} {value(i, start + h * 3600):g} {int(start + h * 3600)}\n" for h in hours)
 
     def lines() -> Any:  # OpenMetrics wants each metric family contiguous, each series in time order
-        yield from family(M.ACCOUNT_INFO, accounts, lambda a: f'account="{a}",unit="u",platform="wechat",name="n",'
-                          'status="active"', lambda a, t: 1)  # fmt: skip
-        yield from family(M.FEED_LAST_ENTRY, accounts, lambda a: f'account="{a}"',
-                          lambda a, t: start + ((t - start) // every[a]) * every[a])  # fmt: skip
+        yield from family(
+            M.ACCOUNT_INFO,
+            accounts,
+            lambda a: f'account="{a}",unit="u",platform="wechat",name="n",status="active"',
+            lambda a, t: 1,
+        )
+        yield from family(
+            M.FEED_LAST_ENTRY,
+            accounts,
+            lambda a: f'account="{a}"',
+            lambda a, t: start + ((t - start) // every[a]) * every[a],
+        )
         yield from family(M.FEED_SUCCESS, accounts, lambda a: f'account="{a}"', lambda a, t: 1)
-        yield from family(M.HOMEPAGE_LAST_UPDATE, codes, lambda c: f'code="{c}"', lambda c, t: min(stuck[c], t - t % DAY))
+        yield from family(
+            M.HOMEPAGE_LAST_UPDATE, codes, lambda c: f'code="{c}"', lambda c, t: min(stuck[c], t - t % DAY)
+        )
         yield from family(M.HTTP_CHECKS_TOTAL, codes, lambda c: f'code="{c}"', lambda c, t: (t - start) / 300)
-        yield from family(M.HTTP_FAILURES_TOTAL, codes, lambda c: f'code="{c}"',
-                          lambda c, t: fails[c] * (t - start) / 3600)  # fmt: skip
-        yield from family(M.SITE_INFO, codes, lambda c: f'code="{c}",name="网站{c}",region="r",province="p",'
-                          'status="active"', lambda c, t: 1)  # fmt: skip
+        yield from family(
+            M.HTTP_FAILURES_TOTAL, codes, lambda c: f'code="{c}"', lambda c, t: fails[c] * (t - start) / 3600
+        )
+        yield from family(
+            M.SITE_INFO,
+            codes,
+            lambda c: f'code="{c}",name="网站{c}",region="r",province="p",status="active"',
+            lambda c, t: 1,
+        )
         yield "# EOF\n"
 
     with tempfile.TemporaryDirectory(prefix="xuncha-bench-") as tmp:
@@ -212,17 +280,33 @@ def real(args: argparse.Namespace) -> None:
         with prometheus(Path(tmp), lines()) as url:
             ready = time.perf_counter() - t0
             timed = Timed(url)
-            runs = [run_once(timed, period, period.end + 30 * DAY, args.formats, workers=args.workers,
-                             step=args.step, scan_step=args.scan_step) for _ in range(args.repeat)]  # fmt: skip
+            runs = [
+                run_once(
+                    timed,
+                    period,
+                    period.end + 30 * DAY,
+                    args.formats,
+                    workers=args.workers,
+                    step=args.step,
+                    scan_step=args.scan_step,
+                )
+                for _ in range(args.repeat)
+            ]
     for seconds, query in sorted(timed.log, reverse=True)[:4]:
         print(f"  slowest query {seconds:6.2f} s: {query[:110]}")
     named = [sec for sec, q in timed.log if '=~"acct-' in q or re.search(r'code=~"\d{10}', q)]
-    print(f"  Prometheus time, summed over queries: {sum(sec for sec, _ in timed.log):.2f} s, of which "
-          f"{sum(named):.2f} s in {len(named)} queries naming offenders; the scans of everyone: "
-          + ", ".join(f"{sec:.2f} s" for sec, q in sorted(timed.log, reverse=True)
-                      if "max_over_time((" in q and "=~" not in q)[:6])  # fmt: skip
-    report(f"real Prometheus, {args.sites} sites, {args.accounts} accounts, hourly series, {period.title()} "
-           f"(backfill and start: {ready:.1f} s)", runs)
+    print(
+        f"  Prometheus time, summed over queries: {sum(sec for sec, _ in timed.log):.2f} s, of which "
+        f"{sum(named):.2f} s in {len(named)} queries naming offenders; the scans of everyone: "
+        + ", ".join(
+            f"{sec:.2f} s" for sec, q in sorted(timed.log, reverse=True) if "max_over_time((" in q and "=~" not in q
+        )[:6]
+    )
+    report(
+        f"real Prometheus, {args.sites} sites, {args.accounts} accounts, hourly series, {period.title()} "
+        f"(backfill and start: {ready:.1f} s)",
+        runs,
+    )
 
 
 def main() -> None:

@@ -90,34 +90,81 @@ def build(n: int, seed: int = 1) -> View:
         key = target_key(site)
         ok = rng.random() > 0.03
         started = now - rng.uniform(0, 300)
-        results.record(key, HttpResult(
-            success=ok, reason="" if ok else "connect: connection refused", started=started,
-            duration_seconds=rng.uniform(0.05, 2), url=url, final_url=url, status_code=200 if ok else None,
-            address="10.1.2.3", ip_version=4, body_bytes=rng.randint(30_000, 300_000),
-            phases={p: rng.uniform(0.001, 0.3) for p in ("resolve", "connect", "processing", "transfer")},
-        ))  # fmt: skip
-        results.record(key, DnsResult(
-            success=True, started=started, host=host, ipv4=("10.1.2.3", "10.1.2.4"), ipv6=(),
-            lookup_seconds=rng.uniform(0.001, 0.05), rcode="NOERROR",
-        ))  # fmt: skip
-        results.record(key, TlsResult(
-            success=True, started=started, host=host, address="10.1.2.3", not_before=now - 90 * 86400,
-            not_after=now + rng.uniform(-10, 300) * 86400, subject=f"CN={host}", issuer="CN=Bench CA",
-            sans=(host,), serial="0123456789abcdef", chain_valid=True, hostname_match=rng.random() > 0.01,
-            tls_version="TLSv1.3",
-        ))  # fmt: skip
-        results.record(key, ContentResult(
-            success=True, started=started, url=url, homepage_success=True,
-            homepage_last_update=now - rng.uniform(0, 30) * 86400, homepage_update_source="dated_items",
-            columns_success=True,
-            columns=tuple(
-                ColumnFinding(name=c.name, category=c.category, url=c.url, success=True,
-                              last_update=now - rng.uniform(0, 200) * 86400, blank=rng.random() < 0.02, items=20)
-                for c in columns
+        results.record(
+            key,
+            HttpResult(
+                success=ok,
+                reason="" if ok else "connect: connection refused",
+                started=started,
+                duration_seconds=rng.uniform(0.05, 2),
+                url=url,
+                final_url=url,
+                status_code=200 if ok else None,
+                address="10.1.2.3",
+                ip_version=4,
+                body_bytes=rng.randint(30_000, 300_000),
+                phases={p: rng.uniform(0.001, 0.3) for p in ("resolve", "connect", "processing", "transfer")},
             ),
-            compliance_success=True, compliance={c: rng.random() > 0.05 for c in m.COMPLIANCE_CHECKS},
-            serious_errors=0, privacy_leaks=0, closure_notice_shown=None if site.status != "closing" else False,
-        ))  # fmt: skip
+        )
+        results.record(
+            key,
+            DnsResult(
+                success=True,
+                started=started,
+                host=host,
+                ipv4=("10.1.2.3", "10.1.2.4"),
+                ipv6=(),
+                lookup_seconds=rng.uniform(0.001, 0.05),
+                rcode="NOERROR",
+            ),
+        )
+        results.record(
+            key,
+            TlsResult(
+                success=True,
+                started=started,
+                host=host,
+                address="10.1.2.3",
+                not_before=now - 90 * 86400,
+                not_after=now + rng.uniform(-10, 300) * 86400,
+                subject=f"CN={host}",
+                issuer="CN=Bench CA",
+                sans=(host,),
+                serial="0123456789abcdef",
+                chain_valid=True,
+                hostname_match=rng.random() > 0.01,
+                tls_version="TLSv1.3",
+            ),
+        )
+        results.record(
+            key,
+            ContentResult(
+                success=True,
+                started=started,
+                url=url,
+                homepage_success=True,
+                homepage_last_update=now - rng.uniform(0, 30) * 86400,
+                homepage_update_source="dated_items",
+                columns_success=True,
+                columns=tuple(
+                    ColumnFinding(
+                        name=c.name,
+                        category=c.category,
+                        url=c.url,
+                        success=True,
+                        last_update=now - rng.uniform(0, 200) * 86400,
+                        blank=rng.random() < 0.02,
+                        items=20,
+                    )
+                    for c in columns
+                ),
+                compliance_success=True,
+                compliance={c: rng.random() > 0.05 for c in m.COMPLIANCE_CHECKS},
+                serious_errors=0,
+                privacy_leaks=0,
+                closure_notice_shown=None if site.status != "closing" else False,
+            ),
+        )
         results.record(key, LinksResult(success=True, started=started, checked=rng.randint(50, 400), broken=0))
     return View(config=Config(sites=tuple(sites)), results=results, reload_success_timestamp=now)
 
@@ -154,8 +201,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sites", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--changed", type=float, default=0.2,
-                    help="share of sites with a new http result between scrapes (5 m probes, 1 m scrapes: 0.2)")  # fmt: skip
+    ap.add_argument(
+        "--changed",
+        type=float,
+        default=0.2,
+        help="share of sites with a new http result between scrapes (5 m probes, 1 m scrapes: 0.2)",
+    )
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -177,11 +228,15 @@ def main() -> None:
     series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
     print(f"cold scrape (every target rendered): {cold_cpu * 1000:.0f} ms CPU, {cold_wall * 1000:.0f} ms wall")
     print(f"warm scrape (nothing changed):       {warm_cpu * 1000:.0f} ms CPU, {warm_wall * 1000:.0f} ms wall")
-    print(f"scrape after {args.changed:.0%} of http results changed: {(changed_cpu - touch_cpu) * 1000:.0f} ms CPU "
-          f"(median of {args.repeat}; the result replacement itself subtracted)")  # fmt: skip
+    print(
+        f"scrape after {args.changed:.0%} of http results changed: {(changed_cpu - touch_cpu) * 1000:.0f} ms CPU "
+        f"(median of {args.repeat}; the result replacement itself subtracted)"
+    )
     print(f"body: {len(body) / 1e6:.1f} MB, {series} series ({series / args.sites:.1f} per site)")
-    print(f"gzip level 1 (off the event loop, for Prometheus' Accept-Encoding): {len(zbody) / 1e6:.2f} MB, "
-          f"{z_cpu * 1000:.0f} ms CPU")  # fmt: skip
+    print(
+        f"gzip level 1 (off the event loop, for Prometheus' Accept-Encoding): {len(zbody) / 1e6:.2f} MB, "
+        f"{z_cpu * 1000:.0f} ms CPU"
+    )
     print(f"per site (cold): {cold_cpu * 1e6 / args.sites:.0f} µs CPU, {len(body) / args.sites:.0f} bytes")
 
 

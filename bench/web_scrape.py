@@ -42,8 +42,9 @@ def rss_mib(pid: int) -> float:
 
 async def run(tmp: Path, sites: int, scrapers: int, rounds: int, secure: bool) -> None:
     port = free_port()
-    rows = "".join(f'  - {{code: "440507{i:04d}", name: 站点{i}, url: "http://127.0.0.1:9/{i}/"}}\n'
-                   for i in range(sites))  # fmt: skip
+    rows = "".join(
+        f'  - {{code: "440507{i:04d}", name: 站点{i}, url: "http://127.0.0.1:9/{i}/"}}\n' for i in range(sites)
+    )
     (tmp / "xuncha.yml").write_text(
         f'listen: "127.0.0.1:{port}"\nstate_dir: {tmp / "state"}\n'
         "intervals: {http: 1h, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}\nsites:\n" + rows,
@@ -59,8 +60,10 @@ async def run(tmp: Path, sites: int, scrapers: int, rounds: int, secure: bool) -
         cert.cert_chain_pems[0].write_to_path(str(tmp / "c.crt"))
         cert.private_key_pem.write_to_path(str(tmp / "c.key"))
         hashed = bcrypt.hashpw(b"bench", bcrypt.gensalt(10)).decode()
-        (tmp / "web.yml").write_text(f"tls_server_config: {{cert_file: c.crt, key_file: c.key}}\n"
-                                     f"basic_auth_users: {{prometheus: '{hashed}'}}\n", encoding="utf-8")  # fmt: skip
+        (tmp / "web.yml").write_text(
+            f"tls_server_config: {{cert_file: c.crt, key_file: c.key}}\nbasic_auth_users: {{prometheus: '{hashed}'}}\n",
+            encoding="utf-8",
+        )
         argv.append(f"--web.config.file={tmp / 'web.yml'}")
         ctx = ssl.create_default_context()
         ca.configure_trust(ctx)
@@ -93,9 +96,11 @@ async def run(tmp: Path, sites: int, scrapers: int, rounds: int, secure: bool) -
         wall = time.perf_counter() - t0
         latencies.sort()
         p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-        print(f"{'TLS + basic auth' if secure else 'open           '}: {len(latencies)} scrapes of {sites} sites by "
-              f"{scrapers} scrapers in {wall:.1f} s; p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms, "
-              f"max {latencies[-1] * 1000:.0f} ms; agent RSS {rss_mib(proc.pid):.0f} MiB")  # fmt: skip
+        print(
+            f"{'TLS + basic auth' if secure else 'open           '}: {len(latencies)} scrapes of {sites} sites by "
+            f"{scrapers} scrapers in {wall:.1f} s; p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms, "
+            f"max {latencies[-1] * 1000:.0f} ms; agent RSS {rss_mib(proc.pid):.0f} MiB"
+        )
     finally:
         proc.terminate()
         await proc.wait()

@@ -14,10 +14,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed file is out of date")
-    parser.add_argument("--grafana-url", default=GRAFANA_URL,
-                        help="your Grafana, for the alerts' dashboard_url (default: %(default)s)")
-    parser.add_argument("--runbook-url", default=RUNBOOK_URL,
-                        help="your copy of docs/runbook.md, for the alerts' runbook_url (default: %(default)s)")
+    parser.add_argument(
+        "--grafana-url", default=GRAFANA_URL, help="your Grafana, for the alerts' dashboard_url (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--runbook-url",
+        default=RUNBOOK_URL,
+        help="your copy of docs/runbook.md, for the alerts' runbook_url (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     stale = []
     for rel, content in outputs(Options(grafana_url=args.grafana_url, runbook_url=args.runbook_url)).items():

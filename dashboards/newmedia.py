@@ -14,38 +14,89 @@ UID = R.DASHBOARD_UIDS["newmedia"]
 def build() -> g.Dashboard:
     grid = Grid()
     platform = 'platform=~"$platform"'
-    info = f'{R.ACCOUNT_INFO}{{{platform}}}'
+    info = f"{R.ACCOUNT_INFO}{{{platform}}}"
     active = f'{R.ACCOUNT_INFO}{{status!="stopped", {platform}}}'
     joined = f"* on (account) group_left (unit, platform, name) {active}"
     s = R.ACCOUNT_LEVEL_BY_INDICATOR
     panels = [
         grid.row("政务新媒体 New media"),
         grid.place(stat("Accounts watched 在监账号", f"count({active}) or vector(0)"), 6, 4),
-        grid.place(stat("Silent ≥ 14 days 否决", f'sum(({s}{{indicator="silence"}} == bool 2) {joined}) or vector(0)',
-                        thresholds=steps((None, "green"), (1, "red"))), 6, 4),
-        grid.place(stat("Silent ≥ 7 days 预警", f'sum(({s}{{indicator="silence"}} == bool 1) {joined}) or vector(0)',
-                        thresholds=steps((None, "green"), (1, "orange"))), 6, 4),
-        grid.place(stat(
-            "Stopped but live 停更未注销",
-            f"sum(max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) * on (account) group_left () {info}) or vector(0)",
-            thresholds=steps((None, "green"), (1, "red"))), 6, 4),
-        grid.place(table(
-            "Silence per account 账号停更时长",
-            (f"sort_desc({R.ACCOUNT_SILENCE} {joined})", ""), unit="s", rename={"Value": "silent for"},
-            sort="silent for", thresholds=steps((None, "green"), (7 * 86400, "orange"), (14 * 86400, "red"))), 24, 10),
-        grid.place(table(
-            "Feeds 订阅源", (f"min by (account) ({M.FEED_SUCCESS}) {joined}", ""), rename={"Value": "feed ok"},
-            thresholds=steps((None, "red"), (1, "green")),
-            description="A failing feed (RSSHub route broken) is not a silent account."), 12, 8),
-        grid.place(table(
-            "Stopped accounts 已停止账号",
-            (f"max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) * on (account) group_left (unit, platform, name) "
-             f'{R.ACCOUNT_INFO}{{status="stopped", {platform}}}', ""),
-            rename={"Value": "still live"}, thresholds=steps((None, "green"), (1, "red")),
-            description="Stopped accounts must be deregistered (注销); 1 means still reachable."), 12, 8),
+        grid.place(
+            stat(
+                "Silent ≥ 14 days 否决",
+                f'sum(({s}{{indicator="silence"}} == bool 2) {joined}) or vector(0)',
+                thresholds=steps((None, "green"), (1, "red")),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Silent ≥ 7 days 预警",
+                f'sum(({s}{{indicator="silence"}} == bool 1) {joined}) or vector(0)',
+                thresholds=steps((None, "green"), (1, "orange")),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Stopped but live 停更未注销",
+                f"sum(max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) * on (account) group_left () {info}) or vector(0)",
+                thresholds=steps((None, "green"), (1, "red")),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            table(
+                "Silence per account 账号停更时长",
+                (f"sort_desc({R.ACCOUNT_SILENCE} {joined})", ""),
+                unit="s",
+                rename={"Value": "silent for"},
+                sort="silent for",
+                thresholds=steps((None, "green"), (7 * 86400, "orange"), (14 * 86400, "red")),
+            ),
+            24,
+            10,
+        ),
+        grid.place(
+            table(
+                "Feeds 订阅源",
+                (f"min by (account) ({M.FEED_SUCCESS}) {joined}", ""),
+                rename={"Value": "feed ok"},
+                thresholds=steps((None, "red"), (1, "green")),
+                description="A failing feed (RSSHub route broken) is not a silent account.",
+            ),
+            12,
+            8,
+        ),
+        grid.place(
+            table(
+                "Stopped accounts 已停止账号",
+                (
+                    f"max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) * on (account) group_left (unit, platform, name) "
+                    f'{R.ACCOUNT_INFO}{{status="stopped", {platform}}}',
+                    "",
+                ),
+                rename={"Value": "still live"},
+                thresholds=steps((None, "green"), (1, "red")),
+                description="Stopped accounts must be deregistered (注销); 1 means still reachable.",
+            ),
+            12,
+            8,
+        ),
         grid.place(bars("Accounts per platform 平台", f"count by (platform) ({info})", "{{platform}}"), 12, 7),
-        grid.place(bars("Silent (veto) per platform", f"sum by (platform) (({s}{{indicator=\"silence\"}} == bool 2) "
-                        f"{joined})", "{{platform}}", thresholds=steps((None, "green"), (1, "red"))), 12, 7),
+        grid.place(
+            bars(
+                "Silent (veto) per platform",
+                f'sum by (platform) (({s}{{indicator="silence"}} == bool 2) {joined})',
+                "{{platform}}",
+                thresholds=steps((None, "green"), (1, "red")),
+            ),
+            12,
+            7,
+        ),
     ]
     variables = [query_variable("platform", "Platform 平台", f"label_values({R.ACCOUNT_INFO}, platform)")]
     return dashboard(UID, "巡查 Xuncha — new media 政务新媒体", "Government new-media accounts.", panels, variables)

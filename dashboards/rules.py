@@ -116,10 +116,13 @@ class AlertSpec:
             "for": format_duration(max(1.0, round(seconds))) if seconds else "0s",
             "labels": {"severity": self.severity, "indicator": self.indicator, **self.labels},
             "annotations": {
-                "summary": self.summary, "description": self.description, **{k: v for k, v in notes.items() if v},
-                "dashboard_url": self.dashboard_url(opts), "runbook_url": f"{opts.runbook_url}#{self.name.lower()}",
+                "summary": self.summary,
+                "description": self.description,
+                **{k: v for k, v in notes.items() if v},
+                "dashboard_url": self.dashboard_url(opts),
+                "runbook_url": f"{opts.runbook_url}#{self.name.lower()}",
             },
-        }  # fmt: skip
+        }
 
     def dashboard_url(self, opts: Options) -> str:
         base = opts.grafana_url.rstrip("/")
@@ -222,8 +225,9 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
     """Per site and indicator: 0 ok, 1 early warning, 2 at the veto line (单项否决)."""
 
     def site(indicator: str, expr: str, info: str | None = None) -> dict[str, Any]:
-        return _record(SITE_LEVEL_BY_INDICATOR, f"({expr}) and on (code) {info or active_sites()}",
-                       {"indicator": indicator})
+        return _record(
+            SITE_LEVEL_BY_INDICATOR, f"({expr}) and on (code) {info or active_sites()}", {"indicator": indicator}
+        )
 
     def worst(parts: dict[str, str]) -> str:
         tagged = " or ".join(f'label_replace({e}, "part", "{p}", "", "")' for p, e in parts.items())
@@ -231,14 +235,22 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
 
     serious = f'{{__name__=~"{M.SERIOUS_ERRORS}|{M.PRIVACY_LEAKS}|{M.HIDDEN_LINKS}"}}'
     return [
-        site("availability", f"({level(UNREACHABLE_RATIO, t.unreachable_ratio)}) and on (code) "
-                             f"({HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)})"),
+        site(
+            "availability",
+            f"({level(UNREACHABLE_RATIO, t.unreachable_ratio)}) and on (code) "
+            f"({HTTP_CHECKS_7D} >= {num(t.unreachable_min_checks)})",
+        ),
         site("homepage", level(HOMEPAGE_AGE, t.homepage_age)),
-        site("columns", worst({
-            "stale": level(COLUMNS_STALE, t.stale_columns),
-            "stale_news_notice": level(COLUMNS_STALE_NEWS_NOTICE, t.stale_news_notice_columns),
-            "blank": level(COLUMNS_BLANK, t.blank_columns),
-        })),
+        site(
+            "columns",
+            worst(
+                {
+                    "stale": level(COLUMNS_STALE, t.stale_columns),
+                    "stale_news_notice": level(COLUMNS_STALE_NEWS_NOTICE, t.stale_news_notice_columns),
+                    "blank": level(COLUMNS_BLANK, t.blank_columns),
+                }
+            ),
+        ),
         site("interaction", level(INTERACTION_AGE, t.interaction_age)),
         site("serious", f"2 * (max by (code) ({serious}) > bool 0)"),
         # Deductions (扣分), not vetoes: at most a warning.
@@ -246,11 +258,16 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
         site("compliance", f"{COMPLIANCE_FAILURES} > bool 0"),
         # 带病运行: judged for closed sites only.
         site("closed", f"2 * (max by (code) ({M.SITE_CLOSED_BUT_ONLINE}) > bool 0)", f"{SITE_INFO}"),
-        _record(ACCOUNT_LEVEL_BY_INDICATOR,
-                f"({level(ACCOUNT_SILENCE, t.account_silence)}) and on (account) {active_accounts()}",
-                {"indicator": "silence"}),
-        _record(ACCOUNT_LEVEL_BY_INDICATOR,
-                f"2 * (max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > bool 0)", {"indicator": "deregistration"}),
+        _record(
+            ACCOUNT_LEVEL_BY_INDICATOR,
+            f"({level(ACCOUNT_SILENCE, t.account_silence)}) and on (account) {active_accounts()}",
+            {"indicator": "silence"},
+        ),
+        _record(
+            ACCOUNT_LEVEL_BY_INDICATOR,
+            f"2 * (max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > bool 0)",
+            {"indicator": "deregistration"},
+        ),
         _record(SITE_LEVEL, f"max by (code) ({SITE_LEVEL_BY_INDICATOR})"),
         _record(ACCOUNT_LEVEL, f"max by (account) ({ACCOUNT_LEVEL_BY_INDICATOR})"),
     ]
@@ -268,11 +285,13 @@ def _fleet_rules() -> list[dict[str, Any]]:
         (1, SITES_WARNING_BY_INDICATOR, SITES_WARNING_BY_REGION_INDICATOR),
     ):
         rules.append(_record(by_ind, f"sum by (indicator) ({SITE_LEVEL_BY_INDICATOR} == bool {lvl})"))
-        rules.append(_record(
-            by_region_ind,
-            f"sum by (region, indicator) (({SITE_LEVEL_BY_INDICATOR} == bool {lvl}) "
-            f"* on (code) group_left (region) {SITE_INFO})",
-        ))
+        rules.append(
+            _record(
+                by_region_ind,
+                f"sum by (region, indicator) (({SITE_LEVEL_BY_INDICATOR} == bool {lvl}) "
+                f"* on (code) group_left (region) {SITE_INFO})",
+            )
+        )
     rules.append(_record(ACCOUNTS_VETO_BY_INDICATOR, f"sum by (indicator) ({ACCOUNT_LEVEL_BY_INDICATOR} == bool 2)"))
     rules.append(_record(ACCOUNTS_WARNING_BY_INDICATOR, f"sum by (indicator) ({ACCOUNT_LEVEL_BY_INDICATOR} == bool 1)"))
     for key, sites, veto, rate in (
@@ -280,15 +299,19 @@ def _fleet_rules() -> list[dict[str, Any]]:
         ("province", SITES_BY_PROVINCE, SITES_VETO_BY_PROVINCE, PASS_RATE_BY_PROVINCE),
     ):
         rules.append(_record(sites, f"count by ({key}) ({active_sites()})"))
-        rules.append(_record(
-            veto,
-            f"sum by ({key}) (({SITE_LEVEL} == bool 2) * on (code) group_left ({key}) {active_sites()})",
-        ))
+        rules.append(
+            _record(
+                veto,
+                f"sum by ({key}) (({SITE_LEVEL} == bool 2) * on (code) group_left ({key}) {active_sites()})",
+            )
+        )
         rules.append(_record(rate, f"1 - ({veto} or {sites} * 0) / {sites}"))
-    rules.append(_record(
-        PASS_RATE,
-        f"1 - (sum({SITES_VETO_BY_REGION}) or vector(0)) / sum({SITES_BY_REGION})",
-    ))
+    rules.append(
+        _record(
+            PASS_RATE,
+            f"1 - (sum({SITES_VETO_BY_REGION}) or vector(0)) / sum({SITES_BY_REGION})",
+        )
+    )
     return rules
 
 
@@ -297,7 +320,7 @@ def _fleet_rules() -> list[dict[str, Any]]:
 _SITE = "{{ $labels.name }}（{{ $labels.region }}，网站标识码 {{ $labels.code }}）"
 _SITE_EN = "{{ $labels.name }} ({{ $labels.region }}, site code {{ $labels.code }})"
 _ACCOUNT = "{{ $labels.unit }}「{{ $labels.name }}」（{{ $labels.platform }}，{{ $labels.account }}）"
-_ACCOUNT_EN = "{{ $labels.unit }} \"{{ $labels.name }}\" ({{ $labels.platform }}, {{ $labels.account }})"
+_ACCOUNT_EN = '{{ $labels.unit }} "{{ $labels.name }}" ({{ $labels.platform }}, {{ $labels.account }})'
 _DURATION = "{{ $value | humanizeDuration }}"
 _PERCENT = "{{ $value | humanizePercentage }}"
 _COUNT = '{{ $value | printf "%.0f" }}'
@@ -314,8 +337,12 @@ def alert_groups(opts: Options = Options()) -> list[dict[str, Any]]:
     for spec in specs:
         line, veto = notes.get((spec.name, spec.severity), ("", ""))
         spec = replace(spec, line=line, veto=veto)
-        group = {"agent": "xuncha-agent", "silence": "xuncha-accounts", "deregistration": "xuncha-accounts",
-                 "feed": "xuncha-accounts"}.get(spec.indicator, "xuncha-sites")
+        group = {
+            "agent": "xuncha-agent",
+            "silence": "xuncha-accounts",
+            "deregistration": "xuncha-accounts",
+            "feed": "xuncha-accounts",
+        }.get(spec.indicator, "xuncha-sites")
         groups[group].append(spec.rule(opts))
     return [{"name": name, "rules": rules} for name, rules in groups.items()]
 
@@ -341,21 +368,37 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaSiteUnreachable", "critical"): (ratio_line, f"{now}（站点无法访问）"),
         ("XunchaSiteDown", "warning"): (down_line, down_veto),
         ("XunchaDNSFailing", "warning"): (down_line, down_veto),
-        ("XunchaHomepageNotUpdated", "warning"): (f"首页无新内容：预警 {days(h.warning)} 天，否决 {days(h.critical)} 天",
-                                                 f"再过 {_DURATION} 成为单项否决（首页不更新）"),
+        ("XunchaHomepageNotUpdated", "warning"): (
+            f"首页无新内容：预警 {days(h.warning)} 天，否决 {days(h.critical)} 天",
+            f"再过 {_DURATION} 成为单项否决（首页不更新）",
+        ),
         ("XunchaHomepageNotUpdated", "critical"): (f"首页无新内容：否决 {days(h.critical)} 天", f"{now}（首页不更新）"),
         ("XunchaColumnsNotUpdated", "warning"): (
             f"超期栏目：动态/通知类预警 {num(nn.warning)} 个、否决 {num(nn.critical)} 个；全部栏目预警 {num(s.warning)} 个、"
-            f"否决 {num(s.critical)} 个", f"动态/通知类栏目超期达 {num(nn.critical)} 个或栏目超期达 {num(s.critical)} 个即单项否决（栏目不更新）"),
+            f"否决 {num(s.critical)} 个",
+            f"动态/通知类栏目超期达 {num(nn.critical)} 个或栏目超期达 {num(s.critical)} 个即单项否决（栏目不更新）",
+        ),
         ("XunchaColumnsNotUpdated", "critical"): (
-            f"超期栏目：动态/通知类否决 {num(nn.critical)} 个，全部栏目否决 {num(s.critical)} 个", f"{now}（栏目不更新）"),
-        ("XunchaColumnsBlank", "warning"): (f"空白栏目：预警 {num(b.warning)} 个，否决 {num(b.critical)} 个",
-                                           f"空白栏目达 {num(b.critical)} 个即单项否决（栏目不更新）"),
+            f"超期栏目：动态/通知类否决 {num(nn.critical)} 个，全部栏目否决 {num(s.critical)} 个",
+            f"{now}（栏目不更新）",
+        ),
+        ("XunchaColumnsBlank", "warning"): (
+            f"空白栏目：预警 {num(b.warning)} 个，否决 {num(b.critical)} 个",
+            f"空白栏目达 {num(b.critical)} 个即单项否决（栏目不更新）",
+        ),
         ("XunchaColumnsBlank", "critical"): (f"空白栏目：否决 {num(b.critical)} 个", f"{now}（空白栏目）"),
         ("XunchaInteractionUnanswered", "warning"): (
-            f"互动栏目无答复：预警 {days(i.warning)} 天，否决 {days(i.critical)} 天", f"再过 {_DURATION} 成为单项否决（互动回应差）"),
-        ("XunchaInteractionUnanswered", "critical"): (f"互动栏目无答复：否决 {days(i.critical)} 天", f"{now}（互动回应差）"),
-        ("XunchaCertificateExpiring", "warning"): (f"证书剩余：预警 {days(c.warning)} 天，严重 {days(c.critical)} 天", cert_veto),
+            f"互动栏目无答复：预警 {days(i.warning)} 天，否决 {days(i.critical)} 天",
+            f"再过 {_DURATION} 成为单项否决（互动回应差）",
+        ),
+        ("XunchaInteractionUnanswered", "critical"): (
+            f"互动栏目无答复：否决 {days(i.critical)} 天",
+            f"{now}（互动回应差）",
+        ),
+        ("XunchaCertificateExpiring", "warning"): (
+            f"证书剩余：预警 {days(c.warning)} 天，严重 {days(c.critical)} 天",
+            cert_veto,
+        ),
         ("XunchaCertificateExpiring", "critical"): (f"证书剩余：严重 {days(c.critical)} 天", cert_veto),
         ("XunchaCertificateExpired", "critical"): ("证书应在有效期内", cert_veto),
         ("XunchaCertificateInvalid", "critical"): ("证书链可信且域名匹配", cert_veto),
@@ -367,18 +410,18 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaClosedSiteOnline", "critical"): ("已关停网站应无法访问", "带病运行，通报点名"),
         ("XunchaClosureNoticeMissing", "warning"): ("关停前首页公示关停公告一个月", "未公示即关停，通报点名"),
         ("XunchaProbeFailing", "warning"): ("检查应能完成", "检查失败期间无法判断相关指标，可能掩盖单项否决"),
-        ("XunchaAccountSilent", "warning"): (f"账号无更新：预警 {days(a.warning)} 天，否决 {days(a.critical)} 天",
-                                            f"再过 {_DURATION} 成为单项否决（内容不更新）"),
+        ("XunchaAccountSilent", "warning"): (
+            f"账号无更新：预警 {days(a.warning)} 天，否决 {days(a.critical)} 天",
+            f"再过 {_DURATION} 成为单项否决（内容不更新）",
+        ),
         ("XunchaAccountSilent", "critical"): (f"账号无更新：否决 {days(a.critical)} 天", f"{now}（内容不更新）"),
         ("XunchaFeedFailing", "warning"): ("订阅源应能获取并解析", "订阅源失败期间无法判断账号是否停更"),
         ("XunchaAccountNotDeregistered", "critical"): ("停用账号应注销", "停用未注销，通报点名"),
-    }  # fmt: skip
+    }
 
 
 def site_alerts(t: Thresholds) -> list[AlertSpec]:
-    return (
-        _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t)
-    )
+    return _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t)
 
 
 def _availability(t: Thresholds) -> list[AlertSpec]:
@@ -389,28 +432,36 @@ def _availability(t: Thresholds) -> list[AlertSpec]:
     veto_en = f"{pct(r.critical)} of one week's visits is a veto (site unreachable)"
     return [
         AlertSpec(
-            "XunchaSiteUnreachable", "warning", "availability",
+            "XunchaSiteUnreachable",
+            "warning",
+            "availability",
             site_join(f"{UNREACHABLE_RATIO} >= {num(r.warning)} {enough}"),
             f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 {secs} 秒内打开首页，超过预警线 {pct(r.warning)}；{veto_zh}。",
             f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within {secs} s, "
             f"above the early-warning line of {pct(r.warning)}; {veto_en}.",
         ),
         AlertSpec(
-            "XunchaSiteUnreachable", "critical", "availability",
+            "XunchaSiteUnreachable",
+            "critical",
+            "availability",
             site_join(f"{UNREACHABLE_RATIO} >= {num(r.critical)} {enough}"),
             f"{_SITE}近 7 天有 {_PERCENT} 的访问未能在 {secs} 秒内打开首页，已达单项否决线 {pct(r.critical)}（站点无法访问）。",
             f"{_SITE_EN}: {_PERCENT} of the last 7 days' visits did not open the homepage within {secs} s; "
             f"at {pct(r.critical)} this is a veto (site unreachable).",
         ),
         AlertSpec(
-            "XunchaSiteDown", "warning", "availability",
+            "XunchaSiteDown",
+            "warning",
+            "availability",
             site_join(f'max by (code) ({M.PROBE_SUCCESS}{{probe="http"}}) == 0'),
             f"{_SITE}首页当前无法访问；每次失败都计入一周不可访问比例（{pct(r.critical)} 即单项否决）。",
             f"{_SITE_EN}: the homepage does not open now; every failed visit counts towards the weekly "
             f"unreachable ratio; {veto_en}.",
         ),
         AlertSpec(
-            "XunchaDNSFailing", "warning", "availability",
+            "XunchaDNSFailing",
+            "warning",
+            "availability",
             site_join(f'max by (code) ({M.PROBE_SUCCESS}{{probe="dns"}}) == 0'),
             f"{_SITE}域名解析失败；解析不到的访问计入一周不可访问比例（{pct(r.critical)} 即单项否决）。",
             f"{_SITE_EN}: DNS resolution of the site's host fails; visits that cannot resolve count as "
@@ -423,14 +474,18 @@ def _homepage(t: Thresholds) -> list[AlertSpec]:
     h = t.homepage_age
     return [
         AlertSpec(
-            "XunchaHomepageNotUpdated", "warning", "homepage",
+            "XunchaHomepageNotUpdated",
+            "warning",
+            "homepage",
             site_join(f"({num(h.critical)} - {HOMEPAGE_AGE}) and {HOMEPAGE_AGE} >= {num(h.warning)}"),
             f"{_SITE}首页已超过 {days(h.warning)} 天没有新内容，再过 {_DURATION} 达到单项否决线（{days(h.critical)} 天，首页不更新）。",
             f"{_SITE_EN}: nothing new on the homepage for over {days(h.warning)} days; it becomes a veto "
             f"(homepage not updated, {days(h.critical)} days) in {_DURATION}.",
         ),
         AlertSpec(
-            "XunchaHomepageNotUpdated", "critical", "homepage",
+            "XunchaHomepageNotUpdated",
+            "critical",
+            "homepage",
             site_join(f"{HOMEPAGE_AGE} >= {num(h.critical)}"),
             f"{_SITE}首页已 {_DURATION} 没有新内容，达到单项否决线（{days(h.critical)} 天，首页不更新）。",
             f"{_SITE_EN}: nothing new on the homepage for {_DURATION}; {days(h.critical)} days is a veto "
@@ -442,45 +497,60 @@ def _homepage(t: Thresholds) -> list[AlertSpec]:
 def _columns(t: Thresholds) -> list[AlertSpec]:
     s, nn, b, i = t.stale_columns, t.stale_news_notice_columns, t.blank_columns, t.interaction_age
     stale_of = ", ".join(f"{cat} {days(age)} d" for cat, age in t.stale_age.items())
-    veto_zh = (f"动态/通知类栏目不更新达 {num(nn.critical)} 个或栏目不更新达 {num(s.critical)} 个即单项否决（栏目不更新）")
-    veto_en = (f"{num(nn.critical)} stale news/notice columns or {num(s.critical)} stale columns "
-               "are a veto (columns not updated)")
+    veto_zh = (
+        f"动态/通知类栏目不更新达 {num(nn.critical)} 个或栏目不更新达 {num(s.critical)} 个即单项否决（栏目不更新）"
+    )
+    veto_en = (
+        f"{num(nn.critical)} stale news/notice columns or {num(s.critical)} stale columns "
+        "are a veto (columns not updated)"
+    )
     return [
         AlertSpec(
-            "XunchaColumnsNotUpdated", "warning", "columns",
+            "XunchaColumnsNotUpdated",
+            "warning",
+            "columns",
             site_join(f"{COLUMNS_STALE} >= {num(s.warning)} or {COLUMNS_STALE_NEWS_NOTICE} >= {num(nn.warning)}"),
             f"{_SITE}有 {_COUNT} 个栏目超期未更新（{stale_of}），已过预警线；{veto_zh}。",
-            f"{_SITE_EN}: {_COUNT} columns have nothing new within their period ({stale_of}); "
-            f"{veto_en}.",
+            f"{_SITE_EN}: {_COUNT} columns have nothing new within their period ({stale_of}); {veto_en}.",
         ),
         AlertSpec(
-            "XunchaColumnsNotUpdated", "critical", "columns",
+            "XunchaColumnsNotUpdated",
+            "critical",
+            "columns",
             site_join(f"{COLUMNS_STALE_NEWS_NOTICE} >= {num(nn.critical)} or {COLUMNS_STALE} >= {num(s.critical)}"),
             f"{_SITE}有 {_COUNT} 个栏目超期未更新，已达单项否决线：{veto_zh}。",
             f"{_SITE_EN}: {_COUNT} stale columns reach the veto line: {veto_en}.",
         ),
         AlertSpec(
-            "XunchaColumnsBlank", "warning", "columns",
+            "XunchaColumnsBlank",
+            "warning",
+            "columns",
             site_join(f"{COLUMNS_BLANK} >= {num(b.warning)}"),
             f"{_SITE}有 {_COUNT} 个空白栏目，超过预警线；空白栏目达 {num(b.critical)} 个即单项否决。",
             f"{_SITE_EN}: {_COUNT} blank columns, above the early-warning line; {num(b.critical)} blank "
             "columns are a veto.",
         ),
         AlertSpec(
-            "XunchaColumnsBlank", "critical", "columns",
+            "XunchaColumnsBlank",
+            "critical",
+            "columns",
             site_join(f"{COLUMNS_BLANK} >= {num(b.critical)}"),
             f"{_SITE}有 {_COUNT} 个空白栏目，已达单项否决线（{num(b.critical)} 个）。",
             f"{_SITE_EN}: {_COUNT} blank columns; {num(b.critical)} is a veto.",
         ),
         AlertSpec(
-            "XunchaInteractionUnanswered", "warning", "interaction",
+            "XunchaInteractionUnanswered",
+            "warning",
+            "interaction",
             site_join(f"({num(i.critical)} - {INTERACTION_AGE}) and {INTERACTION_AGE} >= {num(i.warning)}"),
             f"{_SITE}互动栏目超过 {days(i.warning)} 天没有新答复，再过 {_DURATION} 达到单项否决线（{days(i.critical)} 天，互动回应差）。",
             f"{_SITE_EN}: no new reply in an interaction column for over {days(i.warning)} days; it becomes a "
             f"veto (poor interaction, {days(i.critical)} days) in {_DURATION}.",
         ),
         AlertSpec(
-            "XunchaInteractionUnanswered", "critical", "interaction",
+            "XunchaInteractionUnanswered",
+            "critical",
+            "interaction",
             site_join(f"{INTERACTION_AGE} >= {num(i.critical)}"),
             f"{_SITE}互动栏目已 {_DURATION} 没有新答复，达到单项否决线（{days(i.critical)} 天，互动回应差）。",
             f"{_SITE_EN}: no new reply in an interaction column for {_DURATION}; {days(i.critical)} days is a "
@@ -493,26 +563,34 @@ def _certificates(t: Thresholds) -> list[AlertSpec]:
     c = t.cert_remaining
     return [
         AlertSpec(
-            "XunchaCertificateExpiring", "warning", "certificate",
+            "XunchaCertificateExpiring",
+            "warning",
+            "certificate",
             site_join(f"{CERT_REMAINING} < {num(c.warning)} and {CERT_REMAINING} > 0"),
             f"{_SITE}的 HTTPS 证书将在 {_DURATION} 后过期（预警 {days(c.warning)} 天）；过期后首页无法打开，计入不可访问比例。",
             f"{_SITE_EN}: the HTTPS certificate expires in {_DURATION} (warning at {days(c.warning)} days); "
             "once expired, visits fail and count towards the unreachable ratio.",
         ),
         AlertSpec(
-            "XunchaCertificateExpiring", "critical", "certificate",
+            "XunchaCertificateExpiring",
+            "critical",
+            "certificate",
             site_join(f"{CERT_REMAINING} < {num(c.critical)} and {CERT_REMAINING} > 0"),
             f"{_SITE}的 HTTPS 证书将在 {_DURATION} 后过期（不足 {days(c.critical)} 天）。",
             f"{_SITE_EN}: the HTTPS certificate expires in {_DURATION} (less than {days(c.critical)} days).",
         ),
         AlertSpec(
-            "XunchaCertificateExpired", "critical", "certificate",
+            "XunchaCertificateExpired",
+            "critical",
+            "certificate",
             site_join(f"{CERT_REMAINING} <= 0"),
             f"{_SITE}的 HTTPS 证书已过期；浏览器无法打开首页，计入不可访问比例。",
             f"{_SITE_EN}: the HTTPS certificate has expired; browsers refuse the homepage.",
         ),
         AlertSpec(
-            "XunchaCertificateInvalid", "critical", "certificate",
+            "XunchaCertificateInvalid",
+            "critical",
+            "certificate",
             site_join(f"min by (code) ({M.TLS_CERT_VALID}) == 0"),
             f"{_SITE}的 HTTPS 证书无效（证书链或域名不匹配）；浏览器无法打开首页。",
             f"{_SITE_EN}: the HTTPS certificate does not verify (chain or host name); browsers refuse it.",
@@ -523,52 +601,68 @@ def _certificates(t: Thresholds) -> list[AlertSpec]:
 def _content(t: Thresholds) -> list[AlertSpec]:
     return [
         AlertSpec(
-            "XunchaHomepageLinksBroken", "warning", "links",
+            "XunchaHomepageLinksBroken",
+            "warning",
+            "links",
             site_join(f"{LINKS_BROKEN} > 0"),
             f"{_SITE}首页有 {_COUNT} 个链接无法打开（链接可用性扣分）。",
             f"{_SITE_EN}: {_COUNT} links on the homepage are broken (deductions for link availability).",
         ),
         AlertSpec(
-            "XunchaRequiredElementMissing", "warning", "compliance",
+            "XunchaRequiredElementMissing",
+            "warning",
+            "compliance",
             site_join(f"min by (code, check) ({M.COMPLIANCE_CHECK}) == 0"),
             f"{_SITE}首页缺少必备要素：{{{{ $labels.check }}}}（网站标识码、ICP 备案号、公安备案号、党政机关标识、找错入口、gov.cn 域名、SiteName/SiteDomain/SiteIDCode 元数据）。",
             f"{_SITE_EN}: a required element is missing from the homepage: {{{{ $labels.check }}}}.",
         ),
         AlertSpec(
-            "XunchaSeriousError", "critical", "serious",
+            "XunchaSeriousError",
+            "critical",
+            "serious",
             site_join(f"max by (code) ({M.SERIOUS_ERRORS}) > 0"),
             f"{_SITE}发现 {_COUNT} 处严重表述错误；严重错误属单项否决，请立即更正（详见 /api/）。",
             f"{_SITE_EN}: {_COUNT} serious wrong expressions found; serious errors are a veto — fix them now "
             "(details under /api/).",
         ),
         AlertSpec(
-            "XunchaPrivacyLeak", "critical", "serious",
+            "XunchaPrivacyLeak",
+            "critical",
+            "serious",
             site_join(f"max by (code) ({M.PRIVACY_LEAKS}) > 0"),
             f"{_SITE}发现 {_COUNT} 个公民身份号码泄露；泄露个人信息属严重问题，单项否决，请立即处理。",
             f"{_SITE_EN}: {_COUNT} valid resident ID numbers are published; leaking personal data is a veto "
             "— remove them now.",
         ),
         AlertSpec(
-            "XunchaHiddenLinks", "critical", "serious",
+            "XunchaHiddenLinks",
+            "critical",
+            "serious",
             site_join(f"max by (code) ({M.HIDDEN_LINKS}) > 0"),
             f"{_SITE}首页发现 {_COUNT} 个暗链（隐藏的外部链接或博彩、色情、私服等链接）；属安全严重问题，单项否决，请立即清除并排查网页篡改（详见 /api/）。",
             f"{_SITE_EN}: {_COUNT} hidden links (暗链: hidden links to outside or gambling/adult/private-server sites) "
             "on the homepage; a security veto — remove them and look for the intrusion (details under /api/).",
         ),
         AlertSpec(
-            "XunchaClosedSiteOnline", "critical", "closed",
+            "XunchaClosedSiteOnline",
+            "critical",
+            "closed",
             site_join(f"max by (code) ({M.SITE_CLOSED_BUT_ONLINE}) > 0", f'{SITE_INFO}{{status="closed"}}'),
             f"{_SITE}已登记关停，但仍可访问（带病运行），通报中会点名。",
             f"{_SITE_EN}: registered as closed but still online (带病运行); reports name such sites.",
         ),
         AlertSpec(
-            "XunchaClosureNoticeMissing", "warning", "closed",
+            "XunchaClosureNoticeMissing",
+            "warning",
+            "closed",
             site_join(f"min by (code) ({M.SITE_CLOSURE_NOTICE_SHOWN}) == 0"),
             f"{_SITE}正在关停，但首页没有关停公告（应公示一个月）。",
             f"{_SITE_EN}: the site is closing but its homepage shows no closure notice (due for a month).",
         ),
         AlertSpec(
-            "XunchaProbeFailing", "warning", "probe",
+            "XunchaProbeFailing",
+            "warning",
+            "probe",
             site_join(f'min by (code, probe) ({M.PROBE_SUCCESS}{{probe=~"homepage|columns|links|compliance"}}) == 0'),
             f"{_SITE}的 {{{{ $labels.probe }}}} 检查持续失败，相关指标无法判断。",
             f"{_SITE_EN}: the {{{{ $labels.probe }}}} check keeps failing, so its indicator cannot be judged.",
@@ -580,27 +674,35 @@ def account_alerts(t: Thresholds) -> list[AlertSpec]:
     a = t.account_silence
     return [
         AlertSpec(
-            "XunchaAccountSilent", "warning", "silence",
+            "XunchaAccountSilent",
+            "warning",
+            "silence",
             account_join(f"({num(a.critical)} - {ACCOUNT_SILENCE}) and {ACCOUNT_SILENCE} >= {num(a.warning)}"),
             f"{_ACCOUNT}已超过 {days(a.warning)} 天未更新，再过 {_DURATION} 达到单项否决线（{days(a.critical)} 天，内容不更新）。",
             f"{_ACCOUNT_EN}: nothing published for over {days(a.warning)} days; it becomes a veto "
             f"(not updated, {days(a.critical)} days) in {_DURATION}.",
         ),
         AlertSpec(
-            "XunchaAccountSilent", "critical", "silence",
+            "XunchaAccountSilent",
+            "critical",
+            "silence",
             account_join(f"{ACCOUNT_SILENCE} >= {num(a.critical)}"),
             f"{_ACCOUNT}已 {_DURATION} 未更新，达到单项否决线（{days(a.critical)} 天，内容不更新）。",
             f"{_ACCOUNT_EN}: nothing published for {_DURATION}; {days(a.critical)} days is a veto (not updated).",
         ),
         AlertSpec(
-            "XunchaFeedFailing", "warning", "feed",
+            "XunchaFeedFailing",
+            "warning",
+            "feed",
             account_join(f"min by (account) ({M.FEED_SUCCESS}) == 0"),
             f"{_ACCOUNT}的订阅源无法获取或解析（不是账号停更：检查 RSSHub 路由）。",
             f"{_ACCOUNT_EN}: the feed cannot be fetched or parsed (not the same as a silent account: "
             "check the RSSHub route).",
         ),
         AlertSpec(
-            "XunchaAccountNotDeregistered", "critical", "deregistration",
+            "XunchaAccountNotDeregistered",
+            "critical",
+            "deregistration",
             account_join(f"max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > 0", f'{ACCOUNT_INFO}{{status="stopped"}}'),
             f"{_ACCOUNT}已停止运维但未注销，仍可访问；通报中会点名。",
             f"{_ACCOUNT_EN}: stopped but not deregistered, still reachable; reports name such accounts.",
@@ -613,32 +715,45 @@ def agent_alerts(opts: Options) -> list[AlertSpec]:
     lag = opts.thresholds.scheduler_lag_seconds
     return [
         AlertSpec(
-            "XunchaAgentDown", "critical", "agent", f"up{{{job}}} == 0",
+            "XunchaAgentDown",
+            "critical",
+            "agent",
+            f"up{{{job}}} == 0",
             "巡查代理 {{ $labels.instance }} 无法抓取；其负责的网站与账号不再受监测。",
             "Xuncha agent {{ $labels.instance }} cannot be scraped; its sites and accounts are unwatched.",
         ),
         AlertSpec(
-            "XunchaAgentAbsent", "critical", "agent", f"absent(up{{{job}}})",
+            "XunchaAgentAbsent",
+            "critical",
+            "agent",
+            f"absent(up{{{job}}})",
             f"Prometheus 中没有任何巡查代理（job {opts.job}）；检查抓取配置。",
             f"No Xuncha agent is scraped (job {opts.job}); check the scrape configuration.",
         ),
         AlertSpec(
-            "XunchaAgentNotProbing", "critical", "agent",
+            "XunchaAgentNotProbing",
+            "critical",
+            "agent",
             f"sum by (instance) (increase({M.PROBE_RUNS_TOTAL}{{{job}}}[1h])) == 0 "
             f"and on (instance) sum by (instance) ({M.TARGETS}{{{job}}}) > 0",
             "巡查代理 {{ $labels.instance }} 一小时内没有完成任何检查。",
             "Xuncha agent {{ $labels.instance }} has finished no probe in an hour.",
         ),
         AlertSpec(
-            "XunchaAgentLagging", "warning", "agent",
+            "XunchaAgentLagging",
+            "warning",
+            "agent",
             f"histogram_quantile(0.9, sum by (instance, le) (rate({M.SCHEDULER_LAG_SECONDS}_bucket{{{job}}}[15m]))) "
             f"> {num(lag)}",
             "巡查代理 {{ $labels.instance }} 的调度延迟 90 分位为 " + _DURATION + "，检查跟不上间隔。",
-            "Xuncha agent {{ $labels.instance }}: 90th percentile scheduler lag is " + _DURATION
+            "Xuncha agent {{ $labels.instance }}: 90th percentile scheduler lag is "
+            + _DURATION
             + "; probes fall behind their intervals.",
         ),
         AlertSpec(
-            "XunchaConfigReloadFailed", "warning", "agent",
+            "XunchaConfigReloadFailed",
+            "warning",
+            "agent",
             f"{M.CONFIG_LAST_RELOAD_SUCCESSFUL}{{{job}}} == 0",
             "巡查代理 {{ $labels.instance }} 的配置重载失败，仍在使用旧配置（运行 xuncha check-config 查看错误）。",
             "Xuncha agent {{ $labels.instance }} failed to reload its configuration and keeps the old one "

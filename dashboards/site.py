@@ -19,61 +19,196 @@ def build() -> g.Dashboard:
     ca = T.cert_remaining
     panels = [
         grid.row("Site 网站"),
-        grid.place(table("Site 网站信息", (f"{M.SITE_INFO}{{{site}}}", ""),
-                         hide=("Time", "__name__", "instance", "job", "Value")), 16, 4),
-        grid.place(stat("Worst level 最差状态", f"max({R.SITE_LEVEL}{{{site}}})",
-                        thresholds=steps((None, "green"), (1, "orange"), (2, "red")),
-                        description="0 ok, 1 early warning, 2 at a veto line (单项否决)."), 8, 4),
-        grid.place(stat("Probes 检查", f"min by (probe) ({M.PROBE_SUCCESS}{{{site}}})", legend="{{probe}}",
-                        thresholds=steps((None, "red"), (1, "green"))), 24, 4),
+        grid.place(
+            table(
+                "Site 网站信息", (f"{M.SITE_INFO}{{{site}}}", ""), hide=("Time", "__name__", "instance", "job", "Value")
+            ),
+            16,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Worst level 最差状态",
+                f"max({R.SITE_LEVEL}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "orange"), (2, "red")),
+                description="0 ok, 1 early warning, 2 at a veto line (单项否决).",
+            ),
+            8,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Probes 检查",
+                f"min by (probe) ({M.PROBE_SUCCESS}{{{site}}})",
+                legend="{{probe}}",
+                thresholds=steps((None, "red"), (1, "green")),
+            ),
+            24,
+            4,
+        ),
         grid.row("站点无法访问 Availability"),
-        grid.place(timeseries(
-            "Unreachable over 7 days 一周不可访问比例", (f"{R.UNREACHABLE_RATIO}{{{site}}}", "{{code}}"),
-            unit="percentunit", minimum=0,
-            lines=steps((None, "green"), (ua.warning, "orange"), (ua.critical, "red")),
-            description=f"Visits that did not open the homepage within {T.visit_timeout:g} s, over the last 7 days. "
-                        f"Veto at {ua.critical:.0%}, warning at {ua.warning:.0%}."), 12, 8),
-        grid.place(timeseries(
-            "Homepage response 首页响应", (f"{M.HTTP_DURATION_SECONDS}{{{site}}}", "{{phase}}"), unit="s"), 12, 8),
+        grid.place(
+            timeseries(
+                "Unreachable over 7 days 一周不可访问比例",
+                (f"{R.UNREACHABLE_RATIO}{{{site}}}", "{{code}}"),
+                unit="percentunit",
+                minimum=0,
+                lines=steps((None, "green"), (ua.warning, "orange"), (ua.critical, "red")),
+                description=f"Visits that did not open the homepage within {T.visit_timeout:g} s, over the last 7 days. "
+                f"Veto at {ua.critical:.0%}, warning at {ua.warning:.0%}.",
+            ),
+            12,
+            8,
+        ),
+        grid.place(
+            timeseries("Homepage response 首页响应", (f"{M.HTTP_DURATION_SECONDS}{{{site}}}", "{{phase}}"), unit="s"),
+            12,
+            8,
+        ),
         grid.row("首页/栏目不更新 Updates"),
-        grid.place(timeseries(
-            "Homepage age 首页更新", (f"{R.HOMEPAGE_AGE}{{{site}}}", "homepage"), unit="s", minimum=0,
-            lines=steps((None, "green"), (ha.warning, "orange"), (ha.critical, "red"))), 12, 8),
-        grid.place(table(
-            "Column ages 栏目更新", (f"{R.COLUMN_AGE}{{{site}}}", ""), unit="s",
-            rename={"Value": "age"}, sort="age",
-            description="Stale after: " + ", ".join(f"{k} {v / 86400:g} d" for k, v in T.stale_age.items())
-                        + "; interaction: no reply for 90 d."), 12, 8),
-        grid.place(stat("Stale columns 不更新栏目", f"sum({R.COLUMNS_STALE}{{{site}}})",
-                        thresholds=steps((None, "green"), (T.stale_columns.warning, "orange"),
-                                         (T.stale_columns.critical, "red"))), 6, 4),
-        grid.place(stat("Stale news/notice 动态/通知类", f"sum({R.COLUMNS_STALE_NEWS_NOTICE}{{{site}}})",
-                        thresholds=steps((None, "green"), (T.stale_news_notice_columns.warning, "orange"),
-                                         (T.stale_news_notice_columns.critical, "red"))), 6, 4),
-        grid.place(stat("Blank columns 空白栏目", f"sum({R.COLUMNS_BLANK}{{{site}}})",
-                        thresholds=steps((None, "green"), (ba.warning, "orange"), (ba.critical, "red"))), 6, 4),
-        grid.place(stat("Indicators 指标状态", f"max by (indicator) ({R.SITE_LEVEL_BY_INDICATOR}{{{site}}})",
-                        legend="{{indicator}}", thresholds=steps((None, "green"), (1, "orange"), (2, "red"))), 6, 4),
+        grid.place(
+            timeseries(
+                "Homepage age 首页更新",
+                (f"{R.HOMEPAGE_AGE}{{{site}}}", "homepage"),
+                unit="s",
+                minimum=0,
+                lines=steps((None, "green"), (ha.warning, "orange"), (ha.critical, "red")),
+            ),
+            12,
+            8,
+        ),
+        grid.place(
+            table(
+                "Column ages 栏目更新",
+                (f"{R.COLUMN_AGE}{{{site}}}", ""),
+                unit="s",
+                rename={"Value": "age"},
+                sort="age",
+                description="Stale after: "
+                + ", ".join(f"{k} {v / 86400:g} d" for k, v in T.stale_age.items())
+                + "; interaction: no reply for 90 d.",
+            ),
+            12,
+            8,
+        ),
+        grid.place(
+            stat(
+                "Stale columns 不更新栏目",
+                f"sum({R.COLUMNS_STALE}{{{site}}})",
+                thresholds=steps(
+                    (None, "green"), (T.stale_columns.warning, "orange"), (T.stale_columns.critical, "red")
+                ),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Stale news/notice 动态/通知类",
+                f"sum({R.COLUMNS_STALE_NEWS_NOTICE}{{{site}}})",
+                thresholds=steps(
+                    (None, "green"),
+                    (T.stale_news_notice_columns.warning, "orange"),
+                    (T.stale_news_notice_columns.critical, "red"),
+                ),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Blank columns 空白栏目",
+                f"sum({R.COLUMNS_BLANK}{{{site}}})",
+                thresholds=steps((None, "green"), (ba.warning, "orange"), (ba.critical, "red")),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Indicators 指标状态",
+                f"max by (indicator) ({R.SITE_LEVEL_BY_INDICATOR}{{{site}}})",
+                legend="{{indicator}}",
+                thresholds=steps((None, "green"), (1, "orange"), (2, "red")),
+            ),
+            6,
+            4,
+        ),
         grid.row("证书、链接、要素 Certificate, links, elements"),
-        grid.place(stat("Certificate expires in 证书剩余", f"min({R.CERT_REMAINING}{{{site}}})", unit="s",
-                        thresholds=steps((None, "red"), (ca.critical, "orange"), (ca.warning, "green"))), 6, 4),
-        grid.place(stat("Certificate valid 证书有效", f"min({M.TLS_CERT_VALID}{{{site}}})",
-                        thresholds=steps((None, "red"), (1, "green"))), 6, 4),
-        grid.place(stat("Broken homepage links 首页坏链", f"max({M.LINKS_BROKEN}{{{site}}})",
-                        thresholds=steps((None, "green"), (1, "orange"))), 6, 4),
+        grid.place(
+            stat(
+                "Certificate expires in 证书剩余",
+                f"min({R.CERT_REMAINING}{{{site}}})",
+                unit="s",
+                thresholds=steps((None, "red"), (ca.critical, "orange"), (ca.warning, "green")),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Certificate valid 证书有效",
+                f"min({M.TLS_CERT_VALID}{{{site}}})",
+                thresholds=steps((None, "red"), (1, "green")),
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Broken homepage links 首页坏链",
+                f"max({M.LINKS_BROKEN}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "orange")),
+            ),
+            6,
+            4,
+        ),
         grid.place(stat("Links checked 已检链接", f"max({M.LINKS_CHECKED}{{{site}}})"), 6, 4),
-        grid.place(table("Required elements 必备要素", (f"min by (check) ({M.COMPLIANCE_CHECK}{{{site}}})", ""),
-                         rename={"Value": "pass"}, thresholds=steps((None, "red"), (1, "green"))), 12, 7),
-        grid.place(stat("Serious errors 严重错误", f"max({M.SERIOUS_ERRORS}{{{site}}})",
-                        thresholds=steps((None, "green"), (1, "red"))), 6, 7),
-        grid.place(stat("Privacy leaks 隐私泄露", f"max({M.PRIVACY_LEAKS}{{{site}}})",
-                        thresholds=steps((None, "green"), (1, "red"))), 6, 7),
-        grid.place(stat("Hidden links 暗链", f"max({M.HIDDEN_LINKS}{{{site}}})",
-                        thresholds=steps((None, "green"), (1, "red"))), 6, 7),
+        grid.place(
+            table(
+                "Required elements 必备要素",
+                (f"min by (check) ({M.COMPLIANCE_CHECK}{{{site}}})", ""),
+                rename={"Value": "pass"},
+                thresholds=steps((None, "red"), (1, "green")),
+            ),
+            12,
+            7,
+        ),
+        grid.place(
+            stat(
+                "Serious errors 严重错误",
+                f"max({M.SERIOUS_ERRORS}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "red")),
+            ),
+            6,
+            7,
+        ),
+        grid.place(
+            stat(
+                "Privacy leaks 隐私泄露",
+                f"max({M.PRIVACY_LEAKS}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "red")),
+            ),
+            6,
+            7,
+        ),
+        grid.place(
+            stat(
+                "Hidden links 暗链", f"max({M.HIDDEN_LINKS}{{{site}}})", thresholds=steps((None, "green"), (1, "red"))
+            ),
+            6,
+            7,
+        ),
     ]
     variables = [
         query_variable("region", "Region 地区", f"label_values({R.SITE_INFO}, region)"),
-        query_variable("code", "Site 网站", f'{R.SITE_INFO}{{region=~"$region"}}',
-                       regex='/code="(?<value>[^"]+)".*name="(?<text>[^"]+)"/', include_all=False, multi=False),
+        query_variable(
+            "code",
+            "Site 网站",
+            f'{R.SITE_INFO}{{region=~"$region"}}',
+            regex='/code="(?<value>[^"]+)".*name="(?<text>[^"]+)"/',
+            include_all=False,
+            multi=False,
+        ),
     ]
     return dashboard(UID, "巡查 Xuncha — site 网站", "One site against the inspection lines.", panels, variables)

@@ -86,5 +86,3 @@ class FeedsConfig:
     timeout: float = 30.0
     max_bytes: int = 20 * 1024 * 1024
     recent_days: float = 14
-
-

@@ -92,15 +92,22 @@ def judge(
     columns, column_details, column_hits, column_leaks = _judge_columns(column_pages, now, words)
     columns_success = all(c.success for c in columns)
     base: dict[str, Any] = {
-        "url": site.url, "columns": tuple(columns), "columns_success": columns_success,
+        "url": site.url,
+        "columns": tuple(columns),
+        "columns_success": columns_success,
         "closed_but_online": closed_but_online,
-    }  # fmt: skip
+    }
     details: dict[str, Any] = {"final_url": home.final_url, "status": home.status, "columns": column_details}
     if got.page is None:
         details["decode_note"] = got.note
-        result = ContentResult(success=False, reason=f"homepage: {got.reason}", details=details,
-                               serious_errors=distinct_errors(column_hits), privacy_leaks=len(column_leaks),
-                               **base)  # fmt: skip
+        result = ContentResult(
+            success=False,
+            reason=f"homepage: {got.reason}",
+            details=details,
+            serious_errors=distinct_errors(column_hits),
+            privacy_leaks=len(column_leaks),
+            **base,
+        )
         return result, None
     page = got.page
     details.update(encoding=got.encoding, decode_note=got.note, title=page.title, notes=list(page.notes))
@@ -123,17 +130,34 @@ def judge(
     configured = {c.url for c in site.columns}
     details.update(
         newest_items=[i.as_dict() for i in _newest(page.items)],
-        items=len(page.items), dated_items=len(page.dated_items), ignored_dates=list(page.ignored_dates),
+        items=len(page.items),
+        dated_items=len(page.dated_items),
+        ignored_dates=list(page.ignored_dates),
         candidate_columns=columns_mod.candidates(page, home.final_url or site.url, configured),
-        compliance_found=found, serious_errors=hits, privacy_leaks=leaks, hidden_links=planted,
-        meta=page.meta, year_inference=page.year_report, hidden_elements=page.hidden_elements,
-    )  # fmt: skip
+        compliance_found=found,
+        serious_errors=hits,
+        privacy_leaks=leaks,
+        hidden_links=planted,
+        meta=page.meta,
+        year_inference=page.year_report,
+        hidden_elements=page.hidden_elements,
+    )
     reason = "; ".join(page.notes)
     result = ContentResult(
-        success=True, reason=reason, homepage_success=True, homepage_last_update=last_update,
-        homepage_update_source=source, compliance_success=True, compliance=checks, serious_errors=distinct_errors(hits),
-        privacy_leaks=len(leaks), hidden_links=len(planted), closure_notice_shown=closure, details=details, **base,
-    )  # fmt: skip
+        success=True,
+        reason=reason,
+        homepage_success=True,
+        homepage_last_update=last_update,
+        homepage_update_source=source,
+        compliance_success=True,
+        compliance=checks,
+        serious_errors=distinct_errors(hits),
+        privacy_leaks=len(leaks),
+        hidden_links=len(planted),
+        closure_notice_shown=closure,
+        details=details,
+        **base,
+    )
     return result, record
 
 
@@ -157,15 +181,22 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
     for column, fetched in column_pages:
         got = read(fetched, now)
         if got.page is None:
-            findings.append(ColumnFinding(name=column.name, category=column.category, url=column.url,
-                                          success=False, reason=got.reason))  # fmt: skip
+            findings.append(
+                ColumnFinding(
+                    name=column.name, category=column.category, url=column.url, success=False, reason=got.reason
+                )
+            )
             continue
         findings.append(columns_mod.judge(column.name, column.category, column.url, got.page))
         newest = _newest(got.page.items)
-        details[column.name] = {"newest_items": [i.as_dict() for i in newest[:3]], "encoding": got.encoding,
-                                "ignored_dates": list(got.page.ignored_dates[:5]), "notes": list(got.page.notes),
-                                "meta": {k: v for k, v in got.page.meta.items() if k.startswith("Column")},
-                                "year_inference": got.page.year_report}  # fmt: skip
+        details[column.name] = {
+            "newest_items": [i.as_dict() for i in newest[:3]],
+            "encoding": got.encoding,
+            "ignored_dates": list(got.page.ignored_dates[:5]),
+            "notes": list(got.page.notes),
+            "meta": {k: v for k, v in got.page.meta.items() if k.startswith("Column")},
+            "year_inference": got.page.year_report,
+        }
         hits += words.find("\n".join(i.title for i in newest), f"column {column.name}")
         leaks += [{"where": f"column {column.name}", "id": m} for m in privacy.find(got.page.text, dates.today(now))]
     return findings, details, hits, leaks
@@ -204,8 +235,10 @@ def _remember(ctx: ProbeContext, site: Site, result: ContentResult) -> ContentRe
     old_columns: dict[str, Any] = raw_columns if isinstance(raw_columns, dict) else {}
     new_columns = {c.name: c.last_update for c in result.columns if c.success and c.last_update is not None}
     homepage = result.homepage_last_update if result.homepage_success else None
-    record = {"homepage": homepage if homepage is not None else stored.get("homepage"),
-              "columns": {**old_columns, **new_columns}}  # fmt: skip
+    record = {
+        "homepage": homepage if homepage is not None else stored.get("homepage"),
+        "columns": {**old_columns, **new_columns},
+    }
     if record != stored:
         ctx.state.put(REMEMBERED, site.code, record)
     changes: dict[str, Any] = {}

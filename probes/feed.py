@@ -61,8 +61,10 @@ BACKOFF_CAP = 3600.0  # one feed interval
 RETRY_AFTER_CAP = 6 * 3600.0
 KEEP_DATES = 200  # entry dates remembered for 304 answers
 KEEP_UNDATED = 500  # undated entry keys remembered
-ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
-          "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1")  # fmt: skip
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"
+)
 
 
 # --- the probe (gather) ----------------------------------------------------------
@@ -79,11 +81,20 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
     blocked = Backoff.load(ctx.state.get(BACKOFF_NAMESPACE, key))
     if blocked is not None and blocked.until > started:
         reason = f"backing off {key} until {_iso(blocked.until)} ({blocked.reason}); not fetched"
-        return _from_memo(account, memo, started, t0, success=False, reason=reason, recent_seconds=recent,
-                          extra={"backoff_until": blocked.until})  # fmt: skip
+        return _from_memo(
+            account,
+            memo,
+            started,
+            t0,
+            success=False,
+            reason=reason,
+            recent_seconds=recent,
+            extra={"backoff_until": blocked.until},
+        )
 
-    fetched = await ctx.net.fetch(url, timeout=feeds.timeout, max_bytes=feeds.max_bytes,
-                                  headers=memo.conditional_headers() | {"Accept": ACCEPT})  # fmt: skip
+    fetched = await ctx.net.fetch(
+        url, timeout=feeds.timeout, max_bytes=feeds.max_bytes, headers=memo.conditional_headers() | {"Accept": ACCEPT}
+    )
     now = ctx.clock()
     backoff = next_backoff(blocked, fetched.status, fetched.failure, fetched.headers.get("retry-after"), now)
     if backoff is None:
@@ -94,13 +105,30 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
     if fetched.status == 304 and fetched.ok and memo.has_reading:
         memo = memo.checked(now)
         ctx.state.put(NAMESPACE, account.id, memo.dump())
-        return _from_memo(account, memo, started, t0, success=True, reason="", recent_seconds=recent, status=304,
-                          extra={"unchanged": True})  # fmt: skip
+        return _from_memo(
+            account,
+            memo,
+            started,
+            t0,
+            success=True,
+            reason="",
+            recent_seconds=recent,
+            status=304,
+            extra={"unchanged": True},
+        )
     failure = fetch_failure(fetched, feeds.max_bytes, backoff, now)
     if failure:
-        return _from_memo(account, memo, started, t0, success=False, reason=failure, recent_seconds=recent,
-                          status=fetched.status,
-                          extra={"backoff_until": backoff.until} if backoff and backoff.until > now else {})  # fmt: skip
+        return _from_memo(
+            account,
+            memo,
+            started,
+            t0,
+            success=False,
+            reason=failure,
+            recent_seconds=recent,
+            status=fetched.status,
+            extra={"backoff_until": backoff.until} if backoff and backoff.until > now else {},
+        )
 
     parsed = parse(fetched.body, fetched.headers.get("content-type", ""))
     if parsed.error:
@@ -166,11 +194,19 @@ class Memo:
 
     def dump(self) -> dict[str, Any]:
         return {
-            "url": self.url, "etag": self.etag, "last_modified": self.last_modified, "last_entry": self.last_entry,
-            "entries": self.entries, "dates": list(self.dates), "undated": list(self.undated),
-            "seen_undated_before": self.seen_undated_before, "last_success": self.last_success,
-            "format": self.format, "newest_title": self.newest_title, "newest_link": self.newest_link,
-        }  # fmt: skip
+            "url": self.url,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "last_entry": self.last_entry,
+            "entries": self.entries,
+            "dates": list(self.dates),
+            "undated": list(self.undated),
+            "seen_undated_before": self.seen_undated_before,
+            "last_success": self.last_success,
+            "format": self.format,
+            "newest_title": self.newest_title,
+            "newest_link": self.newest_link,
+        }
 
     def conditional_headers(self) -> dict[str, str]:
         if not self.has_reading:
@@ -364,8 +400,9 @@ def backoff_key(url: str, rsshub: str) -> str:
     return key
 
 
-def next_backoff(prev: Backoff | None, status: int | None, failure: Failure | None, retry_after: str | None,
-                 now: float) -> Backoff | None:  # fmt: skip
+def next_backoff(
+    prev: Backoff | None, status: int | None, failure: Failure | None, retry_after: str | None, now: float
+) -> Backoff | None:
     """The host's backoff after one answer; None when the host answered normally."""
     overloaded = status == 429 or (status is not None and status >= 500)
     unreachable = bool(failure) and failure is not Failure.TOO_LARGE
@@ -409,8 +446,12 @@ def _base_details(account: Account, memo: Memo) -> dict[str, Any]:
 
 
 def _result(account: Account, r: Reading, memo: Memo, started: float, t0: float, *, status: int | None) -> FeedResult:
-    counts = {"undated_entries": r.undated, "dated_on_sight": r.dated_on_sight, "future_dates": r.future,
-              "ancient_dates": r.ancient}  # fmt: skip
+    counts = {
+        "undated_entries": r.undated,
+        "dated_on_sight": r.dated_on_sight,
+        "future_dates": r.future,
+        "ancient_dates": r.ancient,
+    }
     details = _base_details(account, memo) | {"newest_title": r.newest_title, "newest_link": r.newest_link}
     details |= {k: v for k, v in counts.items() if v}
     flagged = not_deregistered(account, True, r.entries)
@@ -432,8 +473,18 @@ def _result(account: Account, r: Reading, memo: Memo, started: float, t0: float,
     )
 
 
-def _from_memo(account: Account, memo: Memo, started: float, t0: float, *, success: bool, reason: str,
-               recent_seconds: float, status: int | None = None, extra: dict[str, Any] | None = None) -> FeedResult:  # fmt: skip
+def _from_memo(
+    account: Account,
+    memo: Memo,
+    started: float,
+    t0: float,
+    *,
+    success: bool,
+    reason: str,
+    recent_seconds: float,
+    status: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> FeedResult:
     """A result that reuses the remembered reading: after a 304, or when the feed failed
     (then only ``last_entry`` is kept — the counts of a feed we could not read are unknown)."""
     now = started
@@ -464,7 +515,11 @@ def _from_memo(account: Account, memo: Memo, started: float, t0: float, *, succe
 def _finding(account: Account, last_entry: float | None, entries: int, recent: int) -> dict[str, Any]:
     return {
         "finding": "stopped account not deregistered (停用未注销)",
-        "unit": account.unit, "platform": account.platform, "name": account.name,
-        "entries": entries, "entries_recent": recent, "still_posting": recent > 0,
+        "unit": account.unit,
+        "platform": account.platform,
+        "name": account.name,
+        "entries": entries,
+        "entries_recent": recent,
+        "still_posting": recent > 0,
         "last_entry": last_entry,
-    }  # fmt: skip
+    }

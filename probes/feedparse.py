@@ -78,7 +78,10 @@ def _parse(body: bytes, content_type: str) -> Parsed:
         return Parsed(error="empty response body")
     if _looks_html(head):
         title = html_title(body)
-        return Parsed(error="an HTML page instead of a feed (error or anti-crawler page?)" + (f": «{title[:80]}»" if title else ""))
+        return Parsed(
+            error="an HTML page instead of a feed (error or anti-crawler page?)"
+            + (f": «{title[:80]}»" if title else "")
+        )
     if head.startswith(b"{") or head.startswith(b"[") or ("json" in content_type and not head.startswith(b"<")):
         return parse_json_feed(body)
     if b"<!entity" in head or b"<!ENTITY" in body[:65536]:
@@ -284,8 +287,9 @@ def _atom(root: ET.Element) -> Parsed:
         link = link_el.get("href", "") if link_el is not None else ""
         t = _text(item.find(f"{_ATOM}title"))
         entries.append(Entry(date, entry_key(_text(item.find(f"{_ATOM}id")), link, t), t[:200], link[:500]))
-    return Parsed("atom", tuple(entries), len(items), _text(root.find(f"{_ATOM}title")),
-                  notes=_skipped(len(items)), parser="fast")  # fmt: skip
+    return Parsed(
+        "atom", tuple(entries), len(items), _text(root.find(f"{_ATOM}title")), notes=_skipped(len(items)), parser="fast"
+    )
 
 
 def _skipped(total: int) -> tuple[str, ...]:
@@ -315,8 +319,14 @@ def parse_json_feed(body: bytes) -> Parsed:
         date = parse_date(_s(item.get("date_published")) or _s(item.get("date_modified")))
         link, t = _s(item.get("url")), _s(item.get("title"))
         entries.append(Entry(date, entry_key(_s(item.get("id")), link, t), t[:200], link[:500]))
-    return Parsed("json" + str(doc["version"]).rsplit("/", 1)[-1], tuple(entries), len(items),
-                  _s(doc.get("title")), notes=_skipped(len(items)), parser="json")  # fmt: skip
+    return Parsed(
+        "json" + str(doc["version"]).rsplit("/", 1)[-1],
+        tuple(entries),
+        len(items),
+        _s(doc.get("title")),
+        notes=_skipped(len(items)),
+        parser="json",
+    )
 
 
 def _s(v: Any) -> str:
@@ -329,8 +339,12 @@ def _s(v: Any) -> str:
 def _parse_feedparser(body: bytes, content_type: str) -> Parsed:
     import feedparser  # heavy; only odd feeds need it
 
-    d = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml"},
-                         sanitize_html=False, resolve_relative_uris=False)  # fmt: skip
+    d = feedparser.parse(
+        body,
+        response_headers={"content-type": content_type or "application/xml"},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
     items = d.entries
     if d.bozo and not items:
         exc = d.get("bozo_exception")
@@ -354,8 +368,15 @@ def _parse_feedparser(body: bytes, content_type: str) -> Parsed:
     notes = _skipped(len(items))
     if d.bozo:
         notes += (f"feed is not well-formed ({_bozo(d.get('bozo_exception'))}); entries read leniently",)
-    return Parsed(f"feedparser:{d.version or 'unknown'}", tuple(entries), len(items) - debris,
-                  str(d.feed.get("title", "")), notes=notes, parser="feedparser", lenient=bool(d.bozo))  # fmt: skip
+    return Parsed(
+        f"feedparser:{d.version or 'unknown'}",
+        tuple(entries),
+        len(items) - debris,
+        str(d.feed.get("title", "")),
+        notes=notes,
+        parser="feedparser",
+        lenient=bool(d.bozo),
+    )
 
 
 def _bozo(exc: Any) -> str:

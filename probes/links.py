@@ -67,8 +67,15 @@ def kind_of(tag: str, url: str, rel: str = "") -> str:
     path = urlsplit(url).path.lower()
     if path.endswith(ATTACHMENTS):
         return "attachment"
-    return {"img": "image", "script": "script", "iframe": "frame", "frame": "frame", "embed": "frame",
-            "source": "image", "link": "stylesheet" if "stylesheet" in rel else "resource"}.get(tag, "page")  # fmt: skip
+    return {
+        "img": "image",
+        "script": "script",
+        "iframe": "frame",
+        "frame": "frame",
+        "embed": "frame",
+        "source": "image",
+        "link": "stylesheet" if "stylesheet" in rel else "resource",
+    }.get(tag, "page")
 
 
 def collect(html: str, base: str, cap: int) -> tuple[list[Link], int]:
@@ -114,12 +121,19 @@ _NO_EXCEPTIONS = Policy()  # public addresses only
 
 async def check(net: Network, url: str, timeout: float, policy: Policy = _NO_EXCEPTIONS) -> Outcome:
     """HEAD (then GET) ``url``, every connection — the first too — admitted by ``policy``."""
-    head = await net.fetch(url, method="HEAD", timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False,
-                           guard=Guard(policy, trust_first=False))
+    head = await net.fetch(
+        url,
+        method="HEAD",
+        timeout=timeout,
+        max_bytes=GET_PROBE_BYTES,
+        keep_body=False,
+        guard=Guard(policy, trust_first=False),
+    )
     if not needs_get(head):
         return judge_fetch(head)
-    get = await net.fetch(url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False,
-                          guard=Guard(policy, trust_first=False))
+    get = await net.fetch(
+        url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False, guard=Guard(policy, trust_first=False)
+    )
     return judge_fetch(head, get)
 
 
@@ -266,14 +280,28 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched, policy: Policy) -
         checked += 1
         outcome, link = task.result(), tasks[task]
         if not outcome.ok:
-            broken.append({"url": link.url, "found_on": found_on, "reason": outcome.reason,
-                           "status": outcome.status, "kind": link.kind, "method": outcome.method})  # fmt: skip
+            broken.append(
+                {
+                    "url": link.url,
+                    "found_on": found_on,
+                    "reason": outcome.reason,
+                    "status": outcome.status,
+                    "kind": link.kind,
+                    "method": outcome.method,
+                }
+            )
     broken.sort(key=lambda b: b["url"])
     return LinksResult(
-        success=True, reason="; ".join(notes), url=site.url, checked=checked, broken=len(broken),
-        broken_links=tuple(broken), found=found, capped=found > cap,
+        success=True,
+        reason="; ".join(notes),
+        url=site.url,
+        checked=checked,
+        broken=len(broken),
+        broken_links=tuple(broken),
+        found=found,
+        capped=found > cap,
         details={"cached": counts["cached"], "shared": counts["shared"], "by_kind": _by_kind(links)},
-    )  # fmt: skip
+    )
 
 
 def _by_kind(links: list[Link]) -> dict[str, int]:

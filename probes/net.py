@@ -92,8 +92,17 @@ class Failure(StrEnum):
 
 
 # Failures of the host or the path to it, not of the request: asking again another way repeats them.
-HOST_FAILURES = frozenset({Failure.TIMEOUT, Failure.DNS, Failure.REFUSED, Failure.CONNECT, Failure.TLS,
-                           Failure.REDIRECT_LOOP, Failure.BLOCKED})  # fmt: skip
+HOST_FAILURES = frozenset(
+    {
+        Failure.TIMEOUT,
+        Failure.DNS,
+        Failure.REFUSED,
+        Failure.CONNECT,
+        Failure.TLS,
+        Failure.REDIRECT_LOOP,
+        Failure.BLOCKED,
+    }
+)
 
 
 class _TooLarge(aiohttp.ClientPayloadError):
@@ -157,8 +166,9 @@ def is_ip(host: str) -> bool:
 class Network:
     """DNS and HTTP for probes.  Build one per configuration; ``await close()`` it."""
 
-    def __init__(self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig,
-                 policy: Policy | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, dns_cfg: DnsConfig, tls_cfg: TlsConfig, http_cfg: HttpConfig, policy: Policy | None = None
+    ) -> None:
         self.dns_cfg, self.tls_cfg, self.http_cfg = dns_cfg, tls_cfg, http_cfg
         # Redirects of every fetch are judged by it (None: not judged); links pass their own.
         self.policy = policy
@@ -309,9 +319,17 @@ class Network:
         finally:
             _GUARD.reset(token)
 
-    async def _fetch(self, url: str, method: str, timeout: float | None, max_bytes: int | None, keep_body: bool,
-                     verify: bool | None, headers: Mapping[str, str] | None,
-                     max_redirects: int | None) -> Fetched:  # fmt: skip
+    async def _fetch(
+        self,
+        url: str,
+        method: str,
+        timeout: float | None,
+        max_bytes: int | None,
+        keep_body: bool,
+        verify: bool | None,
+        headers: Mapping[str, str] | None,
+        max_redirects: int | None,
+    ) -> Fetched:
         timeout = self.http_cfg.timeout if timeout is None else timeout
         max_bytes = self.http_cfg.max_body_bytes if max_bytes is None else max_bytes
         verify = self.http_cfg.verify_certificate if verify is None else verify
@@ -322,8 +340,9 @@ class Network:
         state: dict[str, Any] = {"url": url}
         try:
             async with asyncio.timeout(timeout):
-                return await self._exchange(url, method, max_bytes, keep_body, verify, headers,
-                                            max_redirects, ctx, state, start)  # fmt: skip
+                return await self._exchange(
+                    url, method, max_bytes, keep_body, verify, headers, max_redirects, ctx, state, start
+                )
         except TimeoutError:
             failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
         except Blocked as e:
@@ -371,9 +390,19 @@ class Network:
             seconds=time.perf_counter() - start,
         )
 
-    async def _exchange(self, url: str, method: str, max_bytes: int, keep_body: bool, verify: bool,
-                        headers: Mapping[str, str] | None, max_redirects: int, ctx: SimpleNamespace,
-                        state: dict[str, Any], start: float) -> Fetched:  # fmt: skip
+    async def _exchange(
+        self,
+        url: str,
+        method: str,
+        max_bytes: int,
+        keep_body: bool,
+        verify: bool,
+        headers: Mapping[str, str] | None,
+        max_redirects: int,
+        ctx: SimpleNamespace,
+        state: dict[str, Any],
+        start: float,
+    ) -> Fetched:
         async with self.session().request(
             method,
             url,

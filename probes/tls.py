@@ -38,8 +38,14 @@ async def probe(site: Site, ctx: ProbeContext) -> TlsResult:
     try:
         address = (await ctx.net.addresses(host))[0][0]
     except ResolveError as e:
-        return TlsResult(success=False, reason=str(e), started=started, host=host, port=port,
-                         duration_seconds=time.perf_counter() - t0)  # fmt: skip
+        return TlsResult(
+            success=False,
+            reason=str(e),
+            started=started,
+            host=host,
+            port=port,
+            duration_seconds=time.perf_counter() - t0,
+        )
     hs = await _handshake(address, port, host, ctx.net.chain_ssl, timeout)
     if hs.verify_error:
         unverified = await _handshake(address, port, host, ctx.net.unverified_ssl, timeout)
@@ -73,8 +79,9 @@ async def _handshake(address: str, port: int, host: str, context: ssl.SSLContext
                 pass
 
 
-def judge(host: str, port: int, address: str, hs: Handshake, *, started: float, duration: float,
-          now: float) -> TlsResult:  # fmt: skip
+def judge(
+    host: str, port: int, address: str, hs: Handshake, *, started: float, duration: float, now: float
+) -> TlsResult:
     base = TlsResult(success=False, started=started, duration_seconds=duration, host=host, port=port, address=address)
     if hs.error or not hs.der:
         return replace(base, reason=hs.error or "tls: the server sent no certificate")

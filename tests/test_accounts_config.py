@@ -110,8 +110,17 @@ def test_the_annex_of_seed_003_imports_cleanly(tmp_path: Path) -> None:
     assert by_id["douyin-平安潮州"].feed == "http://rsshub.local:1200/douyin/user/uid4"
     assert by_id["app-潮州人社"].feed == "https://feeds.example.cn/1.xml"
     assert {a.platform for a in cfg.accounts} == {
-        "app", "tieba", "baijiahao", "douyin", "toutiao", "nanfang", "qq", "people", "wechat", "weibo",
-    }  # fmt: skip
+        "app",
+        "tieba",
+        "baijiahao",
+        "douyin",
+        "toutiao",
+        "nanfang",
+        "qq",
+        "people",
+        "wechat",
+        "weibo",
+    }
     stopped = sorted(a.name for a in cfg.accounts if a.status == "stopped")
     assert stopped == ["潮安区食品药品监督管理局", "潮安卫生健康"]
 
@@ -197,7 +206,9 @@ def test_the_annex_accounts_get_their_region_from_the_unit_name(tmp_path: Path) 
 
 
 def test_a_region_column_or_field_names_the_region_by_name_or_code(tmp_path: Path) -> None:
-    text = "单位名称,账号类型,账号名称,订阅地址,地区\n凤泉湖高新区管委会,微信,凤泉湖,https://f.example.cn/1.xml,潮州市\n"
+    text = (
+        "单位名称,账号类型,账号名称,订阅地址,地区\n凤泉湖高新区管委会,微信,凤泉湖,https://f.example.cn/1.xml,潮州市\n"
+    )
     extra = """accounts:
   - {id: a1, unit: 某中心, platform: weibo, name: 甲, feed: "https://f.example.cn/2.xml", region: "440507"}
   - {id: a2, unit: 潮州市公安局, platform: weibo, name: 乙, feed: "https://f.example.cn/3.xml", region: 长沙市}
@@ -209,11 +220,14 @@ def test_a_region_column_or_field_names_the_region_by_name_or_code(tmp_path: Pat
     assert by_id["a2"].name == "湖南省长沙市"  # the field wins over the unit's name
 
 
-@pytest.mark.parametrize(("value", "says"), [
-    ("朝阳区", "ambiguous (北京市朝阳区、吉林省长春市朝阳区"),
-    ("火星市", "is not a region name or 6-digit division code"),
-    ("999999", "is not a division code"),
-])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("朝阳区", "ambiguous (北京市朝阳区、吉林省长春市朝阳区"),
+        ("火星市", "is not a region name or 6-digit division code"),
+        ("999999", "is not a division code"),
+    ],
+)
 def test_a_bad_region_is_an_error_naming_entry_and_field(tmp_path: Path, value: str, says: str) -> None:
     extra = f'accounts:\n  - {{id: a1, unit: 某中心, platform: weibo, name: 甲, feed: "https://f.example.cn/2.xml", region: "{value}"}}\n'
     with pytest.raises(ConfigError) as e:

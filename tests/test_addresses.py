@@ -35,13 +35,26 @@ CANARY = "127.0.0.2"  # loopback, but not the sites' address: non-public and not
 # --- the policy, pure ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("address", "why"), [
-    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.9", "private"),
-    ("192.168.1.1", "private"), ("169.254.169.254", "link-local (cloud metadata service)"),
-    ("169.254.10.1", "link-local"), ("fe80::1", "link-local"), ("100.64.0.1", "shared address space (CGNAT 100.64.0.0/10)"),
-    ("224.0.0.1", "multicast"), ("0.0.0.0", "unspecified"), ("::", "unspecified"), ("240.0.0.1", "reserved"),
-    ("fd12::1", "private"), ("::ffff:10.0.0.1", "private"),
-])
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.9", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local (cloud metadata service)"),
+        ("169.254.10.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("100.64.0.1", "shared address space (CGNAT 100.64.0.0/10)"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("fd12::1", "private"),
+        ("::ffff:10.0.0.1", "private"),
+    ],
+)
 def test_a_non_public_address_is_refused_with_its_kind(address: str, why: str) -> None:
     assert category(address) == why
     reason = allowed(address, Policy())
@@ -130,13 +143,15 @@ async def site() -> AsyncIterator[tuple[Site, int]]:
 
 @pytest.fixture
 async def zone() -> AsyncIterator[DnsServer]:
-    server = DnsServer(records={
-        HOST: ["127.0.0.1"],
-        "intranet.lh.gov.cn": [CANARY],  # an innocent name for an internal address
-        "metadata.lh.gov.cn": ["169.254.169.254"],
-        "oa.lh.gov.cn": ["10.9.8.7"],
-        "cgnat.lh.gov.cn": ["100.64.1.1"],
-    })
+    server = DnsServer(
+        records={
+            HOST: ["127.0.0.1"],
+            "intranet.lh.gov.cn": [CANARY],  # an innocent name for an internal address
+            "metadata.lh.gov.cn": ["169.254.169.254"],
+            "oa.lh.gov.cn": ["10.9.8.7"],
+            "cgnat.lh.gov.cn": ["100.64.1.1"],
+        }
+    )
     await server.start()
     try:
         yield server
@@ -152,14 +167,20 @@ async def nets() -> AsyncIterator[list[Network]]:
         await n.close()
 
 
-def _ctx(zone: DnsServer, port: int, nets: list[Network], allow: str = "[]", listen: str = "127.0.0.1:9725",
-         url: str | None = None) -> tuple[Any, ProbeContext]:  # fmt: skip
+def _ctx(
+    zone: DnsServer,
+    port: int,
+    nets: list[Network],
+    allow: str = "[]",
+    listen: str = "127.0.0.1:9725",
+    url: str | None = None,
+) -> tuple[Any, ProbeContext]:
     cfg = loads(f"""
 listen: "{listen}"
 dns: {{nameservers: ["{zone.address}"]}}
 links: {{timeout: 2s, allow_networks: {allow}}}
 sites:
-  - {{code: "4405070010", name: 龙湖区, url: "{url or f'http://{HOST}:{port}/'}"}}
+  - {{code: "4405070010", name: 龙湖区, url: "{url or f"http://{HOST}:{port}/"}"}}
 """)
     net = Network(cfg.dns, cfg.tls, cfg.http, policy=policy_of(cfg.links.allow_networks, cfg.listen))
     nets.append(net)
@@ -202,8 +223,10 @@ async def test_allow_networks_lets_the_same_links_through(
 ) -> None:
     page, port = site
     page.redirect = f"http://{CANARY}:{canary.port}/via-redirect"
-    page.home = (f"<a href=http://intranet.lh.gov.cn:{canary.port}/oa>内网</a>"
-                 f"<img src=http://{CANARY}:{canary.port}/pixel.png><a href=/go>跳转</a>")  # fmt: skip
+    page.home = (
+        f"<a href=http://intranet.lh.gov.cn:{canary.port}/oa>内网</a>"
+        f"<img src=http://{CANARY}:{canary.port}/pixel.png><a href=/go>跳转</a>"
+    )
     cfg, ctx = _ctx(zone, port, nets, allow=f'["{CANARY}/32"]')
     r = await links.probe(cfg.sites[0], ctx)
     assert (r.checked, r.broken) == (3, 0), r.broken_links

@@ -26,8 +26,13 @@ from agent.demo.pki import Pki
 from agent.runtime import Agent
 
 UP, DOWN, SLOW, NXDOMAIN, EXPIRED, WRONG_HOST = (
-    "4405070010", "4405150006", "5328010055", "1307320007", "4312000009", "4453810038",
-)  # fmt: skip
+    "4405070010",
+    "4405150006",
+    "5328010055",
+    "1307320007",
+    "4312000009",
+    "4453810038",
+)
 
 
 def page_app(body: str = "<html><body>首页</body></html>") -> web.Application:
@@ -122,14 +127,28 @@ async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
 async def test_contract_metrics_for_up_down_slow_nxdomain_expired_and_wrong_host(world: World) -> None:
     agent = await start_agent(world, world.config())
     try:
-        await until(lambda: all(agent.results.latest(f"site/{c}").keys() >= {"http", "dns"} for c in world.urls)
-                    and "tls" in agent.results.latest(f"site/{EXPIRED}"), timeout=15)  # fmt: skip
+        await until(
+            lambda: (
+                all(agent.results.latest(f"site/{c}").keys() >= {"http", "dns"} for c in world.urls)
+                and "tls" in agent.results.latest(f"site/{EXPIRED}")
+            ),
+            timeout=15,
+        )
         s = await scrape(agent)
     finally:
         await agent.stop()
 
-    info = value(s, m.SITE_INFO, code=UP, name=f"站点{UP}", region="广东省汕头市龙湖区", province="广东省",
-                 kind="department", status="active", url=world.urls[UP])  # fmt: skip
+    info = value(
+        s,
+        m.SITE_INFO,
+        code=UP,
+        name=f"站点{UP}",
+        region="广东省汕头市龙湖区",
+        province="广东省",
+        kind="department",
+        status="active",
+        url=world.urls[UP],
+    )
     assert info == 1
     expected_http = {UP: 1, DOWN: 0, SLOW: 0, NXDOMAIN: 0, EXPIRED: 0, WRONG_HOST: 0}
     for code, ok in expected_http.items():
@@ -240,8 +259,10 @@ async def test_the_per_host_bound_holds_when_many_sites_share_a_platform_host(
     world.dns.set("www.platform.gov.cn", ["127.0.0.1"])
     async with await hostile.serve_app(app) as platform:
         codes = [f"44050700{n:02d}" for n in range(1, 13)]
-        sites = "\n".join(f'  - {{code: "{c}", name: d{c}, url: "{platform.url_for("www.platform.gov.cn", f"/{c}/")}"}}'
-                          for c in codes)  # fmt: skip
+        sites = "\n".join(
+            f'  - {{code: "{c}", name: d{c}, url: "{platform.url_for("www.platform.gov.cn", f"/{c}/")}"}}'
+            for c in codes
+        )
         text = world.config([]).replace("http: {timeout: 1s}", "http: {timeout: 3s}")
         text = text.replace("sites:\n", f"concurrency: {bounds}\nsites:\n{sites}\n")
         agent = await start_agent(world, text)
@@ -258,8 +279,10 @@ async def test_sigterm_stops_the_agent_gracefully_and_sighup_reloads(world: Worl
     port = _free_port()
     proc = subprocess.Popen(  # noqa: ASYNC220 — started once; the test then awaits HTTP
         [sys.executable, "-m", "agent", "run", "-c", str(path), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         await _wait_http(f"http://127.0.0.1:{port}/healthz")
         path.write_text(world.config([UP, DOWN]), encoding="utf-8")
@@ -310,7 +333,9 @@ def test_the_container_entrypoint_runs_and_its_healthcheck_passes(tmp_path: Path
     """The image cannot be built here; run what its ENTRYPOINT/CMD and HEALTHCHECK run."""
     root = Path(__file__).resolve().parents[1]
     dockerfile = (root / "Dockerfile").read_text()
-    entry = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("ENTRYPOINT")).split(None, 1)[1])
+    entry = json.loads(
+        next(line for line in dockerfile.splitlines() if line.startswith("ENTRYPOINT")).split(None, 1)[1]
+    )
     cmd = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD")).split(None, 1)[1])
     health_line = dockerfile.split("HEALTHCHECK", 1)[1].split("CMD", 1)[1].strip().splitlines()[0]
     health = json.loads(health_line)
@@ -318,8 +343,17 @@ def test_the_container_entrypoint_runs_and_its_healthcheck_passes(tmp_path: Path
     assert cmd[-2:] == ["-c", "/etc/xuncha/xuncha.yml"]
     port = _free_port()
     # Same command, with the baked-in config from the repository and a free port.
-    argv = [sys.executable, "-m", "agent", *cmd[:-1], str(root / "deploy/container/xuncha.yml"),
-            "--listen", f"127.0.0.1:{port}", "--state-dir", str(tmp_path)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "agent",
+        *cmd[:-1],
+        str(root / "deploy/container/xuncha.yml"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--state-dir",
+        str(tmp_path),
+    ]
     assert entry == ["xuncha"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -340,8 +374,13 @@ def test_the_container_entrypoint_runs_and_its_healthcheck_passes(tmp_path: Path
 
 
 def test_a_probe_url_prints_a_human_readable_result() -> None:
-    proc = subprocess.run([sys.executable, "-m", "agent", "probe", "http://127.0.0.1:1/"],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "probe", "http://127.0.0.1:1/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert proc.returncode == 2
     assert "=== http: FAILURE — connect: connection refused" in proc.stdout
     assert "=== dns: SUCCESS" in proc.stdout
@@ -349,8 +388,10 @@ def test_a_probe_url_prints_a_human_readable_result() -> None:
 
 async def test_probe_kind_feed_reads_a_url_as_a_feed(tmp_path: Path) -> None:
     now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
-    rss = (f"<?xml version='1.0'?><rss version='2.0'><channel><title>平安潮州</title><item><title>警情通报</title>"
-           f"<link>http://x/1</link><pubDate>{now}</pubDate></item></channel></rss>")  # fmt: skip
+    rss = (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>平安潮州</title><item><title>警情通报</title>"
+        f"<link>http://x/1</link><pubDate>{now}</pubDate></item></channel></rss>"
+    )
 
     async def feed(request: web.Request) -> web.Response:
         return web.Response(text=rss, content_type="application/rss+xml")
@@ -359,9 +400,16 @@ async def test_probe_kind_feed_reads_a_url_as_a_feed(tmp_path: Path) -> None:
     app.router.add_get("/feed", feed)
     async with await hostile.serve_app(app) as served:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "agent", "probe", f"{served.url}feed", "--kind", "feed",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "agent",
+            "probe",
+            f"{served.url}feed",
+            "--kind",
+            "feed",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out
     assert "=== feed: SUCCESS" in out.decode() and "entries_recent: 1" in out.decode()
@@ -391,8 +439,9 @@ def test_shard_auto_takes_the_statefulset_ordinal_and_bad_shards_are_refused(tmp
         assert parse_shard("auto/3") == (2, 3)
     finally:
         os.environ["HOSTNAME"] = old
-    proc = subprocess.run([sys.executable, "-m", "agent", "run", "--shard", "3/3"],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--shard", "3/3"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2 and "shard index must be 0..2" in proc.stderr
 
 
@@ -423,8 +472,9 @@ async def test_a_reload_keeps_the_link_cache_and_retires_the_old_network(world: 
         ok, errors = await agent.reload()
         assert ok, errors and agent.net is old_net  # nothing changed: the same network (issue 10)
         # New network settings: a new network; the old one retires.
-        (world.tmp / "xuncha.yml").write_text(world.config([UP]).replace("http: {timeout: 1s}", "http: {timeout: 2s}"),
-                                              encoding="utf-8")  # fmt: skip
+        (world.tmp / "xuncha.yml").write_text(
+            world.config([UP]).replace("http: {timeout: 1s}", "http: {timeout: 2s}"), encoding="utf-8"
+        )
         ok, errors = await agent.reload()
         assert ok, errors
         assert agent.net is not old_net and agent.links is checks  # same bounds: same cache and limits

@@ -28,9 +28,11 @@ from agent.results import ResultStore, target_key
 from agent.runtime import Agent
 from probes.results import HttpResult, LinksResult
 
-ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True)
-) + "sites: *g\n"  # 10^7 nodes when expanded
+ALIAS_BOMB = (
+    "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True))
+    + "sites: *g\n"
+)  # 10^7 nodes when expanded
 
 SITES_HEADER = "网站名称,网站标识码,首页网址\n"
 ROW = "汕头市龙湖区人民政府,4405070010,https://www.longhu.gov.cn/\n"
@@ -96,8 +98,9 @@ def test_a_long_unquoted_url_in_a_csv_is_an_error_not_a_100_kb_label(tmp_path: P
 
 def test_check_config_reports_the_huge_field_without_a_traceback(tmp_path: Path) -> None:
     path = _config_with_csv(tmp_path, HUGE_QUOTED)
-    run = subprocess.run([sys.executable, "-m", "agent", "check-config", "-c", str(path)], capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", "-c", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 1 and "sites.csv" in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
@@ -147,12 +150,24 @@ def test_a_file_in_no_known_encoding_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_formula_cells_are_neutralised_in_the_csv_report() -> None:
     findings = [
-        {"finding": "probe_failed", "probe": "http", "reason": "-1 connect refused", "code": "4405070010",
-         "name": "=cmd|' /C calc'!A0", "region": "@SUM(A1)"},
-        {"finding": "probe_failed", "probe": "http", "reason": "timeout", "code": "4405150006",
-         "name": "汕头市澄海区人民政府", "region": "广东省汕头市澄海区"},
+        {
+            "finding": "probe_failed",
+            "probe": "http",
+            "reason": "-1 connect refused",
+            "code": "4405070010",
+            "name": "=cmd|' /C calc'!A0",
+            "region": "@SUM(A1)",
+        },
+        {
+            "finding": "probe_failed",
+            "probe": "http",
+            "reason": "timeout",
+            "code": "4405150006",
+            "name": "汕头市澄海区人民政府",
+            "region": "广东省汕头市澄海区",
+        },
         {"finding": "feed_failed", "account": "a", "unit": "+86 单位", "platform": "wechat", "name": "\tTAB"},
-    ]  # fmt: skip
+    ]
     rows = list(csv.reader(io.StringIO(render(findings, "csv"))))
     cells = [c for row in rows for c in row]
     assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(A1)" in cells and "'+86 单位" in cells and "'\tTAB" in cells

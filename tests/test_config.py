@@ -109,7 +109,9 @@ sites:
   - {code: "4405070010", name: b, url: "http://b.gov.cn/"}
 """
     )
-    assert errs == ["xuncha.yml: sites[1] (4405070010): code: duplicate '4405070010', first defined at sites[0] (4405070010)"]
+    assert errs == [
+        "xuncha.yml: sites[1] (4405070010): code: duplicate '4405070010', first defined at sites[0] (4405070010)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -176,8 +178,10 @@ def test_a_missing_configuration_file_is_a_clear_error(tmp_path: Path) -> None:
         load(tmp_path / "nope.yml")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("14d", 14 * 86400),
-                                               ("500ms", 0.5), ("1w", 7 * 86400)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("14d", 14 * 86400), ("500ms", 0.5), ("1w", 7 * 86400)],
+)
 def test_durations_use_prometheus_syntax(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
     assert parse_duration(format_duration(seconds)) == seconds
@@ -192,8 +196,9 @@ def test_durations_of_the_wrong_shape_are_rejected(bad: str) -> None:
 def test_check_config_prints_every_error_and_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "xuncha.yml"
     path.write_text("sites:\n  - {code: '123', name: a, url: 'ftp://a'}\nbogus: 1\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "agent", "check-config", "-c", str(path)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", "-c", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert f"{path}: bogus: unknown key" in lines[0]
@@ -205,8 +210,9 @@ def test_check_config_prints_every_error_and_exits_1(tmp_path: Path) -> None:
 def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     path = tmp_path / "xuncha.yml"
     path.write_text(GOOD, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "agent", "check-config", "-c", str(path)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", "-c", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and "2 sites" in proc.stdout
 
 

@@ -59,8 +59,14 @@ def test_a_link_urlsplit_would_reject_is_not_a_page(href: str) -> None:
 
 def test_a_page_with_such_links_is_judged_not_raised() -> None:
     body = "<ul><li><a href='http://[bad/x'>坏链接的新闻标题</a> 2026-11-19</li></ul><img src='https://[zz]/a.png'>"
-    home = Fetched(url=BASE, final_url=BASE, status=200, headers={"content-type": "text/html; charset=utf-8"},
-                   body=body.encode(), body_bytes=len(body.encode()))  # fmt: skip
+    home = Fetched(
+        url=BASE,
+        final_url=BASE,
+        status=200,
+        headers={"content-type": "text/html; charset=utf-8"},
+        body=body.encode(),
+        body_bytes=len(body.encode()),
+    )
     site = loads('sites: [{code: "4405070010", name: 龙湖区, url: "https://www.lh.gov.cn/"}]').sites[0]
     result, _ = content_probe.judge(site, home, [], NOW, serious.default())
     assert result.success and result.details["items"] == 0
@@ -73,8 +79,10 @@ def test_ipv6_and_international_hosts_stay_pages() -> None:
 
 
 def test_link_texts_lose_their_runs_of_white_space_only() -> None:
-    p = page("<a href=/1>工作\u3000\u3000动态</a><a href=/2>政务\xa0公开</a><a href=/3>通知\n  公告</a>"
-             "<a href=/4>a  b</a><a href=/5>领导 信箱</a>")  # fmt: skip
+    p = page(
+        "<a href=/1>工作\u3000\u3000动态</a><a href=/2>政务\xa0公开</a><a href=/3>通知\n  公告</a>"
+        "<a href=/4>a  b</a><a href=/5>领导 信箱</a>"
+    )
     assert [t for t, _ in p.anchors] == ["工作 动态", "政务 公开", "通知 公告", "a b", "领导 信箱"]
 
 
@@ -91,8 +99,10 @@ def test_navigation_is_what_a_navigation_container_holds() -> None:
 
 def test_nested_navigation_containers_lose_no_link() -> None:
     # The outer box matches a later selector than the inner one, and both match twice (class and id).
-    p = page("<div id=channel class=menu><nav class=nav><a href=/a>栏目甲</a></nav><a href=/b>栏目乙</a></div>"
-             "<div class=content><span class=subNav id=subMenu><a href=/c>栏目丙</a></span><a href=/d>正文链接</a></div>")  # fmt: skip
+    p = page(
+        "<div id=channel class=menu><nav class=nav><a href=/a>栏目甲</a></nav><a href=/b>栏目乙</a></div>"
+        "<div class=content><span class=subNav id=subMenu><a href=/c>栏目丙</a></span><a href=/d>正文链接</a></div>"
+    )
     assert [n for n, _ in p.nav] == ["栏目甲", "栏目乙", "栏目丙"]
 
 
@@ -100,18 +110,24 @@ def test_nested_navigation_containers_lose_no_link() -> None:
 
 
 def test_items_with_the_same_date_each_report_their_ignored_date() -> None:
-    p = page("<ul><li><a href=/1>第一条新闻标题</a> 2027-01-05</li><li><a href=/2>第二条新闻标题</a> 2027-01-05</li>"
-             "<li><a href=/3>第三条新闻标题</a> 2026-11-19</li><li><a href=/4>第四条新闻标题</a> 2026-11-19</li></ul>")  # fmt: skip
-    assert [(d["item"], d["reason"]) for d in p.ignored_dates] == [("第一条新闻标题", "future"),
-                                                                   ("第二条新闻标题", "future")]  # fmt: skip
+    p = page(
+        "<ul><li><a href=/1>第一条新闻标题</a> 2027-01-05</li><li><a href=/2>第二条新闻标题</a> 2027-01-05</li>"
+        "<li><a href=/3>第三条新闻标题</a> 2026-11-19</li><li><a href=/4>第四条新闻标题</a> 2026-11-19</li></ul>"
+    )
+    assert [(d["item"], d["reason"]) for d in p.ignored_dates] == [
+        ("第一条新闻标题", "future"),
+        ("第二条新闻标题", "future"),
+    ]
     day = dates.to_timestamp(2026, 11, 19)
     assert [i.published for i in p.items] == [None, None, day, day]
 
 
 def test_a_date_beside_words_is_still_judged_by_them() -> None:
-    p = page("<ul><li><a href=/1>一条新闻的标题</a> 发布 2026-11-19 </li>"
-             "<li><a href=/2>另一条新闻标题</a> 今天是 2026-11-18</li>"
-             "<li><a href=/3>第三条新闻标题</a> 版权所有 2026-11-17</li></ul>")  # fmt: skip
+    p = page(
+        "<ul><li><a href=/1>一条新闻的标题</a> 发布 2026-11-19 </li>"
+        "<li><a href=/2>另一条新闻标题</a> 今天是 2026-11-18</li>"
+        "<li><a href=/3>第三条新闻标题</a> 版权所有 2026-11-17</li></ul>"
+    )
     assert [i.published for i in p.items] == [dates.to_timestamp(2026, 11, 19), None, None]
     assert [d["reason"] for d in p.ignored_dates] == ["display of today's date", "copyright"]
 

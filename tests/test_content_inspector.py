@@ -14,8 +14,10 @@ NOW = dates.to_timestamp(2026, 11, 20, 10, 0)  # Friday 2026-11-20 10:00 in Shan
 assert NOW is not None
 BASE = "https://www.lh.gov.cn/"
 CODE = "4405070010"
-META = ('<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="www.lh.gov.cn">'
-        f'<meta name="SiteIDCode" content="{CODE}">')  # fmt: skip
+META = (
+    '<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="www.lh.gov.cn">'
+    f'<meta name="SiteIDCode" content="{CODE}">'
+)
 
 
 def ts(y: int, m: int, d: int) -> float:
@@ -41,7 +43,9 @@ def li(title: str, date: str, href: str = "/a.html") -> str:
 
 
 def test_a_stale_homepage_printing_month_days_beside_an_old_full_date_is_stale() -> None:
-    p = page("<ul>" + li("区政府召开常务会议研究工作", "[03-06]") + li("关于开展安全检查的通知", "[2018-03-16]") + "</ul>")
+    p = page(
+        "<ul>" + li("区政府召开常务会议研究工作", "[03-06]") + li("关于开展安全检查的通知", "[2018-03-16]") + "</ul>"
+    )
     assert p.newest == ts(2018, 3, 16)
     (short,) = [i for i in p.items if i.year_from]
     assert short.published == ts(2018, 3, 6) and short.year_from == "page evidence"
@@ -70,7 +74,9 @@ def test_dates_in_item_urls(url: str, expected: tuple[int, int, int] | None) -> 
 
 
 def test_the_meta_pubdate_is_evidence_of_the_year() -> None:
-    p = page("<ul>" + li("相关新闻的一个标题文字", "09-30") + "</ul>", '<meta name="PubDate" content="2024-09-30 09:24">')
+    p = page(
+        "<ul>" + li("相关新闻的一个标题文字", "09-30") + "</ul>", '<meta name="PubDate" content="2024-09-30 09:24">'
+    )
     assert p.newest == ts(2024, 9, 30)
     assert p.year_report["reference"]["source"] == "meta PubDate"
 
@@ -85,7 +91,9 @@ def test_a_month_day_just_after_the_evidence_keeps_its_year_but_not_one_months_l
 
 
 def test_with_no_evidence_at_all_month_days_are_not_dates_and_the_page_says_so() -> None:
-    p = page("<ul>" + li("区政府召开常务会议研究工作", "[11-19]") + li("关于开展安全检查的通知", "[11-12]", "/b") + "</ul>")
+    p = page(
+        "<ul>" + li("区政府召开常务会议研究工作", "[11-19]") + li("关于开展安全检查的通知", "[11-12]", "/b") + "</ul>"
+    )
     assert p.newest is None
     assert p.year_report["year_unknown"] == 2
     assert any("no evidence of the year" in n for n in p.notes)
@@ -95,7 +103,9 @@ def test_with_no_evidence_at_all_month_days_are_not_dates_and_the_page_says_so()
 
 
 def test_a_hidden_old_police_number_is_not_shown_and_the_visible_one_is() -> None:
-    _, found = checks("<p><span style='display:none'>粤公网安备 44050702000001号</span> 粤公网安备 44050702000123号</p>")
+    _, found = checks(
+        "<p><span style='display:none'>粤公网安备 44050702000001号</span> 粤公网安备 44050702000123号</p>"
+    )
     assert found["police_record"] == "粤公网安备44050702000123号"
 
 
@@ -121,8 +131,10 @@ def test_hidden_text_does_not_count_as_shown(hidden: str) -> None:
 
 def test_a_block_hidden_on_desktops_and_shown_on_phones_is_shown() -> None:
     """As on the real 石家庄 page: ``.m{display:none}`` and ``@media (max-width:1024px){.m{display:block}}``."""
-    body = ("<div class=m>粤公网安备 44050702000123号</div><style>.m{display:none}"
-            "@media screen and (max-width:1024px){.m{display:block}}</style>")  # fmt: skip
+    body = (
+        "<div class=m>粤公网安备 44050702000123号</div><style>.m{display:none}"
+        "@media screen and (max-width:1024px){.m{display:block}}</style>"
+    )
     assert checks(body)[0]["police_record_shown"] is True
 
 
@@ -149,8 +161,10 @@ def test_a_sibling_date_of_a_link_in_a_block_of_many_links() -> None:
 
 
 def test_dates_in_table_cells() -> None:
-    rows = "".join(f"<tr><td><a href=/d{i}.html>某某政策文件的标题{i}</a></td><td>某某局</td><td>2026-11-0{i}</td></tr>"
-                   for i in range(1, 4))  # fmt: skip
+    rows = "".join(
+        f"<tr><td><a href=/d{i}.html>某某政策文件的标题{i}</a></td><td>某某局</td><td>2026-11-0{i}</td></tr>"
+        for i in range(1, 4)
+    )
     assert page(f"<table>{rows}</table>").newest == ts(2026, 11, 3)
 
 
@@ -179,9 +193,9 @@ def test_icp_record_variants() -> None:
 # --- the 党政机关 mark and the error-report entry --------------------------------------------------
 
 CONAC_SNIPPET = (
-    "<script type=\"text/javascript\">document.write(unescape(\"%3Cspan id='_ideConac' %3E%3C/span%3E%3Cscript "
+    '<script type="text/javascript">document.write(unescape("%3Cspan id=\'_ideConac\' %3E%3C/span%3E%3Cscript '
     "src='http://dcs.conac.cn/js/33/000/0000/60497944/CA330000000604979440004.js' type='text/javascript'%3E"
-    "%3C/script%3E\"));</script>"
+    '%3C/script%3E"));</script>'
 )
 
 
@@ -207,12 +221,16 @@ def test_the_linked_mark_is_accepted() -> None:
 
 
 def test_the_error_report_script_with_its_sitecode_is_the_entry() -> None:
-    ok, found = checks(f"<script id='_jiucuo_' sitecode='{CODE}' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>")
+    ok, found = checks(
+        f"<script id='_jiucuo_' sitecode='{CODE}' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>"
+    )
     assert ok["error_report_entry"] is True and f"sitecode {CODE}" in str(found["error_report_evidence"])
 
 
 def test_an_error_report_script_of_another_site_fails() -> None:
-    ok, found = checks("<script id='_jiucuo_' sitecode='4405070011' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>")
+    ok, found = checks(
+        "<script id='_jiucuo_' sitecode='4405070011' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>"
+    )
     assert ok["error_report_entry"] is False and "4405070011" in str(found["error_report_problem"])
 
 
@@ -256,8 +274,10 @@ def planted(body: str) -> list[dict[str, object]]:
 
 
 def test_links_in_an_off_screen_block_to_a_gambling_site_are_hidden_links() -> None:
-    found = planted("<div style='position:absolute;top:-999px;left:-999px'><a href='http://www.bet-365.example/'>"
-                    "澳门赌场娱乐城</a><a href='http://pj.example/'>葡京百家乐</a></div><p>正文</p>")  # fmt: skip
+    found = planted(
+        "<div style='position:absolute;top:-999px;left:-999px'><a href='http://www.bet-365.example/'>"
+        "澳门赌场娱乐城</a><a href='http://pj.example/'>葡京百家乐</a></div><p>正文</p>"
+    )
     assert [f["host"] for f in found] == ["www.bet-365.example", "pj.example"]
     assert found[0]["hidden_by"].startswith("off-screen") and found[0]["element"] == "div"
     assert found[0]["words"] == ["娱乐城", "澳门赌"]
@@ -293,8 +313,10 @@ def test_footer_links_are_not_items_of_a_blank_column() -> None:
     records, several to a paragraph) must not make it look filled."""
     from probes.content import columns
 
-    footer = ("<p><a href=/jc>我为政府网站找错入口</a> <a href=/dz>党政机关网站标识</a></p>"
-              "<p><a href=http://beian.miit.gov.cn/>粤ICP备05070010号</a>"
-              "<a href=http://www.beian.gov.cn/>粤公网安备 44050702000010号</a></p>")  # fmt: skip
+    footer = (
+        "<p><a href=/jc>我为政府网站找错入口</a> <a href=/dz>党政机关网站标识</a></p>"
+        "<p><a href=http://beian.miit.gov.cn/>粤ICP备05070010号</a>"
+        "<a href=http://www.beian.gov.cn/>粤公网安备 44050702000010号</a></p>"
+    )
     p = page(f"<ul class=list></ul>{footer}")
     assert p.items == () and columns.blank_reason(p) == "no items"

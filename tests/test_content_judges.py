@@ -113,8 +113,10 @@ def test_dated_list_items_give_the_newest_publication() -> None:
 
 
 def test_the_headers_display_of_today_is_not_a_publication() -> None:
-    p = page("<div class=top>今天是2026年11月20日 星期五 <a href=/x>设为首页</a></div>"
-             "<div class=top><span>2026-11-20</span><a href=/y>加入收藏</a></div>")  # fmt: skip
+    p = page(
+        "<div class=top>今天是2026年11月20日 星期五 <a href=/x>设为首页</a></div>"
+        "<div class=top><span>2026-11-20</span><a href=/y>加入收藏</a></div>"
+    )
     assert p.newest is None
 
 
@@ -170,15 +172,19 @@ def test_a_column_without_any_item_is_blank() -> None:
 
 
 def test_a_column_with_items_is_not_blank() -> None:
-    p = page("<ul><li><a href=/a.html>关于开展安全生产检查的通知</a><span>2026-11-18</span></li></ul>"
-             "<div class=side>暂无信息</div>")  # fmt: skip
+    p = page(
+        "<ul><li><a href=/a.html>关于开展安全生产检查的通知</a><span>2026-11-18</span></li></ul>"
+        "<div class=side>暂无信息</div>"
+    )
     finding = columns.judge("工作动态", "news", BASE + "gzdt/", p)
     assert not finding.blank and finding.last_update == ts(2026, 11, 18) and finding.items == 1
 
 
 def test_candidate_columns_come_from_the_navigation() -> None:
-    p = page("<div id=nav><a href=/gzdt/>工作动态</a><a href=/tzgg/>通知公告</a><a href=/>网站首页</a>"
-             "<a href=https://other.gov.cn/x/>外站栏目</a></div>")  # fmt: skip
+    p = page(
+        "<div id=nav><a href=/gzdt/>工作动态</a><a href=/tzgg/>通知公告</a><a href=/>网站首页</a>"
+        "<a href=https://other.gov.cn/x/>外站栏目</a></div>"
+    )
     found = columns.candidates(p, BASE, {BASE + "gzdt/"})
     assert found == [{"name": "通知公告", "url": BASE + "tzgg/", "category": "notice"}]
 
@@ -192,8 +198,10 @@ FOOTER = (
 )
 
 
-SITE_META = ('<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="www.lh.gov.cn">'
-             '<meta name="SiteIDCode" content="4405070010">')
+SITE_META = (
+    '<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="www.lh.gov.cn">'
+    '<meta name="SiteIDCode" content="4405070010">'
+)
 
 
 def _found(body: str, code: str = "4405070010", host: str = "www.lh.gov.cn", head: str = SITE_META):  # type: ignore[no-untyped-def]
@@ -207,8 +215,17 @@ def _checks(body: str, code: str = "4405070010", host: str = "www.lh.gov.cn", he
 
 def test_a_complete_footer_passes_every_check() -> None:
     assert _checks(FOOTER) == dict.fromkeys(
-        ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
-         "gov_cn_domain", "site_meta_tags"), True)  # fmt: skip
+        (
+            "site_code_shown",
+            "icp_shown",
+            "police_record_shown",
+            "conac_mark_shown",
+            "error_report_entry",
+            "gov_cn_domain",
+            "site_meta_tags",
+        ),
+        True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -326,14 +343,20 @@ def test_closure_notice() -> None:
 
 
 def test_links_are_collected_by_kind_without_mailto_and_anchors() -> None:
-    html = ("<a href=/a.html>a</a><a href='mailto:x@y.cn'>m</a><a href='javascript:void(0)'>j</a><a href=#top>t</a>"
-            "<a href=/f/guide.docx>g</a><img src=/i.png><script src=/s.js></script>"
-            "<link rel=stylesheet href=/c.css><a href=/a.html>dup</a>")  # fmt: skip
+    html = (
+        "<a href=/a.html>a</a><a href='mailto:x@y.cn'>m</a><a href='javascript:void(0)'>j</a><a href=#top>t</a>"
+        "<a href=/f/guide.docx>g</a><img src=/i.png><script src=/s.js></script>"
+        "<link rel=stylesheet href=/c.css><a href=/a.html>dup</a>"
+    )
     links, found = collect(html, BASE, 100)
     assert found == 5
     assert {(link.url.removeprefix(BASE), link.kind) for link in links} == {
-        ("a.html", "page"), ("f/guide.docx", "attachment"), ("i.png", "image"), ("s.js", "script"),
-        ("c.css", "stylesheet")}  # fmt: skip
+        ("a.html", "page"),
+        ("f/guide.docx", "attachment"),
+        ("i.png", "image"),
+        ("s.js", "script"),
+        ("c.css", "stylesheet"),
+    }
 
 
 def test_a_hundred_thousand_links_are_capped() -> None:
@@ -353,16 +376,31 @@ def test_one_wrong_expression_shown_on_the_homepage_and_in_its_column_counts_onc
 
     headline = "<ul><li><a href='/a/1.html'>局长强调坚持开诚不公推进政务公开</a> <span>2026-11-20</span></li></ul>"
     page = f"<html><head><meta charset='utf-8'></head><body>{headline}</body></html>".encode()
-    site = Site(code="5328010055", name="景洪", url="https://ajj.jinghong.gov.cn/", region=region_of("5328010055"),
-                columns=(Column("工作动态", "https://ajj.jinghong.gov.cn/gzdt/", "news"),))  # fmt: skip
+    site = Site(
+        code="5328010055",
+        name="景洪",
+        url="https://ajj.jinghong.gov.cn/",
+        region=region_of("5328010055"),
+        columns=(Column("工作动态", "https://ajj.jinghong.gov.cn/gzdt/", "news"),),
+    )
     home = Fetched(url=site.url, final_url=site.url, status=200, body=page, headers={"content-type": "text/html"})
-    column = Fetched(url=site.columns[0].url, final_url=site.columns[0].url, status=200, body=page,
-                     headers={"content-type": "text/html"})  # fmt: skip
+    column = Fetched(
+        url=site.columns[0].url,
+        final_url=site.columns[0].url,
+        status=200,
+        body=page,
+        headers={"content-type": "text/html"},
+    )
     now = time.mktime((2026, 11, 21, 12, 0, 0, 0, 0, -1))
     result, _ = judge(site, home, [(site.columns[0], column)], now, serious.default())
     assert [h["where"] for h in result.details["serious_errors"]] == ["homepage", "column 工作动态"]
     assert result.serious_errors == 1
     clean = page.replace("开诚不公".encode(), "开诚布公".encode())
-    result, _ = judge(site, Fetched(url=site.url, final_url=site.url, status=200, body=clean,
-                                    headers={"content-type": "text/html"}), [], now, serious.default())  # fmt: skip
+    result, _ = judge(
+        site,
+        Fetched(url=site.url, final_url=site.url, status=200, body=clean, headers={"content-type": "text/html"}),
+        [],
+        now,
+        serious.default(),
+    )
     assert result.serious_errors == 0

@@ -42,16 +42,20 @@ NAV = "<ul class=nav><li><a href=/>网站首页</a></li><li><a href=/gzdt/>工�
 
 
 def html(body: str, charset: str = "gb2312") -> str:
-    return (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
-            f'<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="{HOST}">'
-            f'<meta name="SiteIDCode" content="{CODE}"><title>汕头市龙湖区人民政府</title></head><body>'
-
-            f"<div class=top>今天是2026年11月20日 星期五</div>{NAV}{body}{FOOTER}</body></html>")  # fmt: skip
+    return (
+        f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
+        f'<meta name="SiteName" content="汕头市龙湖区人民政府"><meta name="SiteDomain" content="{HOST}">'
+        f'<meta name="SiteIDCode" content="{CODE}"><title>汕头市龙湖区人民政府</title></head><body>'
+        f"<div class=top>今天是2026年11月20日 星期五</div>{NAV}{body}{FOOTER}</body></html>"
+    )
 
 
 def items(*rows: tuple[str, str]) -> str:
-    return "<ul class=list>" + "".join(f"<li><a href=/a{i}.html>{t}</a><span>{d}</span></li>" for i, (t, d) in
-                                       enumerate(rows)) + "</ul>"  # fmt: skip
+    return (
+        "<ul class=list>"
+        + "".join(f"<li><a href=/a{i}.html>{t}</a><span>{d}</span></li>" for i, (t, d) in enumerate(rows))
+        + "</ul>"
+    )
 
 
 CLEAN_HOME = html(items(("区政府召开安全生产工作会议", "2026-11-19"), ("关于开展消防检查的通知", "2026-11-12")))
@@ -104,8 +108,15 @@ async def dns() -> AsyncIterator[DnsServer]:
         await server.close()
 
 
-def config(fleet: Fleet, dns: DnsServer, *, status: str = "active", home: str = "/",
-           columns: tuple[tuple[str, str, str], ...] = (), max_page: str = "1048576") -> Config:  # fmt: skip
+def config(
+    fleet: Fleet,
+    dns: DnsServer,
+    *,
+    status: str = "active",
+    home: str = "/",
+    columns: tuple[tuple[str, str, str], ...] = (),
+    max_page: str = "1048576",
+) -> Config:
     cols = "".join(f"\n      - {{name: {n}, url: '{fleet.base}{p}', category: {c}}}" for n, p, c in columns)
     return loads(f"""
 dns: {{nameservers: ["{dns.address}"]}}
@@ -158,9 +169,17 @@ async def test_a_clean_gbk_site_is_fresh_complete_and_clean(fleet: Fleet, dns: D
 
 async def test_a_neglected_site_shows_every_finding(fleet: Fleet, dns: DnsServer, run: Run) -> None:
     # Stale items, only the header's date, a meeting next month and the copyright are recent-looking.
-    home = html(items(("区政府召开全体会议", "2026-08-03"), ("关于召开年终总结会议的通知", "2026-12-10"))
-                + "<p>申请人身份证号：44050719800101123" + _check("44050719800101123") + "</p>"
-                + "<p>要做到开诚不公，实事求是</p>").replace("网站标识码：4405070010", "").replace("粤ICP备05080455号", "")  # fmt: skip
+    home = (
+        html(
+            items(("区政府召开全体会议", "2026-08-03"), ("关于召开年终总结会议的通知", "2026-12-10"))
+            + "<p>申请人身份证号：44050719800101123"
+            + _check("44050719800101123")
+            + "</p>"
+            + "<p>要做到开诚不公，实事求是</p>"
+        )
+        .replace("网站标识码：4405070010", "")
+        .replace("粤ICP备05080455号", "")
+    )
     fleet.put("/", home)
     fleet.put("/gzdt/", html("<div class=list>暂无信息</div>"))
     fleet.put("/tzgg/", html(items(("深入学习习近平总书纪重要讲话精神", "2026-03-02"))))
@@ -201,8 +220,13 @@ async def test_navigation_only_homepage_staleness_survives_a_restart(
     first = await run(cfg, state=StateStore(db), now=NOW)
     assert first.homepage_update_source == "fingerprint"
     assert first.homepage_last_update == ts(2026, 6, 1) + 8 * 3600  # the Last-Modified, not "now"
-    assert {c["name"] for c in first.details["candidate_columns"]} == {"政务公开", "办事服务", "互动交流", "工作动态",
-                                                                       "通知公告"}  # fmt: skip
+    assert {c["name"] for c in first.details["candidate_columns"]} == {
+        "政务公开",
+        "办事服务",
+        "互动交流",
+        "工作动态",
+        "通知公告",
+    }
 
     # The agent restarts a month later, without Last-Modified this time: still stale since June.
     fleet.put("/", nav_only)
@@ -254,8 +278,9 @@ async def test_a_closing_site_must_show_its_closure_notice(fleet: Fleet, dns: Dn
         ("/binary", "homepage: undecodable: binary content (NUL bytes), not an HTML page"),
     ],
 )
-async def test_hostile_homepages_fail_with_a_reason(fleet: Fleet, dns: DnsServer, run: Run, path: str,
-                                                    reason: str) -> None:  # fmt: skip
+async def test_hostile_homepages_fail_with_a_reason(
+    fleet: Fleet, dns: DnsServer, run: Run, path: str, reason: str
+) -> None:
     fleet.pages["/big"] = (200, b"<html><body>" + b"<p>x</p>" * (50 * 1024 * 1024 // 8), {"Content-Type": "text/html"})
     fleet.pages["/binary"] = (200, b"\x00\x01" * 10000, {"Content-Type": "text/html"})
     r = await asyncio.wait_for(run(config(fleet, dns, home=path)), 10)

@@ -72,4 +72,7 @@ def test_site_dashboard_draws_the_veto_lines() -> None:
     assert steps == [None, 0.03, 0.05]
     homepage = panels["Homepage age 首页更新"]
     assert [s["value"] for s in homepage["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [
-        None, 10 * 86400, 14 * 86400]
+        None,
+        10 * 86400,
+        14 * 86400,
+    ]

@@ -530,14 +530,22 @@ async def test_homepage_links_work_except_the_intended_broken_ones(
 
 async def test_feeds_hook_serves_its_app_and_adds_accounts(tmp_path: Path) -> None:
     async def feed(request: web.Request) -> web.Response:
-        return web.Response(text="<rss version='2.0'><channel><title>t</title></channel></rss>",
-                            content_type="application/rss+xml")  # fmt: skip
+        return web.Response(
+            text="<rss version='2.0'><channel><title>t</title></channel></rss>", content_type="application/rss+xml"
+        )
 
     def hook(base_url: str) -> tuple[web.Application, list[dict[str, str]]]:
         app = web.Application()
         app.router.add_get("/wechat/mp/pingan", feed)
-        return app, [{"id": "pingan-wechat", "unit": "潮州市公安局", "platform": "wechat", "name": "平安潮州",
-                      "feed": f"{base_url}/wechat/mp/pingan"}]  # fmt: skip
+        return app, [
+            {
+                "id": "pingan-wechat",
+                "unit": "潮州市公安局",
+                "platform": "wechat",
+                "name": "平安潮州",
+                "feed": f"{base_url}/wechat/mp/pingan",
+            }
+        ]
 
     async with Fleet.start(tmp_path, feeds=hook) as fleet:
         cfg = loads(fleet.config_yaml())
@@ -568,7 +576,6 @@ def test_demo_site_expectations_follow_behaviour() -> None:
     assert DemoSite("4405070010", "x", "x", "a.gov.cn", tls="expiring").expect_http_ok
     nx = DemoSite("4405070010", "x", "x", "a.gov.cn", in_zone=False)
     assert not nx.expect_http_ok and nx.expect_dns == "NXDOMAIN" and nx.expect_tls is None
-
 
 
 async def test_the_content_probe_finds_the_planted_hidden_links_and_only_there(fleet: Fleet) -> None:

@@ -11,7 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def contract_names() -> set[str]:
-    return {v for k, v in vars(m).items() if k.isupper() and isinstance(v, str) and v.startswith("xuncha_") and k != "PREFIX"}
+    return {
+        v
+        for k, v in vars(m).items()
+        if k.isupper() and isinstance(v, str) and v.startswith("xuncha_") and k != "PREFIX"
+    }
 
 
 def test_every_metric_name_is_in_the_readme_table() -> None:
@@ -34,9 +38,7 @@ def test_the_readme_table_of_probe_kinds_is_the_declared_one() -> None:
 
     text = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| `([a-z]+)` \| (site|account) \| (\S+) \| (.+?) \|$", text, re.M)
-    declared = [
-        (k.name, k.target.__name__.lower(), format_duration(k.interval), k.summary) for k in KINDS.values()
-    ]
+    declared = [(k.name, k.target.__name__.lower(), format_duration(k.interval), k.summary) for k in KINDS.values()]
     assert rows == declared
 
 

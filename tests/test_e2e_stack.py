@@ -52,8 +52,10 @@ from dashboards.generate import DASHBOARDS  # noqa: E402
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not (Path(PROMETHEUS).exists() and Path(ALERTMANAGER).exists()),
-                       reason="needs /usr/bin/prometheus and /usr/bin/prometheus-alertmanager"),
+    pytest.mark.skipif(
+        not (Path(PROMETHEUS).exists() and Path(ALERTMANAGER).exists()),
+        reason="needs /usr/bin/prometheus and /usr/bin/prometheus-alertmanager",
+    ),
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,12 +69,17 @@ HEALTHY_ACCOUNTS = {"chaozhou-police-wechat", "chaozhou-police-weibo", "chaozhou
 # (alertname, severity, code or account) that must fire in Prometheus, after the demo fleet's plan.
 EXPECTED_FIRING = {
     # refused, expired certificate, wrong host, NXDOMAIN, HTTP 500: down now, and ≥ 5 % of the window
-    *{("XunchaSiteDown", "warning", c) for c in ("1402210003", "5325280002", "3306830026", "1529000017",
-                                                  "1405000019", "4106000054", "4452220010")},  # …, 网站维护中
+    *{
+        ("XunchaSiteDown", "warning", c)
+        for c in ("1402210003", "5325280002", "3306830026", "1529000017", "1405000019", "4106000054", "4452220010")
+    },  # …, 网站维护中
     # (not the slow site: each of its visits takes the 3 s timeout, so fewer than the 20 visits the ratio
     # needs may fit in the 40 s window — the minimum-visits rule; not asserted either way)
-    *{("XunchaSiteUnreachable", sev, c) for sev in ("warning", "critical")
-      for c in ("1402210003", "5325280002", "3306830026", "1529000017", "1405000019", "4452220010")},
+    *{
+        ("XunchaSiteUnreachable", sev, c)
+        for sev in ("warning", "critical")
+        for c in ("1402210003", "5325280002", "3306830026", "1529000017", "1405000019", "4452220010")
+    },
     ("XunchaDNSFailing", "warning", "1529000017"),
     ("XunchaCertificateExpired", "critical", "5325280002"),
     ("XunchaCertificateInvalid", "critical", "3306830026"),
@@ -144,8 +151,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     hook = await Webhook().start()
     procs: list[Process] = []
     agent: asyncio.subprocess.Process | None = None
-    async with Fleet.start(tmp_path / "fleet", fast=True, listen=f"127.0.0.1:{agent_port}",
-                           slow_seconds=6) as fleet:
+    async with Fleet.start(tmp_path / "fleet", fast=True, listen=f"127.0.0.1:{agent_port}", slow_seconds=6) as fleet:
         try:
             cfg = fleet.config_dict()
             cfg["intervals"] = INTERVALS
@@ -158,26 +164,40 @@ async def stack(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             web_config, password_file, _ = init_files(tmp_path / "secrets", cost=4)
             with agent_log.open("wb") as out:
                 agent = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "agent", "run", "-c", str(config_path),
-                    f"--web.config.file={web_config}", stdout=out,
-                    stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path), env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                    sys.executable,
+                    "-m",
+                    "agent",
+                    "run",
+                    "-c",
+                    str(config_path),
+                    f"--web.config.file={web_config}",
+                    stdout=out,
+                    stderr=asyncio.subprocess.STDOUT,
+                    cwd=str(tmp_path),
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
             am = await start_alertmanager(
-                local_alertmanager_config(ROOT / "deploy/alertmanager/alertmanager.yml", hook.url), tmp_path / "am")
+                local_alertmanager_config(ROOT / "deploy/alertmanager/alertmanager.yml", hook.url), tmp_path / "am"
+            )
             procs.append(am)
             prom_cfg = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text(encoding="utf-8"))
             prom_cfg["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
             prom_cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [am.url.split("//")[1]]
             prom_cfg["scrape_configs"] = [
-                {**job, "scrape_interval": "1s", "scrape_timeout": "1s",
-                 "basic_auth": {**job["basic_auth"], "password_file": str(password_file)},
-                 "static_configs": [{"targets": [f"127.0.0.1:{agent_port}"]}]}
-                for job in prom_cfg["scrape_configs"] if job["job_name"] == "xuncha"
+                {
+                    **job,
+                    "scrape_interval": "1s",
+                    "scrape_timeout": "1s",
+                    "basic_auth": {**job["basic_auth"], "password_file": str(password_file)},
+                    "static_configs": [{"targets": [f"127.0.0.1:{agent_port}"]}],
+                }
+                for job in prom_cfg["scrape_configs"]
+                if job["job_name"] == "xuncha"
             ]
             variant = rules.render(rules.Options(for_scale=FOR_SCALE, window=WINDOW))
             prom = await start_prometheus(prom_cfg, tmp_path / "prom", variant)
             procs.append(prom)
-            yield {"prom": prom, "am": am, "hook": hook, "fleet": fleet,
-                   "logs": [agent_log, prom.log, am.log]}
+            yield {"prom": prom, "am": am, "hook": hook, "fleet": fleet, "logs": [agent_log, prom.log, am.log]}
         finally:
             for p in reversed(procs):
                 await p.stop()
@@ -198,15 +218,20 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
 
     async def prom_alerts() -> tuple[bool, Any]:
         data = (await get_json(f"{prom.url}/api/v1/alerts"))["data"]["alerts"]
-        firing = {(a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
-                  for a in data if a["state"] == "firing"}
+        firing = {
+            (a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
+            for a in data
+            if a["state"] == "firing"
+        }
         return EXPECTED_FIRING <= firing, {"missing": sorted(EXPECTED_FIRING - firing)}
 
     await _wait(prom_alerts, 240, "the expected alerts did not all fire in Prometheus", logs)
 
     def notified() -> set[tuple[str, str, str, str]]:
-        return {(r, a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
-                for r, a in hook.alerts("firing")}
+        return {
+            (r, a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
+            for r, a in hook.alerts("firing")
+        }
 
     async def webhook() -> tuple[bool, Any]:
         got = notified()
@@ -223,13 +248,17 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
 
     # Inhibited alerts fire in Prometheus but are not sent.
     sent = {(n, s, t) for _, n, s, t in notified()}
-    assert EXPECTED_INHIBITED <= {(a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
-                                  for a in alerts if a["state"] == "firing"}
+    assert EXPECTED_INHIBITED <= {
+        (a["labels"]["alertname"], a["labels"]["severity"], target_of(a["labels"]))
+        for a in alerts
+        if a["state"] == "firing"
+    }
     assert not EXPECTED_INHIBITED & sent
 
     # Alerts carry the site's name and region, and say what is wrong in both languages.
-    (blank,) = [a for a in alerts if a["labels"]["alertname"] == "XunchaColumnsBlank"
-                and a["labels"]["severity"] == "critical"]
+    (blank,) = [
+        a for a in alerts if a["labels"]["alertname"] == "XunchaColumnsBlank" and a["labels"]["severity"] == "critical"
+    ]
     assert blank["labels"]["region"] == "广东省汕头市龙湖区" and blank["labels"]["name"] == "汕头市国土资源局龙湖分局"
     assert "5 个空白栏目" in blank["annotations"]["summary"] and "4405070010" in blank["annotations"]["summary"]
     assert "5 blank columns" in blank["annotations"]["description"]
@@ -248,7 +277,7 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
                 continue
             q = var["query"].replace("$region", ".+")
             if q.startswith("label_values("):
-                metric, label = q[len("label_values("):-1].split(", ")
+                metric, label = q[len("label_values(") : -1].split(", ")
                 values = (await get_json(f"{prom.url}/api/v1/label/{label}/values", **{"match[]": metric}))["data"]
             else:
                 values = (await get_json(f"{prom.url}/api/v1/query", query=q))["data"]["result"]

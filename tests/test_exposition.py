@@ -27,8 +27,9 @@ accounts:
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for f in text_string_to_metric_families(text) for s in f.samples}  # fmt: skip
+    return {
+        (s.name, frozenset(s.labels.items())): s.value for f in text_string_to_metric_families(text) for s in f.samples
+    }
 
 
 def store() -> ResultStore:
@@ -36,15 +37,31 @@ def store() -> ResultStore:
     a, b = CFG.sites
     results.record(target_key(a), HttpResult(success=True, status_code=200, started=1.0, phases={"connect": 0.01}))
     results.record(target_key(b), HttpResult(success=False, reason="connect: connection refused", started=2.0))
-    results.record(target_key(a), ContentResult(
-        success=True, homepage_success=True, homepage_last_update=1795000000.5, columns_success=True,
-        columns=(ColumnFinding(name="工作动态", category="news", url="http://a.gov.cn/gzdt/", success=True,
-                               last_update=1794000000.0, blank=False),
-                 ColumnFinding(name="通知公告", category="notice", url="http://a.gov.cn/tzgg/", success=True,
-                               blank=True)),
-        compliance_success=False, compliance={"icp_shown": True, "site_code_shown": False, "site_meta_tags": False},
-        hidden_links=2,
-    ))  # fmt: skip
+    results.record(
+        target_key(a),
+        ContentResult(
+            success=True,
+            homepage_success=True,
+            homepage_last_update=1795000000.5,
+            columns_success=True,
+            columns=(
+                ColumnFinding(
+                    name="工作动态",
+                    category="news",
+                    url="http://a.gov.cn/gzdt/",
+                    success=True,
+                    last_update=1794000000.0,
+                    blank=False,
+                ),
+                ColumnFinding(
+                    name="通知公告", category="notice", url="http://a.gov.cn/tzgg/", success=True, blank=True
+                ),
+            ),
+            compliance_success=False,
+            compliance={"icp_shown": True, "site_code_shown": False, "site_meta_tags": False},
+            hidden_links=2,
+        ),
+    )
     return results
 
 
@@ -52,9 +69,25 @@ def test_the_text_parses_and_carries_the_contract_values() -> None:
     text = TargetExposition().render(CFG.sites, CFG.accounts, store())
     s = samples(text)
     a = "4405070010"
-    assert s[(m.SITE_INFO, frozenset({"code": a, "name": '汕头市"国土"局\\龙湖分局', "region": "广东省汕头市龙湖区",
-                                      "province": "广东省", "kind": "department", "status": "active",
-                                      "url": "http://a.gov.cn/"}.items()))] == 1  # fmt: skip
+    assert (
+        s[
+            (
+                m.SITE_INFO,
+                frozenset(
+                    {
+                        "code": a,
+                        "name": '汕头市"国土"局\\龙湖分局',
+                        "region": "广东省汕头市龙湖区",
+                        "province": "广东省",
+                        "kind": "department",
+                        "status": "active",
+                        "url": "http://a.gov.cn/",
+                    }.items()
+                ),
+            )
+        ]
+        == 1
+    )
     assert s[(m.HTTP_CHECKS_TOTAL, frozenset({"code": "4405150006"}.items()))] == 1
     assert s[(m.HTTP_FAILURES_TOTAL, frozenset({"code": "4405150006"}.items()))] == 1
     assert s[(m.HTTP_FAILURES_TOTAL, frozenset({"code": a}.items()))] == 0
@@ -69,9 +102,25 @@ def test_the_text_parses_and_carries_the_contract_values() -> None:
     assert s[(m.HIDDEN_LINKS, frozenset({"code": a}.items()))] == 2
     assert s[(m.PROBE_SUCCESS, frozenset({"code": a, "probe": "compliance"}.items()))] == 0
     # the account's region comes from its unit's name (潮州市公安局 → 广东省潮州市), for routing
-    assert s[(m.ACCOUNT_INFO, frozenset({"account": "chaozhou-police", "unit": "潮州市公安局", "platform": "wechat",
-                                         "name": "平安潮州", "status": "active", "region": "广东省潮州市",
-                                         "province": "广东省"}.items()))] == 1  # fmt: skip
+    assert (
+        s[
+            (
+                m.ACCOUNT_INFO,
+                frozenset(
+                    {
+                        "account": "chaozhou-police",
+                        "unit": "潮州市公安局",
+                        "platform": "wechat",
+                        "name": "平安潮州",
+                        "status": "active",
+                        "region": "广东省潮州市",
+                        "province": "广东省",
+                    }.items()
+                ),
+            )
+        ]
+        == 1
+    )
     assert (m.FEED_SUCCESS, frozenset({"account": "chaozhou-police"}.items())) not in s  # never probed
 
 

@@ -44,8 +44,15 @@ class Server:
     def hits(self, path: str) -> list[web.Request]:
         return [r for r in self.requests if r.path == path]
 
-    def serve(self, path: str, body: bytes | str, *, status: int = 200, content_type: str = "application/rss+xml",
-              headers: dict[str, str] | None = None) -> str:  # fmt: skip
+    def serve(
+        self,
+        path: str,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        content_type: str = "application/rss+xml",
+        headers: dict[str, str] | None = None,
+    ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         hdrs = {"Content-Type": content_type} | (headers or {})
         self.routes[path] = lambda request: web.Response(status=status, body=data, headers=hdrs)
@@ -94,8 +101,10 @@ def rss(*ages_days: float | None, now: float = NOW, encoding: str = "UTF-8", tit
             else ""
         )
         items.append(f"<item><title>{title}第{i}条</title><link>https://mp.example.cn/{i}</link>{date}</item>")
-    return (f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>{title}</title>'
-            f"{''.join(items)}</channel></rss>")  # fmt: skip
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>{title}</title>'
+        f"{''.join(items)}</channel></rss>"
+    )
 
 
 async def run(acc: Account, ctx: ProbeContext) -> FeedResult:
@@ -156,15 +165,23 @@ async def test_atom_and_json_feed_are_read(server: Server, ctx: ProbeContext) ->
 @pytest.mark.parametrize(
     ("status", "body", "content_type", "reason"),
     [
-        (503, "<html><title>Error | RSSHub</title><p>Error message: FetchError: 432</p></html>", "text/html",
-         "HTTP 503: the feed source failed «FetchError: 432»"),
+        (
+            503,
+            "<html><title>Error | RSSHub</title><p>Error message: FetchError: 432</p></html>",
+            "text/html",
+            "HTTP 503: the feed source failed «FetchError: 432»",
+        ),
         (404, "Not Found", "text/plain", "HTTP 404: feed not found"),
-        (200, "<!DOCTYPE html><html><head><title>访问验证</title></head><body>请完成验证</body></html>", "text/html",
-         "an HTML page instead of a feed"),
+        (
+            200,
+            "<!DOCTYPE html><html><head><title>访问验证</title></head><body>请完成验证</body></html>",
+            "text/html",
+            "an HTML page instead of a feed",
+        ),
         (200, "<rss><channel><item><title>broken", "application/rss+xml", "not a feed: malformed XML"),
         (200, '{"error": "route not found"}', "application/json", "JSON but not a JSON Feed"),
     ],
-)  # fmt: skip
+)
 async def test_a_broken_feed_is_unreachable_and_keeps_the_last_known_entry(
     server: Server, ctx: ProbeContext, status: int, body: str, content_type: str, reason: str
 ) -> None:
@@ -302,8 +319,11 @@ async def test_not_deregistered_does_not_fire(server: Server, ctx: ProbeContext,
 
 
 async def test_dates_in_1970_and_2099_are_not_trusted(server: Server, ctx: ProbeContext) -> None:
-    body = rss(5).replace("</channel>", "<item><title>x</title><pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>"
-                          "<item><title>y</title><pubDate>Wed, 01 Jul 2099 00:00:00 GMT</pubDate></item></channel>")  # fmt: skip
+    body = rss(5).replace(
+        "</channel>",
+        "<item><title>x</title><pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>"
+        "<item><title>y</title><pubDate>Wed, 01 Jul 2099 00:00:00 GMT</pubDate></item></channel>",
+    )
     r = await run(account(server.serve("/wechat/mp/d", body)), ctx)
     assert r.success and r.last_entry == NOW - 5 * DAY
     assert (r.details["future_dates"], r.details["ancient_dates"]) == (1, 1)
@@ -353,8 +373,9 @@ async def test_a_gbk_declared_feed_is_read(server: Server, ctx: ProbeContext) ->
 
 
 async def test_a_mislabelled_gbk_feed_is_read(server: Server, ctx: ProbeContext) -> None:
-    url = server.serve("/wechat/mp/gbk", rss(1, encoding="UTF-8").encode("gbk"),
-                       content_type="application/xml; charset=utf-8")  # fmt: skip
+    url = server.serve(
+        "/wechat/mp/gbk", rss(1, encoding="UTF-8").encode("gbk"), content_type="application/xml; charset=utf-8"
+    )
     r = await run(account(url), ctx)
     assert r.success and r.details["newest_title"] == "平安潮州第0条"
 

@@ -19,8 +19,14 @@ def kinds(found: list[dict]) -> list[str]:  # type: ignore[type-arg]
 
 
 def column(name: str, category: str, age_days: float | None, blank: bool = False) -> ColumnFinding:
-    return ColumnFinding(name=name, category=category, url=f"https://www.longhu.gov.cn/{name}/", success=True,
-                         last_update=None if age_days is None else NOW - age_days * DAY, blank=blank)  # fmt: skip
+    return ColumnFinding(
+        name=name,
+        category=category,
+        url=f"https://www.longhu.gov.cn/{name}/",
+        success=True,
+        last_update=None if age_days is None else NOW - age_days * DAY,
+        blank=blank,
+    )
 
 
 def test_a_healthy_site_has_no_findings() -> None:
@@ -29,11 +35,13 @@ def test_a_healthy_site_has_no_findings() -> None:
         "tls": TlsResult(success=True, chain_valid=True, hostname_match=True),
         "links": LinksResult(success=True, checked=40),
         "content": ContentResult(
-            success=True, homepage_success=True, homepage_last_update=NOW - 13 * DAY,
+            success=True,
+            homepage_success=True,
+            homepage_last_update=NOW - 13 * DAY,
             columns=(column("工作动态", "news", 13), column("通知公告", "notice", 179)),
             compliance={"icp_shown": True, "site_code_shown": True},
         ),
-    }  # fmt: skip
+    }
     assert site_findings(SITE, latest, LINES, NOW) == []
 
 
@@ -41,22 +49,45 @@ def test_each_problem_of_a_neglected_site_is_a_finding() -> None:
     latest = {
         "http": HttpResult(success=False, reason="status 503"),
         "tls": TlsResult(success=True, chain_valid=False, hostname_match=True, reason="chain: certificate has expired"),
-        "links": LinksResult(success=True, checked=3, broken=1, broken_links=(
-            {"url": "https://www.longhu.gov.cn/x.pdf", "found_on": SITE.url, "reason": "HTTP 404", "status": 404},)),
-        "content": ContentResult(
-            success=True, homepage_success=True, homepage_last_update=NOW - 15 * DAY,
-            columns=(column("工作动态", "news", 15), column("通知公告", "notice", None, blank=True),
-                     column("人事信息", "longterm", 366)),
-            compliance={"icp_shown": False, "site_code_shown": True},
-            details={"serious_errors": [{"wrong": "开诚不公", "right": "开诚布公", "where": "homepage"}],
-                     "privacy_leaks": [{"where": "homepage", "id": "440507********123X"}]},
+        "links": LinksResult(
+            success=True,
+            checked=3,
+            broken=1,
+            broken_links=(
+                {"url": "https://www.longhu.gov.cn/x.pdf", "found_on": SITE.url, "reason": "HTTP 404", "status": 404},
+            ),
         ),
-    }  # fmt: skip
+        "content": ContentResult(
+            success=True,
+            homepage_success=True,
+            homepage_last_update=NOW - 15 * DAY,
+            columns=(
+                column("工作动态", "news", 15),
+                column("通知公告", "notice", None, blank=True),
+                column("人事信息", "longterm", 366),
+            ),
+            compliance={"icp_shown": False, "site_code_shown": True},
+            details={
+                "serious_errors": [{"wrong": "开诚不公", "right": "开诚布公", "where": "homepage"}],
+                "privacy_leaks": [{"where": "homepage", "id": "440507********123X"}],
+            },
+        ),
+    }
     found = site_findings(SITE, latest, LINES, NOW)
-    assert kinds(found) == sorted([
-        "probe_failed", "certificate_invalid", "broken_link", "homepage_stale", "column_stale", "column_stale",
-        "column_blank", "required_element_missing", "serious_error", "privacy_leak",
-    ])  # fmt: skip
+    assert kinds(found) == sorted(
+        [
+            "probe_failed",
+            "certificate_invalid",
+            "broken_link",
+            "homepage_stale",
+            "column_stale",
+            "column_stale",
+            "column_blank",
+            "required_element_missing",
+            "serious_error",
+            "privacy_leak",
+        ]
+    )
     stale = {f["column"]: f["days"] for f in found if f["finding"] == "column_stale"}
     assert stale == {"工作动态": 15.0, "人事信息": 366.0}
     assert next(f for f in found if f["finding"] == "broken_link")["reason"] == "HTTP 404"
@@ -73,40 +104,80 @@ def test_closed_and_closing_sites() -> None:
 
 
 def test_accounts_unreachable_and_not_deregistered() -> None:
-    account = Account(id="chaoan-fda-wechat", unit="潮安区市场监督管理局", platform="wechat", name="潮安食药监",
-                      status="stopped", feed="http://rss/x", region=Region("445103", "广东省", "潮州市", "潮安区"))  # fmt: skip
+    account = Account(
+        id="chaoan-fda-wechat",
+        unit="潮安区市场监督管理局",
+        platform="wechat",
+        name="潮安食药监",
+        status="stopped",
+        feed="http://rss/x",
+        region=Region("445103", "广东省", "潮州市", "潮安区"),
+    )
     assert account_findings(account, None) == []
     assert account_findings(account, FeedResult(success=True, entries=3)) == []
     assert kinds(account_findings(account, FeedResult(success=False, reason="HTTP 503"))) == ["feed_failed"]
     live = FeedResult(success=True, entries=3, not_deregistered=True, last_entry=NOW - DAY)
-    assert account_findings(account, live) == [{"account": "chaoan-fda-wechat", "name": "潮安食药监",
-                                                "unit": "潮安区市场监督管理局", "platform": "wechat",
-                                                "region": "广东省潮州市潮安区",
-                                                "finding": "not_deregistered", "last_entry": NOW - DAY}]  # fmt: skip
+    assert account_findings(account, live) == [
+        {
+            "account": "chaoan-fda-wechat",
+            "name": "潮安食药监",
+            "unit": "潮安区市场监督管理局",
+            "platform": "wechat",
+            "region": "广东省潮州市潮安区",
+            "finding": "not_deregistered",
+            "last_entry": NOW - DAY,
+        }
+    ]
 
 
 def test_hidden_links_are_a_finding_each_naming_the_element_that_hid_it() -> None:
-    link = {"url": "http://www.bet.example/", "host": "www.bet.example", "text": "澳门赌场娱乐城",
-            "hidden_by": "off-screen (style \"left:-9999px\")", "element": "div#ad", "words": ["娱乐城"]}  # fmt: skip
-    latest = {"content": ContentResult(success=True, homepage_success=True, homepage_last_update=NOW,
-                                       hidden_links=1, details={"hidden_links": [link]})}  # fmt: skip
+    link = {
+        "url": "http://www.bet.example/",
+        "host": "www.bet.example",
+        "text": "澳门赌场娱乐城",
+        "hidden_by": 'off-screen (style "left:-9999px")',
+        "element": "div#ad",
+        "words": ["娱乐城"],
+    }
+    latest = {
+        "content": ContentResult(
+            success=True,
+            homepage_success=True,
+            homepage_last_update=NOW,
+            hidden_links=1,
+            details={"hidden_links": [link]},
+        )
+    }
     (found,) = site_findings(SITE, latest, LINES, NOW)
     assert found["finding"] == "hidden_link" and found["element"] == "div#ad" and found["host"] == "www.bet.example"
 
 
 def test_no_hidden_link_finding_without_hidden_links() -> None:
-    latest = {"content": ContentResult(success=True, homepage_success=True, homepage_last_update=NOW,
-                                       details={"hidden_links": []})}  # fmt: skip
+    latest = {
+        "content": ContentResult(
+            success=True, homepage_success=True, homepage_last_update=NOW, details={"hidden_links": []}
+        )
+    }
     assert site_findings(SITE, latest, LINES, NOW) == []
 
 
 def test_a_missing_element_finding_says_why() -> None:
-    latest = {"content": ContentResult(
-        success=True, homepage_success=True, homepage_last_update=NOW,
-        compliance={"site_meta_tags": False, "conac_mark_shown": False, "icp_shown": True},
-        details={"compliance_found": {"meta_problem": "no <meta name=SiteIDCode>",
-                                      "conac_problem": "the 党政机关 mark is shown without its link"}},
-    )}  # fmt: skip
+    latest = {
+        "content": ContentResult(
+            success=True,
+            homepage_success=True,
+            homepage_last_update=NOW,
+            compliance={"site_meta_tags": False, "conac_mark_shown": False, "icp_shown": True},
+            details={
+                "compliance_found": {
+                    "meta_problem": "no <meta name=SiteIDCode>",
+                    "conac_problem": "the 党政机关 mark is shown without its link",
+                }
+            },
+        )
+    }
     found = {f["check"]: f.get("problem") for f in site_findings(SITE, latest, LINES, NOW)}
-    assert found == {"site_meta_tags": "no <meta name=SiteIDCode>",
-                     "conac_mark_shown": "the 党政机关 mark is shown without its link"}  # fmt: skip
+    assert found == {
+        "site_meta_tags": "no <meta name=SiteIDCode>",
+        "conac_mark_shown": "the 党政机关 mark is shown without its link",
+    }

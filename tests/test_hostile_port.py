@@ -56,8 +56,9 @@ async def _scrape(url: str) -> dict[str, float]:
     async with aiohttp.ClientSession() as s, s.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
         assert r.status == 200
         text = await r.text()
-    return {s.name + str(sorted(s.labels.items())): s.value for f in text_string_to_metric_families(text)
-            for s in f.samples}  # fmt: skip
+    return {
+        s.name + str(sorted(s.labels.items())): s.value for f in text_string_to_metric_families(text) for s in f.samples
+    }
 
 
 async def test_1100_idle_connections_neither_exhaust_descriptors_nor_starve_probes_and_scrapes(
@@ -74,9 +75,18 @@ async def test_1100_idle_connections_neither_exhaust_descriptors_nor_starve_prob
     )
     log = tmp_path / "agent.log"
     with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", "run", "-c", str(config),
-                                                    stdout=out, stderr=out, preexec_fn=_limit_descriptors,
-                                                    cwd=tmp_path)  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "agent",
+            "run",
+            "-c",
+            str(config),
+            stdout=out,
+            stderr=out,
+            preexec_fn=_limit_descriptors,
+            cwd=tmp_path,
+        )
     held: list[asyncio.StreamWriter] = []
     metrics = f"http://127.0.0.1:{port}/metrics"
     try:
@@ -107,9 +117,11 @@ async def test_1100_idle_connections_neither_exhaust_descriptors_nor_starve_prob
             scrapes.append(time.monotonic() - t0)
         await asyncio.sleep(3.0)
         after = await _scrape(metrics)
-        print(f"\nagent fds with 1,100 idle connections held: {fds}; scrapes {[round(s, 3) for s in scrapes]} s; "
-              f"visits {before[checks]:.0f} → {after[checks]:.0f}, failures {after[failures]:.0f}; "
-              f"log {log.stat().st_size} bytes")  # fmt: skip
+        print(
+            f"\nagent fds with 1,100 idle connections held: {fds}; scrapes {[round(s, 3) for s in scrapes]} s; "
+            f"visits {before[checks]:.0f} → {after[checks]:.0f}, failures {after[failures]:.0f}; "
+            f"log {log.stat().st_size} bytes"
+        )
         assert fds < 400, fds  # the cap: a quarter of 1,024 for the port, the rest for probes
         assert after[checks] >= before[checks] + 3, "the availability probe starved"
         assert after[failures] == before.get(failures, 0), "healthy visits failed"
@@ -190,11 +202,14 @@ def _rss_mib() -> float:
 
 
 async def test_200_reloads_are_cheap(tmp_path: Path) -> None:
-    sites = "".join(f'  - {{code: "440507{i:04d}", name: 站点{i}, url: "http://127.0.0.1:9/s{i}/"}}\n'
-                    for i in range(2000))  # fmt: skip
+    sites = "".join(
+        f'  - {{code: "440507{i:04d}", name: 站点{i}, url: "http://127.0.0.1:9/s{i}/"}}\n' for i in range(2000)
+    )
     config = tmp_path / "xuncha.yml"
-    head = (f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 'state'}\n"
-            "intervals: {http: 1h, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}\n")  # fmt: skip
+    head = (
+        f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 'state'}\n"
+        "intervals: {http: 1h, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
+    )
     config.write_text(head + "sites:\n" + sites, encoding="utf-8")
     agent = Agent(config, enable_lifecycle=True, watch_interval=3600)
     await agent.start()
@@ -216,9 +231,11 @@ async def test_200_reloads_are_cheap(tmp_path: Path) -> None:
             async with s.get(f"http://{agent.address}/healthz") as r:
                 assert r.status == 200
             healthz = time.monotonic() - t0
-        print(f"\n400 reloads of unchanged files: {storm_cpu:.2f} CPU-s; 5 changed: {changed_cpu:.2f} CPU-s; "
-              f"RSS {rss:+.1f} MiB; 200 POSTs → {codes.count(200)} reloaded, {codes.count(429)} refused (429); "
-              f"/healthz {healthz * 1000:.0f} ms")  # fmt: skip
+        print(
+            f"\n400 reloads of unchanged files: {storm_cpu:.2f} CPU-s; 5 changed: {changed_cpu:.2f} CPU-s; "
+            f"RSS {rss:+.1f} MiB; 200 POSTs → {codes.count(200)} reloaded, {codes.count(429)} refused (429); "
+            f"/healthz {healthz * 1000:.0f} ms"
+        )
         assert storm_cpu < 3.0
         assert rss < 60
         assert not agent._retiring, "a reload with unchanged network settings must keep the network"
@@ -231,8 +248,9 @@ async def test_200_reloads_are_cheap(tmp_path: Path) -> None:
 async def test_a_reload_is_skipped_only_when_no_file_it_reads_changed(tmp_path: Path) -> None:
     (tmp_path / "words.tsv").write_text("开诚不公\t开诚布公\t\n", encoding="utf-8")
     config = tmp_path / "xuncha.yml"
-    config.write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 's'}\ncontent: {{dictionaries: [words.tsv]}}\n",
-                      encoding="utf-8")  # fmt: skip
+    config.write_text(
+        f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 's'}\ncontent: {{dictionaries: [words.tsv]}}\n", encoding="utf-8"
+    )
     agent = Agent(config, watch_interval=3600)
     await agent.start()
     try:
@@ -253,8 +271,16 @@ async def test_the_agent_raises_its_soft_descriptor_limit_to_the_hard_limit(tmp_
     port = free_port()
     config = tmp_path / "xuncha.yml"
     config.write_text(f'listen: "127.0.0.1:{port}"\nstate_dir: {tmp_path / "s"}\n', encoding="utf-8")
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", "run", "-c", str(config),
-                                                stderr=asyncio.subprocess.DEVNULL, preexec_fn=_low_soft_limit)  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "agent",
+        "run",
+        "-c",
+        str(config),
+        stderr=asyncio.subprocess.DEVNULL,
+        preexec_fn=_low_soft_limit,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -283,13 +309,25 @@ def _starved_descriptors() -> None:
 async def test_too_many_open_files_does_not_flood_the_log_and_the_agent_recovers(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "xuncha.yml"
-    config.write_text(f'listen: "127.0.0.1:{port}"\nstate_dir: {tmp_path / "s"}\n'
-                      "intervals: {http: 1s, dns: 1s, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
-                      'sites:\n  - {code: "4405070010", name: a, url: "http://127.0.0.1:9/"}\n', encoding="utf-8")  # fmt: skip
+    config.write_text(
+        f'listen: "127.0.0.1:{port}"\nstate_dir: {tmp_path / "s"}\n'
+        "intervals: {http: 1s, dns: 1s, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
+        'sites:\n  - {code: "4405070010", name: a, url: "http://127.0.0.1:9/"}\n',
+        encoding="utf-8",
+    )
     log = tmp_path / "agent.log"
     with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", "run", "-c", str(config),
-                                                    stdout=out, stderr=out, preexec_fn=_starved_descriptors)  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "agent",
+            "run",
+            "-c",
+            str(config),
+            stdout=out,
+            stderr=out,
+            preexec_fn=_starved_descriptors,
+        )
     held: list[asyncio.StreamWriter] = []
     try:
         deadline = time.monotonic() + 20
@@ -308,8 +346,10 @@ async def test_too_many_open_files_does_not_flood_the_log_and_the_agent_recovers
         await asyncio.sleep(2.5)
         text = log.read_text(encoding="utf-8", errors="replace")
         suppressed = [int(x.split()[0]) for x in text.split("(and ")[1:]]
-        print(f"\nlog {len(text.encode())} bytes, {text.count('out of system resource')} EMFILE lines written, "
-              f"{sum(suppressed)} more suppressed")  # fmt: skip
+        print(
+            f"\nlog {len(text.encode())} bytes, {text.count('out of system resource')} EMFILE lines written, "
+            f"{sum(suppressed)} more suppressed"
+        )
         assert "out of system resource" in text, "the test did not provoke EMFILE"
         assert sum(suppressed) > 0, "the flood filter had nothing to hold back: the test proves nothing"
         assert len(text.encode()) < 150_000  # 10 records per 10 s window, each with its traceback

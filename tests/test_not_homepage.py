@@ -26,22 +26,34 @@ from probes.net import Network
 HOST = "www.longhu.gov.cn"
 REAL = Path(__file__).parent / "fixtures" / "real"
 
-MAINTENANCE = ("<html><head><title>网站维护</title></head><body><div style='text-align:center'>"
-               "<h2>网站维护中</h2><p>为提升服务质量，本站正在进行系统升级，预计今日18:00恢复访问，给您带来不便敬请谅解。</p>"
-               "</div></body></html>")  # fmt: skip
-WAF_BLOCK = ("<html><head><title>访问拦截</title></head><body><h1>您的访问被拦截</h1>"
-             "<p>当前访问疑似黑客攻击，已被网站防火墙拦截。</p><p>事件ID：a1b2c3</p></body></html>")  # fmt: skip
-WAF_CHALLENGE = ("<html><body><script>document.cookie=('__jsl_clearance_s=1700000000.123|0|'+"
-                 "'abc');location.href=location.pathname+location.search</script></body></html>")  # fmt: skip
-NGINX = ("<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1>"
-         "<p>If you see this page, the nginx web server is successfully installed and working.</p></body></html>")  # fmt: skip
+MAINTENANCE = (
+    "<html><head><title>网站维护</title></head><body><div style='text-align:center'>"
+    "<h2>网站维护中</h2><p>为提升服务质量，本站正在进行系统升级，预计今日18:00恢复访问，给您带来不便敬请谅解。</p>"
+    "</div></body></html>"
+)
+WAF_BLOCK = (
+    "<html><head><title>访问拦截</title></head><body><h1>您的访问被拦截</h1>"
+    "<p>当前访问疑似黑客攻击，已被网站防火墙拦截。</p><p>事件ID：a1b2c3</p></body></html>"
+)
+WAF_CHALLENGE = (
+    "<html><body><script>document.cookie=('__jsl_clearance_s=1700000000.123|0|'+"
+    "'abc');location.href=location.pathname+location.search</script></body></html>"
+)
+NGINX = (
+    "<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1>"
+    "<p>If you see this page, the nginx web server is successfully installed and working.</p></body></html>"
+)
 BAOTA = "<html><head><title>恭喜，站点创建成功！</title></head><body><h1>恭喜, 站点创建成功！</h1><p>这是默认index.html</p></body></html>"
-PARKED = ("<html><head><title>longhu.gov.cn</title></head><body><p>This domain may be for sale!</p>"
-          "<a href='https://sedo.example/'>Buy this domain</a></body></html>")  # fmt: skip
-SHORT_HOMEPAGE = ("<html><head><title>龙湖区人民政府</title></head><body><ul>"
-                  + "".join(f"<li><a href=/n{i}.html>龙湖区第{i}条工作动态</a></li>" for i in range(12))
-                  + "<li><a href=/x.html>关于政务服务系统升级期间暂停部分业务的通知</a></li></ul>"
-                  "<p>网站标识码：4405070010 粤ICP备05080455号</p></body></html>")  # fmt: skip
+PARKED = (
+    "<html><head><title>longhu.gov.cn</title></head><body><p>This domain may be for sale!</p>"
+    "<a href='https://sedo.example/'>Buy this domain</a></body></html>"
+)
+SHORT_HOMEPAGE = (
+    "<html><head><title>龙湖区人民政府</title></head><body><ul>"
+    + "".join(f"<li><a href=/n{i}.html>龙湖区第{i}条工作动态</a></li>" for i in range(12))
+    + "<li><a href=/x.html>关于政务服务系统升级期间暂停部分业务的通知</a></li></ul>"
+    "<p>网站标识码：4405070010 粤ICP备05080455号</p></body></html>"
+)
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_wheel_has_the_division_table_and_the_dictionary(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = tmp_path.glob("xuncha-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {str(p.relative_to(ROOT)) for d in ("agent/data", "probes/data") for p in (ROOT / d).iterdir()}

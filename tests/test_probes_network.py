@@ -338,8 +338,11 @@ async def test_failures_are_typed_so_callers_never_parse_the_message(ctx: ProbeC
     async with await hostile.status(503) as served:
         answered = await ctx.net.fetch(served.url_for(HOST))
     assert [f.failure for f in (refused, loop, bomb, unknown)] == [
-        Failure.REFUSED, Failure.REDIRECT_LOOP, Failure.TOO_LARGE, Failure.DNS,
-    ]  # fmt: skip
+        Failure.REFUSED,
+        Failure.REDIRECT_LOOP,
+        Failure.TOO_LARGE,
+        Failure.DNS,
+    ]
     assert bomb.status == 200  # too large: the answer itself is known
     assert answered.failure is None and answered.ok and answered.status == 503  # a status is not a failed fetch
 

@@ -175,8 +175,9 @@ def test_an_account_silent_for_8_days_at_the_end_is_a_warning_with_days_left(rep
 
 
 def test_a_stopped_account_still_online_is_not_deregistered_and_a_gone_one_is_fine(report, fleet):
-    assert_veto(account(report, "chaoan-fda-wechat"), "not_deregistered", "deregistration", fleet.day(0),
-                fleet.day(DAYS - 1))
+    assert_veto(
+        account(report, "chaoan-fda-wechat"), "not_deregistered", "deregistration", fleet.day(0), fleet.day(DAYS - 1)
+    )
     assert account(report, "chaoan-old-wechat")["qualified"] is True
 
 
@@ -184,8 +185,16 @@ def test_a_stopped_account_still_online_is_not_deregistered_and_a_gone_one_is_fi
 
 
 def test_the_pass_rate_counts_sites_with_any_veto_as_unqualified(report):
-    unqualified = {"4405070002", "4405070003", "4405070004", "4405070005", "4405070006", "4405070007",
-                   "4405070008", "4405070015"}
+    unqualified = {
+        "4405070002",
+        "4405070003",
+        "4405070004",
+        "4405070005",
+        "4405070006",
+        "4405070007",
+        "4405070008",
+        "4405070015",
+    }
     s = report.data["summary"]
     assert {x["code"] for x in report.data["sites"] if not x["qualified"]} == unqualified
     assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (17, 9, round(9 / 17, 4))
@@ -202,7 +211,8 @@ def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):
     assert site(r, "4405070002")["qualified"] is True
     assert prev["sites_qualified"] < r.data["summary"]["sites_qualified"]
     assert r.data["summary"]["change"]["site_rate"] == pytest.approx(
-        r.data["summary"]["site_rate"] - prev["site_rate"], abs=1e-4)
+        r.data["summary"]["site_rate"] - prev["site_rate"], abs=1e-4
+    )
 
 
 def test_the_whole_period_has_no_previous_period_in_prometheus(report):
@@ -216,18 +226,31 @@ def test_region_keeps_only_the_sites_whose_code_starts_so(prom, fleet):
 
 def test_the_indicator_words_are_the_alert_rules_words(report):
     rule_words = {r["labels"]["indicator"] for g in alert_groups(RuleOptions()) for r in g["rules"]}
-    used = {v["indicator"] for s in report.data["sites"] + report.data["closed_sites"] + report.data["accounts"]
-            for v in s["vetoes"] + s["warnings"]}
+    used = {
+        v["indicator"]
+        for s in report.data["sites"] + report.data["closed_sites"] + report.data["accounts"]
+        for v in s["vetoes"] + s["warnings"]
+    }
     assert used <= rule_words
-    assert {"availability", "homepage", "columns", "interaction", "serious", "closed", "silence",
-            "deregistration"} <= used
+    assert {
+        "availability",
+        "homepage",
+        "columns",
+        "interaction",
+        "serious",
+        "closed",
+        "silence",
+        "deregistration",
+    } <= used
 
 
 def test_a_coarse_first_pass_finds_the_same_vetoes_on_the_same_days(prom, fleet, report):
     coarse = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))
 
     def verdicts(r: Report) -> dict[str, list[dict[str, Any]]]:
-        return {s.get("code") or s["account"]: s["vetoes"]
-                for s in r.data["sites"] + r.data["closed_sites"] + r.data["accounts"]}
+        return {
+            s.get("code") or s["account"]: s["vetoes"]
+            for s in r.data["sites"] + r.data["closed_sites"] + r.data["accounts"]
+        }
 
     assert verdicts(coarse) == verdicts(report)

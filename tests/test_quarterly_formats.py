@@ -44,8 +44,20 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 def make(prom: str, fleet: Fleet, tmp_path: Path, fmt: str, *extra: str) -> Path:
     out = tmp_path / f"report.{fmt}"
-    argv = ["report", "--prometheus", prom, "--from", fleet.day(0), "--to", fleet.day(DAYS - 1), "--format", fmt,
-            "--out", str(out), *extra]
+    argv = [
+        "report",
+        "--prometheus",
+        prom,
+        "--from",
+        fleet.day(0),
+        "--to",
+        fleet.day(DAYS - 1),
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        *extra,
+    ]
     assert cli.main(argv) == 0
     return out
 
@@ -82,7 +94,8 @@ def test_json_has_the_documented_shape(prom, fleet, tmp_path):
     data = json.loads(make(prom, fleet, tmp_path, "json").read_text(encoding="utf-8"))
     assert data["period"]["from"] == fleet.day(0) and data["period"]["to"] == fleet.day(DAYS - 1)
     assert {"sites", "sites_qualified", "site_rate", "accounts", "accounts_qualified", "account_rate"} <= set(
-        data["summary"])
+        data["summary"]
+    )
     s = data["sites"][0]
     assert {"code", "name", "region", "qualified", "vetoes", "warnings"} <= set(s)
     v = next(x for x in data["sites"] if x["vetoes"])["vetoes"][0]
@@ -110,9 +123,22 @@ def test_the_html_renders_its_tables_and_charts_in_headless_chromium(prom, fleet
     assert 'id="chart-regions"' in html and 'data-code="4405070003"' in html  # a failing site's chart
     assert "<script" not in html and "<link" not in html and "src=" not in html  # one self-contained file
     shot = tmp_path / "shot.png"
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1400", f"--screenshot={shot}",
-                    page.as_uri()], check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1000,1400",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     width, height, colours = pixels(shot)
     assert (width, height) == (1000, 1400)
     header = colours[(0xF3, 0xE6, 0xE6)]  # table header background (th)

@@ -96,8 +96,9 @@ def test_the_conac_mark_is_judged_as_labelled(label: dict[str, Any]) -> None:
         assert "bszs.conac.cn" in found["conac_evidence"]
 
 
-@pytest.mark.parametrize("label", [lb for lb in LABELS if lb["file"] != "mhxqwer_gjbcac.html"],
-                         ids=lambda label: label["file"])  # fmt: skip
+@pytest.mark.parametrize(
+    "label", [lb for lb in LABELS if lb["file"] != "mhxqwer_gjbcac.html"], ids=lambda label: label["file"]
+)
 def test_the_error_report_entry_is_judged_as_labelled(label: dict[str, Any]) -> None:
     _, checks, found = judge(label)
     assert checks["error_report_entry"] is (label["error_report"] is not None)
@@ -130,8 +131,12 @@ def test_a_homepages_newest_item_takes_its_year_from_the_page_not_from_today(nam
     assert beijing_date(page.newest) == label["newest_item"]
     report = page.year_report
     assert report["year_unknown"] == 0 and report["year_from_item_url"] > 0
-    assert report["reference"] == {"source": "full dates beside items", "count": 15, "date": "2023-10-11",
-                                   "example": "2023-10-11 奉新县“三点发力”赋能工业高质量发展"}  # fmt: skip
+    assert report["reference"] == {
+        "source": "full dates beside items",
+        "count": 15,
+        "date": "2023-10-11",
+        "example": "2023-10-11 奉新县“三点发力”赋能工业高质量发展",
+    }
     short = [i for i in page.items if i.year_from]
     assert short and all(i.published is not None and beijing_date(i.published)[:4] == "2023" for i in short)
 
@@ -215,8 +220,10 @@ sites:
     assert inference["reference"]["source"] == "full dates beside items" and inference["year_unknown"] == 0
     assert {i["year_from"] for i in r.details["newest_items"] if "year_from" in i} <= {"item URL", "page evidence"}
     assert all(r.compliance.values()), r.details["compliance_found"]
-    assert r.details["compliance_found"]["meta"] == {"SiteName": "中国宜春", "SiteDomain": "www.yichun.gov.cn",
-                                                     "SiteIDCode": "3609000002"}  # fmt: skip
+    assert r.details["compliance_found"]["meta"] == {
+        "SiteName": "中国宜春",
+        "SiteDomain": "www.yichun.gov.cn",
+        "SiteIDCode": "3609000002",
+    }
     assert r.hidden_links == 0
     assert r.details["columns"]["统计公报"]["meta"]["ColumnName"] == "统计公报"
-

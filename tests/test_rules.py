@@ -23,15 +23,22 @@ needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="pr
 
 def test_committed_files_are_up_to_date() -> None:
     """Run `python -m dashboards` after changing dashboards/*.py or the thresholds."""
-    stale = [rel for rel, text in outputs().items()
-             if not (ROOT / rel).exists() or (ROOT / rel).read_text(encoding="utf-8") != text]
+    stale = [
+        rel
+        for rel, text in outputs().items()
+        if not (ROOT / rel).exists() or (ROOT / rel).read_text(encoding="utf-8") != text
+    ]
     assert stale == [], f"regenerate with `python -m dashboards`: {stale}"
 
 
 @needs_promtool
 def test_promtool_check_rules_accepts_the_shipped_files() -> None:
-    proc = subprocess.run(["promtool", "check", "rules", str(PROM / "xuncha-rules.yml"),
-                           str(PROM / "xuncha-alerts.yml")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["promtool", "check", "rules", str(PROM / "xuncha-rules.yml"), str(PROM / "xuncha-alerts.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout
 
@@ -94,8 +101,15 @@ def test_account_alerts_skip_stopped_accounts_except_deregistration() -> None:
 
 def test_warning_lines_come_before_veto_lines() -> None:
     t = THRESHOLDS
-    for line in (t.unreachable_ratio, t.homepage_age, t.stale_columns, t.stale_news_notice_columns,
-                 t.blank_columns, t.interaction_age, t.account_silence):
+    for line in (
+        t.unreachable_ratio,
+        t.homepage_age,
+        t.stale_columns,
+        t.stale_news_notice_columns,
+        t.blank_columns,
+        t.interaction_age,
+        t.account_silence,
+    ):
         assert line.warning < line.critical
     assert t.cert_remaining.warning > t.cert_remaining.critical > 0
 
@@ -125,8 +139,10 @@ def test_test_variant_shortens_for_and_window_but_keeps_names() -> None:
 def test_prometheus_rule_for_the_operator_carries_the_same_groups() -> None:
     doc = yaml.safe_load((ROOT / "deploy/k8s/prometheusrule.yaml").read_text(encoding="utf-8"))
     assert doc["kind"] == "PrometheusRule"
-    shipped = [yaml.safe_load((PROM / f).read_text(encoding="utf-8"))["groups"]
-               for f in ("xuncha-rules.yml", "xuncha-alerts.yml")]
+    shipped = [
+        yaml.safe_load((PROM / f).read_text(encoding="utf-8"))["groups"]
+        for f in ("xuncha-rules.yml", "xuncha-alerts.yml")
+    ]
     assert doc["spec"]["groups"] == shipped[0] + shipped[1]
 
 
@@ -163,24 +179,34 @@ def test_every_site_and_account_alert_says_its_lines_and_by_when_it_becomes_a_ve
             assert "line" not in ann and "veto" not in ann
             continue
         assert ann["line"] and ann["veto"], rule["alert"]
-        if labels["severity"] == "critical" and labels["indicator"] in ("homepage", "columns", "interaction", "silence"):
+        if labels["severity"] == "critical" and labels["indicator"] in (
+            "homepage",
+            "columns",
+            "interaction",
+            "silence",
+        ):
             assert ann["veto"].startswith("已达单项否决线"), rule["alert"]
-    homepage = next(r for r in _alert_rules() if r["alert"] == "XunchaHomepageNotUpdated"
-                    and r["labels"]["severity"] == "warning")  # type: ignore[index]
+    homepage = next(
+        r for r in _alert_rules() if r["alert"] == "XunchaHomepageNotUpdated" and r["labels"]["severity"] == "warning"
+    )  # type: ignore[index]
     h = THRESHOLDS.homepage_age
-    assert homepage["annotations"] == {**homepage["annotations"],  # type: ignore[dict-item]
-                                       "line": f"首页无新内容：预警 {h.warning / 86400:g} 天，否决 {h.critical / 86400:g} 天",
-                                       "veto": "再过 {{ $value | humanizeDuration }} 成为单项否决（首页不更新）"}
+    assert homepage["annotations"] == {
+        **homepage["annotations"],  # type: ignore[dict-item]
+        "line": f"首页无新内容：预警 {h.warning / 86400:g} 天，否决 {h.critical / 86400:g} 天",
+        "veto": "再过 {{ $value | humanizeDuration }} 成为单项否决（首页不更新）",
+    }
 
 
 def test_the_dashboard_and_runbook_links_follow_the_generator_options() -> None:
     opts = rules.Options(grafana_url="https://grafana.gd.example.gov.cn/", runbook_url="https://wiki.example/runbook")
     (rule,) = [r for g in rules.alert_groups(opts) for r in g["rules"] if r["alert"] == "XunchaSiteDown"]
     assert rule["annotations"]["dashboard_url"] == (
-        "https://grafana.gd.example.gov.cn/d/xuncha-site/?var-code={{ $labels.code }}")
+        "https://grafana.gd.example.gov.cn/d/xuncha-site/?var-code={{ $labels.code }}"
+    )
     assert rule["annotations"]["runbook_url"] == "https://wiki.example/runbook#xunchasitedown"
 
 
 def test_the_dashboard_uids_are_the_generated_dashboards_uids() -> None:
     from dashboards.generate import DASHBOARDS
+
     assert {name: build().uid for name, build in DASHBOARDS.items()} == rules.DASHBOARD_UIDS

@@ -36,7 +36,14 @@ T = THRESHOLDS
 HOUR = 3600.0
 MIN = 60.0
 A, B, C, D, E, F, G, H = (
-    "4405070010", "4405070020", "4451000001", "4301000001", "4301000002", "4301000003", "4301000004", "4301000005",
+    "4405070010",
+    "4405070020",
+    "4451000001",
+    "4301000001",
+    "4301000002",
+    "4301000003",
+    "4301000004",
+    "4301000005",
 )
 BM, CLOSED = "bm55000001", "4301000099"
 ALL_ACTIVE = (A, B, C, D, E, F, G, H, BM)
@@ -65,8 +72,14 @@ def availability() -> Group:
     step = 15 * MIN  # a week of evaluations: the coarser step keeps promtool fast
     g = fleet("availability: 7-day unreachable ratio", fire_at, step=step)
     per_step = 1000.0
-    ratios = {A: T.unreachable_ratio.critical, B: T.unreachable_ratio.critical - 0.001,
-              C: T.unreachable_ratio.warning, D: T.unreachable_ratio.warning - 0.001, H: 0.0, CLOSED: 0.5}
+    ratios = {
+        A: T.unreachable_ratio.critical,
+        B: T.unreachable_ratio.critical - 0.001,
+        C: T.unreachable_ratio.warning,
+        D: T.unreachable_ratio.warning - 0.001,
+        H: 0.0,
+        CLOSED: 0.5,
+    }
     for code, ratio in ratios.items():
         g.metric(M.HTTP_CHECKS_TOTAL, f"0+{per_step:g}x{int(fire_at // step)}", code=code)
         g.metric(M.HTTP_FAILURES_TOTAL, f"0+{per_step * ratio:g}x{int(fire_at // step)}", code=code)
@@ -81,7 +94,8 @@ def availability() -> Group:
 
     def at(t: float, with_f: bool) -> None:
         alerts = [
-            ("warning", site_labels(A), 0.05), ("critical", site_labels(A), 0.05),
+            ("warning", site_labels(A), 0.05),
+            ("critical", site_labels(A), 0.05),
             ("warning", site_labels(B), 0.049),
             ("warning", site_labels(C), 0.03),
         ]
@@ -137,15 +151,18 @@ def homepage() -> Group:
     for code, age in ages.items():
         g.metric(M.HOMEPAGE_LAST_UPDATE, const(now - age, now), code=code)
     g.expect(
-        "XunchaHomepageNotUpdated", now,
-        ("warning", site_labels(A), c - ages[A]), ("critical", site_labels(A), ages[A]),
+        "XunchaHomepageNotUpdated",
+        now,
+        ("warning", site_labels(A), c - ages[A]),
+        ("critical", site_labels(A), ages[A]),
         ("warning", site_labels(B), c - ages[B]),
         ("warning", site_labels(C), 0.0),
         ("warning", site_labels(D), c - ages[D]),
     )
     # One step earlier A's veto has held for less than the for: duration, D's warning too.
     g.expect(
-        "XunchaHomepageNotUpdated", now - STEP,
+        "XunchaHomepageNotUpdated",
+        now - STEP,
         ("warning", site_labels(A), c - ages[A] + STEP),
         ("warning", site_labels(B), c - ages[B] + STEP),
         ("warning", site_labels(C), STEP),
@@ -178,32 +195,47 @@ def columns() -> Group:
     cols(H, "notice", [30 * DAY] * 2)
     cols(CLOSED, "news", [365 * DAY] * 8)
     g.expect(
-        "XunchaColumnsNotUpdated", now,
-        ("warning", site_labels(A), 5), ("critical", site_labels(A), 5),
+        "XunchaColumnsNotUpdated",
+        now,
+        ("warning", site_labels(A), 5),
+        ("critical", site_labels(A), 5),
         ("warning", site_labels(B), 4),
-        ("warning", site_labels(C), 5), ("critical", site_labels(C), 5),
-        ("warning", site_labels(D), 10), ("critical", site_labels(D), 10),
+        ("warning", site_labels(C), 5),
+        ("critical", site_labels(C), 5),
+        ("warning", site_labels(D), 10),
+        ("critical", site_labels(D), 10),
         ("warning", site_labels(E), 9),
     )
     g.expect("XunchaColumnsNotUpdated", now - STEP)  # every one of them has been stale < 1 h
-    g.expect_value(f'code_category:xuncha_columns_stale:count{{code="{C}"}}', now,
-                   ({"code": C, "category": "news"}, 3), ({"code": C, "category": "notice"}, 2))
+    g.expect_value(
+        f'code_category:xuncha_columns_stale:count{{code="{C}"}}',
+        now,
+        ({"code": C, "category": "news"}, 3),
+        ({"code": C, "category": "notice"}, 2),
+    )
     g.expect_value(f'code:xuncha_columns_stale:count{{code="{F}"}}', now, ({"code": F}, 6))
 
     # Blank columns: 2 (nothing), 3 (warning), 5 (veto).
     for code, n_blank in ((A, 2), (B, 3), (D, 5), (CLOSED, 6)):
         for i in range(6):
             g.metric(M.COLUMN_BLANK, const(1 if i < n_blank else 0, now), code=code, column=f"c{i}", category="service")
-    g.expect("XunchaColumnsBlank", now, ("warning", site_labels(B), 3),
-             ("warning", site_labels(D), 5), ("critical", site_labels(D), 5))
+    g.expect(
+        "XunchaColumnsBlank",
+        now,
+        ("warning", site_labels(B), 3),
+        ("warning", site_labels(D), 5),
+        ("critical", site_labels(D), 5),
+    )
 
     # Interaction: newest reply 90 days (veto), 60 days (warning), 59 days (nothing).
     ia = T.interaction_age
     for code, age in ((A, ia.critical + hold), (B, ia.warning + hold), (E, ia.warning - DAY), (CLOSED, 400 * DAY)):
         g.metric(M.COLUMN_LAST_UPDATE, const(now - age, now), code=code, column="咨询建言", category="interaction")
     g.expect(
-        "XunchaInteractionUnanswered", now,
-        ("warning", site_labels(A), ia.critical - (ia.critical + hold)), ("critical", site_labels(A), ia.critical + hold),
+        "XunchaInteractionUnanswered",
+        now,
+        ("warning", site_labels(A), ia.critical - (ia.critical + hold)),
+        ("critical", site_labels(A), ia.critical + hold),
         ("warning", site_labels(B), ia.critical - (ia.warning + hold)),
     )
     return g
@@ -224,9 +256,11 @@ def certificates() -> Group:
     g.metric(M.TLS_CERT_VALID, switch(1, 0, now - for_("XunchaCertificateInvalid"), now), code=E)  # wrong host
     g.metric(M.TLS_CERT_VALID, switch(1, 0, now - for_("XunchaCertificateInvalid") + STEP, now), code=F)
     g.expect(
-        "XunchaCertificateExpiring", now,
+        "XunchaCertificateExpiring",
+        now,
         ("warning", site_labels(A), remaining[A]),
-        ("warning", site_labels(C), remaining[C]), ("critical", site_labels(C), remaining[C]),
+        ("warning", site_labels(C), remaining[C]),
+        ("critical", site_labels(C), remaining[C]),
     )
     g.expect("XunchaCertificateExpired", now, ("critical", site_labels(D), -DAY))
     g.expect("XunchaCertificateInvalid", now, ("critical", site_labels(D), 0), ("critical", site_labels(E), 0))
@@ -245,8 +279,9 @@ def content() -> Group:
     g.metric(M.LINKS_BROKEN, const(0, now), code=H)
     g.metric(M.LINKS_BROKEN, const(40, now), code=CLOSED)
     for check in M.COMPLIANCE_CHECKS:
-        g.metric(M.COMPLIANCE_CHECK, switch(1, 0, found, now) if check == "icp_shown" else const(1, now),
-                 code=B, check=check)
+        g.metric(
+            M.COMPLIANCE_CHECK, switch(1, 0, found, now) if check == "icp_shown" else const(1, now), code=B, check=check
+        )
         g.metric(M.COMPLIANCE_CHECK, const(1, now), code=H, check=check)
     g.metric(M.SERIOUS_ERRORS, switch(0, 2, now - for_("XunchaSeriousError"), now), code=C)
     g.metric(M.SERIOUS_ERRORS, switch(0, 1, now - for_("XunchaSeriousError") + STEP, now), code=D)
@@ -325,15 +360,19 @@ def accounts() -> Group:
         g.metric(M.FEED_LAST_ENTRY, const(now - age, now), account=acc)
         g.metric(M.ACCOUNT_NOT_DEREGISTERED, const(1 if acc == "old-wechat" else 0, now), account=acc)
     g.expect(
-        "XunchaAccountSilent", now,
+        "XunchaAccountSilent",
+        now,
         ("warning", account_labels("chaozhou-police-wechat"), -hold),
         ("critical", account_labels("chaozhou-police-wechat"), s.critical + hold),
         ("warning", account_labels("longhu-weibo"), DAY),
         ("warning", account_labels("changsha-toutiao"), s.critical - s.warning - hold),
     )
-    g.expect("XunchaAccountSilent", now - STEP,  # the 14-day veto and the 7-day warning are still pending
-             ("warning", account_labels("chaozhou-police-wechat"), -hold + STEP),
-             ("warning", account_labels("longhu-weibo"), DAY + STEP))
+    g.expect(
+        "XunchaAccountSilent",
+        now - STEP,  # the 14-day veto and the 7-day warning are still pending
+        ("warning", account_labels("chaozhou-police-wechat"), -hold + STEP),
+        ("warning", account_labels("longhu-weibo"), DAY + STEP),
+    )
     g.expect("XunchaAccountNotDeregistered", now, ("critical", account_labels("old-wechat"), 1))
     return g
 
@@ -365,8 +404,11 @@ def agent() -> Group:
     g.expect("XunchaAgentDown", fire, ("critical", a, 0))
     g.expect("XunchaAgentAbsent", now)
     # 1 h without a finished probe, plus the for: duration
-    g.expect("XunchaAgentNotProbing", down_at + HOUR + for_("XunchaAgentNotProbing"),
-             ("critical", {"instance": a["instance"]}, 0))
+    g.expect(
+        "XunchaAgentNotProbing",
+        down_at + HOUR + for_("XunchaAgentNotProbing"),
+        ("critical", {"instance": a["instance"]}, 0),
+    )
     g.expect("XunchaAgentNotProbing", down_at + HOUR + for_("XunchaAgentNotProbing") - STEP)
     g.expect("XunchaAgentLagging", now, ("warning", {"instance": a["instance"]}, 60 + (600 - 60) * 0.9))
     g.expect("XunchaConfigReloadFailed", down_at + for_("XunchaConfigReloadFailed"), ("warning", a, 0))
@@ -383,9 +425,17 @@ def agent_absent() -> Group:
 
 
 GROUPS = {
-    "availability": availability, "site_down": site_down, "homepage": homepage, "columns": columns,
-    "certificates": certificates, "content": content, "closure": closure, "probe_failing": probe_failing,
-    "accounts": accounts, "agent": agent, "agent_absent": agent_absent,
+    "availability": availability,
+    "site_down": site_down,
+    "homepage": homepage,
+    "columns": columns,
+    "certificates": certificates,
+    "content": content,
+    "closure": closure,
+    "probe_failing": probe_failing,
+    "accounts": accounts,
+    "agent": agent,
+    "agent_absent": agent_absent,
 }
 
 

@@ -16,8 +16,10 @@ from agent import config as agent_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-needs = {b: pytest.mark.skipif(shutil.which(b) is None, reason=f"{b} not installed")
-         for b in ("promtool", "amtool", "kubectl")}
+needs = {
+    b: pytest.mark.skipif(shutil.which(b) is None, reason=f"{b} not installed")
+    for b in ("promtool", "amtool", "kubectl")
+}
 
 
 def compose() -> dict[str, Any]:
@@ -60,7 +62,8 @@ def test_prometheus_config_of_the_compose_passes_promtool(tmp_path: Path) -> Non
     cfg["rule_files"] = [str(m[f]) for f in cfg["rule_files"]]  # KeyError: a rule file not mounted
     assert {Path(f).name for f in cfg["rule_files"]} == {"xuncha-rules.yml", "xuncha-alerts.yml"}
     assert [j for j in cfg["scrape_configs"] if j["job_name"] == "xuncha"][0]["static_configs"][0]["targets"] == [
-        "agent:9725"]
+        "agent:9725"
+    ]
     local = tmp_path / "prometheus.yml"
     local.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     proc = subprocess.run(["promtool", "check", "config", str(local)], capture_output=True, text=True, timeout=60)
@@ -126,5 +129,12 @@ def test_kustomize_builds_every_manifest() -> None:
     proc = subprocess.run(["kubectl", "kustomize", str(DEPLOY / "k8s")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(proc.stdout) if d)
-    assert kinds == ["ConfigMap", "Namespace", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceMonitor",
-                     "StatefulSet"]  # fmt: skip
+    assert kinds == [
+        "ConfigMap",
+        "Namespace",
+        "PodDisruptionBudget",
+        "PrometheusRule",
+        "Service",
+        "ServiceMonitor",
+        "StatefulSet",
+    ]

@@ -59,10 +59,17 @@ def test_jobs_cover_every_kind_that_applies() -> None:
     cfg = loads(CFG)
     kinds = {(getattr(t, "code", None) or t.id, k) for t, k in jobs_for(cfg)}
     assert kinds == {
-        ("4405070010", "http"), ("4405070010", "dns"), ("4405070010", "content"), ("4405070010", "links"),
-        ("4405150006", "http"), ("4405150006", "dns"), ("4405150006", "tls"), ("4405150006", "content"),
-        ("4405150006", "links"), ("chaozhou-police", "feed"),
-    }  # fmt: skip
+        ("4405070010", "http"),
+        ("4405070010", "dns"),
+        ("4405070010", "content"),
+        ("4405070010", "links"),
+        ("4405150006", "http"),
+        ("4405150006", "dns"),
+        ("4405150006", "tls"),
+        ("4405150006", "content"),
+        ("4405150006", "links"),
+        ("chaozhou-police", "feed"),
+    }
 
 
 def test_start_offsets_are_spread_and_stable() -> None:

@@ -42,21 +42,41 @@ def test_adding_a_shard_moves_only_what_the_new_shard_takes() -> None:
 def test_the_assignment_is_the_same_in_another_process() -> None:
     """Python's hash() is salted per process; the shard must not be."""
     code = "import sys; from agent.shard import bucket; print([bucket(k, 7) for k in sys.argv[1:]])"
-    out = subprocess.run([sys.executable, "-c", code, *CODES[:50]], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "12345"})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *CODES[:50]],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345"},
+    )
     assert out.stdout.strip() == str([bucket(k, 7) for k in CODES[:50]])
 
 
-@pytest.mark.parametrize(("spec", "host", "expected"), [
-    ("0/1", "", (0, 1)), ("2/3", "", (2, 3)), ("auto/3", "xuncha-2", (2, 3)), ("auto/4", "xuncha-agent-0", (0, 4)),
-])
+@pytest.mark.parametrize(
+    ("spec", "host", "expected"),
+    [
+        ("0/1", "", (0, 1)),
+        ("2/3", "", (2, 3)),
+        ("auto/3", "xuncha-2", (2, 3)),
+        ("auto/4", "xuncha-agent-0", (0, 4)),
+    ],
+)
 def test_parse_shard(spec: str, host: str, expected: tuple[int, int]) -> None:
     assert parse_shard(spec, host) == expected
 
 
-@pytest.mark.parametrize(("spec", "host"), [
-    ("3/3", ""), ("1", ""), ("a/3", ""), ("0/0", ""), ("auto/3", "xuncha"), ("auto/3", "xuncha-3"), ("-1/3", ""),
-])
+@pytest.mark.parametrize(
+    ("spec", "host"),
+    [
+        ("3/3", ""),
+        ("1", ""),
+        ("a/3", ""),
+        ("0/0", ""),
+        ("auto/3", "xuncha"),
+        ("auto/3", "xuncha-3"),
+        ("-1/3", ""),
+    ],
+)
 def test_parse_shard_rejects(spec: str, host: str) -> None:
     with pytest.raises(ValueError):
         parse_shard(spec, host)

@@ -117,8 +117,10 @@ async def test_the_bcrypt_check_is_cached_so_scrapes_stay_cheap(start: Start) ->
 
 
 async def test_security_headers_are_sent_on_answers_and_refusals(start: Start) -> None:
-    agent = await start(users() + "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
-                        "    X-Content-Type-Options: nosniff\n    Content-Security-Policy: \"default-src 'self'\"\n")
+    agent = await start(
+        users() + "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+        "    X-Content-Type-Options: nosniff\n    Content-Security-Policy: \"default-src 'self'\"\n"
+    )
     async with aiohttp.ClientSession() as s:
         for auth in ({}, AUTH):
             async with s.get(f"http://{agent.address}/metrics", headers=auth) as r:
@@ -177,9 +179,11 @@ async def test_client_certificates_are_required_and_checked(start: Start, tmp_pa
     cert, key, _ = tls_files(tmp_path, ca)
     clients = trustme.CA()
     clients.cert_pem.write_to_path(str(tmp_path / "clients.crt"))
-    agent = await start(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
-                        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.crt\n"
-                        f"  client_allowed_sans: [prometheus]\n")  # fmt: skip
+    agent = await start(
+        f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: clients.crt\n"
+        f"  client_allowed_sans: [prometheus]\n"
+    )
     url = f"https://127.0.0.1:{agent.address.rsplit(':', 1)[1]}/metrics"
     assert await status(url, ssl=client_ctx(ca, clients)) == 200
     assert await status(url, ssl=client_ctx(ca, clients, name="grafana")) == 403  # SAN not allowed
@@ -220,16 +224,28 @@ async def test_reload_with_lifecycle_needs_the_password_and_is_rate_limited(star
 # --- a bad web configuration -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("web", "field", "words"), [
-    ("basic_auth_users:\n  prometheus: hunter2\n", "basic_auth_users", "bcrypt hash"),
-    ("tls_server_config:\n  cert_file: nowhere.crt\n  key_file: nowhere.key\n", "tls_server_config.cert_file",
-     "not a readable file"),
-    ("tls_server_config:\n  client_auth_type: RequireAnyClientCert\n", "tls_server_config.client_auth_type",
-     "never verifies"),
-    ("http_server_config:\n  headers:\n    X-Frame-Options: allow-all\n", "http_server_config.headers",
-     "deny, sameorigin"),
-    ("basic_auth_user:\n  prometheus: x\n", "basic_auth_user", "unknown key"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("web", "field", "words"),
+    [
+        ("basic_auth_users:\n  prometheus: hunter2\n", "basic_auth_users", "bcrypt hash"),
+        (
+            "tls_server_config:\n  cert_file: nowhere.crt\n  key_file: nowhere.key\n",
+            "tls_server_config.cert_file",
+            "not a readable file",
+        ),
+        (
+            "tls_server_config:\n  client_auth_type: RequireAnyClientCert\n",
+            "tls_server_config.client_auth_type",
+            "never verifies",
+        ),
+        (
+            "http_server_config:\n  headers:\n    X-Frame-Options: allow-all\n",
+            "http_server_config.headers",
+            "deny, sameorigin",
+        ),
+        ("basic_auth_user:\n  prometheus: x\n", "basic_auth_user", "unknown key"),
+    ],
+)
 async def test_a_bad_web_configuration_is_refused_at_start_naming_file_and_field(
     start: Start, tmp_path: Path, web: str, field: str, words: str
 ) -> None:
@@ -264,19 +280,32 @@ async def test_a_bad_web_configuration_at_reload_keeps_the_running_one(start: St
 def test_check_config_validates_the_web_configuration(tmp_path: Path) -> None:
     (tmp_path / "web.yml").write_text("basic_auth_users:\n  prometheus: plaintext\n", encoding="utf-8")
     (tmp_path / "xuncha.yml").write_text("web: {config_file: web.yml}\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "agent", "check-config", "-c", str(tmp_path / "xuncha.yml")],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", "-c", str(tmp_path / "xuncha.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1 and "web.yml: basic_auth_users: user 'prometheus'" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
     (tmp_path / "web.yml").write_text(users(), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "agent", "check-config", "-c", str(tmp_path / "xuncha.yml")],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "check-config", "-c", str(tmp_path / "xuncha.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0 and "web configuration" in run.stdout, run.stderr
 
 
 def test_hash_password_makes_a_hash_the_web_configuration_accepts() -> None:
-    run = subprocess.run([sys.executable, "-m", "agent", "hash-password", "--cost", "4"], input="pa55\n",
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "hash-password", "--cost", "4"],
+        input="pa55\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     hashed = run.stdout.strip()
     assert bcrypt.checkpw(b"pa55", hashed.encode())
     from agent import webconfig
@@ -287,7 +316,9 @@ def test_hash_password_makes_a_hash_the_web_configuration_accepts() -> None:
 # --- the access log ------------------------------------------------------------------------------
 
 
-async def test_the_access_log_says_who_reloaded_and_read_the_api(start: Start, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_access_log_says_who_reloaded_and_read_the_api(
+    start: Start, caplog: pytest.LogCaptureFixture
+) -> None:
     agent = await start(users(), enable_lifecycle=True)
     caplog.set_level(logging.INFO, logger="xuncha.access")
     base = f"http://{agent.address}"
@@ -295,11 +326,16 @@ async def test_the_access_log_says_who_reloaded_and_read_the_api(start: Start, c
     await status(base + "/api/findings", headers=AUTH)
     await status(base + "/api/sites", headers=basic("mallory", "guess"))
     await status(base + "/metrics", headers=AUTH)  # scrapes are not audited: they would drown the log
-    seen = [(r.method, r.path, r.status, r.user, r.remote) for r in caplog.records  # type: ignore[attr-defined]
-            if r.name == "xuncha.access"]
-    assert seen == [("POST", "/-/reload", 200, "prometheus", "127.0.0.1"),
-                    ("GET", "/api/findings", 200, "prometheus", "127.0.0.1"),
-                    ("GET", "/api/sites", 401, "mallory (rejected)", "127.0.0.1")]  # fmt: skip
+    seen = [
+        (r.method, r.path, r.status, r.user, r.remote)
+        for r in caplog.records  # type: ignore[attr-defined]
+        if r.name == "xuncha.access"
+    ]
+    assert seen == [
+        ("POST", "/-/reload", 200, "prometheus", "127.0.0.1"),
+        ("GET", "/api/findings", 200, "prometheus", "127.0.0.1"),
+        ("GET", "/api/sites", 401, "mallory (rejected)", "127.0.0.1"),
+    ]
 
 
 def test_json_logs_carry_the_access_fields() -> None:
@@ -310,8 +346,9 @@ def test_json_logs_carry_the_access_fields() -> None:
     stream = io.StringIO()
     handler = logs.setup("info", "json", stream)
     try:
-        logging.getLogger("xuncha.access").info("x", extra={"remote": "10.0.0.9", "user": "ops", "path": "/-/reload",
-                                                            "status": 200})  # fmt: skip
+        logging.getLogger("xuncha.access").info(
+            "x", extra={"remote": "10.0.0.9", "user": "ops", "path": "/-/reload", "status": 200}
+        )
         logging.getLogger("agent.test").error("boom %s", "x" * 100_000)
     finally:
         logging.getLogger().removeHandler(handler)
@@ -365,8 +402,9 @@ async def test_report_and_healthcheck_speak_basic_auth_and_tls(start: Start, tmp
     base = f"https://127.0.0.1:{agent.address.rsplit(':', 1)[1]}"
 
     async def cli(*argv: str) -> tuple[int, str]:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent", *argv, stdout=subprocess.PIPE,
-                                                    stderr=subprocess.STDOUT)  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agent", *argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         out, _ = await proc.communicate()
         return proc.returncode or 0, out.decode()
 
@@ -381,10 +419,25 @@ async def test_report_and_healthcheck_speak_basic_auth_and_tls(start: Start, tmp
 def test_run_exits_1_naming_the_field_of_a_bad_web_configuration(tmp_path: Path) -> None:
     (tmp_path / "web.yml").write_text("tls_server_config:\n  cert_file: gone.crt\n  key_file: gone.key\n")
     (tmp_path / "xuncha.yml").write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 's'}\n")
-    run = subprocess.run([sys.executable, "-m", "agent", "run", "-c", str(tmp_path / "xuncha.yml"),
-                          f"--web.config.file={tmp_path / 'web.yml'}"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "run",
+            "-c",
+            str(tmp_path / "xuncha.yml"),
+            f"--web.config.file={tmp_path / 'web.yml'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1
-    assert f"{tmp_path / 'web.yml'}: tls_server_config.cert_file: '{tmp_path / 'gone.crt'}' is not a readable file" in run.stderr
+    assert (
+        f"{tmp_path / 'web.yml'}: tls_server_config.cert_file: '{tmp_path / 'gone.crt'}' is not a readable file"
+        in run.stderr
+    )
 
 
 async def test_a_renewed_certificate_is_served_after_a_reload(start: Start, tmp_path: Path, ca: trustme.CA) -> None:
@@ -401,10 +454,13 @@ async def test_a_renewed_certificate_is_served_after_a_reload(start: Start, tmp_
         await status(url, ssl=client_ctx(ca))
 
 
-async def test_a_connection_that_never_starts_its_tls_handshake_is_dropped(start: Start, tmp_path: Path,
-                                                                           ca: trustme.CA) -> None:  # fmt: skip
+async def test_a_connection_that_never_starts_its_tls_handshake_is_dropped(
+    start: Start, tmp_path: Path, ca: trustme.CA
+) -> None:
     cert, key, _ = tls_files(tmp_path, ca)
-    agent = await start(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n", web_settings=", header_timeout: 1s")
+    agent = await start(
+        f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n", web_settings=", header_timeout: 1s"
+    )
     host, port = agent.address.rsplit(":", 1)
     reader, writer = await asyncio.open_connection(host, int(port))  # TCP only: no ClientHello, ever
     t0 = asyncio.get_running_loop().time()

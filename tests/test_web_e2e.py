@@ -46,9 +46,12 @@ async def _site() -> tuple[web.AppRunner, str]:
 
 async def _agent(tmp_path: Path, url: str, web_config: str | None) -> Agent:
     path = tmp_path / "xuncha.yml"
-    path.write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 'state'}\n"
-                    "intervals: {http: 1s, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
-                    f'sites:\n  - {{code: "4405070010", name: 龙湖, url: "{url}"}}\n', encoding="utf-8")  # fmt: skip
+    path.write_text(
+        f"listen: 127.0.0.1:0\nstate_dir: {tmp_path / 'state'}\n"
+        "intervals: {http: 1s, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
+        f'sites:\n  - {{code: "4405070010", name: 龙湖, url: "{url}"}}\n',
+        encoding="utf-8",
+    )
     agent = Agent(path, web_config_file=web_config)
     await agent.start()
     return agent
@@ -93,10 +96,15 @@ async def test_prometheus_scrapes_over_tls_with_basic_auth_and_reads_the_metadat
     agent = await _agent(tmp_path, url, str(web_config))
     shipped = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text(encoding="utf-8"))
     (job,) = [j for j in shipped["scrape_configs"] if j["job_name"] == "xuncha"]
-    job = {**job, "scrape_interval": "1s", "scrape_timeout": "1s", "scheme": "https",
-           "tls_config": {"ca_file": str(tmp_path / "ca.crt")},
-           "basic_auth": {**job["basic_auth"], "password_file": str(password_file)},
-           "static_configs": [{"targets": [agent.address]}]}  # fmt: skip
+    job = {
+        **job,
+        "scrape_interval": "1s",
+        "scrape_timeout": "1s",
+        "scheme": "https",
+        "tls_config": {"ca_file": str(tmp_path / "ca.crt")},
+        "basic_auth": {**job["basic_auth"], "password_file": str(password_file)},
+        "static_configs": [{"targets": [agent.address]}],
+    }
     prom = await start_prometheus({"global": {"scrape_interval": "1s"}, "scrape_configs": [job]}, tmp_path / "prom", {})
     try:
         deadline = time.monotonic() + 30

@@ -41,23 +41,86 @@ class DemoFeed:
 
 
 FEEDS: tuple[DemoFeed, ...] = (
-    DemoFeed("chaozhou-police-wechat", "潮州市公安局", "wechat", "平安潮州", "/wechat/mp/pingan-chaozhou", "rss",
-             note="fresh: RSS 2.0, newest entry yesterday"),
-    DemoFeed("chaozhou-police-weibo", "潮州市公安局", "weibo", "平安潮州", "/weibo/user/2803301701", "atom",
-             0.5, note="fresh: Atom"),
-    DemoFeed("chaozhou-police-douyin", "潮州市公安局", "douyin", "平安潮州", "/douyin/user/MS4wLjABAAAApingan", "json",
-             2, note="fresh: JSON Feed"),
-    DemoFeed("chaozhou-forestry-wechat", "潮州市林业局", "wechat", "潮州创森", "/wechat/mp/chaozhou-chuangsen", "rss",
-             21, note="silent for 3 weeks: fails 内容不更新"),
-    DemoFeed("chaozhou-eco-weibo", "潮州市生态环境局", "weibo", "潮州市生态环境局", "/weibo/user/5648837216", "broken",
-             note="RSSHub route broken (503): unreachable, not silent"),
-    DemoFeed("chaozhou-justice-weibo", "潮州市司法局", "weibo", "潮州司法行政", "/weibo/user/3171584430", "html",
-             note="anti-crawler page instead of a feed: unreachable"),
-    DemoFeed("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", "/wechat/mp/chaoan-fda", "rss",
-             3, status="stopped", note="stopped but still posting: not deregistered"),
-    DemoFeed("chaoan-health-wechat", "潮安区卫生健康局", "wechat", "潮安卫生健康", "/wechat/mp/chaoan-health", "rss",
-             200, status="stopped", note="stopped, not deregistered: the account still answers with old entries"),
-)  # fmt: skip
+    DemoFeed(
+        "chaozhou-police-wechat",
+        "潮州市公安局",
+        "wechat",
+        "平安潮州",
+        "/wechat/mp/pingan-chaozhou",
+        "rss",
+        note="fresh: RSS 2.0, newest entry yesterday",
+    ),
+    DemoFeed(
+        "chaozhou-police-weibo",
+        "潮州市公安局",
+        "weibo",
+        "平安潮州",
+        "/weibo/user/2803301701",
+        "atom",
+        0.5,
+        note="fresh: Atom",
+    ),
+    DemoFeed(
+        "chaozhou-police-douyin",
+        "潮州市公安局",
+        "douyin",
+        "平安潮州",
+        "/douyin/user/MS4wLjABAAAApingan",
+        "json",
+        2,
+        note="fresh: JSON Feed",
+    ),
+    DemoFeed(
+        "chaozhou-forestry-wechat",
+        "潮州市林业局",
+        "wechat",
+        "潮州创森",
+        "/wechat/mp/chaozhou-chuangsen",
+        "rss",
+        21,
+        note="silent for 3 weeks: fails 内容不更新",
+    ),
+    DemoFeed(
+        "chaozhou-eco-weibo",
+        "潮州市生态环境局",
+        "weibo",
+        "潮州市生态环境局",
+        "/weibo/user/5648837216",
+        "broken",
+        note="RSSHub route broken (503): unreachable, not silent",
+    ),
+    DemoFeed(
+        "chaozhou-justice-weibo",
+        "潮州市司法局",
+        "weibo",
+        "潮州司法行政",
+        "/weibo/user/3171584430",
+        "html",
+        note="anti-crawler page instead of a feed: unreachable",
+    ),
+    DemoFeed(
+        "chaoan-fda-wechat",
+        "潮安区食品药品监督管理局",
+        "wechat",
+        "潮安食药监",
+        "/wechat/mp/chaoan-fda",
+        "rss",
+        3,
+        status="stopped",
+        note="stopped but still posting: not deregistered",
+    ),
+    DemoFeed(
+        "chaoan-health-wechat",
+        "潮安区卫生健康局",
+        "wechat",
+        "潮安卫生健康",
+        "/wechat/mp/chaoan-health",
+        "rss",
+        200,
+        status="stopped",
+        note="stopped, not deregistered: the account still answers with old entries",
+    ),
+)
 
 _RSSHUB_ERROR = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Error | RSSHub</title></head>
 <body><div class="error"><h1>Looks like something went wrong in RSSHub</h1>
@@ -89,9 +152,11 @@ def render(feed: DemoFeed, now: float) -> tuple[str, str]:
             f"<published>{_iso(d)}</published><updated>{_iso(d)}</updated></entry>"
             for t, link, d in entries
         )
-        body = (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-                f"<title>{escape(feed.name)}</title><id>urn:{feed.id}</id><updated>{_iso(entries[0][2])}</updated>"
-                f"{items}</feed>")  # fmt: skip
+        body = (
+            f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>{escape(feed.name)}</title><id>urn:{feed.id}</id><updated>{_iso(entries[0][2])}</updated>"
+            f"{items}</feed>"
+        )
         return body, "application/atom+xml; charset=utf-8"
     if feed.kind == "json":
         doc = {
@@ -105,9 +170,11 @@ def render(feed: DemoFeed, now: float) -> tuple[str, str]:
         f"<pubDate>{format_datetime(datetime.fromtimestamp(d, UTC))}</pubDate></item>"
         for t, link, d in entries
     )
-    body = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(feed.name)}</title>'
-            f"<link>https://mp.example.cn/{feed.id}</link><description>{escape(feed.unit)}</description>"
-            f"{items}</channel></rss>")  # fmt: skip
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(feed.name)}</title>'
+        f"<link>https://mp.example.cn/{feed.id}</link><description>{escape(feed.unit)}</description>"
+        f"{items}</channel></rss>"
+    )
     return body, "application/rss+xml; charset=utf-8"
 
 
@@ -122,8 +189,9 @@ def feeds_app(clock: Callable[[], float] = time.time) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         feed = by_path.get(request.path)
         if feed is None:
-            return web.Response(status=404, text="<html><title>Not Found | RSSHub</title></html>",
-                                content_type="text/html")  # fmt: skip
+            return web.Response(
+                status=404, text="<html><title>Not Found | RSSHub</title></html>", content_type="text/html"
+            )
         if feed.kind == "broken":
             return web.Response(status=503, text=_RSSHUB_ERROR, content_type="text/html")
         if feed.kind == "html":
@@ -150,6 +218,8 @@ def demo_accounts(base_url: str) -> str:
     lines = []
     for f in FEEDS:
         lines.append(f"  # {f.note}")
-        lines.append(f"  - {{id: {f.id}, unit: {f.unit}, platform: {f.platform}, name: {f.name}, "
-                     f"status: {f.status}, feed: \"{base}{f.path}\"}}")  # fmt: skip
+        lines.append(
+            f"  - {{id: {f.id}, unit: {f.unit}, platform: {f.platform}, name: {f.name}, "
+            f'status: {f.status}, feed: "{base}{f.path}"}}'
+        )
     return "\n".join(lines) + "\n"

@@ -53,10 +53,12 @@ SERVICE_HOSTS = ("beian.miit.gov.cn", "www.beian.gov.cn", "zfwzzc.www.gov.cn", "
 SPAM_HOSTS = ("www.yulecheng-demo.example", "www.bocai-demo.example", "www.sifu-demo.example")
 SPAM_TEXTS = ("澳门娱乐城", "百家乐真人荷官", "传奇私服发布网")
 WRONG_HOST_CERT = "www.shengzhou.gov.cn"
-MAINTENANCE_NOTICE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>系统维护</title></head><body>"
-                      "<div style='margin:120px auto;text-align:center'><h2>网站维护中</h2>"
-                      "<p>为提升服务质量，本站正在进行系统升级，升级期间暂停访问，给您带来不便，敬请谅解。</p></div>"
-                      "</body></html>")  # fmt: skip
+MAINTENANCE_NOTICE = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>系统维护</title></head><body>"
+    "<div style='margin:120px auto;text-align:center'><h2>网站维护中</h2>"
+    "<p>为提升服务质量，本站正在进行系统升级，升级期间暂停访问，给您带来不便，敬请谅解。</p></div>"
+    "</body></html>"
+)
 EXPIRING_DAYS = 10
 STALE_DAYS = 30
 
@@ -141,8 +143,14 @@ class DemoSite:
     def expect_compliance_missing(self) -> tuple[str, ...]:
         if self.footer_complete:
             return ()
-        return ("site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
-                "site_meta_tags")
+        return (
+            "site_code_shown",
+            "icp_shown",
+            "police_record_shown",
+            "conac_mark_shown",
+            "error_report_entry",
+            "site_meta_tags",
+        )
 
     @property
     def expect_hidden_links(self) -> int:
@@ -179,79 +187,234 @@ def _columns(**ages: float | None) -> tuple[DemoColumn, ...]:
 def demo_sites() -> tuple[DemoSite, ...]:
     """The fleet's plan.  Names and codes after the seeds; behaviours after their findings."""
     return (
-        DemoSite("4451000001", "中国潮州政府网站", "潮州市人民政府办公室", "www.chaozhou.gov.cn", kind="portal",
-                 columns=_columns(gzdt=0, tzgg=2), notes="healthy HTTPS portal, complete footer"),
-        DemoSite("4312000009", "怀化市水利局", "怀化市水利局", "slj.huaihua.gov.cn", scheme="http", tls=None,
-                 encoding="gbk", columns=_columns(gzdt=1, tzgg=3),
-                 notes="healthy HTTP department site; GBK page (charset only in <meta>) with dated news items"),
-        DemoSite("4405070010", "汕头市国土资源局龙湖分局", "汕头市国土资源局龙湖分局", "gtj.longhu.gov.cn",
-                 scheme="http", tls=None,
-                 columns=_columns(gzdt=2, tzgg=6, zcwj=None, rsxx=None, ghjh=None, zxjy=None, bszn=None),
-                 notes="seed: 空白栏目超过5个 — 5 blank columns (暂无信息 / 正在建设中 / empty list)"),
-        DemoSite("1402210003", "阳高县人民政府", "阳高县人民政府办公室", "www.yanggao.gov.cn", kind="portal",
-                 behaviour="refused", columns=_columns(), notes="seed: 站点长期无法访问 — connection refused"),
-        DemoSite("4106000054", "鹤壁市公安局", "鹤壁市公安局", "gaj.hebi.gov.cn", scheme="http", tls=None,
-                 behaviour="slow", columns=_columns(), notes="seed: 站点长期无法访问 — answers after 20 s (> 15 s rule)"),
-        DemoSite("4405150006", "澄海人才网", "汕头市澄海区人力资源和社会保障局", "rc.chenghai.gov.cn",
-                 tls="expiring", broken_links=3, columns=_columns(gzdt=1, tzgg=5),
-                 notes=f"certificate expires in {EXPIRING_DAYS} days; seed: 多处链接无法打开 — 3 broken links"),
-        DemoSite("5325280002", "元阳县政务服务管理局", "元阳县政务服务管理局", "zwfw.yuanyang.gov.cn", tls="expired",
-                 columns=_columns(), notes="certificate expired 3 days ago"),
-        DemoSite("3306830026", "嵊州市住房和城乡建设局", "嵊州市住房和城乡建设局", "zjj.shengzhou.gov.cn",
-                 tls="wrong_host", columns=_columns(), notes=f"certificate issued for {WRONG_HOST_CERT}"),
-        DemoSite("1529000017", "阿拉善盟住房和城乡规划建设局", "阿拉善盟住房和城乡规划建设局", "zjj.als.gov.cn",
-                 in_zone=False, columns=_columns(), notes="registered, but its name is not in DNS (NXDOMAIN)"),
-        DemoSite("1405000019", "晋城市安全生产监督管理局", "晋城市安全生产监督管理局", "ajj.jincheng.gov.cn",
-                 scheme="http", tls=None, behaviour="error500", columns=_columns(),
-                 notes="every page answers HTTP 500"),
-        DemoSite("1307320007", "赤城县公安局", "赤城县公安局", "gaj.chicheng.gov.cn", scheme="http", tls=None,
-                 columns=_columns(gzdt=STALE_DAYS, tzgg=STALE_DAYS + 12, zcwj=200),
-                 notes=f"seed: 首页面长时间未更新 — newest homepage item {STALE_DAYS} days old"),
-        DemoSite("5328010055", "景洪市安全生产监督管理局", "景洪市安全生产监督管理局", "ajj.jinghong.gov.cn",
-                 wrong_expression="开诚不公", columns=_columns(gzdt=0, tzgg=8),
-                 notes="serious wrong expression 开诚不公 (for 开诚布公) in a homepage headline"),
-        DemoSite("3707040004", "潍坊市坊子区人力资源和社会保障局", "潍坊市坊子区人力资源和社会保障局",
-                 "rsj.fangzi.gov.cn", scheme="http", tls=None, footer_complete=False, columns=_columns(gzdt=3),
-                 notes="footer without 网站标识码, ICP/公网安备 numbers, 找错 entry or 党政机关 mark"),
-        DemoSite("4408020007", "湛江市赤坎区文化广电旅游体育局", "湛江市赤坎区文化广电旅游体育局", "wgltj.chikan.gov.cn",
-                 hidden_links=3, columns=_columns(gzdt=1, tzgg=4),
-                 notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block"),
-        DemoSite("4452220010", "揭西县住房和城乡建设局", "揭西县住房和城乡建设局", "zjj.jiexi.gov.cn", scheme="http",
-                 tls=None, behaviour="maintenance", columns=_columns(),
-                 notes="the homepage answers 200 with a maintenance notice (网站维护中): a failed visit"),
-        DemoSite("5304230001", "云南·通海", "通海县人民政府办公室", "www.tonghai.gov.cn", kind="portal",
-                 status="closed", columns=_columns(gzdt=1),
-                 notes="registered as closed (已关停) but still answering: 带病运行"),
-    )  # fmt: skip
+        DemoSite(
+            "4451000001",
+            "中国潮州政府网站",
+            "潮州市人民政府办公室",
+            "www.chaozhou.gov.cn",
+            kind="portal",
+            columns=_columns(gzdt=0, tzgg=2),
+            notes="healthy HTTPS portal, complete footer",
+        ),
+        DemoSite(
+            "4312000009",
+            "怀化市水利局",
+            "怀化市水利局",
+            "slj.huaihua.gov.cn",
+            scheme="http",
+            tls=None,
+            encoding="gbk",
+            columns=_columns(gzdt=1, tzgg=3),
+            notes="healthy HTTP department site; GBK page (charset only in <meta>) with dated news items",
+        ),
+        DemoSite(
+            "4405070010",
+            "汕头市国土资源局龙湖分局",
+            "汕头市国土资源局龙湖分局",
+            "gtj.longhu.gov.cn",
+            scheme="http",
+            tls=None,
+            columns=_columns(gzdt=2, tzgg=6, zcwj=None, rsxx=None, ghjh=None, zxjy=None, bszn=None),
+            notes="seed: 空白栏目超过5个 — 5 blank columns (暂无信息 / 正在建设中 / empty list)",
+        ),
+        DemoSite(
+            "1402210003",
+            "阳高县人民政府",
+            "阳高县人民政府办公室",
+            "www.yanggao.gov.cn",
+            kind="portal",
+            behaviour="refused",
+            columns=_columns(),
+            notes="seed: 站点长期无法访问 — connection refused",
+        ),
+        DemoSite(
+            "4106000054",
+            "鹤壁市公安局",
+            "鹤壁市公安局",
+            "gaj.hebi.gov.cn",
+            scheme="http",
+            tls=None,
+            behaviour="slow",
+            columns=_columns(),
+            notes="seed: 站点长期无法访问 — answers after 20 s (> 15 s rule)",
+        ),
+        DemoSite(
+            "4405150006",
+            "澄海人才网",
+            "汕头市澄海区人力资源和社会保障局",
+            "rc.chenghai.gov.cn",
+            tls="expiring",
+            broken_links=3,
+            columns=_columns(gzdt=1, tzgg=5),
+            notes=f"certificate expires in {EXPIRING_DAYS} days; seed: 多处链接无法打开 — 3 broken links",
+        ),
+        DemoSite(
+            "5325280002",
+            "元阳县政务服务管理局",
+            "元阳县政务服务管理局",
+            "zwfw.yuanyang.gov.cn",
+            tls="expired",
+            columns=_columns(),
+            notes="certificate expired 3 days ago",
+        ),
+        DemoSite(
+            "3306830026",
+            "嵊州市住房和城乡建设局",
+            "嵊州市住房和城乡建设局",
+            "zjj.shengzhou.gov.cn",
+            tls="wrong_host",
+            columns=_columns(),
+            notes=f"certificate issued for {WRONG_HOST_CERT}",
+        ),
+        DemoSite(
+            "1529000017",
+            "阿拉善盟住房和城乡规划建设局",
+            "阿拉善盟住房和城乡规划建设局",
+            "zjj.als.gov.cn",
+            in_zone=False,
+            columns=_columns(),
+            notes="registered, but its name is not in DNS (NXDOMAIN)",
+        ),
+        DemoSite(
+            "1405000019",
+            "晋城市安全生产监督管理局",
+            "晋城市安全生产监督管理局",
+            "ajj.jincheng.gov.cn",
+            scheme="http",
+            tls=None,
+            behaviour="error500",
+            columns=_columns(),
+            notes="every page answers HTTP 500",
+        ),
+        DemoSite(
+            "1307320007",
+            "赤城县公安局",
+            "赤城县公安局",
+            "gaj.chicheng.gov.cn",
+            scheme="http",
+            tls=None,
+            columns=_columns(gzdt=STALE_DAYS, tzgg=STALE_DAYS + 12, zcwj=200),
+            notes=f"seed: 首页面长时间未更新 — newest homepage item {STALE_DAYS} days old",
+        ),
+        DemoSite(
+            "5328010055",
+            "景洪市安全生产监督管理局",
+            "景洪市安全生产监督管理局",
+            "ajj.jinghong.gov.cn",
+            wrong_expression="开诚不公",
+            columns=_columns(gzdt=0, tzgg=8),
+            notes="serious wrong expression 开诚不公 (for 开诚布公) in a homepage headline",
+        ),
+        DemoSite(
+            "3707040004",
+            "潍坊市坊子区人力资源和社会保障局",
+            "潍坊市坊子区人力资源和社会保障局",
+            "rsj.fangzi.gov.cn",
+            scheme="http",
+            tls=None,
+            footer_complete=False,
+            columns=_columns(gzdt=3),
+            notes="footer without 网站标识码, ICP/公网安备 numbers, 找错 entry or 党政机关 mark",
+        ),
+        DemoSite(
+            "4408020007",
+            "湛江市赤坎区文化广电旅游体育局",
+            "湛江市赤坎区文化广电旅游体育局",
+            "wgltj.chikan.gov.cn",
+            hidden_links=3,
+            columns=_columns(gzdt=1, tzgg=4),
+            notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block",
+        ),
+        DemoSite(
+            "4452220010",
+            "揭西县住房和城乡建设局",
+            "揭西县住房和城乡建设局",
+            "zjj.jiexi.gov.cn",
+            scheme="http",
+            tls=None,
+            behaviour="maintenance",
+            columns=_columns(),
+            notes="the homepage answers 200 with a maintenance notice (网站维护中): a failed visit",
+        ),
+        DemoSite(
+            "5304230001",
+            "云南·通海",
+            "通海县人民政府办公室",
+            "www.tonghai.gov.cn",
+            kind="portal",
+            status="closed",
+            columns=_columns(gzdt=1),
+            notes="registered as closed (已关停) but still answering: 带病运行",
+        ),
+    )
 
 
 # --- pages -------------------------------------------------------------------
 
 _PROVINCE_ABBR = {
-    "11": "京", "12": "津", "13": "冀", "14": "晋", "15": "蒙", "21": "辽", "22": "吉", "23": "黑", "31": "沪",
-    "32": "苏", "33": "浙", "34": "皖", "35": "闽", "36": "赣", "37": "鲁", "41": "豫", "42": "鄂", "43": "湘",
-    "44": "粤", "45": "桂", "46": "琼", "50": "渝", "51": "川", "52": "黔", "53": "滇", "54": "藏", "61": "陕",
-    "62": "甘", "63": "青", "64": "宁", "65": "新",
-}  # fmt: skip
+    "11": "京",
+    "12": "津",
+    "13": "冀",
+    "14": "晋",
+    "15": "蒙",
+    "21": "辽",
+    "22": "吉",
+    "23": "黑",
+    "31": "沪",
+    "32": "苏",
+    "33": "浙",
+    "34": "皖",
+    "35": "闽",
+    "36": "赣",
+    "37": "鲁",
+    "41": "豫",
+    "42": "鄂",
+    "43": "湘",
+    "44": "粤",
+    "45": "桂",
+    "46": "琼",
+    "50": "渝",
+    "51": "川",
+    "52": "黔",
+    "53": "滇",
+    "54": "藏",
+    "61": "陕",
+    "62": "甘",
+    "63": "青",
+    "64": "宁",
+    "65": "新",
+}
 _WEEKDAYS = "一二三四五六日"
 _TITLES = {
     "news": (
-        "{unit}召开党组理论学习中心组学习会议", "{unit}开展安全生产大检查", "{unit}主要负责同志带队赴基层调研",
-        "{unit}召开{year}年重点工作推进会", "{unit}组织开展普法宣传进社区活动", "{unit}举行政务公开专题培训",
-        "{unit}部署汛期防灾减灾工作", "{unit}召开优化营商环境工作座谈会",
+        "{unit}召开党组理论学习中心组学习会议",
+        "{unit}开展安全生产大检查",
+        "{unit}主要负责同志带队赴基层调研",
+        "{unit}召开{year}年重点工作推进会",
+        "{unit}组织开展普法宣传进社区活动",
+        "{unit}举行政务公开专题培训",
+        "{unit}部署汛期防灾减灾工作",
+        "{unit}召开优化营商环境工作座谈会",
     ),
     "notice": (
-        "关于{year}年公开招聘工作人员的公告", "关于开展{year}年政府网站自查工作的通知", "关于调整对外办公时间的通知",
-        "{unit}{year}年政府信息公开工作年度报告", "关于征求《{unit}行政执法公示办法（征求意见稿）》意见的公告",
-        "关于做好节假日期间值班值守工作的通知", "{unit}{year}年部门预算公开", "关于公布行政权力清单的公告",
+        "关于{year}年公开招聘工作人员的公告",
+        "关于开展{year}年政府网站自查工作的通知",
+        "关于调整对外办公时间的通知",
+        "{unit}{year}年政府信息公开工作年度报告",
+        "关于征求《{unit}行政执法公示办法（征求意见稿）》意见的公告",
+        "关于做好节假日期间值班值守工作的通知",
+        "{unit}{year}年部门预算公开",
+        "关于公布行政权力清单的公告",
     ),
     "longterm": ("{unit}领导班子成员及分工", "{unit}{year}年工作计划", "{unit}人员招录情况公示", "{unit}机构职能"),
     "interaction": ("关于办事流程的咨询（已答复）", "关于政策适用范围的咨询（已答复）", "关于办理时限的建议（已答复）"),
     "service": ("{unit}行政许可事项办事指南", "{unit}公共服务事项办事指南", "依申请公开办事指南"),
-}  # fmt: skip
+}
 _ITEM_GAPS = (0, 2, 5, 9, 14, 20, 27, 35)
-_GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xcc\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
-        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")  # fmt: skip
+_GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xcc\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,13 +504,17 @@ def _homepage(site: DemoSite, today: dt.date, services: str) -> str:
         inner = (
             f'<ul class="list">{_list_html(site, items)}</ul>' if items else f'<p class="empty">{col.blank_text}</p>'
         )
-        blocks.append(f'<div class="block"><h2><a href="{col.path}">{col.name}</a>'
-                      f'<a class="more" href="{col.path}">更多&gt;&gt;</a></h2>{inner}</div>')  # fmt: skip
+        blocks.append(
+            f'<div class="block"><h2><a href="{col.path}">{col.name}</a>'
+            f'<a class="more" href="{col.path}">更多&gt;&gt;</a></h2>{inner}</div>'
+        )
     if site.broken_links:
-        dead = ('<a href="/old/zcfg/2016/art_77.html">人才引进政策（2016年版）</a>',
-                '<a href="/uploads/2018/zhaopin.doc">招聘简章下载</a>',
-                '<img src="/images/banner_2019.jpg" alt="专题">',
-                '<a href="/zt/rcgz/index.html">人才工作专题</a>')[: site.broken_links]  # fmt: skip
+        dead = (
+            '<a href="/old/zcfg/2016/art_77.html">人才引进政策（2016年版）</a>',
+            '<a href="/uploads/2018/zhaopin.doc">招聘简章下载</a>',
+            '<img src="/images/banner_2019.jpg" alt="专题">',
+            '<a href="/zt/rcgz/index.html">人才工作专题</a>',
+        )[: site.broken_links]
         blocks.append(f'<div class="block zt">{" ".join(dead)}</div>')
     if site.hidden_links:  # what an intrusion leaves: off-screen links, for search engines only
         pairs = list(zip(SPAM_HOSTS, SPAM_TEXTS, strict=True))[: site.hidden_links]
@@ -359,11 +526,15 @@ def _homepage(site: DemoSite, today: dt.date, services: str) -> str:
 def _column_page(site: DemoSite, col: DemoColumn, today: dt.date, services: str) -> str:
     items = _items(site, col, today)
     if items:
-        body = f'<div class="position">当前位置：<a href="/">首页</a> &gt; {col.name}</div><ul class="list">' \
-               f"{_list_html(site, items)}</ul><div class='page'>共{len(items)}条 第1页</div>"  # fmt: skip
+        body = (
+            f'<div class="position">当前位置：<a href="/">首页</a> &gt; {col.name}</div><ul class="list">'
+            f"{_list_html(site, items)}</ul><div class='page'>共{len(items)}条 第1页</div>"
+        )
     else:
-        body = f'<div class="position">当前位置：<a href="/">首页</a> &gt; {col.name}</div>' \
-               f'<ul class="list"></ul><p class="empty">{col.blank_text}</p>'  # fmt: skip
+        body = (
+            f'<div class="position">当前位置：<a href="/">首页</a> &gt; {col.name}</div>'
+            f'<ul class="list"></ul><p class="empty">{col.blank_text}</p>'
+        )
     return _page(site, f"{col.name}_{site.name}", body, today, services)
 
 
@@ -375,8 +546,9 @@ def _article(site: DemoSite, item: _Item, today: dt.date, services: str) -> str:
     return _page(site, f"{item.title}_{site.name}", body, today, services)
 
 
-def site_app(site: DemoSite, *, services_port: int = 0, slow_seconds: float = 20.0,
-             today: Callable[[], dt.date] = dt.date.today) -> web.Application:  # fmt: skip
+def site_app(
+    site: DemoSite, *, services_port: int = 0, slow_seconds: float = 20.0, today: Callable[[], dt.date] = dt.date.today
+) -> web.Application:
     """The aiohttp application of one simulated site (``behaviour`` ok, slow or error500)."""
     services = str(services_port)
     charset = "gbk" if site.encoding == "gbk" else "utf-8"
@@ -391,8 +563,11 @@ def site_app(site: DemoSite, *, services_port: int = 0, slow_seconds: float = 20
         if site.behaviour == "slow":
             await asyncio.sleep(slow_seconds)
         if site.behaviour == "error500":
-            return web.Response(status=500, text="<html><body><h1>500 Internal Server Error</h1></body></html>",
-                                content_type="text/html")  # fmt: skip
+            return web.Response(
+                status=500,
+                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
+                content_type="text/html",
+            )
         if site.behaviour == "maintenance":
             return web.Response(text=MAINTENANCE_NOTICE, content_type="text/html")
         return await handler(request)
@@ -440,8 +615,10 @@ def services_app() -> web.Application:
     """Stand-in for beian.miit.gov.cn, www.beian.gov.cn, zfwzzc.www.gov.cn and bszs.conac.cn."""
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text=f"<html><body><p>{html.escape(request.host)}（演示替身，仅限本机）</p></body></html>",
-                            content_type="text/html")  # fmt: skip
+        return web.Response(
+            text=f"<html><body><p>{html.escape(request.host)}（演示替身，仅限本机）</p></body></html>",
+            content_type="text/html",
+        )
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
@@ -523,8 +700,9 @@ class Fleet:
         sites: Sequence[DemoSite] | None = None,
     ) -> AsyncIterator[Fleet]:
         """Start the fleet for the ``async with`` block; everything is closed on exit."""
-        fleet = await cls.create(state_dir, fast=fast, listen=listen, slow_seconds=slow_seconds, feeds=feeds,
-                                 sites=sites)  # fmt: skip
+        fleet = await cls.create(
+            state_dir, fast=fast, listen=listen, slow_seconds=slow_seconds, feeds=feeds, sites=sites
+        )
         try:
             yield fleet
         finally:
@@ -544,8 +722,11 @@ class Fleet:
         """Start the fleet; ``await fleet.close()`` when done.  ``feeds=True`` uses the optional hook."""
         fleet = cls(state_dir=str(state_dir), fast=fast, listen=listen)
         try:
-            await fleet._start(list(sites) if sites is not None else list(demo_sites()), slow_seconds,
-                               _feeds_hook() if feeds is True else (feeds or None))  # fmt: skip
+            await fleet._start(
+                list(sites) if sites is not None else list(demo_sites()),
+                slow_seconds,
+                _feeds_hook() if feeds is True else (feeds or None),
+            )
         except BaseException:
             await fleet.close()
             raise
@@ -632,8 +813,7 @@ class Fleet:
             "http": {"timeout": "15s"},
         }
         if self.fast:
-            cfg["intervals"] = {"http": "15s", "dns": "15s", "tls": "1m", "content": "30s", "links": "2m",
-                                "feed": "1m"}  # fmt: skip
+            cfg["intervals"] = {"http": "15s", "dns": "15s", "tls": "1m", "content": "30s", "links": "2m", "feed": "1m"}
         if self.feeds_url:
             cfg["feeds"] = {"rsshub": self.feeds_url}
         cfg["sites"] = [
@@ -646,7 +826,7 @@ class Fleet:
                 "organizer": s.organizer,
                 "columns": [
                     {"name": c.name, "url": s.url.rstrip("/") + c.path, "category": c.category} for c in s.columns
-                ],  # fmt: skip
+                ],
             }
             for s in self.sites
         ]

@@ -224,8 +224,9 @@ async def redirect_loop(*, ssl_context: ssl.SSLContext | None = None) -> Served:
     return await serve_app(app, ssl_context=ssl_context)
 
 
-async def slow(delay: float = 20.0, body: str = "<html><body>终于来了</body></html>", *,
-               ssl_context: ssl.SSLContext | None = None) -> Served:  # fmt: skip
+async def slow(
+    delay: float = 20.0, body: str = "<html><body>终于来了</body></html>", *, ssl_context: ssl.SSLContext | None = None
+) -> Served:
     """Sends headers only after ``delay`` seconds (the 15 s inspection rule is exceeded by default)."""
 
     async def handler(request: web.Request) -> web.Response:

@@ -64,21 +64,27 @@ class Pki:
         return ctx
 
     def valid(self, hostnames: str | Sequence[str]) -> ssl.SSLContext:
-        return self.server_ssl_context(hostnames, not_before=_now() - dt.timedelta(days=30),
-                                       not_after=_now() + dt.timedelta(days=365))  # fmt: skip
+        return self.server_ssl_context(
+            hostnames, not_before=_now() - dt.timedelta(days=30), not_after=_now() + dt.timedelta(days=365)
+        )
 
     def expiring(self, hostnames: str | Sequence[str], days: float) -> ssl.SSLContext:
         """Valid now, expiring ``days`` from now."""
-        return self.server_ssl_context(hostnames, not_before=_now() - dt.timedelta(days=355),
-                                       not_after=_now() + dt.timedelta(days=days))  # fmt: skip
+        return self.server_ssl_context(
+            hostnames, not_before=_now() - dt.timedelta(days=355), not_after=_now() + dt.timedelta(days=days)
+        )
 
     def expired(self, hostnames: str | Sequence[str], days_ago: float = 3) -> ssl.SSLContext:
-        return self.server_ssl_context(hostnames, not_before=_now() - dt.timedelta(days=365 + days_ago),
-                                       not_after=_now() - dt.timedelta(days=days_ago))  # fmt: skip
+        return self.server_ssl_context(
+            hostnames,
+            not_before=_now() - dt.timedelta(days=365 + days_ago),
+            not_after=_now() - dt.timedelta(days=days_ago),
+        )
 
     def not_yet_valid(self, hostnames: str | Sequence[str], days: float = 3) -> ssl.SSLContext:
-        return self.server_ssl_context(hostnames, not_before=_now() + dt.timedelta(days=days),
-                                       not_after=_now() + dt.timedelta(days=365))  # fmt: skip
+        return self.server_ssl_context(
+            hostnames, not_before=_now() + dt.timedelta(days=days), not_after=_now() + dt.timedelta(days=365)
+        )
 
     def wrong_host(self, presented: str | Sequence[str] = "www.example-wrong.gov.cn") -> ssl.SSLContext:
         """A valid certificate from our CA, but for ``presented`` rather than the host asked for."""
@@ -100,8 +106,12 @@ def self_signed_ssl_context(hostnames: str | Sequence[str], days: float = 365) -
     """A server context with a self-signed leaf: correct names and dates, trusted by nobody."""
     names = [hostnames] if isinstance(hostnames, str) else list(hostnames)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Self-signed (untrusted)")])  # fmt: skip
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Self-signed (untrusted)"),
+        ]
+    )
     sans: list[x509.GeneralName] = []
     for n in names:
         try:
@@ -122,8 +132,9 @@ def self_signed_ssl_context(hostnames: str | Sequence[str], days: float = 365) -
         .sign(key, hashes.SHA256())
     )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())  # fmt: skip
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     with tempfile.TemporaryDirectory(prefix="xuncha-selfsigned-") as d:
         cert_path, key_path = Path(d) / "cert.pem", Path(d) / "key.pem"

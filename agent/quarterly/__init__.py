@@ -30,8 +30,18 @@ from domain.thresholds import THRESHOLDS, Thresholds
 FORMATS = ("md", "html", "docx", "csv", "json")
 EXIT_USAGE, EXIT_PROMETHEUS, EXIT_DATA = 2, 3, 4
 
-__all__ = ["FORMATS", "Report", "build", "current_quarter", "main", "add_arguments", "ReportError", "PeriodError",
-           "PrometheusError", "SampleError"]  # fmt: skip
+__all__ = [
+    "FORMATS",
+    "Report",
+    "build",
+    "current_quarter",
+    "main",
+    "add_arguments",
+    "ReportError",
+    "PeriodError",
+    "PrometheusError",
+    "SampleError",
+]
 
 
 @dataclass
@@ -55,18 +65,27 @@ class Report:
 DEFAULTS = Options()
 
 
-def build(q: Querier, period: Period, opts: Options = DEFAULTS, *, sample: tuple[float, int] | None = None,
-          now: float | None = None, prom_url: str = "Prometheus") -> Report:  # fmt: skip
+def build(
+    q: Querier,
+    period: Period,
+    opts: Options = DEFAULTS,
+    *,
+    sample: tuple[float, int] | None = None,
+    now: float | None = None,
+    prom_url: str = "Prometheus",
+) -> Report:
     history, notes = gather(q, period, opts, now=now, prom_url=prom_url)
     drawn = None
     if sample is not None:
         fraction, seed = sample
         drawn = {
-            "fraction": fraction, "seed": seed,
+            "fraction": fraction,
+            "seed": seed,
             "sites": draw(history.sites, lambda c: region_of(c).division, fraction, seed),
-            "accounts": draw(history.accounts,
-                             lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed),
-        }  # fmt: skip
+            "accounts": draw(
+                history.accounts, lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed
+            ),
+        }
     return Report(assemble_report(history, notes, drawn, opts.thresholds), history)
 
 
@@ -79,8 +98,12 @@ def current_quarter(now: float | None = None) -> Period:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The quarterly report's options of ``xuncha report`` (with ``--prometheus``)."""
-    p.add_argument("--prometheus", metavar="URL", help="judge the period from this Prometheus' history "
-                   "(the quarterly report); without it, the agent's current findings")  # fmt: skip
+    p.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="judge the period from this Prometheus' history "
+        "(the quarterly report); without it, the agent's current findings",
+    )
     p.add_argument("-c", "--config", help="judge by the lines this configuration sets (as xuncha rules -c does)")
     p.add_argument("--quarter", help="e.g. 2026Q4")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (Beijing), with --to")
@@ -89,11 +112,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", metavar="SHARE", help="draw this share of sites by region, e.g. 25%% (at least 20%%)")
     p.add_argument("--seed", type=int, default=0, help="the draw's seed (same seed, same sites)")
     p.add_argument("--region", metavar="PREFIX", help="only sites whose code starts so, e.g. 4405 (accounts: all)")
-    p.add_argument("--step", type=_duration, default=3600.0, metavar="DURATION",
-                   help="how finely the period is judged (default 1h)")
-    p.add_argument("--scan-step", type=_duration, default=None, metavar="DURATION",
-                   help="a coarser first pass over every site and account, e.g. 1d for a country "
-                        "(offenders are then judged at --step; see README)")  # fmt: skip
+    p.add_argument(
+        "--step",
+        type=_duration,
+        default=3600.0,
+        metavar="DURATION",
+        help="how finely the period is judged (default 1h)",
+    )
+    p.add_argument(
+        "--scan-step",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="a coarser first pass over every site and account, e.g. 1d for a country "
+        "(offenders are then judged at --step; see README)",
+    )
 
 
 def _thresholds(path: str | None) -> Thresholds:
@@ -136,8 +169,7 @@ def main(args: argparse.Namespace) -> int:
     prom = Prometheus(args.prometheus, timeout=args.timeout or 120.0)
     try:
         opts = Options(region=args.region, step=args.step, scan_step=args.scan_step, thresholds=thresholds)
-        report = build(prom, period, opts, sample=sample,
-                       prom_url=args.prometheus)  # fmt: skip
+        report = build(prom, period, opts, sample=sample, prom_url=args.prometheus)
     except PrometheusError as e:
         print(f"xuncha report: {e}", file=sys.stderr)
         return EXIT_PROMETHEUS
@@ -150,8 +182,11 @@ def main(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).write_bytes(body)
         s = report.data["summary"]
-        print(f"xuncha report: wrote {args.out} — {s['sites']} sites, {s['sites_qualified']} qualified; "
-              f"{s['accounts']} accounts, {s['accounts_qualified']} qualified", file=sys.stderr)
+        print(
+            f"xuncha report: wrote {args.out} — {s['sites']} sites, {s['sites_qualified']} qualified; "
+            f"{s['accounts']} accounts, {s['accounts_qualified']} qualified",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()

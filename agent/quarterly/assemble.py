@@ -18,10 +18,20 @@ from agent.quarterly.period import Period, cn_date
 from domain.thresholds import THRESHOLDS, Thresholds
 
 PLATFORM_NAMES = {
-    "wechat": "微信", "weibo": "新浪微博", "douyin": "抖音", "toutiao": "今日头条", "baijiahao": "百家号",
-    "qq": "企鹅号", "nanfang": "南方号", "people": "人民号", "tieba": "百度贴吧", "bilibili": "哔哩哔哩",
-    "kuaishou": "快手", "app": "APP", "miniprogram": "小程序",
-}  # fmt: skip
+    "wechat": "微信",
+    "weibo": "新浪微博",
+    "douyin": "抖音",
+    "toutiao": "今日头条",
+    "baijiahao": "百家号",
+    "qq": "企鹅号",
+    "nanfang": "南方号",
+    "people": "人民号",
+    "tieba": "百度贴吧",
+    "bilibili": "哔哩哔哩",
+    "kuaishou": "快手",
+    "app": "APP",
+    "miniprogram": "小程序",
+}
 
 SITE_HEADER = ["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"]
 ACCOUNT_HEADER = ["序号", "单位名称", "账号类型", "账号名称", "存在的问题"]
@@ -31,8 +41,9 @@ REGION_HEADER = ["地区", "网站数", "合格数", "合格率", "上期合格�
 PLATFORM_HEADER = ["账号类型", "账号数", "合格数", "合格率", "上期合格率", "变化"]
 
 
-def assemble(h: History, notes: list[str], sample: dict[str, Any] | None = None,
-             t: Thresholds = THRESHOLDS) -> dict[str, Any]:  # fmt: skip
+def assemble(
+    h: History, notes: list[str], sample: dict[str, Any] | None = None, t: Thresholds = THRESHOLDS
+) -> dict[str, Any]:
     """The report as JSON-ready data (design.md, "The quarterly report", plus the tables' rows)."""
     drawn_sites = set(sample["sites"]) if sample else None
     drawn_accounts = set(sample["accounts"]) if sample else None
@@ -44,8 +55,10 @@ def assemble(h: History, notes: list[str], sample: dict[str, Any] | None = None,
     summary = _summary(active, accounts)
     prev_summary = None
     if prev is not None:
-        prev_summary = _summary([s for s in prev.sites.values() if s.status != "closed" and _in(s, drawn_sites)],
-                                [a for a in prev.accounts.values() if _in(a, drawn_accounts)])  # fmt: skip
+        prev_summary = _summary(
+            [s for s in prev.sites.values() if s.status != "closed" and _in(s, drawn_sites)],
+            [a for a in prev.accounts.values() if _in(a, drawn_accounts)],
+        )
         prev_summary["period"] = _period(prev.period)
     summary["closed_sites"] = len(closed)
     summary["previous"] = prev_summary
@@ -56,15 +69,18 @@ def assemble(h: History, notes: list[str], sample: dict[str, Any] | None = None,
         "period": _period(h.period),
         "summary": summary,
         "by_region": _rates(active, prev.sites if prev else None, lambda s: region_label(s.ident, level)),
-        "accounts_by_platform": _rates(accounts, prev.accounts if prev else None,
-                                       lambda a: platform_name(a.labels.get("platform", ""))),  # fmt: skip
+        "accounts_by_platform": _rates(
+            accounts, prev.accounts if prev else None, lambda a: platform_name(a.labels.get("platform", ""))
+        ),
         "sites": [_site(s, level, t) for s in active],
         "closed_sites": [_site(s, level, t) for s in closed],
         "accounts": [_account(a, t) for a in accounts],
         "sample": sample,
         "notes": notes,
-        "thresholds": {"source": "domain/thresholds.py with xuncha.yml's overrides (the alert rules' lines)",
-                       "visit_timeout": t.visit_timeout},
+        "thresholds": {
+            "source": "domain/thresholds.py with xuncha.yml's overrides (the alert rules' lines)",
+            "visit_timeout": t.visit_timeout,
+        },
     }
 
 
@@ -81,8 +97,12 @@ def _account_key(a: Judged) -> tuple[str, str, str]:
 
 
 def _period(p: Period) -> dict[str, Any]:
-    return {"from": p.first.isoformat(), "to": p.last.isoformat(), "title": p.title(),
-            "quarter": f"{p.quarter[0]}Q{p.quarter[1]}" if p.quarter else None}  # fmt: skip
+    return {
+        "from": p.first.isoformat(),
+        "to": p.last.isoformat(),
+        "title": p.title(),
+        "quarter": f"{p.quarter[0]}Q{p.quarter[1]}" if p.quarter else None,
+    }
 
 
 def rate(qualified: int, total: int) -> float | None:
@@ -96,8 +116,14 @@ def _change(now: float | None, before: float | None) -> float | None:
 def _summary(sites: list[Judged], accounts: list[Judged]) -> dict[str, Any]:
     sq = sum(s.qualified for s in sites)
     aq = sum(a.qualified for a in accounts)
-    return {"sites": len(sites), "sites_qualified": sq, "site_rate": rate(sq, len(sites)),
-            "accounts": len(accounts), "accounts_qualified": aq, "account_rate": rate(aq, len(accounts))}  # fmt: skip
+    return {
+        "sites": len(sites),
+        "sites_qualified": sq,
+        "site_rate": rate(sq, len(sites)),
+        "accounts": len(accounts),
+        "accounts_qualified": aq,
+        "account_rate": rate(aq, len(accounts)),
+    }
 
 
 def _rates(subjects: list[Judged], previous: dict[str, Judged] | None, key: Any) -> list[dict[str, Any]]:
@@ -108,8 +134,14 @@ def _rates(subjects: list[Judged], previous: dict[str, Judged] | None, key: Any)
     for name in sorted(groups):
         members = groups[name]
         q = sum(m.qualified for m in members)
-        row: dict[str, Any] = {"region": name, "total": len(members), "qualified": q, "rate": rate(q, len(members)),
-                               "previous_rate": None, "change": None}  # fmt: skip
+        row: dict[str, Any] = {
+            "region": name,
+            "total": len(members),
+            "qualified": q,
+            "rate": rate(q, len(members)),
+            "previous_rate": None,
+            "change": None,
+        }
         if previous is not None:
             before = [previous[m.ident] for m in members if m.ident in previous]
             row["previous_rate"] = rate(sum(b.qualified for b in before), len(before))
@@ -139,7 +171,9 @@ def region_label(code: str, level: str) -> str:
         return r.province or r.division
     if level == "city":
         return r.city or f"{r.province}省直".replace("省省直", "省直")
-    return r.county or (f"{r.city}市直".replace("市市直", "市直") if r.city else f"{r.province}省直".replace("省省直", "省直"))
+    return r.county or (
+        f"{r.city}市直".replace("市市直", "市直") if r.city else f"{r.province}省直".replace("省省直", "省直")
+    )
 
 
 def platform_name(platform: str) -> str:
@@ -151,8 +185,10 @@ def platform_name(platform: str) -> str:
 
 def _days_text(first: str, last: str) -> str:
     a, b = date.fromisoformat(first), date.fromisoformat(last)
+
     def md(d: date, with_year: bool) -> str:
         return cn_date(d) if with_year else f"{d.month}月{d.day}日"
+
     if a == b:
         return md(a, False)
     return f"{md(a, a.year != b.year)}至{md(b, a.year != b.year)}"
@@ -204,15 +240,31 @@ def warning_text(v: dict[str, Any]) -> str:
 
 
 def _site(s: Judged, level: str, t: Thresholds) -> dict[str, Any]:
-    return {"code": s.ident, "name": s.labels.get("name", ""), "region": s.labels.get("region", ""),
-            "area": region_label(s.ident, level), "status": s.status, "qualified": s.qualified,
-            "vetoes": s.vetoes, "warnings": s.warnings, "problems": [problem(v, t) for v in s.vetoes]}  # fmt: skip
+    return {
+        "code": s.ident,
+        "name": s.labels.get("name", ""),
+        "region": s.labels.get("region", ""),
+        "area": region_label(s.ident, level),
+        "status": s.status,
+        "qualified": s.qualified,
+        "vetoes": s.vetoes,
+        "warnings": s.warnings,
+        "problems": [problem(v, t) for v in s.vetoes],
+    }
 
 
 def _account(a: Judged, t: Thresholds) -> dict[str, Any]:
-    return {"account": a.ident, "unit": a.labels.get("unit", ""), "platform": a.labels.get("platform", ""),
-            "name": a.labels.get("name", ""), "status": a.status, "qualified": a.qualified, "vetoes": a.vetoes,
-            "warnings": a.warnings, "problems": [problem(v, t) for v in a.vetoes]}  # fmt: skip
+    return {
+        "account": a.ident,
+        "unit": a.labels.get("unit", ""),
+        "platform": a.labels.get("platform", ""),
+        "name": a.labels.get("name", ""),
+        "status": a.status,
+        "qualified": a.qualified,
+        "vetoes": a.vetoes,
+        "warnings": a.warnings,
+        "problems": [problem(v, t) for v in a.vetoes],
+    }
 
 
 # --- tables ---------------------------------------------------------------------------------------
@@ -239,20 +291,36 @@ def warning_rows(report: dict[str, Any]) -> tuple[list[list[str]], list[list[str
     sites, accounts = [WARNING_HEADER], [ACCOUNT_WARNING_HEADER]
     for s in report["sites"]:
         if s["warnings"]:
-            sites.append([str(len(sites)), s["area"], s["name"], "；".join(warning_text(w) for w in s["warnings"]),
-                          s["code"]])  # fmt: skip
+            sites.append(
+                [str(len(sites)), s["area"], s["name"], "；".join(warning_text(w) for w in s["warnings"]), s["code"]]
+            )
     for a in report["accounts"]:
         if a["warnings"]:
-            accounts.append([str(len(accounts)), a["unit"], platform_name(a["platform"]), a["name"],
-                             "；".join(warning_text(w) for w in a["warnings"])])  # fmt: skip
+            accounts.append(
+                [
+                    str(len(accounts)),
+                    a["unit"],
+                    platform_name(a["platform"]),
+                    a["name"],
+                    "；".join(warning_text(w) for w in a["warnings"]),
+                ]
+            )
     return sites, accounts
 
 
 def rate_rows(rows: list[dict[str, Any]], header: list[str]) -> list[list[str]]:
     out = [header]
     for r in rows:
-        out.append([r["region"], str(r["total"]), str(r["qualified"]), fmt_rate(r["rate"]),
-                    fmt_rate(r["previous_rate"]), fmt_change(r["change"])])  # fmt: skip
+        out.append(
+            [
+                r["region"],
+                str(r["total"]),
+                str(r["qualified"]),
+                fmt_rate(r["rate"]),
+                fmt_rate(r["previous_rate"]),
+                fmt_change(r["change"]),
+            ]
+        )
     return out
 
 
@@ -272,12 +340,17 @@ def summary_paragraphs(report: dict[str, Any]) -> list[str]:
     s, p = report["summary"], report["period"]
     first, last = date.fromisoformat(p["from"]), date.fromisoformat(p["to"])
     sample = report["sample"]
-    drawn = (f"按照不低于20%的要求，按地区分层随机抽查（比例{_pct(sample['fraction'])}，随机种子{sample['seed']}），"
-             if sample else "")  # fmt: skip
+    drawn = (
+        f"按照不低于20%的要求，按地区分层随机抽查（比例{_pct(sample['fraction'])}，随机种子{sample['seed']}），"
+        if sample
+        else ""
+    )
     when = f"{p['title']}（监测时段为{cn_date(first)}至{cn_date(last)}）" if p["quarter"] else p["title"]
-    text = (f"{when}，{drawn}共检查在线运行的政府网站"
-            f"{s['sites']}个，其中{s['sites_qualified']}个在监测时段内未触及单项否决指标，"
-            f"健康状况总体合格率{fmt_rate(s['site_rate'])}")
+    text = (
+        f"{when}，{drawn}共检查在线运行的政府网站"
+        f"{s['sites']}个，其中{s['sites_qualified']}个在监测时段内未触及单项否决指标，"
+        f"健康状况总体合格率{fmt_rate(s['site_rate'])}"
+    )
     if s["change"] and s["change"]["site_rate"] is not None:
         text += f"，比上期{fmt_change(s['change']['site_rate'])}"
     text += "（存在突出问题的网站名单见附件1）。"
@@ -285,17 +358,20 @@ def summary_paragraphs(report: dict[str, Any]) -> list[str]:
         text += f"另有已关停网站{s['closed_sites']}个单独列出，不计入合格率。"
     paras = [text]
     if s["accounts"]:
-        acc = (f"检查政务新媒体{s['accounts']}个，合格{s['accounts_qualified']}个，"
-               f"合格率{fmt_rate(s['account_rate'])}")
+        acc = f"检查政务新媒体{s['accounts']}个，合格{s['accounts_qualified']}个，合格率{fmt_rate(s['account_rate'])}"
         if s["change"] and s["change"]["account_rate"] is not None:
             acc += f"，比上期{fmt_change(s['change']['account_rate'])}"
         paras.append(acc + "（存在问题的政务新媒体名单见附件2）。")
-    paras.append("合格率按单项否决指标计算：站点无法访问、首页不更新、栏目不更新、互动回应差、严重错误等任一指标在监测时段内"
-                 "任一天达到否决线即为不合格；扣分项（链接、必备要素）不在监测数据中评分，合格率为上限。")
+    paras.append(
+        "合格率按单项否决指标计算：站点无法访问、首页不更新、栏目不更新、互动回应差、严重错误等任一指标在监测时段内"
+        "任一天达到否决线即为不合格；扣分项（链接、必备要素）不在监测数据中评分，合格率为上限。"
+    )
     return paras
 
 
 def note_text(report: dict[str, Any]) -> str:
     p = report["period"]
-    return (f"注：监测时段为{cn_date(date.fromisoformat(p['from']))}至{cn_date(date.fromisoformat(p['to']))}，"
-            "数据来自巡查（Xuncha）代理导出至 Prometheus 的原始监测序列。")
+    return (
+        f"注：监测时段为{cn_date(date.fromisoformat(p['from']))}至{cn_date(date.fromisoformat(p['to']))}，"
+        "数据来自巡查（Xuncha）代理导出至 Prometheus 的原始监测序列。"
+    )

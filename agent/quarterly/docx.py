@@ -69,8 +69,13 @@ def _page_numbers(doc: Any) -> None:
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         p.add_run("- ")
         run = p.add_run()
-        for tag, attr in (("w:fldChar", "begin"), ("w:instrText", None), ("w:fldChar", "separate"),
-                          ("w:t", None), ("w:fldChar", "end")):  # fmt: skip
+        for tag, attr in (
+            ("w:fldChar", "begin"),
+            ("w:instrText", None),
+            ("w:fldChar", "separate"),
+            ("w:t", None),
+            ("w:fldChar", "end"),
+        ):
             el = OxmlElement(tag)
             if tag == "w:fldChar":
                 el.set(qn("w:fldCharType"), attr or "")

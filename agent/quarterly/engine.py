@@ -107,19 +107,23 @@ def last_seen(q: Querier, name: str, period: Period) -> str:
     return "not seen in the year around it"
 
 
-def check_data(cov: dict[str, tuple[str, str] | None], period: Period, prom_url: str,
-               q: Querier | None = None) -> list[str]:  # fmt: skip
+def check_data(
+    cov: dict[str, tuple[str, str] | None], period: Period, prom_url: str, q: Querier | None = None
+) -> list[str]:
     """Raise ReportError when the registry is empty or a required series is missing; return notes on gaps."""
     span = f"{period.first.isoformat()} .. {period.last.isoformat()}"
     if cov[M.SITE_INFO] is None and cov[M.ACCOUNT_INFO] is None:
-        raise ReportError(f"empty registry: Prometheus at {prom_url} has neither {M.SITE_INFO} nor {M.ACCOUNT_INFO} "
-                          f"between {span} (is it scraping the Xuncha agents, and keeping enough history?)")
+        raise ReportError(
+            f"empty registry: Prometheus at {prom_url} has neither {M.SITE_INFO} nor {M.ACCOUNT_INFO} "
+            f"between {span} (is it scraping the Xuncha agents, and keeping enough history?)"
+        )
     required = (REQUIRED_SITE if cov[M.SITE_INFO] else ()) + (REQUIRED_ACCOUNT if cov[M.ACCOUNT_INFO] else ())
     missing = [name for name in required if cov[name] is None]
     if missing:
         seen = "; ".join(f"{name}: {last_seen(q, name, period) if q else 'absent'}" for name in missing)
-        raise ReportError(f"Prometheus at {prom_url} has no {', '.join(missing)} between {span}, which the period "
-                          f"needs ({seen})")
+        raise ReportError(
+            f"Prometheus at {prom_url} has no {', '.join(missing)} between {span}, which the period needs ({seen})"
+        )
     notes = []
     for name, days in cov.items():
         if days and (days[0] > period.first.isoformat() or days[1] < period.last.isoformat()):
@@ -127,8 +131,9 @@ def check_data(cov: dict[str, tuple[str, str] | None], period: Period, prom_url:
     return notes
 
 
-def gather(q: Querier, period: Period, opts: Options = Options(), *, now: float | None = None,
-           prom_url: str = "Prometheus") -> tuple[History, list[str]]:  # fmt: skip
+def gather(
+    q: Querier, period: Period, opts: Options = Options(), *, now: float | None = None, prom_url: str = "Prometheus"
+) -> tuple[History, list[str]]:
     now = time.time() if now is None else now
     period = period.clamp(now)
     end = min(period.end, now)
@@ -185,7 +190,7 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
                 by_measure[measure.key]["worst"] = {}
             key = "code" if measure.subject == "site" else "account"
             for i in range(0, len(offenders), OFFENDERS_PER_QUERY):
-                chunk = f'{key}=~"{"|".join(offenders[i:i + OFFENDERS_PER_QUERY])}"'
+                chunk = f'{key}=~"{"|".join(offenders[i : i + OFFENDERS_PER_QUERY])}"'
                 matchers = ",".join(x for x in ((m if measure.subject == "site" else ""), chunk) if x)
                 expr = measure.expr(matchers)
                 critical = ms._num(measure.line.critical)
@@ -213,8 +218,9 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
 OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
 
 
-def _collect(by_measure: dict[str, dict[str, dict[str, float]]], specs: list[tuple[ms.Measure, str]],
-             results: list[Any]) -> None:  # fmt: skip
+def _collect(
+    by_measure: dict[str, dict[str, dict[str, float]]], specs: list[tuple[ms.Measure, str]], results: list[Any]
+) -> None:
     for (measure, what), rows in zip(specs, results, strict=True):
         key = "code" if measure.subject == "site" else "account"
         for labels, value in rows:
@@ -237,8 +243,9 @@ def _applies(measure: ms.Measure, subject: Judged) -> bool:
     return gone if measure.applies_to in ("closed", "stopped") else not gone
 
 
-def _apply(measure: ms.Measure, values: dict[str, dict[str, float]], subjects: dict[str, Judged], period: Period,
-           end: float) -> None:  # fmt: skip
+def _apply(
+    measure: ms.Measure, values: dict[str, dict[str, float]], subjects: dict[str, Judged], period: Period, end: float
+) -> None:
     for ident, subject in subjects.items():
         if not _applies(measure, subject):
             continue
@@ -252,17 +259,28 @@ def _apply(measure: ms.Measure, values: dict[str, dict[str, float]], subjects: d
 
 
 def _veto(measure: ms.Measure, worst: float, first: date, last: date) -> dict[str, Any]:
-    return {"indicator": measure.indicator, "measure": measure.key, "from": first.isoformat(), "to": last.isoformat(),
-            "worst": _round(measure.scale(worst)), "unit": measure.unit,
-            "line": _round(measure.scale(measure.line.critical))}  # fmt: skip
+    return {
+        "indicator": measure.indicator,
+        "measure": measure.key,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "worst": _round(measure.scale(worst)),
+        "unit": measure.unit,
+        "line": _round(measure.scale(measure.line.critical)),
+    }
 
 
 def _warning(measure: ms.Measure, value: float) -> dict[str, Any]:
     days_left = (measure.line.critical - value) / DAY if measure.ages and measure.veto else None
-    return {"indicator": measure.indicator, "measure": measure.key, "value": _round(measure.scale(value)),
-            "unit": measure.unit, "warning": _round(measure.scale(measure.line.warning)),
-            "line": _round(measure.scale(measure.line.critical)) if measure.veto else None,
-            "days_left": None if days_left is None else max(0, math.floor(days_left * 10) / 10)}  # fmt: skip
+    return {
+        "indicator": measure.indicator,
+        "measure": measure.key,
+        "value": _round(measure.scale(value)),
+        "unit": measure.unit,
+        "warning": _round(measure.scale(measure.line.warning)),
+        "line": _round(measure.scale(measure.line.critical)) if measure.veto else None,
+        "days_left": None if days_left is None else max(0, math.floor(days_left * 10) / 10),
+    }
 
 
 def _round(x: float) -> float:
@@ -288,8 +306,9 @@ def _daily(q: Querier, counter: str, m: str, period: Period, end: float, t: Thre
     return out
 
 
-def _availability(checks: dict[str, dict[date, float]], failures: dict[str, dict[date, float]], period: Period,
-                  t: Thresholds) -> dict[str, dict[date, float]]:  # fmt: skip
+def _availability(
+    checks: dict[str, dict[date, float]], failures: dict[str, dict[date, float]], period: Period, t: Thresholds
+) -> dict[str, dict[date, float]]:
     """Per site with failures and day of the period, the unreachable ratio over the window ending that day.
 
     A site without a failed visit has a ratio of 0 every day and crosses no line: it is left out.
@@ -313,8 +332,9 @@ def _availability(checks: dict[str, dict[date, float]], failures: dict[str, dict
     return out
 
 
-def _apply_availability(ratios: dict[str, dict[date, float]], sites: dict[str, Judged], period: Period,
-                        t: Thresholds) -> None:  # fmt: skip
+def _apply_availability(
+    ratios: dict[str, dict[date, float]], sites: dict[str, Judged], period: Period, t: Thresholds
+) -> None:
     measure = ms.availability(t)
     for code, by_day in ratios.items():
         site = sites.get(code)
@@ -333,8 +353,9 @@ def _apply_availability(ratios: dict[str, dict[date, float]], sites: dict[str, J
 # --- charts (html): each failing site's worst indicator over the period --------------------------
 
 
-def _charts(q: Querier, h: History, ratios: dict[str, dict[date, float]], m: str, period: Period, end: float,
-            opts: Options) -> dict[str, dict[str, Any]]:  # fmt: skip
+def _charts(
+    q: Querier, h: History, ratios: dict[str, dict[date, float]], m: str, period: Period, end: float, opts: Options
+) -> dict[str, dict[str, Any]]:
     failing = [s for s in h.sites.values() if s.vetoes][: opts.chart_sites]
     by_measure: dict[str, list[str]] = defaultdict(list)
     worst: dict[str, dict[str, Any]] = {}

@@ -85,24 +85,49 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
         Measure("homepage_age", HOMEPAGE, "site", t.homepage_age, "days", age(M.HOMEPAGE_LAST_UPDATE)),
         Measure("stale_news_notice_columns", COLUMNS, "site", t.stale_news_notice_columns, "count", stale(news_notice)),
         Measure("stale_columns", COLUMNS, "site", t.stale_columns, "count", stale(tuple(t.stale_age))),
-        Measure("blank_columns", COLUMNS, "site", t.blank_columns, "count",
-                lambda m: f"sum by (code) (max by (code, column, category) ({sel(M.COLUMN_BLANK, m)}))"),
+        Measure(
+            "blank_columns",
+            COLUMNS,
+            "site",
+            t.blank_columns,
+            "count",
+            lambda m: f"sum by (code) (max by (code, column, category) ({sel(M.COLUMN_BLANK, m)}))",
+        ),
         Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", interaction),
         Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS)),
         Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS)),
         Measure("closed_but_online", CLOSED, "site", any_hit, "count", gauge(M.SITE_CLOSED_BUT_ONLINE), "closed"),
         Measure("broken_links", LINKS, "site", Line(1, NEVER), "count", gauge(M.LINKS_BROKEN)),
-        Measure("compliance_failures", COMPLIANCE, "site", Line(1, NEVER), "count",
-                lambda m: f"count by (code) (max by (code, check) ({sel(M.COMPLIANCE_CHECK, m)}) == 0)"),
+        Measure(
+            "compliance_failures",
+            COMPLIANCE,
+            "site",
+            Line(1, NEVER),
+            "count",
+            lambda m: f"count by (code) (max by (code, check) ({sel(M.COMPLIANCE_CHECK, m)}) == 0)",
+        ),
     ]
 
 
 def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
     return [
-        Measure("silence", SILENCE, "account", t.account_silence, "days",
-                lambda m: f"time() - max by (account) ({sel(M.FEED_LAST_ENTRY, m)})"),
-        Measure("not_deregistered", DEREGISTRATION, "account", Line(1, 1), "count",
-                lambda m: f"max by (account) ({sel(M.ACCOUNT_NOT_DEREGISTERED, m)})", "stopped"),
+        Measure(
+            "silence",
+            SILENCE,
+            "account",
+            t.account_silence,
+            "days",
+            lambda m: f"time() - max by (account) ({sel(M.FEED_LAST_ENTRY, m)})",
+        ),
+        Measure(
+            "not_deregistered",
+            DEREGISTRATION,
+            "account",
+            Line(1, 1),
+            "count",
+            lambda m: f"max by (account) ({sel(M.ACCOUNT_NOT_DEREGISTERED, m)})",
+            "stopped",
+        ),
     ]
 
 

@@ -60,8 +60,10 @@ class Period:
         """The period, its end cut to ``now``'s Beijing date when it has not ended yet."""
         today = beijing_date(now)
         if self.first > today:
-            raise PeriodError(f"the period starts on {self.first.isoformat()}, in the future (today is "
-                              f"{today.isoformat()} in Beijing): there is nothing to judge yet")
+            raise PeriodError(
+                f"the period starts on {self.first.isoformat()}, in the future (today is "
+                f"{today.isoformat()} in Beijing): there is nothing to judge yet"
+            )
         if self.last <= today:
             return self
         return Period(self.first, today, self.quarter)

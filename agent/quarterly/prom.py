@@ -22,7 +22,9 @@ class Querier(Protocol):
 
     def instant(self, query: str, at: float) -> list[tuple[dict[str, str], float]]: ...
 
-    def range(self, query: str, start: float, end: float, step: float) -> list[tuple[dict[str, str], list[tuple[float, float]]]]: ...
+    def range(
+        self, query: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]: ...
 
 
 @dataclass
@@ -33,8 +35,11 @@ class Prometheus:
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         # POST: the report's queries name hundreds of offenders and outgrow a URL.
-        request = urllib.request.Request(self.url.rstrip("/") + path, data=urllib.parse.urlencode(params).encode(),
-                                         headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        request = urllib.request.Request(
+            self.url.rstrip("/") + path,
+            data=urllib.parse.urlencode(params).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as resp:  # noqa: S310 — the configured Prometheus
                 body = json.load(resp)
@@ -43,8 +48,10 @@ class Prometheus:
                 detail = json.load(e).get("error", "")
             except ValueError:
                 detail = ""
-            raise PrometheusError(f"Prometheus at {self.url} refused a query (HTTP {e.code}): {detail or e.reason}\n"
-                                  f"  query: {params.get('query', '')}") from None
+            raise PrometheusError(
+                f"Prometheus at {self.url} refused a query (HTTP {e.code}): {detail or e.reason}\n"
+                f"  query: {params.get('query', '')}"
+            ) from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise PrometheusError(f"cannot reach Prometheus at {self.url}: {reason}") from None
@@ -58,9 +65,12 @@ class Prometheus:
         data = self._get("/api/v1/query", {"query": query, "time": _ts(at)})
         return [(r["metric"], float(r["value"][1])) for r in data["result"] if _finite(r["value"][1])]
 
-    def range(self, query: str, start: float, end: float, step: float) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
-        data = self._get("/api/v1/query_range",
-                         {"query": query, "start": _ts(start), "end": _ts(end), "step": _ts(step)})  # fmt: skip
+    def range(
+        self, query: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        data = self._get(
+            "/api/v1/query_range", {"query": query, "start": _ts(start), "end": _ts(end), "step": _ts(step)}
+        )
         return [(r["metric"], [(float(t), float(v)) for t, v in r["values"] if _finite(v)]) for r in data["result"]]
 
     def many(self, calls: Iterable[tuple[str, tuple[Any, ...]]]) -> list[Any]:

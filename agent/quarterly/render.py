@@ -35,8 +35,9 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[list[str]]]]:
     if report["closed_sites"]:
         rows = [["序号", "地区", "网站名称", "情况", "网站标识码"]]
         for s in report["closed_sites"]:
-            rows.append([str(len(rows)), s["area"], s["name"], "，".join(s["problems"]) or "已关停，未发现仍在运行",
-                         s["code"]])  # fmt: skip
+            rows.append(
+                [str(len(rows)), s["area"], s["name"], "，".join(s["problems"]) or "已关停，未发现仍在运行", s["code"]]
+            )
         out.append((ANNEX_CLOSED, rows))
     if report["sample"]:
         rows = [["序号", "地区", "网站名称", "结果", "网站标识码"]]
@@ -108,15 +109,19 @@ def _bar_chart(rows: list[dict[str, Any]]) -> str:
         return ""
     bar_h, label_w, width = 22, 220, 700
     height = bar_h * len(rows) + 10
-    parts = [f'<svg id="chart-regions" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             'role="img" aria-label="各地区网站合格率">']
+    parts = [
+        f'<svg id="chart-regions" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'role="img" aria-label="各地区网站合格率">'
+    ]
     for i, r in enumerate(rows):
         y = 5 + i * bar_h
         w = (width - label_w - 70) * r["rate"]
         color = "#2a7" if r["rate"] >= 0.9 else ("#e90" if r["rate"] >= 0.6 else "#c33")
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="13">{html.escape(r["region"])}</text>'
-                     f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 6}" fill="{color}"/>'
-                     f'<text x="{label_w + w + 5:.1f}" y="{y + 15}" font-size="12">{A.fmt_rate(r["rate"])}</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="13">{html.escape(r["region"])}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 6}" fill="{color}"/>'
+            f'<text x="{label_w + w + 5:.1f}" y="{y + 15}" font-size="12">{A.fmt_rate(r["rate"])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -129,23 +134,31 @@ def _spark(code: str, chart: dict[str, Any]) -> str:
     w, h, pad = 320, 110, 6
     t0, t1 = points[0][0], points[-1][0]
     top = max(max(v for _, v in points), chart["line"] or 0) * 1.1 or 1
+
     def xy(t: float, v: float) -> str:
         return f"{pad + (w - 2 * pad) * (t - t0) / ((t1 - t0) or 1):.1f},{h - pad - (h - 2 * pad) * v / top:.1f}"
+
     path = " ".join(xy(t, v) for t, v in points)
     line_y = h - pad - (h - 2 * pad) * (chart["line"] or 0) / top
     label = {"ratio": "不可访问比例", "days": "天数", "count": "个数"}.get(chart["unit"], "")
-    return (f'<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-            f'data-code="{html.escape(code)}" role="img"><rect width="{w}" height="{h}" fill="#fafafa" stroke="#ccc"/>'
-            f'<line x1="{pad}" x2="{w - pad}" y1="{line_y:.1f}" y2="{line_y:.1f}" stroke="#c33" stroke-dasharray="4 3"/>'
-            f'<polyline fill="none" stroke="#236" stroke-width="1.6" points="{path}"/></svg>'
-            f'<figcaption>{html.escape(code)} {html.escape(A.problem(chart).split("（")[0])}（{label}，'
-            f'红线为否决线）</figcaption></figure>')
+    return (
+        f'<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'data-code="{html.escape(code)}" role="img"><rect width="{w}" height="{h}" fill="#fafafa" stroke="#ccc"/>'
+        f'<line x1="{pad}" x2="{w - pad}" y1="{line_y:.1f}" y2="{line_y:.1f}" stroke="#c33" stroke-dasharray="4 3"/>'
+        f'<polyline fill="none" stroke="#236" stroke-width="1.6" points="{path}"/></svg>'
+        f"<figcaption>{html.escape(code)} {html.escape(A.problem(chart).split('（')[0])}（{label}，"
+        f"红线为否决线）</figcaption></figure>"
+    )
 
 
 def to_html(report: dict[str, Any], charts: dict[str, dict[str, Any]] | None = None) -> str:
     charts = charts or {}
-    out = [f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title(report))}</title>'
-           f"<style>{_CSS}</style></head><body>", f"<h1>{html.escape(title(report))}</h1>", "<h2>一、总体情况</h2>"]
+    out = [
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title(report))}</title>'
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title(report))}</h1>",
+        "<h2>一、总体情况</h2>",
+    ]
     out += [f"<p>{html.escape(p)}</p>" for p in A.summary_paragraphs(report)]
     if report["notes"]:
         out.append(f'<p class="note">数据说明：{html.escape("；".join(report["notes"]))}。</p>')

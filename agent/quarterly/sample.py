@@ -21,8 +21,10 @@ def parse_fraction(text: str) -> float:
         raise SampleError(f"--sample {text!r}: expected a share such as 25% or 0.25")
     value = float(m.group(1)) / (100 if m.group(2) or float(m.group(1)) > 1 else 1)
     if not MIN_FRACTION <= value <= 1:
-        raise SampleError(f"--sample {text}: the inspection draws at least {MIN_FRACTION:.0%} of sites (抽查比例不低于20%), "
-                          "and at most all of them")
+        raise SampleError(
+            f"--sample {text}: the inspection draws at least {MIN_FRACTION:.0%} of sites (抽查比例不低于20%), "
+            "and at most all of them"
+        )
     return value
 
 

@@ -55,8 +55,11 @@ async def report_page(request: web.Request) -> web.Response:
         return _text(400, f"format {fmt!r}: one of {', '.join(CONTENT_TYPES)} (docx: xuncha report --format docx)")
     try:
         q = request.query
-        period = parse(q["quarter"], None, None) if "quarter" in q else (
-            parse(None, q["from"], q["to"]) if "from" in q else current_quarter())
+        period = (
+            parse(q["quarter"], None, None)
+            if "quarter" in q
+            else (parse(None, q["from"], q["to"]) if "from" in q else current_quarter())
+        )
         period.clamp(time.time())
     except (PeriodError, KeyError) as e:
         return _text(400, f"bad period: {e}")

@@ -57,9 +57,15 @@ def judge(name: str, category: str, url: str, page: Page) -> ColumnFinding:
     if not reason and not dated:
         note = "items without dates: cannot tell when it was updated"
     return ColumnFinding(
-        name=name, category=category, url=url, success=True, last_update=page.newest,
-        blank=bool(reason), items=len(dated) or len(page.items), note=note,
-    )  # fmt: skip
+        name=name,
+        category=category,
+        url=url,
+        success=True,
+        last_update=page.newest,
+        blank=bool(reason),
+        items=len(dated) or len(page.items),
+        note=note,
+    )
 
 
 def candidates(page: Page, site_url: str, configured: set[str]) -> list[dict[str, Any]]:

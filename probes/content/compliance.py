@@ -33,9 +33,14 @@ _JIUCUO_HOSTS = ("zfwzzc.www.gov.cn", "zfwzgl.www.gov.cn", "pucha.kaipuyun.cn")
 _JIUCUO_TEXT = re.compile(r"政府网站找错")
 GOV_SUFFIXES = (".gov.cn", ".政务", ".xn--zfr164b")
 CHECKS = (
-    "site_code_shown", "icp_shown", "police_record_shown", "conac_mark_shown", "error_report_entry",
-    "gov_cn_domain", "site_meta_tags",
-)  # fmt: skip
+    "site_code_shown",
+    "icp_shown",
+    "police_record_shown",
+    "conac_mark_shown",
+    "error_report_entry",
+    "gov_cn_domain",
+    "site_meta_tags",
+)
 
 
 def gov_domain(host: str) -> bool:
@@ -130,7 +135,11 @@ def _jiucuo(page: Page, site_code: str) -> tuple[bool, str, str]:
             if s.sitecode:
                 evidence += f", sitecode {s.sitecode}"
                 if s.sitecode.lower() != site_code.lower():
-                    return False, evidence, f"the error-report script's sitecode {s.sitecode} is not this site's {site_code}"
+                    return (
+                        False,
+                        evidence,
+                        f"the error-report script's sitecode {s.sitecode} is not this site's {site_code}",
+                    )
             return True, evidence, ""
     for text, url in page.anchors:
         low = url.lower()

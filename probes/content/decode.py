@@ -23,9 +23,21 @@ import re
 from dataclasses import dataclass
 
 # GBK and GB2312 are subsets of GB18030; sites that say gb2312 use GBK characters.
-_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030", "cp936": "gb18030",
-            "euc-cn": "gb18030", "hz-gb-2312": "hz", "utf8": "utf-8", "unicode": "utf-8", "iso-8859-1": "cp1252",
-            "latin1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}  # fmt: skip
+_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "hz-gb-2312": "hz",
+    "utf8": "utf-8",
+    "unicode": "utf-8",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _META = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]{2,32})""", re.I)
 _HEADER = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]{2,32})", re.I)

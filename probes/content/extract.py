@@ -78,8 +78,11 @@ _NAV_CONTAINERS = ", ".join(["nav"] + [f"[{attr}*={hint} i]" for hint in _NAV_HI
 _WS = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 # Utility links of the page header sit beside the header's date display; they are never items.
-_UTILITY = re.compile(r"设为首页|加入收藏|收藏本站|无障碍|适老|关怀版|长者|登录|注册|繁體|繁体|简体|english|手机版|移动版|读屏|"
-                      r"智能问答|站内搜索|高级搜索", re.I)  # fmt: skip
+_UTILITY = re.compile(
+    r"设为首页|加入收藏|收藏本站|无障碍|适老|关怀版|长者|登录|注册|繁體|繁体|简体|english|手机版|移动版|读屏|"
+    r"智能问答|站内搜索|高级搜索",
+    re.I,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,9 @@ class Page:
     notes: tuple[str, ...] = field(default=())
     meta: dict[str, str] = field(default_factory=dict)  # the standard's meta tags (probes.content.meta)
     scripts: tuple[embeds.Script, ...] = ()  # external scripts and URLs written by inline scripts (resolved)
-    hidden_anchors: tuple[dict[str, str], ...] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element"}
+    hidden_anchors: tuple[
+        dict[str, str], ...
+    ] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element"}
     hidden_elements: int = 0
     year_report: dict[str, Any] = field(default_factory=dict)  # how month-days got their year (years.resolve)
 
@@ -230,10 +235,22 @@ def parse(html: str, base_url: str, now: float, last_modified: float | None = No
         written, written_links = _script_written(fragments, base_url)
         text = f"{text}\n{written}" if written else text
         scripts += tuple(written_links)
-    return Page(title=title, text=text, items=tuple(items), anchors=tuple(anchors), nav=tuple(nav),
-                resource_urls=tuple(resources), alt_text=alts, ignored_dates=tuple(ignored[:MAX_IGNORED]),
-                notes=tuple(notes + anchor_notes + year_notes), meta=tags, scripts=scripts,
-                hidden_anchors=tuple(hidden_anchors), hidden_elements=len(hidden), year_report=year_report)  # fmt: skip
+    return Page(
+        title=title,
+        text=text,
+        items=tuple(items),
+        anchors=tuple(anchors),
+        nav=tuple(nav),
+        resource_urls=tuple(resources),
+        alt_text=alts,
+        ignored_dates=tuple(ignored[:MAX_IGNORED]),
+        notes=tuple(notes + anchor_notes + year_notes),
+        meta=tags,
+        scripts=scripts,
+        hidden_anchors=tuple(hidden_anchors),
+        hidden_elements=len(hidden),
+        year_report=year_report,
+    )
 
 
 def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script]]:

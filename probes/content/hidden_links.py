@@ -95,8 +95,17 @@ def find(
         hits = sorted(set(pattern.findall(h["text"]))) if pattern else []
         own_markup = not h["hidden_by"].startswith(("class ", "id "))
         if hits or (own_markup and len(h["text"].strip()) >= 2):
-            found.setdefault(h["url"], {"url": h["url"], "host": host, "text": h["text"][:80],
-                                        "hidden_by": h["hidden_by"], "element": h["element"], "words": hits})  # fmt: skip
+            found.setdefault(
+                h["url"],
+                {
+                    "url": h["url"],
+                    "host": host,
+                    "text": h["text"][:80],
+                    "hidden_by": h["hidden_by"],
+                    "element": h["element"],
+                    "words": hits,
+                },
+            )
             if len(found) >= MAX_FOUND:
                 return list(found.values())
     anchors = list(anchors)
@@ -106,8 +115,14 @@ def find(
                 continue
             host = _foreign(url, site_host)
             if host:
-                found[url] = {"url": url, "host": host, "text": text[:80], "hidden_by": "", "element": "",
-                              "words": sorted(set(pattern.findall(text)))}  # fmt: skip
+                found[url] = {
+                    "url": url,
+                    "host": host,
+                    "text": text[:80],
+                    "hidden_by": "",
+                    "element": "",
+                    "words": sorted(set(pattern.findall(text))),
+                }
                 if len(found) >= MAX_FOUND:
                     break
     return list(found.values())

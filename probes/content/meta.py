@@ -12,9 +12,17 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 STANDARD = (
-    "SiteName", "SiteDomain", "SiteIDCode", "ColumnName", "ColumnType", "ColumnDescription", "ColumnKeywords",
-    "ArticleTitle", "PubDate", "ContentSource",
-)  # fmt: skip
+    "SiteName",
+    "SiteDomain",
+    "SiteIDCode",
+    "ColumnName",
+    "ColumnType",
+    "ColumnDescription",
+    "ColumnKeywords",
+    "ArticleTitle",
+    "PubDate",
+    "ContentSource",
+)
 SITE_TAGS = ("SiteName", "SiteDomain", "SiteIDCode")  # required on the homepage (check ``site_meta_tags``)
 _BY_LOWER = {name.lower(): name for name in STANDARD}
 MAX_VALUE = 300

@@ -22,27 +22,48 @@ MAX_LINKS = 8
 
 # (reason, pattern on the whole source, pattern on the visible text and title); either may match.
 _KINDS: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...] = (
-    ("a web application firewall's challenge or block page",
-     re.compile(r"__jsl_clearance|acw_sc__v2|yunsuo_session_verify|safedog|/cdn-cgi/challenge-platform|"
-                r"_waf_|waf\.js|cf-browser-verification|wzws_cid|__tst_status"),
-     re.compile(r"访问(?:被|已被)(?:拦截|阻断|拒绝)|拦截(?:了)?您的访问|网站防火墙|应用防火墙|安全狗|云锁|创宇盾|"
-                r"(?:当前|您的)访问(?:疑似|存在)(?:黑客|攻击|异常)|Access Denied|Request (?:blocked|rejected)|"
-                r"Web Application Firewall|Checking your browser", re.I)),
-    ("a hosting provider's default page",
-     None,
-     re.compile(r"Welcome to nginx|Apache2? (?:\w+ )?Default Page|Test Page for the (?:Apache|Nginx)|^It works!|"
-                r"IIS Windows Server|Internet Information Services|Tomcat.{0,40}successfully|"
-                r"恭喜[，,]?\s*站点创建成功|网站创建成功|宝塔(?:Linux)?面板|这是默认(?:站点|首页)|默认站点页面", re.I | re.M)),
-    ("an expired domain's parking page",
-     None,
-     re.compile(r"域名(?:已|已经)?(?:过期|到期)|此域名(?:正在)?出售|域名(?:停放|出售|转让)|"
-                r"This domain (?:is|may be) for sale|Buy this domain|domain (?:has )?expired|parked (?:free|domain)",
-                re.I)),
-    ("a maintenance notice",
-     None,
-     re.compile(r"(?:网站|系统|平台|服务器|本站)(?:正在|正)?(?:维护|升级|改版)(?:中|升级|维护)?|"
-                r"(?:维护|升级)期间(?:暂停|无法)|暂停(?:访问|服务)|临时关闭|正在(?:维护|升级)|"
-                r"under maintenance|temporarily (?:unavailable|closed)", re.I)),
+    (
+        "a web application firewall's challenge or block page",
+        re.compile(
+            r"__jsl_clearance|acw_sc__v2|yunsuo_session_verify|safedog|/cdn-cgi/challenge-platform|"
+            r"_waf_|waf\.js|cf-browser-verification|wzws_cid|__tst_status"
+        ),
+        re.compile(
+            r"访问(?:被|已被)(?:拦截|阻断|拒绝)|拦截(?:了)?您的访问|网站防火墙|应用防火墙|安全狗|云锁|创宇盾|"
+            r"(?:当前|您的)访问(?:疑似|存在)(?:黑客|攻击|异常)|Access Denied|Request (?:blocked|rejected)|"
+            r"Web Application Firewall|Checking your browser",
+            re.I,
+        ),
+    ),
+    (
+        "a hosting provider's default page",
+        None,
+        re.compile(
+            r"Welcome to nginx|Apache2? (?:\w+ )?Default Page|Test Page for the (?:Apache|Nginx)|^It works!|"
+            r"IIS Windows Server|Internet Information Services|Tomcat.{0,40}successfully|"
+            r"恭喜[，,]?\s*站点创建成功|网站创建成功|宝塔(?:Linux)?面板|这是默认(?:站点|首页)|默认站点页面",
+            re.I | re.M,
+        ),
+    ),
+    (
+        "an expired domain's parking page",
+        None,
+        re.compile(
+            r"域名(?:已|已经)?(?:过期|到期)|此域名(?:正在)?出售|域名(?:停放|出售|转让)|"
+            r"This domain (?:is|may be) for sale|Buy this domain|domain (?:has )?expired|parked (?:free|domain)",
+            re.I,
+        ),
+    ),
+    (
+        "a maintenance notice",
+        None,
+        re.compile(
+            r"(?:网站|系统|平台|服务器|本站)(?:正在|正)?(?:维护|升级|改版)(?:中|升级|维护)?|"
+            r"(?:维护|升级)期间(?:暂停|无法)|暂停(?:访问|服务)|临时关闭|正在(?:维护|升级)|"
+            r"under maintenance|temporarily (?:unavailable|closed)",
+            re.I,
+        ),
+    ),
 )
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>", re.I | re.S)

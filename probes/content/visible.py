@@ -38,7 +38,9 @@ _HIDDEN_STYLE = re.compile(
     r"font-size\s*:\s*0(?![.\d])(?:px|pt|em)?)",
     re.I,
 )
-_OFF_SCREEN = re.compile(r"(?:^|[;\s\"'])(?:left|top|right|margin-left|margin-top|text-indent)\s*:\s*-\s*(\d{3,})", re.I)
+_OFF_SCREEN = re.compile(
+    r"(?:^|[;\s\"'])(?:left|top|right|margin-left|margin-top|text-indent)\s*:\s*-\s*(\d{3,})", re.I
+)
 _ZERO_SIZE = re.compile(r"(?:^|[;\s\"'])(?:width|height)\s*:\s*0(?![.\d])(?:px)?", re.I)
 _CSS_HIDES = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SIMPLE_SELECTOR = re.compile(r"^[.#][A-Za-z_][\w-]{0,60}$")

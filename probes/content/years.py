@@ -77,8 +77,14 @@ def reference(
     written = [i for i in items if i.published is not None]
     if written:
         best = max(written, key=lambda i: i.published or 0.0)
-        evidence.append({"source": "full dates beside items", "timestamp": best.published, "count": len(written),
-                         "example": f"{best.date_text} {best.title[:40]}"})  # fmt: skip
+        evidence.append(
+            {
+                "source": "full dates beside items",
+                "timestamp": best.published,
+                "count": len(written),
+                "example": f"{best.date_text} {best.title[:40]}",
+            }
+        )
     in_urls = []
     for i in items:
         if (ud := url_date(i.url)) and ud[2]:
@@ -94,10 +100,17 @@ def reference(
             evidence.append({"source": "meta PubDate", "timestamp": usable[0].timestamp, "example": pubdate[:40]})
     if last_modified is not None:
         if last_modified < now - FRESH_STAMP:
-            evidence.append({"source": "HTTP Last-Modified", "timestamp": last_modified, "example": _iso(last_modified)})
+            evidence.append(
+                {"source": "HTTP Last-Modified", "timestamp": last_modified, "example": _iso(last_modified)}
+            )
         else:
-            evidence.append({"source": "HTTP Last-Modified", "timestamp": None,
-                             "example": "the time of the request: the server's clock, not evidence"})  # fmt: skip
+            evidence.append(
+                {
+                    "source": "HTTP Last-Modified",
+                    "timestamp": None,
+                    "example": "the time of the request: the server's clock, not evidence",
+                }
+            )
     usable_evidence = [e for e in evidence if e["timestamp"] is not None]
     best_evidence = max(usable_evidence, key=lambda e: e["timestamp"]) if usable_evidence else None
     return best_evidence, evidence
@@ -143,8 +156,10 @@ def resolve(
     }
     notes = []
     if counts["unknown"]:
-        notes.append(f"{counts['unknown']} items show dates without a year and the page gives no evidence of "
-                     "the year: they are not counted as updates")  # fmt: skip
+        notes.append(
+            f"{counts['unknown']} items show dates without a year and the page gives no evidence of "
+            "the year: they are not counted as updates"
+        )
     return out, report, notes
 
 

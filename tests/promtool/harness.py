@@ -92,7 +92,7 @@ def render(template: str, labels: dict[str, str], value: float) -> str:
     def one(m: re.Match[str]) -> str:
         expr = m.group(1).strip()
         if expr.startswith("$labels."):
-            return labels.get(expr[len("$labels."):], "")
+            return labels.get(expr[len("$labels.") :], "")
         if expr == "$value | humanizeDuration":
             return humanize_duration(value)
         if expr == "$value | humanizePercentage":
@@ -155,15 +155,32 @@ class Group:
 
     def site(self, code: str, status: str = "active", kind: str = "portal") -> Group:
         name, region, province = SITES[code]
-        labels = {"code": code, "name": name, "region": region, "province": province, "kind": kind,
-                  "status": status, "url": f"https://{code}.example.gov.cn/", "instance": "agent-0:9725",
-                  "job": "xuncha"}
+        labels = {
+            "code": code,
+            "name": name,
+            "region": region,
+            "province": province,
+            "kind": kind,
+            "status": status,
+            "url": f"https://{code}.example.gov.cn/",
+            "instance": "agent-0:9725",
+            "job": "xuncha",
+        }
         return self.add("xuncha_site_info", labels, const(1, self.until, self.step))
 
     def account(self, account: str, status: str = "active") -> Group:
         unit, platform, name, region, province = ACCOUNTS[account]
-        labels = {"account": account, "unit": unit, "platform": platform, "name": name, "status": status,
-                  "region": region, "province": province, "instance": "agent-0:9725", "job": "xuncha"}
+        labels = {
+            "account": account,
+            "unit": unit,
+            "platform": platform,
+            "name": name,
+            "status": status,
+            "region": region,
+            "province": province,
+            "instance": "agent-0:9725",
+            "job": "xuncha",
+        }
         return self.add("xuncha_account_info", labels, const(1, self.until, self.step))
 
     def metric(self, metric: str, values: str, **labels: str) -> Group:
@@ -175,23 +192,30 @@ class Group:
         for severity, labels, value in alerts:
             rule = shipped_alert(alertname, severity)
             full = {**labels, **rule["labels"]}
-            exp.append({
-                "exp_labels": full,
-                "exp_annotations": {k: render(v, full, value) for k, v in rule["annotations"].items()},
-            })
-        self.alert_tests.append({"eval_time": format_duration(at) if at else "0s", "alertname": alertname,
-                                 "exp_alerts": exp})
+            exp.append(
+                {
+                    "exp_labels": full,
+                    "exp_annotations": {k: render(v, full, value) for k, v in rule["annotations"].items()},
+                }
+            )
+        self.alert_tests.append(
+            {"eval_time": format_duration(at) if at else "0s", "alertname": alertname, "exp_alerts": exp}
+        )
         return self
 
     def expect_value(self, expr: str, at: float, *samples: tuple[dict[str, str], float]) -> Group:
         """``expr`` (a selector of one recorded series) has exactly ``samples`` at ``at``."""
         name = expr.split("{", 1)[0]
         samples = tuple(({"__name__": name, **labels}, v) for labels, v in samples)
-        self.expr_tests.append({
-            "expr": expr, "eval_time": format_duration(at),
-            "exp_samples": [{"labels": labels_text(lb) and "{" + labels_text(lb) + "}", "value": v}
-                            for lb, v in samples],
-        })
+        self.expr_tests.append(
+            {
+                "expr": expr,
+                "eval_time": format_duration(at),
+                "exp_samples": [
+                    {"labels": labels_text(lb) and "{" + labels_text(lb) + "}", "value": v} for lb, v in samples
+                ],
+            }
+        )
         return self
 
     def doc(self) -> dict[str, Any]:
@@ -218,5 +242,6 @@ def promtool_file(groups: list[Group], rules_dir: Path = RULES_DIR) -> str:
 
 def start_promtool(path: Path) -> subprocess.Popen[str]:
     """``promtool test rules path``, started; the caller collects it with ``communicate()``."""
-    return subprocess.Popen(["promtool", "test", "rules", str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        ["promtool", "test", "rules", str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )

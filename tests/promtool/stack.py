@@ -87,8 +87,9 @@ def _localised(shipped: Path, *, wait: str, office_hours: bool) -> dict[str, Any
     return dict(cfg)
 
 
-def local_alertmanager_config(shipped: Path, webhook_url: str, *, wait: str = "1s",
-                              office_hours: bool = True) -> dict[str, Any]:  # fmt: skip
+def local_alertmanager_config(
+    shipped: Path, webhook_url: str, *, wait: str = "1s", office_hours: bool = True
+) -> dict[str, Any]:
     """The shipped config, its receivers pointed at ``webhook_url/<receiver>`` (webhooks only),
     its waits shortened and its office hours always open (or never, ``office_hours=False``)."""
     cfg = _localised(shipped, wait=wait, office_hours=office_hours)
@@ -99,8 +100,9 @@ def local_alertmanager_config(shipped: Path, webhook_url: str, *, wait: str = "1
     return cfg
 
 
-def channel_alertmanager_config(shipped: Path, *, wecom_url: str, relay_url: str, smtp: str,
-                                wait: str = "1s", office_hours: bool = True) -> dict[str, Any]:  # fmt: skip
+def channel_alertmanager_config(
+    shipped: Path, *, wecom_url: str, relay_url: str, smtp: str, wait: str = "1s", office_hours: bool = True
+) -> dict[str, Any]:
     """The shipped config with its real channels kept, pointed at loopback stand-ins: the WeCom
     API (``wechat_api_url``), the DingTalk relay (``http://dingtalk:8060`` → ``relay_url``) and
     an SMTP server without TLS or authentication."""
@@ -278,10 +280,17 @@ def _yaml(doc: Any) -> str:
 async def start_alertmanager(config: dict[str, Any], workdir: Path) -> Process:
     path = _write(workdir / "alertmanager.yml", _yaml(config))
     port = free_port()
-    return await _start([
-        ALERTMANAGER, f"--config.file={path}", f"--storage.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-    ], f"http://127.0.0.1:{port}", workdir / "alertmanager.log")
+    return await _start(
+        [
+            ALERTMANAGER,
+            f"--config.file={path}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        f"http://127.0.0.1:{port}",
+        workdir / "alertmanager.log",
+    )
 
 
 async def start_prometheus(config: dict[str, Any], workdir: Path, rule_files: dict[str, str]) -> Process:
@@ -289,10 +298,17 @@ async def start_prometheus(config: dict[str, Any], workdir: Path, rule_files: di
     config = {**config, "rule_files": [str(_write(workdir / n, t)) for n, t in rule_files.items()]}
     path = _write(workdir / "prometheus.yml", _yaml(config))
     port = free_port()
-    return await _start([
-        PROMETHEUS, f"--config.file={path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
-    ], f"http://127.0.0.1:{port}", workdir / "prometheus.log")
+    return await _start(
+        [
+            PROMETHEUS,
+            f"--config.file={path}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+        ],
+        f"http://127.0.0.1:{port}",
+        workdir / "prometheus.log",
+    )
 
 
 async def get_json(url: str, **params: str) -> Any:
@@ -302,8 +318,10 @@ async def get_json(url: str, **params: str) -> Any:
 
 
 async def post_json(url: str, body: Any) -> None:
-    async with aiohttp.ClientSession() as session, session.post(url, data=json.dumps(body),
-                                                                headers={"Content-Type": "application/json"}) as r:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=json.dumps(body), headers={"Content-Type": "application/json"}) as r,
+    ):
         r.raise_for_status()
 
 

@@ -78,11 +78,26 @@ def build_fleet(first: date) -> Fleet:
     f = Fleet(first)
     at = f.at
 
-    def site(code: str, name: str, status: str = "active", fail: Callable[[float], float] = lambda t: 0.0,
-             visits: float = 12.0, homepage: Value | None = None) -> None:  # fmt: skip
+    def site(
+        code: str,
+        name: str,
+        status: str = "active",
+        fail: Callable[[float], float] = lambda t: 0.0,
+        visits: float = 12.0,
+        homepage: Value | None = None,
+    ) -> None:
         region = {"4405": ("广东省汕头市龙湖区", "广东省"), "4451": ("广东省潮州市", "广东省")}[code[:4]]
-        f.add(M.SITE_INFO, lambda t: 1, code=code, name=name, region=region[0], province=region[1],
-              kind="department", status=status, url=f"https://{code}.example.gov.cn/")  # fmt: skip
+        f.add(
+            M.SITE_INFO,
+            lambda t: 1,
+            code=code,
+            name=name,
+            region=region[0],
+            province=region[1],
+            kind="department",
+            status=status,
+            url=f"https://{code}.example.gov.cn/",
+        )
         f.add(M.HTTP_CHECKS_TOTAL, counter(lambda t: visits, at(-LEAD)), code=code)
         f.add(M.HTTP_FAILURES_TOTAL, counter(lambda t: visits * fail(t), at(-LEAD)), code=code)
         daily = homepage or (lambda t: at((t - at(0, 1)) // DAY, 1))  # a new item at 01:00 every day
@@ -112,8 +127,7 @@ def build_fleet(first: date) -> Fleet:
     # 首页不更新: nothing new from 10:00 day 2 until 10:00 day 22 → veto days 16–22, worst ≈ 20 days
     site("4405070003", "汕头市龙湖区水务局", homepage=stuck(at(2, 10), at(22, 10)))
     # a homepage updated every 13 days: never a veto
-    site("4405070013", "汕头市龙湖区文化馆",
-         homepage=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY)
+    site("4405070013", "汕头市龙湖区文化馆", homepage=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY)
     # early warnings at the end: homepage 10.6 days old (3.4 days left), 3 blank columns
     site("4405070009", "汕头市龙湖区科技局", homepage=stuck(at(DAYS - 11, 10), at(DAYS + 5)))
     for i in range(3):
@@ -156,8 +170,15 @@ def build_fleet(first: date) -> Fleet:
     site("4405070010", "汕头市国土资源局龙湖分局", status="closed", homepage=lambda t: at(-100))
     f.add(M.SITE_CLOSED_BUT_ONLINE, during(at(0), at(6), 1.0), code="4405070010")
 
-    def account(ident: str, unit: str, platform: str, name: str, last: Value | None = None,
-                status: str = "active", online: float = 0.0) -> None:  # fmt: skip
+    def account(
+        ident: str,
+        unit: str,
+        platform: str,
+        name: str,
+        last: Value | None = None,
+        status: str = "active",
+        online: float = 0.0,
+    ) -> None:
         f.add(M.ACCOUNT_INFO, lambda t: 1, account=ident, unit=unit, platform=platform, name=name, status=status)
         f.add(M.FEED_SUCCESS, lambda t: 1, account=ident)
         f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
@@ -170,8 +191,13 @@ def build_fleet(first: date) -> Fleet:
     # silent 8.6 days at the end: a warning with 5.4 days left
     account("longhu-douyin", "汕头市龙湖区人民政府", "douyin", "龙湖抖音", last=stuck(at(DAYS - 9, 10), at(DAYS + 5)))
     # posts every 13 days: never a veto
-    account("chaozhou-edu-toutiao", "潮州市教育局", "toutiao", "潮州教育",
-            last=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY)
+    account(
+        "chaozhou-edu-toutiao",
+        "潮州市教育局",
+        "toutiao",
+        "潮州教育",
+        last=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY,
+    )
     # 已停用未注销, and a stopped account that is really gone
     account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)
     account("chaoan-old-wechat", "潮安区卫生健康局", "wechat", "潮安卫生健康", status="stopped", online=0.0)
@@ -193,17 +219,36 @@ def prometheus(workdir: Path, openmetrics: Iterator[str] | None) -> Iterator[str
         source = workdir / "series.om"
         with source.open("w", encoding="utf-8") as out:
             out.writelines(openmetrics)
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q",
-                        "--max-block-duration=2400h", str(source), str(tsdb)],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                "promtool",
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "-q",
+                "--max-block-duration=2400h",
+                str(source),
+                str(tsdb),
+            ],
+            check=True,
+            capture_output=True,
+        )
     config = workdir / "prometheus.yml"
     config.write_text("global: {scrape_interval: 1h}\n", encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (workdir / "prometheus.log").open("wb")
-    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
-                             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tsdb}",
+            "--storage.tsdb.retention.time=100y",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

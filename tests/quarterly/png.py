@@ -14,8 +14,8 @@ def pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
     pos, idat, width = 8, b"", 0
     height = depth = ctype = 0
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
             assert depth == 8 and ctype in (2, 6) and not interlace, (depth, ctype, interlace)
@@ -26,7 +26,7 @@ def pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
     raw, stride = zlib.decompress(idat), width * bpp
     prev, colours = bytearray(stride), Counter()
     for y in range(height):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], prev[i - bpp] if i >= bpp else 0
@@ -40,6 +40,6 @@ def pixels(path: Path) -> tuple[int, int, Counter[tuple[int, int, int]]]:
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        colours.update(tuple(line[i:i + 3]) for i in range(0, stride, bpp))  # type: ignore[misc]
+        colours.update(tuple(line[i : i + 3]) for i in range(0, stride, bpp))  # type: ignore[misc]
         prev = line
     return width, height, colours

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from agent.quarterly.assemble import problem
+
 sys.path.insert(0, str(Path(__file__).parent))
 from quarterly.fleet import DAYS, Fleet, build_fleet, prometheus  # noqa: E402
 
@@ -133,6 +135,12 @@ def test_serious_errors_and_privacy_leaks_are_serious_vetoes_on_their_days(repor
     assert_veto(site(report, "4405070007"), "serious_errors", "serious", fleet.day(30), fleet.day(31))
     v = assert_veto(site(report, "4405070008"), "privacy_leaks", "serious", fleet.day(12), fleet.day(12))
     assert v["worst"] == 2
+
+
+def test_hidden_links_are_a_serious_veto_on_the_days_they_were_online(report, fleet):
+    v = assert_veto(site(report, "4405070007"), "hidden_links", "serious", fleet.day(38), fleet.day(40))
+    assert v["worst"] == 3
+    assert problem(v).startswith("首页存在暗链（最多3个，")  # as the annex table words it
 
 
 def test_healthy_sites_have_neither_vetoes_nor_warnings(report):

@@ -215,6 +215,7 @@ def problem(v: dict[str, Any], t: Thresholds = THRESHOLDS) -> str:
         "interaction_age": f"互动回应差（互动栏目最长{_n(w)}天未回应，{when}）",
         "serious_errors": f"存在严重错误（{when}）",
         "privacy_leaks": f"泄露公民个人信息（身份证号码{_n(w)}个，{when}）",
+        "hidden_links": f"首页存在暗链（最多{_n(w)}个，{when}）",
         "closed_but_online": f"已关停仍在运行（带病运行，{when}）",
         "silence": f"超过{_n(line)}天未更新（最长{_n(w)}天，{when}）",
         "not_deregistered": f"已停用未注销（{when}）",

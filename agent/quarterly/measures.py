@@ -96,6 +96,7 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
         Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", interaction),
         Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS)),
         Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS)),
+        Measure("hidden_links", SERIOUS, "site", any_hit, "count", gauge(M.HIDDEN_LINKS)),
         Measure("closed_but_online", CLOSED, "site", any_hit, "count", gauge(M.SITE_CLOSED_BUT_ONLINE), "closed"),
         Measure("broken_links", LINKS, "site", Line(1, NEVER), "count", gauge(M.LINKS_BROKEN)),
         Measure(

@@ -163,6 +163,9 @@ def build_fleet(first: date) -> Fleet:
     # 严重错误 from 10:00 day 30 to 10:00 day 31
     site("4405070007", "汕头市龙湖区扶贫办")
     f.add(M.SERIOUS_ERRORS, during(at(30, 10), at(31, 10), 1.0), code="4405070007")
+    # 暗链: three hidden links planted on day 38, cleaned on day 40 (same site: the counts stay)
+    f.add(M.HIDDEN_LINKS, during(at(38, 6), at(40, 9), 3.0), code="4405070007")
+    f.add(M.HIDDEN_LINKS, lambda t: 0.0, code="4405070001")  # measured and clean all along
     # 泄露个人信息: two ID numbers on day 12
     site("4405070008", "汕头市龙湖区卫生健康局")
     f.add(M.PRIVACY_LEAKS, during(at(12, 1), at(12, 20), 2.0), code="4405070008")

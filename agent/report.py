@@ -16,23 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent import csvsafe
+from domain.registry import PLATFORM_NAMES
 from domain.thresholds import THRESHOLDS, Thresholds
-
-PLATFORM_NAMES = {
-    "wechat": "微信公众号",
-    "weibo": "新浪微博",
-    "douyin": "抖音",
-    "toutiao": "今日头条",
-    "baijiahao": "百家号",
-    "qq": "企鹅号",
-    "nanfang": "南方号",
-    "people": "人民号",
-    "tieba": "百度贴吧",
-    "bilibili": "哔哩哔哩",
-    "kuaishou": "快手",
-    "app": "APP",
-    "miniprogram": "小程序",
-}
 
 
 def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS) -> list[str]:

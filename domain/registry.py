@@ -14,6 +14,23 @@ SITE_STATUSES = ("active", "closing", "closed")
 ACCOUNT_STATUSES = ("active", "stopped")
 COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service")
 
+# Platform ids → 账号类型 as the inspection reports' annex tables write it (seed 003: 微信, 新浪微博, …).
+PLATFORM_NAMES = {
+    "wechat": "微信",
+    "weibo": "新浪微博",
+    "douyin": "抖音",
+    "toutiao": "今日头条",
+    "baijiahao": "百家号",
+    "qq": "企鹅号",
+    "nanfang": "南方号",
+    "people": "人民号",
+    "tieba": "百度贴吧",
+    "bilibili": "哔哩哔哩",
+    "kuaishou": "快手",
+    "app": "APP",
+    "miniprogram": "小程序",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Region:

@@ -15,23 +15,8 @@ from typing import Any
 from agent.divisions import region_of
 from agent.quarterly.engine import History, Judged
 from agent.quarterly.period import Period, cn_date
+from domain.registry import PLATFORM_NAMES
 from domain.thresholds import THRESHOLDS, Thresholds
-
-PLATFORM_NAMES = {
-    "wechat": "微信",
-    "weibo": "新浪微博",
-    "douyin": "抖音",
-    "toutiao": "今日头条",
-    "baijiahao": "百家号",
-    "qq": "企鹅号",
-    "nanfang": "南方号",
-    "people": "人民号",
-    "tieba": "百度贴吧",
-    "bilibili": "哔哩哔哩",
-    "kuaishou": "快手",
-    "app": "APP",
-    "miniprogram": "小程序",
-}
 
 SITE_HEADER = ["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"]
 ACCOUNT_HEADER = ["序号", "单位名称", "账号类型", "账号名称", "存在的问题"]

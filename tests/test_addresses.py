@@ -11,7 +11,6 @@ before a connection is made (the canary cases prove that path on loopback).
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +21,7 @@ from aiohttp import web
 from agent.config import ConfigError, loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
+from agent.demo.hostile import free_port
 from agent.state import StateStore
 from probes import http, links
 from probes.addresses import Policy, allowed, category, policy_of
@@ -88,12 +88,6 @@ def test_allow_networks_is_parsed_and_bad_entries_are_named() -> None:
         loads('links: {allow_networks: ["10.20.0.1/16", "intranet"]}\n')
     text = str(e.value)
     assert "links.allow_networks" in text and "'10.20.0.1/16'" in text
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- wired in: a loopback DNS zone answering hostile addresses, a canary that must hear nothing --

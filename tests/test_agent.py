@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent import metric_names as m
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
+from agent.demo.hostile import free_port as _free_port
 from agent.demo.pki import Pki
 from agent.runtime import Agent
 
@@ -305,14 +306,6 @@ async def test_sigterm_stops_the_agent_gracefully_and_sighup_reloads(world: Worl
             proc.kill()
         out = proc.stdout.read() if proc.stdout else ""
     assert "shutting down" in out
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _wait_http(url: str, timeout: float = 20) -> None:

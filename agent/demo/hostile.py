@@ -144,6 +144,13 @@ async def silent() -> Served:
     return await serve_tcp(handler)
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test starts in another process)."""
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
 async def refused() -> Served:
     """A port where connections are refused: bound, never listening (so nobody else takes it)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -17,14 +16,10 @@ import aiohttp
 import yaml
 from aiohttp import web
 
+from agent.demo.hostile import free_port
+
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

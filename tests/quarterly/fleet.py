@@ -9,7 +9,6 @@ and backfilled with ``promtool tsdb create-blocks-from openmetrics``.
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import time
 import urllib.request
@@ -19,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from agent import metric_names as M
+from agent.demo.hostile import free_port
 from agent.quarterly.period import midnight
 
 HOUR, DAY = 3600.0, 86400.0
@@ -205,12 +205,6 @@ def build_fleet(first: date) -> Fleet:
     account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)
     account("chaoan-old-wechat", "潮安区卫生健康局", "wechat", "潮安卫生健康", status="stopped", online=0.0)
     return f
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -197,6 +197,13 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
             "meta": {k: v for k, v in got.page.meta.items() if k.startswith("Column")},
             "year_inference": got.page.year_report,
         }
+        declared = columns_mod.declared_category(got.page.meta)
+        if declared and declared != column.category:
+            # The page's own ColumnName/ColumnType say which 栏目 it is: a different category changes
+            # which staleness line applies (news 14 days, notice 180 …), so say so.
+            details[column.name]["category_note"] = (
+                f"the page declares itself {declared} (meta ColumnName/ColumnType); configured as {column.category}"
+            )
         hits += words.find("\n".join(i.title for i in newest), f"column {column.name}")
         leaks += [{"where": f"column {column.name}", "id": m} for m in privacy.find(got.page.text, dates.today(now))]
     return findings, details, hits, leaks

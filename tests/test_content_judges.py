@@ -404,3 +404,41 @@ def test_one_wrong_expression_shown_on_the_homepage_and_in_its_column_counts_onc
         serious.default(),
     )
     assert result.serious_errors == 0
+
+
+@pytest.mark.parametrize(
+    ("meta", "note"),
+    [
+        (
+            "<meta name='ColumnName' content='通知公告'><meta name='ColumnType' content='通知公告'>",
+            "declares itself notice",
+        ),
+        ("<meta name='ColumnName' content='工作动态'><meta name='ColumnType' content='工作动态'>", None),
+        ("", None),  # nothing declared: nothing to say
+    ],
+)
+def test_a_column_page_that_declares_another_category_says_so(meta: str, note: str | None) -> None:
+    from domain.registry import Column, Site
+    from probes.content_probe import judge
+    from probes.net import Fetched
+
+    body = f"<html><head>{meta}</head><body><ul><li><a href='/a/1.html'>区政府召开常务会议研究部署工作</a>"
+    body += "<span>2026-11-20</span></li></ul></body></html>"
+    site = Site(
+        code="4405070010",
+        name="龙湖",
+        url="https://www.lh.gov.cn/",
+        columns=(Column("工作动态", "https://www.lh.gov.cn/gzdt/", "news"),),
+    )
+    pages = [
+        Fetched(
+            url=u, final_url=u, status=200, body=body.encode(), headers={"content-type": "text/html; charset=utf-8"}
+        )
+        for u in (site.url, site.columns[0].url)
+    ]
+    result, _ = judge(site, pages[0], [(site.columns[0], pages[1])], NOW, serious.default())
+    said = result.details["columns"]["工作动态"].get("category_note")
+    if note is None:
+        assert said is None
+    else:
+        assert said is not None and note in said and "configured as news" in said

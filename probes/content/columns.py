@@ -39,6 +39,12 @@ def guess_category(name: str) -> str:
     return ""
 
 
+def declared_category(meta: dict[str, str]) -> str:
+    """The category a column page declares through the standard's ``ColumnName``/``ColumnType`` meta
+    tags (政府网站发展指引), or "" when they say nothing we can map."""
+    return guess_category(meta.get("ColumnType", "")) or guess_category(meta.get("ColumnName", ""))
+
+
 def blank_reason(page: Page) -> str:
     """Why a column page is blank, or "" when it is not."""
     if page.dated_items:

@@ -48,7 +48,7 @@ class Read:
     note: str = ""
 
 
-def read(fetched: Fetched, now: float) -> Read:
+def read(fetched: Fetched, now: float, unchanged_since: float | None = None) -> Read:
     """Judge one fetched page as far as it can be read (pure)."""
     if fetched.failure is Failure.TOO_LARGE:
         return Read(None, f"page {fetched.error.removeprefix('body: ')}")
@@ -62,7 +62,7 @@ def read(fetched: Fetched, now: float) -> Read:
     if decoded.text is None:
         return Read(None, decoded.note, note=decoded.note)
     modified = fingerprint.last_modified(fetched.headers.get("last-modified"), now)
-    page = extract.parse(decoded.text, fetched.final_url or fetched.url, now, modified)
+    page = extract.parse(decoded.text, fetched.final_url or fetched.url, now, modified, unchanged_since)
     return Read(page, "", decoded.encoding, decoded.note)
 
 
@@ -89,6 +89,16 @@ def judge(
     online = home.status is not None and 200 <= home.status < 300
     closed_but_online = site.status == "closed" and online
     got = read(home, now)
+    if (
+        got.page is not None
+        and got.page.year_report.get("year_unknown")
+        and isinstance(previous_fingerprint, dict)
+        and isinstance(previous_fingerprint.get("changed"), (int, float))
+        and previous_fingerprint.get("digest") == fingerprint.digest(got.page.anchors)
+    ):
+        # Dates without a year and nothing on the page to date them: our own history is evidence.
+        # We have seen this very item list since `changed`, so every item on it was there by then.
+        got = read(home, now, unchanged_since=float(previous_fingerprint["changed"]))
     columns, column_details, column_hits, column_leaks = _judge_columns(column_pages, now, words)
     columns_success = all(c.success for c in columns)
     base: dict[str, Any] = {

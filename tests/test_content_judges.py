@@ -442,3 +442,40 @@ def test_a_column_page_that_declares_another_category_says_so(meta: str, note: s
         assert said is None
     else:
         assert said is not None and note in said and "configured as news" in said
+
+
+def test_our_history_dates_month_days_when_the_page_gives_no_year() -> None:
+    # A homepage of [MM-DD] items with no other evidence: on its own its year is unknown.  We have
+    # seen this same item list since 2023-10-15, so its items are from 2023, and the homepage is stale.
+    from domain.registry import Site
+    from probes.content_probe import judge
+    from probes.net import Fetched
+
+    items = "".join(
+        f"<li><a href='/a/{i}.html'>区政府召开第{i}次常务会议研究部署工作</a><span>10-{10 + i}</span></li>"
+        for i in range(3)
+    )
+    body = f"<html><body><ul>{items}</ul></body></html>"
+    site = Site(code="4405070010", name="龙湖", url="https://www.lh.gov.cn/")
+    home = Fetched(
+        url=site.url,
+        final_url=site.url,
+        status=200,
+        body=body.encode(),
+        headers={"content-type": "text/html; charset=utf-8"},
+    )
+    anchors = extract.parse(body, site.url, NOW).anchors
+    seen = {"digest": fingerprint.digest(anchors), "changed": ts(2023, 10, 15), "first_seen": ts(2023, 10, 1)}
+
+    alone, _ = judge(site, home, [], NOW, serious.default())
+    assert alone.details["year_inference"]["year_unknown"] == 3
+    assert alone.homepage_update_source == "fingerprint"  # not a guessed year
+
+    known, record = judge(site, home, [], NOW, serious.default(), previous_fingerprint=seen)
+    assert known.homepage_update_source == "dated_items"
+    assert known.homepage_last_update == ts(2023, 10, 12)
+    assert known.details["year_inference"]["reference"]["source"] == "our history: the item list unchanged since"
+
+    changed = {**seen, "digest": "another list"}  # the list we saw is not this one: no evidence
+    other, _ = judge(site, home, [], NOW, serious.default(), previous_fingerprint=changed)
+    assert other.homepage_update_source == "fingerprint"

@@ -215,9 +215,12 @@ def visible_text(tree: LexborHTMLParser) -> str:
     return text
 
 
-def parse(html: str, base_url: str, now: float, last_modified: float | None = None) -> Page:
-    """Read one page (already decoded).  Pure: no I/O, ``now`` for dates, ``last_modified`` (the HTTP
-    header, when the server sent one) as evidence of the year of dates written without one."""
+def parse(
+    html: str, base_url: str, now: float, last_modified: float | None = None, unchanged_since: float | None = None
+) -> Page:
+    """Read one page (already decoded).  Pure: no I/O, ``now`` for dates; ``last_modified`` (the HTTP
+    header, when the server sent one) and ``unchanged_since`` (since when we have seen this item list
+    unchanged) as evidence of the year of dates written without one."""
     tree, notes = parse_tree(html)
     title_node = tree.css_first("title")
     title = title_node.text(strip=True)[:200] if title_node is not None else ""
@@ -225,7 +228,7 @@ def parse(html: str, base_url: str, now: float, last_modified: float | None = No
     resources, alts = _resources(tree, base_url)
     scripts = tuple(_resolved(embeds.scripts(tree, html), base_url))
     items, anchors, nav, ignored, anchor_notes = _anchors(tree, base_url, now)
-    items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified)
+    items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified, unchanged_since)
     hidden = visible.hidden_elements(tree)
     hidden_anchors = _hidden_anchors(hidden, base_url)
     fragments = embeds.script_html(tree, html)

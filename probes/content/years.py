@@ -10,8 +10,10 @@ So the year comes from evidence, in this order:
    (``/202310/…``) when the month agrees;
 2. the newest instant the page is known to be from, the *reference*: full dates
    written beside other items, dates in item URLs, the standard's
-   ``<meta name="PubDate">`` and HTTP ``Last-Modified`` (unless the server stamps
-   every answer with the time of the request).  A month-day takes the year that
+   ``<meta name="PubDate">``, HTTP ``Last-Modified`` (unless the server stamps
+   every answer with the time of the request), and our own history: when the
+   item list was last seen to change (every item on an unchanged list was there,
+   so published, by then).  A month-day takes the year that
    puts it on or before the reference plus :data:`SLACK` (a week: the blocks of a
    live homepage are updated within days of each other), so an inferred date is
    never more than a week newer than the page's own evidence;
@@ -70,7 +72,11 @@ def _iso(ts: float) -> str:
 
 
 def reference(
-    items: Sequence[Item], now: float, pubdate: str = "", last_modified: float | None = None
+    items: Sequence[Item],
+    now: float,
+    pubdate: str = "",
+    last_modified: float | None = None,
+    unchanged_since: float | None = None,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The newest instant the page is known to be from, and every piece of evidence considered."""
     evidence: list[dict[str, Any]] = []
@@ -111,13 +117,25 @@ def reference(
                     "example": "the time of the request: the server's clock, not evidence",
                 }
             )
+    if unchanged_since is not None:
+        evidence.append(
+            {
+                "source": "our history: the item list unchanged since",
+                "timestamp": unchanged_since,
+                "example": _iso(unchanged_since),
+            }
+        )
     usable_evidence = [e for e in evidence if e["timestamp"] is not None]
     best_evidence = max(usable_evidence, key=lambda e: e["timestamp"]) if usable_evidence else None
     return best_evidence, evidence
 
 
 def resolve(
-    items: Sequence[Item], now: float, pubdate: str = "", last_modified: float | None = None
+    items: Sequence[Item],
+    now: float,
+    pubdate: str = "",
+    last_modified: float | None = None,
+    unchanged_since: float | None = None,
 ) -> tuple[list[Item], dict[str, Any], list[str]]:
     """Give each item dated only by a month-day its year from evidence (see the module's docstring).
 
@@ -125,7 +143,7 @@ def resolve(
     pending = [i for i in items if i.month_day is not None and i.published is None]
     if not pending:
         return list(items), {}, []
-    ref, evidence = reference(items, now, pubdate, last_modified)
+    ref, evidence = reference(items, now, pubdate, last_modified, unchanged_since)
     counts = {"item URL": 0, "page evidence": 0, "unknown": 0, "unusable": 0}
     out = []
     for item in items:

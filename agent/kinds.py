@@ -86,7 +86,6 @@ _DECLARED = (
 
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _DECLARED})
 SITE_KINDS = tuple(k.name for k in _DECLARED if k.target is Site)
-ACCOUNT_KINDS = tuple(k.name for k in _DECLARED if k.target is Account)
 
 
 def of_target(target: Target) -> tuple[Kind, ...]:

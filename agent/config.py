@@ -103,6 +103,13 @@ class Intervals:
     def __repr__(self) -> str:
         return f"Intervals({', '.join(f'{k}={v:g}' for k, v in self._seconds.items())})"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled to worker processes (agent.workers)
+        return _intervals, (dict(self._seconds),)
+
+
+def _intervals(seconds: dict[str, float]) -> Intervals:
+    return Intervals(**seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
@@ -130,6 +137,7 @@ class Config:
     listen: str = DEFAULT_LISTEN
     web: WebSettings = WebSettings()
     state_dir: str = "./data"
+    workers: int | None = 1  # worker processes (agent.workers); None: one per core ("auto")
     dns: DnsConfig = DnsConfig()
     tls: TlsConfig = TlsConfig()
     http: HttpConfig = HttpConfig()
@@ -320,6 +328,7 @@ def _days(v: Any) -> float:
 _TOP_KEYS = (
     "listen",
     "state_dir",
+    "workers",
     "dns",
     "tls",
     "http",
@@ -399,6 +408,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             prefix="web.",
         ),
         state_dir=_top(issues, raw, "state_dir", _str, "./data"),
+        workers=_top(issues, raw, "workers", _workers, 1),
         dns=_section(
             issues,
             "",
@@ -543,6 +553,15 @@ def _list(v: Any) -> list[Any]:
 def _non_negative_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ValueError(f"{v!r} is not a non-negative integer")
+    return v
+
+
+def _workers(v: Any) -> int | None:
+    """``auto`` (one per core) or a positive integer."""
+    if v == "auto":
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{v!r} is not auto or a positive integer")
     return v
 
 

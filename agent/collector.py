@@ -26,7 +26,6 @@ from agent.kinds import KINDS
 from agent.results import ResultStore, target_key
 from domain.registry import Account, Site
 
-
 # Every per-target family, in exposition order: the sites', then the accounts'.
 FAMILIES = x.SITE_FAMILIES + x.ACCOUNT_FAMILIES
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import yaml
@@ -408,7 +408,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             prefix="web.",
         ),
         state_dir=_top(issues, raw, "state_dir", _str, "./data"),
-        workers=_top(issues, raw, "workers", _workers, 1),
+        workers=_top(issues, raw, "workers", _workers, cast(int | None, 1)),
         dns=_section(
             issues,
             "",

@@ -162,6 +162,16 @@ def unpack_exposition(body: bytes) -> tuple[list[memoryview], list[list[Any]]]:
     return blocks, head["self"]
 
 
+def merge(own: bytes, per_worker: list[list[memoryview]] | list[list[bytes]]) -> bytes:
+    """``own`` (the supervisor's series), then each per-target family once: its header, then
+    every worker's block of it, so that each family's samples form one group."""
+    parts: list[bytes | memoryview] = [own]
+    for i, header in enumerate(_HEADERS):
+        parts.append(header)
+        parts.extend(blocks[i] for blocks in per_worker)
+    return b"".join(parts)
+
+
 def sum_families(per_worker: list[list[list[Any]]]) -> list[Metric]:
     """The workers' probe series summed sample by sample (counters, gauges and histogram buckets add)."""
     merged: dict[str, tuple[Metric, dict[tuple[str, tuple[tuple[str, str], ...]], float]]] = {}
@@ -368,7 +378,7 @@ class WorkerPool:
         """The merged exposition: ``own()`` (the supervisor's series, with the workers' summed), then
         every per-target family once, each with every worker's block."""
         replies = await asyncio.gather(*(self.get(w, EXPOSITION_PATH) for w in self.workers))
-        per_family: list[list[memoryview]] = [[] for _ in FAMILIES]
+        per_worker: list[list[memoryview]] = []
         for w, reply in zip(self.workers, replies, strict=True):
             if reply is None or reply[0] != 200:
                 continue
@@ -378,13 +388,8 @@ class WorkerPool:
                 log.error("worker %d sent an unreadable exposition: %s", w.index, e)
                 continue
             w.last_self = families
-            for i, block in enumerate(blocks):
-                per_family[i].append(block)
-        parts: list[bytes | memoryview] = [own()]
-        for header, blocks in zip(_HEADERS, per_family, strict=True):
-            parts.append(header)
-            parts.extend(blocks)
-        return b"".join(parts)
+            per_worker.append(blocks)
+        return merge(own(), per_worker)
 
     def up(self) -> int:
         return sum(w.up for w in self.workers)

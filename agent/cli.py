@@ -230,11 +230,11 @@ def _workers_flag(v: str) -> int | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.runtime import Agent
     from agent.web import raise_nofile_limit
-    from agent.workers import Supervisor, WorkerFailed, count_of
+    from agent.workers import Supervisor, WorkerFailed, count_of, load_isolated
 
     raise_nofile_limit()
     try:
-        cfg = config_mod.load(args.config)  # read once: the agent starts on it
+        cfg = load_isolated(args.config)  # read once, in a short-lived process: the agent starts on it
         workers = count_of(args.workers if "workers" in args else cfg.workers)
         options: dict[str, Any] = dict(
             config=cfg,

@@ -148,18 +148,38 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(path: str) -> int:
+    """For agent.workers.load_isolated: ("config", Config) or ("error", issues), pickled."""
+    import pickle
+
+    from agent import config as config_mod
+
+    try:
+        message: tuple[str, Any] = ("config", config_mod.load(path))
+    except config_mod.ConfigError as e:
+        message = ("error", e.issues)
+    sys.stdout.buffer.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from agent import logs
     from agent.shard import parse_shard
     from agent.web import raise_nofile_limit
 
     p = argparse.ArgumentParser(prog="xuncha-worker")
-    p.add_argument("--worker", type=parse_shard, required=True, help="i/n")
-    p.add_argument("--socket", required=True)
+    p.add_argument("--load", help="only read and validate this configuration; write it pickled to stdout")
+    p.add_argument("--worker", type=parse_shard, help="i/n")
+    p.add_argument("--socket")
     p.add_argument("--parent", type=int, default=0)
     p.add_argument("--log.level", dest="log_level", default="info")
     p.add_argument("--log.format", dest="log_format", default="logfmt")
     args = p.parse_args(argv)
+    if args.load:
+        return _load(args.load)
+    if args.worker is None or args.socket is None:
+        p.error("--worker and --socket are required")
     # Ctrl-C reaches the whole process group: the supervisor decides, and closes our stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

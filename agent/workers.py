@@ -369,6 +369,12 @@ class WorkerPool:
                 await self._spawn(w)
             except WorkerFailed as e:
                 log.error("%s", e)
+            except Exception:  # noqa: BLE001 — e.g. no descriptors left to start it: try again later
+                log.exception("worker %d could not be started", w.index)
+                if w.proc is not None and w.proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        w.proc.kill()
+                    await w.proc.wait()
 
     # --- configuration ---------------------------------------------------------------
 
@@ -426,6 +432,9 @@ class WorkerPool:
 
     def up(self) -> int:
         return sum(w.up for w in self.workers)
+
+    def running(self) -> bool:
+        return not self._stopping and self.up() > 0
 
     async def stop(self) -> None:
         self._stopping = True
@@ -564,7 +573,7 @@ class Supervisor(Agent):
             log.warning("reload: %s", problem)
 
     def healthy(self) -> bool:
-        return not self.pool._stopping and self.pool.up() > 0
+        return self.pool.running()
 
     async def render_metrics(self) -> bytes:
         return await self.pool.render(lambda: generate_latest(self.registry))

@@ -235,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     raise_nofile_limit()
     try:
         cfg = load_isolated(args.config)  # read once, in a short-lived process: the agent starts on it
-        workers = count_of(args.workers if "workers" in args else cfg.workers)
+        workers = count_of(args.workers if "workers" in args else cfg.workers, len(cfg.sites) + len(cfg.accounts))
         options: dict[str, Any] = dict(
             config=cfg,
             shard=args.shard,

@@ -137,7 +137,7 @@ class Config:
     listen: str = DEFAULT_LISTEN
     web: WebSettings = WebSettings()
     state_dir: str = "./data"
-    workers: int | None = 1  # worker processes (agent.workers); None: one per core ("auto")
+    workers: int | None = None  # worker processes (agent.workers); None: "auto" (agent.workers.count_of)
     dns: DnsConfig = DnsConfig()
     tls: TlsConfig = TlsConfig()
     http: HttpConfig = HttpConfig()
@@ -408,7 +408,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             prefix="web.",
         ),
         state_dir=_top(issues, raw, "state_dir", _str, "./data"),
-        workers=_top(issues, raw, "workers", _workers, cast(int | None, 1)),
+        workers=_top(issues, raw, "workers", _workers, cast(int | None, None)),
         dns=_section(
             issues,
             "",

@@ -116,14 +116,44 @@ def _env() -> dict[str, str]:
     return env
 
 
-def count_of(workers: int | None) -> int:
-    """``workers:`` as a number: ``None`` (auto) is the cores this process may run on."""
+def count_of(workers: int | None, targets: int | None = None) -> int:
+    """``workers:`` as a number.  ``None`` (auto) is one per core this process may use (CPU
+    affinity and the cgroup's CPU quota: a container limited to 2 CPUs on a 64-core node gets 2),
+    but no more than one per :data:`TARGETS_PER_WORKER` targets, so that a small registry stays
+    in one process (a worker costs ~60 MB and a hop for every scrape)."""
     if workers is not None:
         return workers
+    cores = cpu_cores()
+    if targets is None:
+        return cores
+    return max(1, min(cores, targets // TARGETS_PER_WORKER))
+
+
+TARGETS_PER_WORKER = 5000  # a province (1,500 sites, 15,000 accounts) fits one core (issue 12)
+
+
+def cpu_cores() -> int:
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(cores, math.ceil(quota)) if quota else cores)
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs the cgroup may use (v2 ``cpu.max``, v1 ``cfs_quota_us``), ``None`` when unlimited."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        q = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period_us = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return None if q <= 0 else q / period_us
+    except (OSError, ValueError):
+        return None
 
 
 def worker_of(key: str, workers: int) -> int:
@@ -566,8 +596,14 @@ class Supervisor(Agent):
         self.reload_success_timestamp = time.time()
 
     async def _apply(self, full: Config) -> None:
-        if not self._workers_flag and count_of(full.workers) != self.pool.count:
-            log.warning("workers: %s needs a restart; keeping %d workers", full.workers or "auto", self.pool.count)
+        wanted = count_of(full.workers, len(full.sites) + len(full.accounts))
+        if not self._workers_flag and wanted != self.pool.count:
+            log.warning(
+                "workers: %s now means %d worker processes; that needs a restart (keeping %d)",
+                full.workers or "auto",
+                wanted,
+                self.pool.count,
+            )
         self._activate(full)
         for problem in await self.pool.apply(self.config, self.state_dir(full).resolve()):
             log.warning("reload: %s", problem)

@@ -35,7 +35,9 @@ from agent.kinds import KINDS
 from agent.results import ResultStore, target_key
 from agent.runtime import shard_view
 from agent.workers import (
+    TARGETS_PER_WORKER,
     count_of,
+    cpu_cores,
     merge,
     pack_exposition,
     split,
@@ -86,13 +88,17 @@ def test_the_workers_cover_every_target_exactly_once(workers: int, shard: tuple[
 
 
 def test_workers_setting_and_flag() -> None:
-    assert Config().workers == 1  # in-process, as before, unless asked
-    assert loads("workers: auto").workers is None
+    assert Config().workers is None and loads("").workers is None  # auto
+    assert loads("workers: auto").workers is None and loads("workers: 1").workers == 1
     assert loads("workers: 3").workers == 3
     for bad in ("0", "-1", "many", "1.5", "true"):
         with pytest.raises(ConfigError, match="workers"):
             loads(f"workers: {bad}")
-    assert count_of(None) == len(os.sched_getaffinity(0)) and count_of(2) == 2
+    assert count_of(2) == 2 and count_of(2, 10) == 2 and count_of(None) == cpu_cores()
+    assert 1 <= cpu_cores() <= len(os.sched_getaffinity(0))
+    # auto: one per core, but a small registry stays in one process (as every existing test runs it)
+    assert count_of(None, 0) == 1 and count_of(None, TARGETS_PER_WORKER - 1) == 1
+    assert count_of(None, 14_000 + 150_000) == cpu_cores()
     assert _parser().parse_args(["run", "--workers", "auto"]).workers is None
     assert _parser().parse_args(["run", "--workers", "4"]).workers == 4
     assert "workers" not in _parser().parse_args(["run"])

@@ -93,6 +93,18 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+class _Tag(logging.Filter):
+    """``worker=<i>`` on every log line of this process (logfmt and json carry extra fields)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self.index
+        return True
+
+
 def _say(message: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
@@ -184,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _die_with_parent(args.parent)
-    logs.setup(args.log_level, args.log_format)
+    handler = logs.setup(args.log_level, args.log_format)
+    handler.addFilter(_Tag(args.worker[0]))
     raise_nofile_limit()
     return asyncio.run(_run(args))
 

@@ -340,6 +340,7 @@ class WorkerPool:
             await w.proc.stdin.drain()
             ready = await asyncio.wait_for(asyncio.shield(w.ready), START_TIMEOUT)
         except (OSError, TimeoutError, WorkerFailed) as e:
+            w.ready.cancel()  # nobody waits for it any more
             with contextlib.suppress(ProcessLookupError):
                 w.proc.kill()
             await w.proc.wait()

@@ -561,3 +561,22 @@ async def test_a_reload_reaches_every_worker_and_a_failed_one_none(pages: tuple[
         agent.proc.kill()
         await agent.proc.wait()
         await _until(_async(lambda: not any(map(_alive, pids))), timeout=10, what="orphaned workers to exit")
+
+
+def test_the_configuration_is_read_in_a_short_lived_process(tmp_path: Path) -> None:
+    """What ``xuncha run`` and the supervisor's reloads use: the same Config, the same errors."""
+    from agent.config import load
+    from agent.workers import load_isolated
+
+    path = tmp_path / "xuncha.yml"
+    path.write_text(_config(tmp_path, 9, CODES[:5], ACCOUNTS[:2], extra="workers: 3"), encoding="utf-8")
+    assert load_isolated(path) == load(path)
+    path.write_text("workers: 0\nsites: [{code: nope}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as here:
+        load(path)
+    with pytest.raises(ConfigError) as isolated:
+        load_isolated(path)
+    assert isolated.value.issues == here.value.issues and len(here.value.issues) >= 2
+    assert str(isolated.value) == str(here.value)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_isolated(tmp_path / "missing.yml")

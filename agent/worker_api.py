@@ -32,10 +32,19 @@ from agent.config import Config
 from agent.limits import clip
 from agent.runtime import Agent
 from agent.server import build_app
+from agent.web import WebGuard, WebState
 from agent.workers import EXPOSITION_PATH, STATUS_PATH, pack_exposition, probe_families, read_frame
 
 log = logging.getLogger("agent.worker")
 WORKER: web.AppKey[WorkerAgent] = web.AppKey("worker")
+
+
+class _Unserved(WebState):
+    """A worker has no port of its own: the supervisor's carries the web configuration."""
+
+    def load(self, settings: Any) -> WebGuard:
+        self.guard = WebGuard()
+        return self.guard
 
 
 class WorkerAgent(Agent):
@@ -43,6 +52,7 @@ class WorkerAgent(Agent):
 
     def __init__(self, config: Config, socket: Path, index: tuple[int, int]) -> None:
         super().__init__(None, config=config)
+        self.web = _Unserved()
         self.socket = socket
         self.index = index
         self.generation = 0

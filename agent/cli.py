@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", help="host:port, overrides the configuration's listen")
     run.add_argument("--shard", type=parse_shard, default=(0, 1), help="i/n or auto/n (default 0/1)")
     run.add_argument("--state-dir", help="overrides the configuration's state_dir")
+    run.add_argument(
+        "--workers",
+        type=_workers_flag,
+        default=argparse.SUPPRESS,
+        help="worker processes: auto (one per core) or a number; overrides the configuration's workers",
+    )
     _web_flags(run)
 
     report = sub.add_parser(
@@ -213,24 +219,44 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers_flag(v: str) -> int | None:
+    if v == "auto":
+        return None
+    if not v.isdigit() or int(v) < 1:
+        raise argparse.ArgumentTypeError(f"{v!r} is not auto or a positive integer")
+    return int(v)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.runtime import Agent
     from agent.web import raise_nofile_limit
+    from agent.workers import Supervisor, WorkerFailed, count_of, load_isolated
 
     raise_nofile_limit()
-    agent = Agent(
-        args.config,
-        shard=args.shard,
-        listen=args.listen,
-        state_dir=args.state_dir,
-        web_config_file=args.web_config_file,
-        enable_lifecycle=args.enable_lifecycle,
-    )
     try:
+        cfg = load_isolated(args.config)  # read once, in a short-lived process: the agent starts on it
+        workers = count_of(args.workers if "workers" in args else cfg.workers, len(cfg.sites) + len(cfg.accounts))
+        options: dict[str, Any] = dict(
+            config=cfg,
+            shard=args.shard,
+            listen=args.listen,
+            state_dir=args.state_dir,
+            web_config_file=args.web_config_file,
+            enable_lifecycle=args.enable_lifecycle,
+        )
+        if workers > 1:
+            log_args = ("--log.level", args.log_level, "--log.format", args.log_format)
+            flag = "workers" in args
+            agent: Agent = Supervisor(args.config, workers=workers, workers_flag=flag, log_args=log_args, **options)
+        else:
+            agent = Agent(args.config, **options)
         asyncio.run(agent.serve_forever())
     except ConfigError as e:
         for issue in e.issues:
             print(issue, file=sys.stderr)
+        return 1
+    except WorkerFailed as e:
+        print(f"xuncha run: {e}", file=sys.stderr)
         return 1
     return 0
 

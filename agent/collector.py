@@ -26,6 +26,9 @@ from agent.kinds import KINDS
 from agent.results import ResultStore, target_key
 from domain.registry import Account, Site
 
+# Every per-target family, in exposition order: the sites', then the accounts'.
+FAMILIES = x.SITE_FAMILIES + x.ACCOUNT_FAMILIES
+
 
 class AgentView(Protocol):
     """What the collector reads: the loaded registry, the results, reload status."""
@@ -81,6 +84,12 @@ class TargetExposition:
         self._accounts: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
 
     def render(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> str:
+        blocks = self.blocks(sites, accounts, results)
+        return "".join(f.header + block for f, block in zip(FAMILIES, blocks, strict=True))
+
+    def blocks(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> list[str]:
+        """The samples of each family of :data:`FAMILIES`, without headers: worker processes
+        send these, and the supervisor joins them family by family (agent.workers)."""
         site_lines = [self._site(s, results) for s in sites]
         account_lines = [self._account(a, results) for a in accounts]
         if len(self._sites) > len(sites):  # a reload removed sites: drop their lines
@@ -91,12 +100,9 @@ class TargetExposition:
             self._accounts = {k: v for k, v in self._accounts.items() if k in ids}
         out: list[str] = []
         for families, per_target in ((x.SITE_FAMILIES, site_lines), (x.ACCOUNT_FAMILIES, account_lines)):
-            for i, family in enumerate(families):
-                out.append(family.header)
-                for lines in per_target:
-                    if lines[i]:
-                        out.extend(lines[i])
-        return "".join(out)
+            for i in range(len(families)):
+                out.append("".join([line for lines in per_target if lines[i] for line in lines[i]]))
+        return out
 
     def _site(self, site: Site, results: ResultStore) -> list[list[str]]:
         key = target_key(site)

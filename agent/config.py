@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import yaml
@@ -103,6 +103,13 @@ class Intervals:
     def __repr__(self) -> str:
         return f"Intervals({', '.join(f'{k}={v:g}' for k, v in self._seconds.items())})"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled to worker processes (agent.workers)
+        return _intervals, (dict(self._seconds),)
+
+
+def _intervals(seconds: dict[str, float]) -> Intervals:
+    return Intervals(**seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
@@ -130,6 +137,7 @@ class Config:
     listen: str = DEFAULT_LISTEN
     web: WebSettings = WebSettings()
     state_dir: str = "./data"
+    workers: int | None = None  # worker processes (agent.workers); None: "auto" (agent.workers.count_of)
     dns: DnsConfig = DnsConfig()
     tls: TlsConfig = TlsConfig()
     http: HttpConfig = HttpConfig()
@@ -320,6 +328,7 @@ def _days(v: Any) -> float:
 _TOP_KEYS = (
     "listen",
     "state_dir",
+    "workers",
     "dns",
     "tls",
     "http",
@@ -399,6 +408,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             prefix="web.",
         ),
         state_dir=_top(issues, raw, "state_dir", _str, "./data"),
+        workers=_top(issues, raw, "workers", _workers, cast(int | None, None)),
         dns=_section(
             issues,
             "",
@@ -543,6 +553,15 @@ def _list(v: Any) -> list[Any]:
 def _non_negative_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ValueError(f"{v!r} is not a non-negative integer")
+    return v
+
+
+def _workers(v: Any) -> int | None:
+    """``auto`` (one per core) or a positive integer."""
+    if v == "auto":
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"{v!r} is not auto or a positive integer")
     return v
 
 

@@ -72,3 +72,10 @@ SCHEDULER_LAG_SECONDS = "xuncha_scheduler_lag_seconds"  # kind (histogram)
 PROBES_IN_FLIGHT = "xuncha_probes_in_flight"
 PROBE_RUNS_TOTAL = "xuncha_probe_runs_total"  # kind, result (success|failure)
 SHARD_INFO = "xuncha_shard_info"  # shard, shards
+
+# --- worker processes (workers: above 1; agent.workers) ------------------------------------
+WORKERS = "xuncha_workers"  # worker processes configured
+WORKERS_UP = "xuncha_workers_up"  # worker processes running
+WORKER_RESTARTS_TOTAL = "xuncha_worker_restarts_total"  # worker
+WORKER_RESIDENT_MEMORY_BYTES = "xuncha_worker_resident_memory_bytes"  # worker
+WORKER_CPU_SECONDS_TOTAL = "xuncha_worker_cpu_seconds_total"  # worker

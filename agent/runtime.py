@@ -15,9 +15,10 @@ import logging
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics
+from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics, generate_latest
 
 from agent import config as config_mod
 from agent import reloads
@@ -78,9 +79,10 @@ class Agent:
         self._state_dir_override = state_dir
         self._watch_interval = watch_interval
         self._initial = config
+        self._loaded_once = False
         self.results = ResultStore()
         self.registry = CollectorRegistry(auto_describe=False)
-        self.metrics = SelfMetrics(self.registry)
+        self.metrics = self._probe_metrics()
         self.registry.register(XunchaCollector(self))
         ProcessCollector(registry=self.registry)  # process_* (CPU, RSS, open fds) of the agent itself
         self.web = WebState(web_config_file, enable_lifecycle)
@@ -105,22 +107,25 @@ class Agent:
 
     # --- lifecycle -------------------------------------------------------------
 
+    def _probe_metrics(self) -> SelfMetrics:
+        """The probe and scheduler series (agent.workers sums its workers' instead)."""
+        return SelfMetrics(self.registry)
+
     def _load(self) -> Config:
-        if self._initial is not None and self.config_path is None:
-            return self._initial
+        if self._initial is not None and (self.config_path is None or not self._loaded_once):
+            self._loaded_once = True
+            return self._initial  # given, or read already by the caller (`xuncha run`) for the first start
         assert self.config_path is not None
         return config_mod.load(self.config_path)
+
+    def state_dir(self, full: Config) -> Path:
+        return Path(self._state_dir_override or full.state_dir)
 
     async def start(self) -> None:
         full = self._load()  # ConfigError propagates: fail fast at start-up
         self.web.load(full)  # so does a bad web configuration file
         try:
-            self.state = StateStore(Path(self._state_dir_override or full.state_dir) / "xuncha.db")
-            self._activate(full)
-            self.scheduler = Scheduler(self.results, self.metrics)
-            assert self.net is not None
-            self.scheduler.apply(self._context())
-            self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
+            await self._start_probing(full)
             await self._serve()
             self._reloads.loaded(self._reload_files())
             if self.config_path is not None:
@@ -136,6 +141,27 @@ class Agent:
             *self.shard,
             self.address,
         )
+
+    async def _start_probing(self, full: Config) -> None:
+        """State, network and scheduler (agent.workers starts worker processes instead)."""
+        self.state = StateStore(self.state_dir(full) / "xuncha.db")
+        self._activate(full)
+        self.scheduler = Scheduler(self.results, self.metrics)
+        assert self.net is not None
+        self.scheduler.apply(self._context())
+        self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
+
+    async def render_metrics(self) -> bytes:
+        """The whole exposition: the agent's own series, then the per-target families."""
+        # Rendered on the loop (it reads the live result store).
+        return (
+            generate_latest(self.registry)
+            + self.exposition.render(self.config.sites, self.config.accounts, self.results).encode()
+        )
+
+    def api_handlers(self) -> dict[str, Any]:
+        """Replacements for the /api/ handlers of agent.server (agent.workers routes them to workers)."""
+        return {}
 
     def _activate(self, full: Config) -> None:
         self.config = shard_view(full, self.shard)
@@ -206,19 +232,23 @@ class Agent:
                 return False, [f"internal error while loading the configuration: {clip(e)}"]
             for w in warnings:
                 log.warning("%s", w)
-            old_net = self.net
-            self._activate(full)
-            assert self.scheduler is not None
-            self.scheduler.apply(self._context())
+            await self._apply(full)
             self._mtimes = self._file_mtimes()
             self._reloads.loaded(self._reload_files())
-            if old_net is not None and old_net is not self.net:
-                # Probes in flight still use the old network; it closes when the last one ends.
-                task = asyncio.create_task(old_net.retire(), name="retire network")
-                self._retiring[task] = old_net
-                task.add_done_callback(lambda t: self._retiring.pop(t, None))
             log.info("configuration reloaded: %d sites, %d accounts", len(self.config.sites), len(self.config.accounts))
             return True, []
+
+    async def _apply(self, full: Config) -> None:
+        """Run a validated configuration (a reload, or a worker told by its supervisor)."""
+        old_net = self.net
+        self._activate(full)
+        assert self.scheduler is not None
+        self.scheduler.apply(self._context())
+        if old_net is not None and old_net is not self.net:
+            # Probes in flight still use the old network; it closes when the last one ends.
+            task = asyncio.create_task(old_net.retire(), name="retire network")
+            self._retiring[task] = old_net
+            task.add_done_callback(lambda t: self._retiring.pop(t, None))
 
     def _reload_files(self) -> tuple[Path, ...]:
         """Every file a reload reads: watched for changes, and hashed to skip reloads that change nothing."""

@@ -14,7 +14,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from prometheus_client import generate_latest
 
 from agent.findings import account_findings, site_findings
 from agent.quarterly import web as quarterly_web
@@ -58,11 +57,12 @@ def build_app(agent: Agent, middlewares: list[Any] | None = None) -> web.Applica
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/-/reload", reload)
-    app.router.add_get("/api/sites", sites)
-    app.router.add_get("/api/sites/{code}", site)
-    app.router.add_get("/api/accounts", accounts)
-    app.router.add_get("/api/accounts/{id}", account)
-    app.router.add_get("/api/findings", findings)
+    api = agent.api_handlers()  # with worker processes: answered by the workers (agent.workers)
+    app.router.add_get("/api/sites", api.get("sites", sites))
+    app.router.add_get("/api/sites/{code}", api.get("site", site))
+    app.router.add_get("/api/accounts", api.get("accounts", accounts))
+    app.router.add_get("/api/accounts/{id}", api.get("account", account))
+    app.router.add_get("/api/findings", api.get("findings", findings))
     quarterly_web.install(app, lambda: app[AGENT].config)  # /report (report.prometheus)
     return app
 
@@ -73,11 +73,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
-    # Rendered on the loop (it reads the live result store); compressed off it.
-    text = (
-        generate_latest(agent.registry)
-        + agent.exposition.render(agent.config.sites, agent.config.accounts, agent.results).encode()
-    )
+    text = await agent.render_metrics()  # compressed off the loop
     headers = {"Content-Type": CONTENT_TYPE}
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         text = await asyncio.to_thread(gzip.compress, text, 1)

@@ -8,6 +8,10 @@ moved aside and started afresh (``xuncha.db.corrupt-<time>``), with a log line.
 
 Calls are synchronous: each is one indexed statement on a local file, far
 cheaper than the network I/O around it.
+
+Worker processes (agent.workers) share the one file: WAL lets them read while one
+writes, and a writer waits up to ``BUSY_TIMEOUT`` for another's transaction.  A
+database that is merely locked by a sibling is never mistaken for a damaged one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's write
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -45,14 +51,16 @@ class StateStore:
             return self._init(sqlite3.connect(":memory:"))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = self._init(sqlite3.connect(self.path))
+            db = self._init(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT))
             db.execute("SELECT count(*) FROM state").fetchone()
             return db
         except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise  # held by another worker beyond the timeout: not damage, never moved aside
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
             log.error("state database %s is unreadable (%s); moved to %s, starting afresh", self.path, e, aside)
             self.path.rename(aside)
-            return self._init(sqlite3.connect(self.path))
+            return self._init(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT))
 
     @staticmethod
     def _init(db: sqlite3.Connection) -> sqlite3.Connection:

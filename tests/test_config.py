@@ -88,7 +88,7 @@ sites:
         path="/etc/xuncha/xuncha.yml",
     )
     assert errs == [
-        "/etc/xuncha/xuncha.yml: colour: unknown key (known: listen, state_dir, dns, tls, http, intervals, concurrency, "
+        "/etc/xuncha/xuncha.yml: colour: unknown key (known: listen, state_dir, workers, dns, tls, http, intervals, concurrency, "
         "content, links, feeds, sites, accounts, site_files, account_files, web, report)",
         "/etc/xuncha/xuncha.yml: intervals.http: 5 needs a unit, like 5s",
         "/etc/xuncha/xuncha.yml: sites[0] (4405070010): url: 'ftp://a.gov.cn/' must start with http:// or https://",

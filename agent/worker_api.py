@@ -1,0 +1,216 @@
+"""One worker process of a supervisor (agent.workers): ``python -m agent.worker_api``.
+
+It reads its part of the registry from stdin (frames of ``(generation, Config)``), runs the
+ordinary agent on it — scheduler, network, link checks, the shared state database — and
+serves, on a Unix socket and nowhere else, the same ``/api/`` as a single agent plus:
+
+- ``GET /-/worker/exposition``: its per-target samples, one block per family, and its probe
+  series (agent.workers.pack_exposition);
+- ``GET /-/worker/status``: which worker, which process, which targets, which configuration.
+
+It answers on stdout (one JSON line: ``{"ready": …}`` once, ``{"applied": generation}`` per
+configuration) and stops at EOF on stdin: when the supervisor closes it, or dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from agent.config import Config
+from agent.limits import clip
+from agent.runtime import Agent
+from agent.server import build_app
+from agent.web import WebGuard, WebState
+from agent.workers import EXPOSITION_PATH, STATUS_PATH, pack_exposition, probe_families, read_frame
+
+log = logging.getLogger("agent.worker")
+WORKER: web.AppKey[WorkerAgent] = web.AppKey("worker")
+
+
+class _Unserved(WebState):
+    """A worker has no port of its own: the supervisor's carries the web configuration."""
+
+    def load(self, settings: Any) -> WebGuard:
+        self.guard = WebGuard()
+        return self.guard
+
+
+class WorkerAgent(Agent):
+    """An agent on one worker's part of the registry, answering its supervisor over a Unix socket."""
+
+    def __init__(self, config: Config, socket: Path, index: tuple[int, int]) -> None:
+        super().__init__(None, config=config)
+        self.web = _Unserved()
+        self.socket = socket
+        self.index = index
+        self.generation = 0
+
+    async def _serve(self) -> None:
+        app = build_app(self)  # the same /api/ handlers, over this worker's registry and results
+        app[WORKER] = self
+        app.router.add_get(EXPOSITION_PATH, exposition)
+        app.router.add_get(STATUS_PATH, status)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.UnixSite(self._runner, str(self.socket)).start()
+        os.chmod(self.socket, 0o600)
+        self.address = str(self.socket)
+
+    async def take(self, generation: int, cfg: Config) -> None:
+        """A configuration the supervisor validated: no files are read again here."""
+        self._initial = cfg
+        await self._apply(cfg)
+        self.generation = generation
+        log.info(
+            "worker %d/%d: configuration %d: %d sites, %d accounts",
+            *self.index,
+            generation,
+            len(self.config.sites),
+            len(self.config.accounts),
+        )
+
+
+async def exposition(request: web.Request) -> web.Response:
+    w = request.app[WORKER]
+    blocks = w.exposition.blocks(w.config.sites, w.config.accounts, w.results)
+    return web.Response(body=pack_exposition(blocks, probe_families(w.metrics)))
+
+
+async def status(request: web.Request) -> web.Response:
+    w = request.app[WORKER]
+    body = {
+        "worker": w.index[0],
+        "workers": w.index[1],
+        "pid": os.getpid(),
+        "generation": w.generation,
+        "healthy": w.healthy(),
+        "sites": [s.code for s in w.config.sites],
+        "accounts": [a.id for a in w.config.accounts],
+        "jobs": w.scheduler.jobs() if w.scheduler is not None else 0,
+    }
+    return web.json_response(body)
+
+
+class _Tag(logging.Filter):
+    """``worker=<i>`` on every log line of this process (logfmt and json carry extra fields)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self.index
+        return True
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM from the kernel when the supervisor dies (Linux); EOF on stdin covers the rest."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if parent and os.getppid() != parent:  # it died before prctl took effect
+        sys.exit(0)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    first = await read_frame(reader)
+    if first is None:
+        return 0
+    generation, cfg = first
+    w = WorkerAgent(cfg, Path(args.socket), args.worker)
+    w.generation = generation
+    await w.start()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    _say({"ready": os.getpid(), "targets": [len(w.config.sites), len(w.config.accounts)]})
+
+    async def commands() -> None:
+        while True:
+            message = await read_frame(reader)
+            if message is None:
+                log.info("worker %d/%d: supervisor gone (stdin closed); stopping", *args.worker)
+                stop.set()
+                return
+            gen, new = message
+            try:
+                await w.take(gen, new)
+                _say({"applied": gen})
+            except Exception as e:  # noqa: BLE001 — reported to the supervisor, which logs it
+                log.exception("worker %d/%d: configuration %d not applied", *args.worker, gen)
+                _say({"applied": gen, "errors": [clip(str(e))]})
+
+    task = asyncio.create_task(commands(), name="supervisor")
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await w.stop()
+    return 0
+
+
+def _load(path: str) -> int:
+    """For agent.workers.load_isolated: ("config", Config) or ("error", issues), pickled."""
+    import pickle
+
+    from agent import config as config_mod
+
+    try:
+        message: tuple[str, Any] = ("config", config_mod.load(path))
+    except config_mod.ConfigError as e:
+        message = ("error", e.issues)
+    sys.stdout.buffer.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agent import logs
+    from agent.shard import parse_shard
+    from agent.web import raise_nofile_limit
+
+    p = argparse.ArgumentParser(prog="xuncha-worker")
+    p.add_argument("--load", help="only read and validate this configuration; write it pickled to stdout")
+    p.add_argument("--worker", type=parse_shard, help="i/n")
+    p.add_argument("--socket")
+    p.add_argument("--parent", type=int, default=0)
+    p.add_argument("--log.level", dest="log_level", default="info")
+    p.add_argument("--log.format", dest="log_format", default="logfmt")
+    args = p.parse_args(argv)
+    if args.load:
+        return _load(args.load)
+    if args.worker is None or args.socket is None:
+        p.error("--worker and --socket are required")
+    # Ctrl-C reaches the whole process group: the supervisor decides, and closes our stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _die_with_parent(args.parent)
+    handler = logs.setup(args.log_level, args.log_format)
+    handler.addFilter(_Tag(args.worker[0]))
+    raise_nofile_limit()
+    return asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

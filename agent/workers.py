@@ -1,0 +1,697 @@
+"""Worker processes: one asyncio loop is one core, so a large registry runs on several.
+
+With ``workers:`` above 1 (``auto``: one per core), ``xuncha run`` is a *supervisor*: it reads
+and validates the configuration, serves the port (``/metrics``, ``/api/``, ``/-/reload``,
+``/healthz``, with the web configuration), watches the files, and probes nothing.  Each worker
+process (:mod:`agent.worker_api`) owns a shard of the registry and runs the ordinary scheduler
+on it; all of them share the one state database (SQLite in WAL mode, agent.state).
+
+- **Which worker owns a target**: :func:`worker_of`, the jump hash of :mod:`agent.shard` on
+  the key salted with ``worker:``.  Salted, because a ``--shard i/n`` agent holds only keys
+  whose unsalted bucket is ``i``, and the jump hash of those keys over fewer buckets is not
+  uniform (shard 0 of 3 would put everything on worker 0).
+- **Configuration** goes to a worker over its stdin, a pipe only the supervisor holds: frames
+  of ``(generation, Config)`` pickled, the worker's part of the registry only.  The worker
+  answers on stdout with a JSON line.  A reload is validated by the supervisor first; on
+  success every worker gets its new part (the reply says it took it); on failure nobody changes.
+- **Scrapes and /api/** go over a Unix socket per worker, HTTP (aiohttp both ends).  A worker
+  returns its per-target samples one block per family (:data:`agent.collector.FAMILIES`);
+  the supervisor writes each family's header once and then every worker's block for it, so each
+  family stays one group, as the text format requires.  Within a family the samples come worker
+  by worker (each in registry order) rather than in registry order: the same bytes as one
+  process whose registry lists the targets worker by worker (tests/test_workers.py checks it).
+  The probe and scheduler series (durations, lag, runs, in flight) are summed over the workers:
+  the same families, labels and meaning as one process, so rules and dashboards do not change.
+  Per-worker memory, CPU and restarts have their own ``xuncha_worker_*`` series.
+- **A worker that dies** is started again with backoff (0.5 s doubling to 30 s; reset after
+  a minute up), with the same shard and the current configuration.  What its targets keep
+  across restarts lives in the shared SQLite file; their latest results are probed again
+  within the first-run spread (agent.scheduler).
+- **No orphans**: a worker stops when its stdin reaches EOF (the supervisor exited, however it
+  died) and, on Linux, is sent SIGTERM by the kernel when the supervisor dies
+  (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import pickle
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+import agent
+from agent import metric_names as m
+from agent.collector import FAMILIES
+from agent.config import Config, ConfigError, ConfigIssue, WebSettings
+from agent.runtime import Agent, shard_view
+from agent.selfmetrics import SelfMetrics
+from agent.shard import bucket
+from agent.state import StateStore
+
+log = logging.getLogger(__name__)
+
+FRAME = struct.Struct("!Q")  # length of one pickled frame on a worker's stdin
+START_TIMEOUT = 300.0  # seconds a worker has to take its shard and answer on its socket
+APPLY_TIMEOUT = 120.0  # seconds a worker has to take a reloaded configuration
+REQUEST_TIMEOUT = 30.0  # a scrape or /api/ request to one worker
+STOP_GRACE = 10.0  # seconds between EOF on stdin and SIGKILL
+BACKOFF_FIRST, BACKOFF_MAX, BACKOFF_RESET = 0.5, 30.0, 60.0
+EXPOSITION_PATH = "/-/worker/exposition"
+STATUS_PATH = "/-/worker/status"
+_PROBE_FAMILIES = ("probe_duration", "scheduler_lag", "runs", "in_flight")  # SelfMetrics, summed
+_HEADERS = [f.header.encode() for f in FAMILIES]
+_ROOT = str(Path(agent.__file__).resolve().parent.parent)  # workers run the supervisor's code
+
+
+def load_isolated(path: str | Path) -> Config:
+    """Read and validate the configuration in a short-lived process, and take the result pickled.
+
+    Parsing a national registry (25 MB of YAML, 164,000 targets) leaves ~900 MB of fragmented
+    heap behind in the process that parsed it; the same registry unpickled takes ~300 MB.  The
+    supervisor lives for months: it should not carry what a parser left behind.
+    ``ConfigError`` as :func:`agent.config.load` raises it.
+    """
+    proc = subprocess.run(  # noqa: S603 — our own interpreter and module
+        [sys.executable, "-m", "agent.worker_api", "--load", str(path)],
+        stdout=subprocess.PIPE,
+        env=_env(),
+        check=False,
+    )
+    try:
+        kind, value = pickle.loads(proc.stdout)  # noqa: S301 — written by our own child process
+    except Exception:  # noqa: BLE001 — it died (a bug, or out of memory): say so as a config error
+        issue = ConfigIssue(
+            str(path), "", "", f"could not be loaded (the loading process exited with {proc.returncode})"
+        )
+        raise ConfigError([issue]) from None
+    if kind == "error":
+        raise ConfigError(value)
+    assert isinstance(value, Config)
+    return value
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def count_of(workers: int | None, targets: int | None = None) -> int:
+    """``workers:`` as a number.  ``None`` (auto) is one per core this process may use (CPU
+    affinity and the cgroup's CPU quota: a container limited to 2 CPUs on a 64-core node gets 2),
+    but no more than one per :data:`TARGETS_PER_WORKER` targets, so that a small registry stays
+    in one process (a worker costs ~60 MB and a hop for every scrape)."""
+    if workers is not None:
+        return workers
+    cores = cpu_cores()
+    if targets is None:
+        return cores
+    return max(1, min(cores, targets // TARGETS_PER_WORKER))
+
+
+TARGETS_PER_WORKER = 5000  # a province (1,500 sites, 15,000 accounts) fits one core (issue 12)
+
+
+def cpu_cores() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(cores, math.ceil(quota)) if quota else cores)
+
+
+def _cgroup_quota() -> float | None:
+    """CPUs the cgroup may use (v2 ``cpu.max``, v1 ``cfs_quota_us``), ``None`` when unlimited."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        q = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period_us = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return None if q <= 0 else q / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def worker_of(key: str, workers: int) -> int:
+    """The worker (0 … workers-1) that owns the site code or account id ``key``."""
+    return bucket("worker:" + key, workers)
+
+
+def split(cfg: Config, workers: int, state_dir: str) -> list[Config]:
+    """Each worker's part of ``cfg``: every site and account in exactly one part, in registry order."""
+    sites: list[list[Any]] = [[] for _ in range(workers)]
+    accounts: list[list[Any]] = [[] for _ in range(workers)]
+    for s in cfg.sites:
+        sites[worker_of(s.code, workers)].append(s)
+    for a in cfg.accounts:
+        accounts[worker_of(a.id, workers)].append(a)
+    # The worker needs no web configuration (the supervisor serves the port) and no further split.
+    return [
+        dataclasses.replace(
+            cfg, sites=tuple(sites[i]), accounts=tuple(accounts[i]), state_dir=state_dir, web=WebSettings(), workers=1
+        )
+        for i in range(workers)
+    ]
+
+
+# --- the wire: frames on stdin, exposition blocks over the socket ------------------------------
+
+
+def frame(message: Any) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME.pack(len(data)) + data
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Any | None:
+    """The next frame, or ``None`` at EOF."""
+    try:
+        (size,) = FRAME.unpack(await reader.readexactly(FRAME.size))
+        data = await reader.readexactly(size)
+    except asyncio.IncompleteReadError:
+        return None
+    return pickle.loads(data)  # noqa: S301 — written by our own supervisor on a private pipe
+
+
+def probe_families(metrics: SelfMetrics) -> list[list[Any]]:
+    """A worker's probe and scheduler series, as JSON-able ``[name, type, help, samples]``."""
+    out = []
+    for attr in _PROBE_FAMILIES:
+        for metric in getattr(metrics, attr).collect():
+            samples = [[s.name, s.labels, s.value] for s in metric.samples]
+            out.append([metric.name, metric.type, metric.documentation, samples])
+    return out
+
+
+def pack_exposition(blocks: list[str], families: list[list[Any]]) -> bytes:
+    """One JSON line (block lengths in bytes, the probe series), then the blocks back to back."""
+    encoded = [b.encode() for b in blocks]
+    head = json.dumps({"lengths": [len(b) for b in encoded], "self": families}, separators=(",", ":"))
+    return head.encode() + b"\n" + b"".join(encoded)
+
+
+def unpack_exposition(body: bytes) -> tuple[list[memoryview], list[list[Any]]]:
+    nl = body.index(b"\n")
+    head = json.loads(body[:nl])
+    view = memoryview(body)
+    blocks, pos = [], nl + 1
+    for size in head["lengths"]:
+        blocks.append(view[pos : pos + size])
+        pos += size
+    if pos != len(body) or len(blocks) != len(FAMILIES):
+        raise ValueError(f"exposition of {len(blocks)} blocks, {len(body) - pos} bytes left over")
+    return blocks, head["self"]
+
+
+def merge(own: bytes, per_worker: list[list[memoryview]] | list[list[bytes]]) -> bytes:
+    """``own`` (the supervisor's series), then each per-target family once: its header, then
+    every worker's block of it, so that each family's samples form one group."""
+    parts: list[bytes | memoryview] = [own]
+    for i, header in enumerate(_HEADERS):
+        parts.append(header)
+        parts.extend(blocks[i] for blocks in per_worker)
+    return b"".join(parts)
+
+
+def sum_families(per_worker: list[list[list[Any]]]) -> list[Metric]:
+    """The workers' probe series summed sample by sample (counters, gauges and histogram buckets add)."""
+    merged: dict[str, tuple[Metric, dict[tuple[str, tuple[tuple[str, str], ...]], float]]] = {}
+    for families in per_worker:
+        for name, typ, doc, samples in families:
+            if name not in merged:
+                merged[name] = (Metric(name, doc, typ), {})
+            sums = merged[name][1]
+            for sample, labels, value in samples:
+                key = (sample, tuple(labels.items()))
+                sums[key] = sums.get(key, 0.0) + value
+    out = []
+    for metric, sums in merged.values():
+        for (sample, labels), value in sums.items():
+            metric.add_sample(sample, dict(labels), value)
+        out.append(metric)
+    return out
+
+
+# --- the supervisor's side ----------------------------------------------------------------------
+
+
+class WorkerFailed(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Worker:
+    index: int
+    socket: Path
+    proc: asyncio.subprocess.Process | None = None
+    session: aiohttp.ClientSession | None = None
+    up: bool = False
+    restarts: int = 0
+    generation: int = 0  # the configuration it acknowledged
+    ready: asyncio.Future[dict[str, Any]] | None = None
+    pending: dict[int, asyncio.Future[list[str]]] = field(default_factory=dict)
+    last_self: list[list[Any]] = field(default_factory=list)  # its probe series at the last scrape
+    process: ProcessCollector | None = None
+    reader: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+
+class WorkerPool:
+    """N worker processes: start, configure, supervise, ask, stop."""
+
+    def __init__(self, count: int, *, log_args: tuple[str, ...] = ()) -> None:
+        self.count = count
+        self.log_args = log_args
+        self.workers: list[Worker] = []
+        self._views: list[Config] = []
+        self._generation = 0
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._socket_dir: Path | None = None
+
+    # --- starting and supervising --------------------------------------------------
+
+    async def start(self, cfg: Config, state_dir: Path) -> None:
+        """Start every worker on its part of ``cfg``; raise :class:`WorkerFailed` if one cannot start."""
+        self._socket_dir = _socket_dir(state_dir)
+        self._generation = 1
+        self._views = split(cfg, self.count, str(state_dir))
+        self.workers = [Worker(i, self._socket_dir / f"{i}.sock") for i in range(self.count)]
+        for w in self.workers:
+            w.process = ProcessCollector(namespace="", pid=_pid_of(w), registry=None)
+        try:
+            await asyncio.gather(*(self._spawn(w) for w in self.workers))
+        except BaseException:
+            await self.stop()
+            raise
+        self._tasks = [asyncio.create_task(self._supervise(w), name=f"worker {w.index}") for w in self.workers]
+
+    async def _spawn(self, w: Worker) -> None:
+        loop = asyncio.get_running_loop()
+        env = _env()
+        w.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "agent.worker_api",
+            "--worker",
+            f"{w.index}/{self.count}",
+            "--socket",
+            str(w.socket),
+            "--parent",
+            str(os.getpid()),
+            *self.log_args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        w.ready = loop.create_future()
+        w.pending = {}
+        w.reader = asyncio.create_task(self._read(w, w.proc), name=f"worker {w.index} replies")
+        generation = self._generation
+        try:
+            assert w.proc.stdin is not None
+            w.proc.stdin.write(frame((generation, self._views[w.index])))
+            await w.proc.stdin.drain()
+            ready = await asyncio.wait_for(asyncio.shield(w.ready), START_TIMEOUT)
+        except (OSError, TimeoutError, WorkerFailed) as e:
+            w.ready.cancel()  # nobody waits for it any more
+            with contextlib.suppress(ProcessLookupError):
+                w.proc.kill()
+            await w.proc.wait()
+            raise WorkerFailed(f"worker {w.index} did not start: {e or type(e).__name__}") from None
+        if w.session is not None:
+            await w.session.close()
+        w.session = aiohttp.ClientSession(
+            connector=aiohttp.UnixConnector(path=str(w.socket)),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+        )
+        w.generation, w.up, w.last_self = generation, True, []
+        log.info("worker %d started (pid %d): %s sites, %s accounts", w.index, w.proc.pid, *ready["targets"])
+        if generation != self._generation:  # a reload came while it started
+            await self._send(w, self._generation, self._views[w.index])
+
+    async def _read(self, w: Worker, proc: asyncio.subprocess.Process) -> None:
+        """The worker's replies on stdout, one JSON line each."""
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                continue
+            if "ready" in reply and w.ready is not None and not w.ready.done():
+                w.ready.set_result(reply)
+            elif "applied" in reply:
+                fut = w.pending.pop(int(reply["applied"]), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(list(reply.get("errors", [])))
+        gone = WorkerFailed(f"exited with {await proc.wait()}")
+        if w.ready is not None and not w.ready.done():
+            w.ready.set_exception(gone)
+        for fut in w.pending.values():
+            if not fut.done():
+                fut.set_exception(gone)
+        w.pending = {}
+
+    async def _supervise(self, w: Worker) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = BACKOFF_FIRST
+        while not self._stopping:
+            up_since = loop.time()
+            assert w.proc is not None
+            code = await w.proc.wait()
+            w.up = False
+            if self._stopping:
+                return
+            w.restarts += 1
+            if loop.time() - up_since > BACKOFF_RESET:
+                backoff = BACKOFF_FIRST
+            log.error("worker %d (pid %s) exited with %s; starting it again in %.1fs", w.index, w.pid, code, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+            if self._stopping:
+                return
+            try:
+                await self._spawn(w)
+            except WorkerFailed as e:
+                log.error("%s", e)
+            except Exception:  # noqa: BLE001 — e.g. no descriptors left to start it: try again later
+                log.exception("worker %d could not be started", w.index)
+                if w.proc is not None and w.proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        w.proc.kill()
+                    await w.proc.wait()
+
+    # --- configuration ---------------------------------------------------------------
+
+    async def apply(self, cfg: Config, state_dir: Path) -> list[str]:
+        """Give every worker its part of ``cfg`` (validated); the problems, if any worker did not take it."""
+        self._generation += 1
+        self._views = split(cfg, self.count, str(state_dir))
+        replies = await asyncio.gather(*(self._send(w, self._generation, self._views[w.index]) for w in self.workers))
+        return [e for errors in replies for e in errors]
+
+    async def _send(self, w: Worker, generation: int, view: Config) -> list[str]:
+        if not w.up or w.proc is None or w.proc.stdin is None:
+            return [f"worker {w.index} is not running; it takes the new configuration when it starts again"]
+        fut = asyncio.get_running_loop().create_future()
+        w.pending[generation] = fut
+        try:
+            w.proc.stdin.write(frame((generation, view)))
+            await w.proc.stdin.drain()
+            errors = await asyncio.wait_for(fut, APPLY_TIMEOUT)
+        except (OSError, TimeoutError, WorkerFailed) as e:
+            return [f"worker {w.index}: configuration not applied: {e or type(e).__name__}"]
+        if not errors:
+            w.generation = max(w.generation, generation)
+        return [f"worker {w.index}: {e}" for e in errors]
+
+    # --- asking the workers --------------------------------------------------------------
+
+    async def get(self, w: Worker, path: str) -> tuple[int, bytes, str] | None:
+        """``GET path`` on worker ``w``: (status, body, content type), or ``None`` if it did not answer."""
+        if not w.up or w.session is None:
+            return None
+        try:
+            async with w.session.get(f"http://worker{path}") as r:
+                return r.status, await r.read(), r.content_type
+        except (aiohttp.ClientError, OSError, TimeoutError) as e:
+            log.warning("worker %d did not answer %s: %s", w.index, path, e or type(e).__name__)
+            return None
+
+    async def render(self, own: Callable[[], bytes]) -> bytes:
+        """The merged exposition: ``own()`` (the supervisor's series, with the workers' summed), then
+        every per-target family once, each with every worker's block."""
+        replies = await asyncio.gather(*(self.get(w, EXPOSITION_PATH) for w in self.workers))
+        per_worker: list[list[memoryview]] = []
+        for w, reply in zip(self.workers, replies, strict=True):
+            if reply is None or reply[0] != 200:
+                continue
+            try:
+                blocks, families = unpack_exposition(reply[1])
+            except (ValueError, KeyError) as e:
+                log.error("worker %d sent an unreadable exposition: %s", w.index, e)
+                continue
+            w.last_self = families
+            per_worker.append(blocks)
+        return merge(own(), per_worker)
+
+    def up(self) -> int:
+        return sum(w.up for w in self.workers)
+
+    def running(self) -> bool:
+        return not self._stopping and self.up() > 0
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(self._stop(w) for w in self.workers))
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    async def _stop(self, w: Worker) -> None:
+        w.up = False
+        proc = w.proc
+        if proc is not None and proc.returncode is None:
+            if proc.stdin is not None:
+                proc.stdin.close()  # EOF: the worker stops its probes and exits
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_GRACE)
+            except TimeoutError:
+                log.warning("worker %d did not stop within %gs; killing it", w.index, STOP_GRACE)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if w.reader is not None:
+            await asyncio.gather(w.reader, return_exceptions=True)
+        if w.session is not None:
+            await w.session.close()
+
+
+def _pid_of(w: Worker) -> Callable[[], int | str]:
+    return lambda: w.pid or "none"  # "none": no /proc entry, no samples
+
+
+def _socket_dir(state_dir: Path) -> Path:
+    """A private directory for the workers' sockets, ``workers-<supervisor pid>`` in the state
+    directory (unless its path is too long for a Unix socket: 108 bytes on Linux).  Those of
+    supervisors that no longer run (killed with SIGKILL) are removed."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for old in state_dir.glob("workers-*"):
+        pid = old.name.removeprefix("workers-")
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    here = state_dir.resolve() / f"workers-{os.getpid()}"
+    if len(str(here)) > 90:
+        return Path(tempfile.mkdtemp(prefix="xuncha-workers-"))
+    shutil.rmtree(here, ignore_errors=True)
+    here.mkdir(mode=0o700)
+    return here
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class PoolCollector(Collector):
+    """The supervisor's view of its workers: their probe series summed, how many run, their resources."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        workers = self.pool.workers
+        yield from sum_families([w.last_self for w in workers])
+        configured = GaugeMetricFamily(m.WORKERS, "Worker processes configured (workers:).")
+        configured.add_metric([], self.pool.count)
+        yield configured
+        up = GaugeMetricFamily(m.WORKERS_UP, "Worker processes running.")
+        up.add_metric([], self.pool.up())
+        yield up
+        restarts = CounterMetricFamily(
+            m.WORKER_RESTARTS_TOTAL.removesuffix("_total"),
+            "Times a worker process was started again.",
+            labels=["worker"],
+        )
+        rss = GaugeMetricFamily(m.WORKER_RESIDENT_MEMORY_BYTES, "Resident memory of each worker.", labels=["worker"])
+        cpu = CounterMetricFamily(
+            m.WORKER_CPU_SECONDS_TOTAL.removesuffix("_total"), "CPU time of each worker.", labels=["worker"]
+        )
+        for w in workers:
+            label = [str(w.index)]
+            restarts.add_metric(label, w.restarts)
+            for metric in w.process.collect() if w.process is not None and w.up else ():
+                for s in metric.samples:
+                    if s.name == "process_resident_memory_bytes":
+                        rss.add_metric(label, s.value)
+                    elif s.name == "process_cpu_seconds_total":
+                        cpu.add_metric(label, s.value)
+        yield from (restarts, rss, cpu)
+
+
+class Supervisor(Agent):
+    """The agent the user sees when ``workers`` > 1: the port, the configuration, the workers."""
+
+    def __init__(
+        self, *args: Any, workers: int, workers_flag: bool = False, log_args: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
+        self.pool = WorkerPool(workers, log_args=log_args)
+        self._workers_flag = workers_flag  # --workers given: the configuration's workers: does not count
+        super().__init__(*args, **kwargs)
+
+    def _load(self) -> Config:
+        if self._initial is not None and (self.config_path is None or not self._loaded_once):
+            return super()._load()
+        assert self.config_path is not None
+        return load_isolated(self.config_path)  # each reload too: see load_isolated
+
+    def _probe_metrics(self) -> SelfMetrics:
+        self.registry.register(PoolCollector(self.pool))
+        return SelfMetrics(CollectorRegistry())  # the workers' are summed by PoolCollector; this one stays unused
+
+    async def _start_probing(self, full: Config) -> None:
+        self._activate(full)
+        state_dir = self.state_dir(full).resolve()
+        StateStore(state_dir / "xuncha.db").close()  # created (WAL) once, before N processes open it
+        await self.pool.start(self.config, state_dir)
+
+    def _activate(self, full: Config) -> None:
+        self.config = shard_view(full, self.shard)  # the supervisor probes nothing: no network, no scheduler
+        self.reload_successful = True
+        self.reload_success_timestamp = time.time()
+
+    async def _apply(self, full: Config) -> None:
+        wanted = count_of(full.workers, len(full.sites) + len(full.accounts))
+        if not self._workers_flag and wanted != self.pool.count:
+            log.warning(
+                "workers: %s now means %d worker processes; that needs a restart (keeping %d)",
+                full.workers or "auto",
+                wanted,
+                self.pool.count,
+            )
+        self._activate(full)
+        for problem in await self.pool.apply(self.config, self.state_dir(full).resolve()):
+            log.warning("reload: %s", problem)
+
+    def healthy(self) -> bool:
+        return self.pool.running()
+
+    async def render_metrics(self) -> bytes:
+        return await self.pool.render(lambda: generate_latest(self.registry))
+
+    def api_handlers(self) -> dict[str, Any]:
+        return _api(self)
+
+    async def stop(self) -> None:
+        await self.pool.stop()
+        await super().stop()
+
+
+# --- /api/ over the workers -------------------------------------------------------------------
+
+
+def _api(sup: Supervisor) -> dict[str, Any]:
+    from agent.server import _json
+
+    pool = sup.pool
+
+    async def gather(path: str) -> list[Any] | web.Response:
+        replies = await asyncio.gather(*(pool.get(w, path) for w in pool.workers))
+        out: list[Any] = []
+        for w, reply in zip(pool.workers, replies, strict=True):
+            if reply is None or reply[0] != 200:
+                return _json({"error": f"worker {w.index} is not answering; try again shortly"}, status=503)
+            out += json.loads(reply[1])
+        return out
+
+    def order(what: str) -> dict[str, int]:
+        if what == "site":
+            return {s.code: i for i, s in enumerate(sup.config.sites)}
+        return {a.id: i for i, a in enumerate(sup.config.accounts)}
+
+    async def sites(request: web.Request) -> web.Response:
+        out = await gather("/api/sites")
+        if isinstance(out, web.Response):
+            return out
+        at = order("site")
+        return _json(sorted(out, key=lambda d: at.get(d["code"], math.inf)))
+
+    async def accounts(request: web.Request) -> web.Response:
+        out = await gather("/api/accounts")
+        if isinstance(out, web.Response):
+            return out
+        at = order("account")
+        return _json(sorted(out, key=lambda d: at.get(d["account"]["id"], math.inf)))
+
+    async def findings(request: web.Request) -> web.Response:
+        out = await gather("/api/findings")
+        if isinstance(out, web.Response):
+            return out
+        sites_at, accounts_at = order("site"), order("account")
+
+        def key(d: dict[str, Any]) -> tuple[int, float]:
+            if "code" in d:
+                return 0, sites_at.get(d["code"], math.inf)
+            return 1, accounts_at.get(d.get("account", ""), math.inf)
+
+        return _json(sorted(out, key=key))  # stable: a target's findings keep their order
+
+    async def owner(request: web.Request, key: str, path: str) -> web.Response:
+        w = pool.workers[worker_of(key, pool.count)]
+        reply = await pool.get(w, path)
+        if reply is None:
+            return _json({"error": f"worker {w.index}, which watches {key}, is not answering"}, status=503)
+        status, body, content_type = reply
+        return web.Response(body=body, status=status, content_type=content_type)
+
+    async def site(request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        return await owner(request, code, f"/api/sites/{_quote(code)}")
+
+    async def account(request: web.Request) -> web.Response:
+        ident = request.match_info["id"]
+        return await owner(request, ident, f"/api/accounts/{_quote(ident)}")
+
+    return {"sites": sites, "accounts": accounts, "findings": findings, "site": site, "account": account}
+
+
+def _quote(part: str) -> str:
+    from urllib.parse import quote
+
+    return quote(part, safe="")

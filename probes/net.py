@@ -26,7 +26,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
@@ -44,8 +44,8 @@ from probes.addresses import Guard, Policy
 
 _DNS_CACHE_ENTRIES = 100_000
 # Idle keep-alive connections are dropped after this: below Apache's default KeepAliveTimeout
-# (5 s), so that a server seldom closes a connection just as we reuse it (and when it does, the
-# fetch is retried once on a fresh connection).  A site's content pages and link checks, and the
+# (5 s), so that a server seldom closes a connection just as we reuse it (when it does, aiohttp
+# sends the GET or HEAD again on a new connection).  A site's content pages and link checks, and the
 # stream of feeds to one RSSHub, follow each other far closer than that.
 _KEEPALIVE_SECONDS = 4.0
 # The address policy of the fetch in progress (probes.addresses): the connector asks it about
@@ -323,7 +323,6 @@ class Network:
         trace.on_dns_resolvehost_end.append(_mark("resolve_end"))
         trace.on_connection_create_start.append(_mark("connect_start"))
         trace.on_connection_create_end.append(_mark("connect_end"))
-        trace.on_connection_reuseconn.append(_mark("reused"))
         trace.on_request_headers_sent.append(_mark("sent"))
         trace.on_request_end.append(_mark("headers"))
         trace.on_request_redirect.append(_mark("headers"))
@@ -370,30 +369,16 @@ class Network:
         Every connection is admitted by ``guard`` (default: :attr:`policy` with the first hop
         trusted, the registry's target as configured); a refused one fails the fetch.
         ``reuse``: a keep-alive connection from the pool of the guard's trust context
-        (:meth:`session_for`); a reused connection that the server had closed is retried once
-        on a fresh one, as a browser does."""
+        (:meth:`session_for`).  A GET or HEAD that meets a reused connection just closed by the
+        server is sent again on a new one by aiohttp itself (RFC 9112 §9.3.1), as a browser does."""
         if guard is None and self.policy is not None:
             guard = Guard(self.policy, trust_first=True)
-        fresh = replace(guard, refused=list(guard.refused)) if guard is not None else None
         token = _GUARD.set(guard)
         try:
             session = self.session_for(guard, reuse)
-            got, reused = await self._fetch(
+            return await self._fetch(
                 session, url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects
             )
-        finally:
-            _GUARD.reset(token)
-        if not (reused and got.failure in (Failure.DISCONNECTED, Failure.CONNECTION)):
-            return got
-        # The guard as it was before this fetch: the retry judges its hops from the start.
-        if guard is not None and fresh is not None:
-            guard.policy, guard.connections, guard.refused = fresh.policy, fresh.connections, fresh.refused
-        token = _GUARD.set(guard)
-        try:
-            got, _ = await self._fetch(
-                self.session(), url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects
-            )
-            return got
         finally:
             _GUARD.reset(token)
 
@@ -408,8 +393,7 @@ class Network:
         verify: bool | None,
         headers: Mapping[str, str] | None,
         max_redirects: int | None,
-    ) -> tuple[Fetched, bool]:
-        """The fetch, and whether it went over a reused connection."""
+    ) -> Fetched:
         timeout = self.http_cfg.timeout if timeout is None else timeout
         max_bytes = self.http_cfg.max_body_bytes if max_bytes is None else max_bytes
         verify = self.http_cfg.verify_certificate if verify is None else verify
@@ -420,10 +404,9 @@ class Network:
         state: dict[str, Any] = {"url": url}
         try:
             async with asyncio.timeout(timeout):
-                got = await self._exchange(
+                return await self._exchange(
                     session, url, method, max_bytes, keep_body, verify, headers, max_redirects, ctx, state, start
                 )
-                return got, "reused" in marks
         except TimeoutError:
             failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
         except Blocked as e:
@@ -456,7 +439,10 @@ class Network:
         except (aiohttp.InvalidURL, ValueError) as e:
             failure, error = Failure.BAD_URL, f"bad url or redirect target: {e}"
         except aiohttp.ClientOSError as e:
-            failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
+            if isinstance(e.__cause__, Blocked):  # a reused connection refused (_GuardedConnector.connect)
+                failure, error = Failure.BLOCKED, str(e.__cause__)
+            else:
+                failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
         except aiohttp.ClientError as e:
             failure, error = Failure.OTHER, f"http: {type(e).__name__}: {e}"
         return Fetched(
@@ -469,7 +455,7 @@ class Network:
             redirects=int(state.get("redirects", 0)),
             phases=_phases(marks, start, state.get("body_start")),
             seconds=time.perf_counter() - start,
-        ), "reused" in marks
+        )
 
     async def _exchange(
         self,

@@ -203,3 +203,42 @@ async def test_public_link_checks_share_connections(site: Server, zone: DnsServe
     for path in ("/a", "/b", "/c"):
         assert (await links.check(ctx.net, f"http://{HOST}:{site.port}{path}", 2.0, allow)).ok
     assert len(site.ports) == 1
+
+
+async def test_a_keep_alive_connection_the_server_drops_is_retried_once_on_a_fresh_one(
+    zone: DnsServer, nets: list[Network]
+) -> None:
+    """Servers close idle keep-alive connections when they like (Apache after 5 s): a request that
+    meets such a close is asked again on a new connection (aiohttp does it, RFC 9112), as a browser
+    does — not reported as a failure of the site."""
+    import asyncio
+
+    connections = 0
+    requests = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections, requests
+        connections += 1
+        answered = 0
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b""
+            if not head:
+                break
+            requests += 1
+            if answered:  # the second request on a connection: drop it unanswered
+                break
+            answered += 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        _, ctx = _ctx(zone, nets, port)
+        first = await ctx.net.fetch(f"http://{HOST}:{port}/", reuse=True)
+        second = await ctx.net.fetch(f"http://{HOST}:{port}/col0/", reuse=True)
+    finally:
+        server.close()
+    assert first.ok and second.ok, (first.error, second.error)
+    assert (connections, requests) == (2, 3)

@@ -43,11 +43,14 @@ from domain.settings import DnsConfig, HttpConfig, TlsConfig
 from probes.addresses import Guard, Policy
 
 _DNS_CACHE_ENTRIES = 100_000
-# Idle keep-alive connections are dropped after this: below Apache's default KeepAliveTimeout
-# (5 s), so that a server seldom closes a connection just as we reuse it (when it does, aiohttp
-# sends the GET or HEAD again on a new connection).  A site's content pages and link checks, and the
-# stream of feeds to one RSSHub, follow each other far closer than that.
-_KEEPALIVE_SECONDS = 4.0
+# Idle keep-alive connections are dropped after this (aiohttp's sweep runs at this period, so
+# an idle one lives at most twice as long).  Short on purpose: a site's content pages and link
+# checks, and the stream of feeds to one RSSHub, follow each other within milliseconds, while
+# every idle TLS connection holds asyncio's 256 KiB read buffer — at 4 s the start-up burst of
+# the 1,500-site benchmark peaked 145 MiB higher (bench/README.md).  Far below Apache's default
+# KeepAliveTimeout (5 s), so a server seldom closes a connection just as we reuse it; when it
+# does, aiohttp sends the GET or HEAD again on a new connection.
+_KEEPALIVE_SECONDS = 1.0
 # The address policy of the fetch in progress (probes.addresses): the connector asks it about
 # every connection, redirects included, after resolution — so it judges resolved addresses.
 _GUARD: ContextVar[Guard | None] = ContextVar("xuncha_address_guard", default=None)

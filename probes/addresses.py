@@ -42,6 +42,12 @@ class Policy:
         """This policy, also allowing ``addresses`` (those of a registry-named target)."""
         return replace(self, trusted=self.trusted | {_canonical(a) for a in addresses if a})
 
+    def exceptions(self) -> tuple[str, ...]:
+        """The trusted addresses this policy admits and would refuse without them (beyond
+        ``allow_networks``): when there are none, it answers exactly as the network's base policy."""
+        base = replace(self, trusted=frozenset())
+        return tuple(sorted(a for a in self.trusted if allowed(a, base) is not None))
+
     def non_public_trusted(self) -> tuple[str, ...]:
         """The trusted addresses the policy would otherwise refuse (they change its answers)."""
         return tuple(sorted(a for a in self.trusted if category(a) is not None))

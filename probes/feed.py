@@ -93,7 +93,11 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
         )
 
     fetched = await ctx.net.fetch(
-        url, timeout=feeds.timeout, max_bytes=feeds.max_bytes, headers=memo.conditional_headers() | {"Accept": ACCEPT}
+        url,
+        timeout=feeds.timeout,
+        max_bytes=feeds.max_bytes,
+        headers=memo.conditional_headers() | {"Accept": ACCEPT},
+        reuse=True,  # the feeds of one RSSHub share keep-alive connections (probes.net)
     )
     now = ctx.clock()
     backoff = next_backoff(blocked, fetched.status, fetched.failure, fetched.headers.get("retry-after"), now)

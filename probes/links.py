@@ -128,11 +128,17 @@ async def check(net: Network, url: str, timeout: float, policy: Policy = _NO_EXC
         max_bytes=GET_PROBE_BYTES,
         keep_body=False,
         guard=Guard(policy, trust_first=False),
+        reuse=True,  # pooled only while the policy has no exceptions (probes.net.Network.session_for)
     )
     if not needs_get(head):
         return judge_fetch(head)
     get = await net.fetch(
-        url, timeout=timeout, max_bytes=GET_PROBE_BYTES, keep_body=False, guard=Guard(policy, trust_first=False)
+        url,
+        timeout=timeout,
+        max_bytes=GET_PROBE_BYTES,
+        keep_body=False,
+        guard=Guard(policy, trust_first=False),
+        reuse=True,
     )
     return judge_fetch(head, get)
 
@@ -244,7 +250,11 @@ async def probe(site: Site, ctx: ProbeContext) -> LinksResult:
     # The homepage is the registry's: trusted as configured, and its address then allowed to links.
     guard = Guard(ctx.net.policy or Policy(allow_networks=ctx.config.links.allow_networks), trust_first=True)
     home = await ctx.net.fetch(
-        site.url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes, guard=guard
+        site.url,
+        timeout=ctx.config.content.timeout,
+        max_bytes=ctx.config.content.max_page_bytes,
+        guard=guard,
+        reuse=True,
     )
     result = await _probe(site, ctx, home, guard.policy)
     return replace(result, started=started, duration_seconds=time.perf_counter() - t0)

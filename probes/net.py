@@ -5,6 +5,12 @@ with the configured nameservers), and the HTTP, TLS, content, link and feed
 probes connect to the addresses it returns.  So a test fleet on a private zone
 works, and a DNS finding agrees with the HTTP finding for the same site.
 
+Connections: the availability visit (and anything not asking for ``reuse``) opens a fresh
+connection, as a browser's first visit and blackbox_exporter do.  Fetches with ``reuse=True``
+(content pages and columns, feeds, link checks) take keep-alive connections from a pool; see
+:meth:`Network.session_for` for how the pools are keyed and why a reused connection can never
+take a fetch where its own address policy would refuse to go.
+
 Nothing here raises for a failing target: :meth:`Network.fetch` returns a
 :class:`Fetched` whose ``error`` says what went wrong, in words an operator can
 act on.
@@ -37,6 +43,14 @@ from domain.settings import DnsConfig, HttpConfig, TlsConfig
 from probes.addresses import Guard, Policy
 
 _DNS_CACHE_ENTRIES = 100_000
+# Idle keep-alive connections are dropped after this (aiohttp's sweep runs at this period, so
+# an idle one lives at most twice as long).  Short on purpose: a site's content pages and link
+# checks, and the stream of feeds to one RSSHub, follow each other within milliseconds, while
+# every idle TLS connection holds asyncio's 256 KiB read buffer — at 4 s the start-up burst of
+# the 1,500-site benchmark peaked 145 MiB higher (bench/README.md).  Far below Apache's default
+# KeepAliveTimeout (5 s), so a server seldom closes a connection just as we reuse it; when it
+# does, aiohttp sends the GET or HEAD again on a new connection.
+_KEEPALIVE_SECONDS = 1.0
 # The address policy of the fetch in progress (probes.addresses): the connector asks it about
 # every connection, redirects included, after resolution — so it judges resolved addresses.
 _GUARD: ContextVar[Guard | None] = ContextVar("xuncha_address_guard", default=None)
@@ -184,6 +198,7 @@ class Network:
         self.chain_ssl = self._ssl_context(verify=True)
         self.chain_ssl.check_hostname = False
         self._session: aiohttp.ClientSession | None = None
+        self._pools: dict[tuple[object, ...], aiohttp.ClientSession] = {}
         self._closed = False
         self._users = 0  # probes running on this network (see in_use, retire)
         self._idle = asyncio.Event()
@@ -268,30 +283,74 @@ class Network:
         if self._closed:
             raise RuntimeError("this network is closed: probes hold it with in_use() until they end")
         if self._session is None or self._session.closed:
-            trace = aiohttp.TraceConfig(trace_config_ctx_factory=_trace_ctx)  # type: ignore[arg-type]
-            trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
-            trace.on_dns_resolvehost_end.append(_mark("resolve_end"))
-            trace.on_connection_create_start.append(_mark("connect_start"))
-            trace.on_connection_create_end.append(_mark("connect_end"))
-            trace.on_request_headers_sent.append(_mark("sent"))
-            trace.on_request_end.append(_mark("headers"))
-            trace.on_request_redirect.append(_mark("headers"))
-            connector = _GuardedConnector(
+            self._session = self._new_session(pooled=False)
+        return self._session
+
+    def session_for(self, guard: Guard | None, reuse: bool) -> aiohttp.ClientSession:
+        """The session a fetch runs on: the fresh one, or a keep-alive pool for its trust context.
+
+        A pooled connection was admitted by the guard of the fetch that opened it.  Two things
+        keep a later fetch from reaching, over it, an address its own guard would refuse:
+
+        * the pools are keyed by trust context.  Fetches whose first hop is a registry target
+          (``Guard(trust_first=True)``: content pages, columns, feeds — trusted as configured,
+          whatever the address) share one pool; fetches that trust no hop (link checks) share
+          another, keyed by the policy's networks and own address, and only while their policy
+          has no exceptions (no trusted address it would otherwise refuse, such as an intranet
+          homepage's own address): a link check never reuses a connection made for a registry
+          target, nor one made under another site's exceptions.  With exceptions, no pooling;
+        * every connection a fetch takes from a pool, redirects included, is judged again by
+          that fetch's guard before the request is written (``_GuardedConnector.connect``), on
+          the address it is connected to; a refused one is closed and the fetch fails "blocked".
+        """
+        if not reuse:
+            return self.session()
+        if guard is None:
+            key: tuple[object, ...] = ("unguarded",)
+        elif guard.trust_first and guard.connections == 0:
+            key = ("registry",)
+        elif not guard.policy.exceptions():
+            key = ("untrusted", guard.policy.allow_networks, guard.policy.own)
+        else:
+            return self.session()
+        if self._closed:
+            raise RuntimeError("this network is closed: probes hold it with in_use() until they end")
+        pooled = self._pools.get(key)
+        if pooled is None or pooled.closed:
+            pooled = self._pools[key] = self._new_session(pooled=True)
+        return pooled
+
+    def _new_session(self, *, pooled: bool) -> aiohttp.ClientSession:
+        trace = aiohttp.TraceConfig(trace_config_ctx_factory=_trace_ctx)  # type: ignore[arg-type]
+        trace.on_dns_resolvehost_start.append(_mark("resolve_start"))
+        trace.on_dns_resolvehost_end.append(_mark("resolve_end"))
+        trace.on_connection_create_start.append(_mark("connect_start"))
+        trace.on_connection_create_end.append(_mark("connect_end"))
+        trace.on_request_headers_sent.append(_mark("sent"))
+        trace.on_request_end.append(_mark("headers"))
+        trace.on_request_redirect.append(_mark("headers"))
+        # Unbounded here: the scheduler bounds probes per host, LinkChecks bounds link checks.
+        connector = (
+            _GuardedConnector(
                 resolver=_AiohttpResolver(self),
                 use_dns_cache=False,
-                force_close=True,
                 limit=0,
+                keepalive_timeout=_KEEPALIVE_SECONDS,
                 ssl=self.verified_ssl,
             )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                trace_configs=[trace],
-                timeout=aiohttp.ClientTimeout(total=None),
-                headers={"User-Agent": self.http_cfg.user_agent},
-                max_line_size=16384,
-                max_field_size=16384,
+            if pooled
+            else _GuardedConnector(
+                resolver=_AiohttpResolver(self), use_dns_cache=False, force_close=True, limit=0, ssl=self.verified_ssl
             )
-        return self._session
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            trace_configs=[trace],
+            timeout=aiohttp.ClientTimeout(total=None),
+            headers={"User-Agent": self.http_cfg.user_agent},
+            max_line_size=16384,
+            max_field_size=16384,
+        )
 
     async def fetch(
         self,
@@ -305,22 +364,30 @@ class Network:
         headers: Mapping[str, str] | None = None,
         max_redirects: int | None = None,
         guard: Guard | None = None,
+        reuse: bool = False,
     ) -> Fetched:
         """``method url`` with redirects followed, within ``timeout`` for the whole
         exchange and ``max_bytes`` of (decoded) body.  Never raises for the target's faults.
 
         Every connection is admitted by ``guard`` (default: :attr:`policy` with the first hop
-        trusted, the registry's target as configured); a refused one fails the fetch."""
+        trusted, the registry's target as configured); a refused one fails the fetch.
+        ``reuse``: a keep-alive connection from the pool of the guard's trust context
+        (:meth:`session_for`).  A GET or HEAD that meets a reused connection just closed by the
+        server is sent again on a new one by aiohttp itself (RFC 9112 §9.3.1), as a browser does."""
         if guard is None and self.policy is not None:
             guard = Guard(self.policy, trust_first=True)
         token = _GUARD.set(guard)
         try:
-            return await self._fetch(url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects)
+            session = self.session_for(guard, reuse)
+            return await self._fetch(
+                session, url, method, timeout, max_bytes, keep_body, verify, headers, max_redirects
+            )
         finally:
             _GUARD.reset(token)
 
     async def _fetch(
         self,
+        session: aiohttp.ClientSession,
         url: str,
         method: str,
         timeout: float | None,
@@ -341,7 +408,7 @@ class Network:
         try:
             async with asyncio.timeout(timeout):
                 return await self._exchange(
-                    url, method, max_bytes, keep_body, verify, headers, max_redirects, ctx, state, start
+                    session, url, method, max_bytes, keep_body, verify, headers, max_redirects, ctx, state, start
                 )
         except TimeoutError:
             failure, error = Failure.TIMEOUT, f"timeout: no complete response within {timeout:g}s"
@@ -375,7 +442,10 @@ class Network:
         except (aiohttp.InvalidURL, ValueError) as e:
             failure, error = Failure.BAD_URL, f"bad url or redirect target: {e}"
         except aiohttp.ClientOSError as e:
-            failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
+            if isinstance(e.__cause__, Blocked):  # a reused connection refused (_GuardedConnector.connect)
+                failure, error = Failure.BLOCKED, str(e.__cause__)
+            else:
+                failure, error = Failure.CONNECTION, f"connection: {_os_reason(e)}"
         except aiohttp.ClientError as e:
             failure, error = Failure.OTHER, f"http: {type(e).__name__}: {e}"
         return Fetched(
@@ -392,6 +462,7 @@ class Network:
 
     async def _exchange(
         self,
+        session: aiohttp.ClientSession,
         url: str,
         method: str,
         max_bytes: int,
@@ -403,7 +474,7 @@ class Network:
         state: dict[str, Any],
         start: float,
     ) -> Fetched:
-        async with self.session().request(
+        async with session.request(
             method,
             url,
             headers=headers,
@@ -462,6 +533,8 @@ class Network:
         self._closed = True
         if self._session is not None:
             await self._session.close()
+        for pooled in self._pools.values():
+            await pooled.close()
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, keep: bool) -> tuple[bytes, int]:
@@ -519,8 +592,24 @@ class _GuardedConnector(aiohttp.TCPConnector):
     """Asks the fetch's guard about every connection's resolved addresses.
 
     ``_resolve_host`` is where aiohttp turns a host — a name through our resolver, or an IP
-    literal, which skips the resolver — into the addresses it will connect to, once per
-    connection and so once per redirect hop (the session never reuses connections)."""
+    literal, which skips the resolver — into the addresses it will connect to, once per new
+    connection and so once per redirect hop.  A connection taken from a keep-alive pool is not
+    resolved again: :meth:`connect` asks the guard about the address it is connected to before
+    the request is written, so that every hop of every fetch is judged by that fetch's guard."""
+
+    async def connect(self, req: Any, traces: Any, timeout: aiohttp.ClientTimeout) -> Any:
+        guard = _GUARD.get()
+        before = guard.connections if guard is not None else 0
+        conn = await super().connect(req, traces, timeout)
+        if guard is None or guard.connections != before:
+            return conn  # no policy, or a new connection: _resolve_host has judged it
+        transport = conn.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        host, port = req.url.host or "", req.url.port or 0
+        if not peer or not guard.admit(host, port, [str(peer[0])]):
+            conn.close()
+            raise Blocked(guard.refused[-1] if guard.refused else f"{host}: reused connection has no address")
+        return conn
 
     async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:
         hosts = await super()._resolve_host(host, port, traces=traces)

@@ -8,6 +8,8 @@ they cannot drift apart.  Each constant is the full name as Prometheus sees it
 
 from __future__ import annotations
 
+from domain.registry import COMPLIANCE_CHECKS as _COMPLIANCE_CHECKS
+
 PREFIX = "xuncha_"
 
 # --- identity (_info series carry the descriptive labels) -------------------
@@ -40,15 +42,7 @@ COLUMN_BLANK = "xuncha_column_blank"  # code, column, category
 LINKS_CHECKED = "xuncha_links_checked"  # code
 LINKS_BROKEN = "xuncha_links_broken"  # code
 COMPLIANCE_CHECK = "xuncha_compliance_check"  # code, check
-COMPLIANCE_CHECKS = (
-    "site_code_shown",
-    "icp_shown",
-    "police_record_shown",
-    "conac_mark_shown",
-    "error_report_entry",
-    "gov_cn_domain",
-    "site_meta_tags",  # the standard's SiteName/SiteDomain/SiteIDCode meta tags (政府网站发展指引)
-)
+COMPLIANCE_CHECKS = _COMPLIANCE_CHECKS  # the values of its ``check`` label (domain/registry.py)
 SERIOUS_ERRORS = "xuncha_serious_errors"  # code (different wrong expressions found)
 PRIVACY_LEAKS = "xuncha_privacy_leaks"  # code
 HIDDEN_LINKS = "xuncha_hidden_links"  # code (暗链: links hidden on the homepage, listed under /api/)

@@ -14,6 +14,17 @@ SITE_STATUSES = ("active", "closing", "closed")
 ACCOUNT_STATUSES = ("active", "stopped")
 COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service")
 
+# The required elements a homepage is checked for (indicators.md), as `xuncha_compliance_check{check}`.
+COMPLIANCE_CHECKS = (
+    "site_code_shown",
+    "icp_shown",
+    "police_record_shown",
+    "conac_mark_shown",
+    "error_report_entry",
+    "gov_cn_domain",
+    "site_meta_tags",  # the standard's SiteName/SiteDomain/SiteIDCode meta tags (政府网站发展指引)
+)
+
 # Platform ids → 账号类型 as the inspection reports' annex tables write it (seed 003: 微信, 新浪微博, …).
 PLATFORM_NAMES = {
     "wechat": "微信",

@@ -11,6 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from domain.registry import COMPLIANCE_CHECKS
 from probes.content import meta
 from probes.content.extract import Page
 
@@ -32,15 +33,7 @@ _CONAC_TEXT = re.compile(r"党政机关")
 _JIUCUO_HOSTS = ("zfwzzc.www.gov.cn", "zfwzgl.www.gov.cn", "pucha.kaipuyun.cn")
 _JIUCUO_TEXT = re.compile(r"政府网站找错")
 GOV_SUFFIXES = (".gov.cn", ".政务", ".xn--zfr164b")
-CHECKS = (
-    "site_code_shown",
-    "icp_shown",
-    "police_record_shown",
-    "conac_mark_shown",
-    "error_report_entry",
-    "gov_cn_domain",
-    "site_meta_tags",
-)
+CHECKS = COMPLIANCE_CHECKS
 
 
 def gov_domain(host: str) -> bool:

@@ -44,7 +44,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from _proc import cpu_and_hwm, tree  # noqa: E402
+
+from agent.demo.hostile import free_port  # noqa: E402
 
 NGINX = "/usr/sbin/nginx"
 ZONE = "bench.gov.cn"
@@ -149,12 +153,6 @@ def codes(n: int) -> list[str]:
 
     divisions = [d for d in _table() if d[4:] != "00"]
     return [f"{divisions[i % len(divisions)]}{i // len(divisions) + 1:04d}" for i in range(n)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -281,48 +279,6 @@ http {{
 
 
 # --- measuring the agent ---------------------------------------------------------------------------
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        kids.setdefault(ppid, []).append(int(d))
-    return kids
-
-
-def tree(pid: int) -> list[int]:
-    kids, out, todo = _children(), [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, ()))
-    return out
-
-
-def cpu_and_hwm(pids: list[int]) -> tuple[float, int, int]:
-    """CPU seconds (utime+stime, children reaped included), peak RSS and RSS (bytes), summed."""
-    tick = os.sysconf("SC_CLK_TCK")
-    cpu, hwm, rss = 0.0, 0, 0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            status = Path(f"/proc/{p}/status").read_text()
-        except OSError:
-            continue
-        cpu += sum(int(x) for x in fields[11:15]) / tick  # utime stime cutime cstime
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                hwm += int(line.split()[1]) * 1024
-            elif line.startswith("VmRSS:"):
-                rss += int(line.split()[1]) * 1024
-    return cpu, hwm, rss
 
 
 def parse_metrics(text: str) -> tuple[dict[str, float], dict[str, list[tuple[float, float]]]]:

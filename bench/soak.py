@@ -32,6 +32,9 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _proc import cpu_and_hwm, tree  # noqa: E402
 
 from agent.demo import hostile  # noqa: E402
 from agent.demo.dnsserver import DnsServer  # noqa: E402
@@ -41,11 +44,9 @@ ZONE = "soak.gov.cn"
 
 
 def proc_figures(pid: int) -> tuple[float, float]:
-    """(peak RSS MiB, CPU seconds) of ``pid``."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return hwm, (int(fields[11]) + int(fields[12])) / 100
+    """(peak RSS MiB, CPU seconds) of ``pid`` and its children (worker processes)."""
+    cpu, hwm, _ = cpu_and_hwm(tree(pid))
+    return hwm / 2**20, cpu
 
 
 async def healthy_app(links: list[str]) -> web.Application:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import socket
 import ssl
 import sys
 import tempfile
@@ -26,18 +25,16 @@ import aiohttp
 import bcrypt
 import trustme
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from _proc import cpu_and_hwm, tree  # noqa: E402
+
+from agent.demo.hostile import free_port  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return cpu_and_hwm(tree(pid))[2] / 2**20
 
 
 async def run(tmp: Path, sites: int, scrapers: int, rounds: int, secure: bool) -> None:

@@ -116,7 +116,11 @@ class Agent:
             self._loaded_once = True
             return self._initial  # given, or read already by the caller (`xuncha run`) for the first start
         assert self.config_path is not None
-        return config_mod.load(self.config_path)
+        return self._read(self.config_path)
+
+    def _read(self, path: Path) -> Config:
+        """Read and validate the configuration file (a reload, or a start without a given one)."""
+        return config_mod.load(path)
 
     def state_dir(self, full: Config) -> Path:
         return Path(self._state_dir_override or full.state_dir)

@@ -575,11 +575,8 @@ class Supervisor(Agent):
         self._workers_flag = workers_flag  # --workers given: the configuration's workers: does not count
         super().__init__(*args, **kwargs)
 
-    def _load(self) -> Config:
-        if self._initial is not None and (self.config_path is None or not self._loaded_once):
-            return super()._load()
-        assert self.config_path is not None
-        return load_isolated(self.config_path)  # each reload too: see load_isolated
+    def _read(self, path: Path) -> Config:
+        return load_isolated(path)  # each reload too: see load_isolated
 
     def _probe_metrics(self) -> SelfMetrics:
         self.registry.register(PoolCollector(self.pool))

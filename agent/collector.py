@@ -11,14 +11,15 @@ so that ``time() - x`` alerts never see the epoch.
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from agent import __version__
+from agent import __version__, gzipjoin
 from agent import exposition as x
 from agent import metric_names as m
 from agent.config import Config
@@ -70,69 +71,158 @@ class XunchaCollector(Collector):
 
 
 class TargetExposition:
-    """The per-site and per-account series, as exposition text.
+    """The per-site and per-account series, as exposition text, kept ready between scrapes.
 
-    A country-sized registry is ~400,000 series; building client_python metric
+    A country is ~1,000,000 series (80 MB of text).  Building client_python metric
     objects for them on every scrape cost ~4 s of CPU per 10,000 sites
-    (bench/scrape_cost.py) with the event loop blocked.  Results are frozen, so
-    each target's lines are rendered once per new result and cached; a scrape
-    joins the cached lines under one header per family (``agent.exposition``).
+    (bench/scrape_cost.py) with the event loop blocked; joining every target's
+    cached lines on every scrape still cost seconds at national size (issue 12).
+
+    So the text is kept per family, as one ``bytes`` per target in a dict
+    (:attr:`_lines`), and a scrape only re-renders the targets whose results
+    changed since the last one (:meth:`ResultStore.changed_since`): a reload
+    (a new registry) is the only full pass.  Each family's samples are also kept
+    gzip-compressed (:meth:`deflated`) and compressed again only when one of
+    its targets' lines changed, off the event loop; ``/metrics`` joins these
+    pieces into one gzip body (:mod:`agent.gzipjoin`), and the supervisor of
+    worker processes joins its workers' pieces without decompressing them.
     """
 
     def __init__(self) -> None:
-        self._sites: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
-        self._accounts: dict[str, tuple[tuple[object, ...], list[list[str]]]] = {}
+        self._lines: list[dict[str, bytes]] = [{} for _ in FAMILIES]
+        self._stamps: dict[str, tuple[object, ...]] = {}
+        self._targets: dict[str, Site | Account] = {}
+        self._registry: tuple[tuple[Site, ...], tuple[Account, ...]] | None = None
+        self._seq = -1  # the result store's change sequence this text reflects
+        self._store: ResultStore | None = None
+        self._dirty = [True] * len(FAMILIES)  # families whose lines changed since they were compressed
+        self._gzip: list[gzipjoin.Piece] = [gzipjoin.EMPTY] * len(FAMILIES)
+        self._lock = asyncio.Lock()  # one compression at a time; a concurrent scrape reuses its work
 
     def render(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> str:
+        """The whole per-target exposition, headers included (tests, benches, one-process ``/metrics``)."""
         blocks = self.blocks(sites, accounts, results)
-        return "".join(f.header + block for f, block in zip(FAMILIES, blocks, strict=True))
+        return "".join(f.header + b.decode() for f, b in zip(FAMILIES, blocks, strict=True))
 
-    def blocks(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> list[str]:
-        """The samples of each family of :data:`FAMILIES`, without headers: worker processes
-        send these, and the supervisor joins them family by family (agent.workers)."""
-        site_lines = [self._site(s, results) for s in sites]
-        account_lines = [self._account(a, results) for a in accounts]
-        if len(self._sites) > len(sites):  # a reload removed sites: drop their lines
-            codes = {s.code for s in sites}
-            self._sites = {k: v for k, v in self._sites.items() if k in codes}
-        if len(self._accounts) > len(accounts):
-            ids = {a.id for a in accounts}
-            self._accounts = {k: v for k, v in self._accounts.items() if k in ids}
-        out: list[str] = []
-        for families, per_target in ((x.SITE_FAMILIES, site_lines), (x.ACCOUNT_FAMILIES, account_lines)):
-            for i in range(len(families)):
-                out.append("".join([line for lines in per_target if lines[i] for line in lines[i]]))
-        return out
+    def blocks(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> list[bytes]:
+        """The samples of each family of :data:`FAMILIES`, without headers."""
+        self.refresh(sites, accounts, results)
+        return [b"".join(lines.values()) for lines in self._lines]
 
-    def _site(self, site: Site, results: ResultStore) -> list[list[str]]:
-        key = target_key(site)
+    async def deflated(
+        self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore
+    ) -> list[gzipjoin.Piece]:
+        """:meth:`blocks`, each compressed (:mod:`agent.gzipjoin`).  The families that changed are
+        joined on the loop and compressed in a thread; the others are reused as they were."""
+        async with self._lock:
+            self.refresh(sites, accounts, results)
+            todo = [i for i, dirty in enumerate(self._dirty) if dirty]
+            plain = [b"".join(self._lines[i].values()) for i in todo]
+            for i in todo:
+                self._dirty[i] = False  # a change while compressing sets it again
+            packed = await asyncio.to_thread(lambda: [gzipjoin.deflate(b) for b in plain])
+            for i, member in zip(todo, packed, strict=True):
+                self._gzip[i] = member
+            return list(self._gzip)
+
+    def refresh(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> None:
+        """Bring the text up to date with ``results`` for this registry."""
+        if self._registry is None or self._store is not results or self._registry != (sites, accounts):
+            self._rebuild(sites, accounts, results)
+            return
+        self._seq, changed = results.changed_since(self._seq)
+        for key in changed:
+            target = self._targets.get(key)
+            if target is not None:
+                self._render(key, target, results)
+
+    def _rebuild(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> None:
+        """A new registry (start, reload): every target in registry order, re-rendered if it changed."""
+        self._seq = results.seq  # rendered from the store as it is now
+        self._store = results
+        old = self._lines
+        self._lines = [{} for _ in FAMILIES]
+        targets: dict[str, Site | Account] = {}
+        everything: list[Site | Account] = [*sites, *accounts]
+        for target in everything:
+            key = target_key(target)
+            targets[key] = target
+            if self._unchanged(key, target, results):
+                for i, lines in enumerate(old):
+                    text = lines.get(key)
+                    if text is not None:
+                        self._lines[i][key] = text
+            else:
+                self._render(key, target, results)
+        for key in self._stamps.keys() - targets.keys():
+            del self._stamps[key]
+        self._targets = targets
+        self._registry = (sites, accounts)
+        self._dirty = [True] * len(FAMILIES)
+
+    def _stamp(self, key: str, target: Site | Account, results: ResultStore) -> tuple[object, ...]:
         latest = results.latest(key)
-        counters = results.http_counters(key)
-        stamp = (site, counters and (counters.checks, counters.failures), *latest.values())
-        cached = self._sites.get(site.code)
-        if cached is not None and _same(cached[0], stamp):
-            return cached[1]
-        out = x.Lines(x.SITE_FAMILIES)
-        x.site_info(out, site)
-        if counters is not None:
-            x.http_counters(out, site.code, counters.checks, counters.failures)
-        for kind, result in latest.items():
-            KINDS[kind].emit(out, site, result)
-        self._sites[site.code] = (stamp, out.by_family)
-        return out.by_family
+        if isinstance(target, Site):
+            counters = results.http_counters(key)
+            return (target, counters and (counters.checks, counters.failures), *latest.values())
+        return (target, *latest.values())
 
-    def _account(self, account: Account, results: ResultStore) -> list[list[str]]:
-        latest = results.latest(target_key(account))
-        stamp = (account, *latest.values())
-        cached = self._accounts.get(account.id)
-        if cached is not None and _same(cached[0], stamp):
-            return cached[1]
-        out = x.Lines(x.ACCOUNT_FAMILIES)
-        x.account_info(out, account)
-        for kind, result in latest.items():
-            KINDS[kind].emit(out, account, result)
-        self._accounts[account.id] = (stamp, out.by_family)
-        return out.by_family
+    def _unchanged(self, key: str, target: Site | Account, results: ResultStore) -> bool:
+        old = self._stamps.get(key)
+        return old is not None and _same(old, self._stamp(key, target, results))
+
+    def _render(self, key: str, target: Site | Account, results: ResultStore) -> None:
+        self._stamps[key] = self._stamp(key, target, results)
+        if isinstance(target, Site):
+            out = x.Lines(x.SITE_FAMILIES)
+            x.site_info(out, target)
+            counters = results.http_counters(key)
+            if counters is not None:
+                x.http_counters(out, target.code, counters.checks, counters.failures)
+            base = 0
+        else:
+            out = x.Lines(x.ACCOUNT_FAMILIES)
+            x.account_info(out, target)
+            base = len(x.SITE_FAMILIES)
+        for kind, result in results.latest(key).items():
+            KINDS[kind].emit(out, target, result)
+        for i, lines in enumerate(out.by_family, base):
+            family = self._lines[i]
+            if lines:
+                text = "".join(lines).encode()
+                if family.get(key) != text:
+                    family[key] = text
+                    self._dirty[i] = True
+            elif key in family:
+                del family[key]
+                self._dirty[i] = True
+
+
+Sources = Sequence[Sequence[bytes | memoryview]]  # per worker process (or one), per family
+
+
+def plain_body(own: bytes, sources: Sources) -> bytes:
+    """``own`` (the agent's own series), then each per-target family once: its header, then every
+    source's block of it (one source per worker process), so that its samples form one group."""
+    parts: list[bytes | memoryview] = [own]
+    for i, header in enumerate(_HEADERS):
+        parts.append(header)
+        parts.extend(blocks[i] for blocks in sources)
+    return b"".join(parts)
+
+
+def gzip_body(own: bytes, sources: Sequence[Sequence[gzipjoin.Piece]]) -> bytes:
+    """:func:`plain_body` gzip-compressed, from each source's :meth:`TargetExposition.deflated`:
+    only ``own`` is compressed here."""
+    pieces = [gzipjoin.deflate(own)]
+    for i, header in enumerate(_DEFLATED_HEADERS):
+        pieces.append(header)
+        pieces.extend(blocks[i] for blocks in sources)
+    return gzipjoin.join(pieces)
+
+
+_HEADERS = [f.header.encode() for f in FAMILIES]
+_DEFLATED_HEADERS = [gzipjoin.deflate(h) for h in _HEADERS]
 
 
 def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:

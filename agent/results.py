@@ -29,6 +29,24 @@ class ResultStore:
     def __init__(self) -> None:
         self._latest: dict[str, dict[str, Result]] = {}
         self._http: dict[str, HttpCounters] = {}
+        # Target → the sequence number of its last change, oldest first: the targets changed
+        # since a scrape are a suffix of it (agent.collector.TargetExposition renders only those).
+        self._changes: dict[str, int] = {}
+        self.seq = 0
+
+    def _changed(self, target_id: str) -> None:
+        self.seq += 1
+        self._changes.pop(target_id, None)
+        self._changes[target_id] = self.seq
+
+    def changed_since(self, seq: int) -> tuple[int, list[str]]:
+        """(the current sequence, the targets whose results changed after ``seq``)."""
+        out = []
+        for target_id, when in reversed(self._changes.items()):
+            if when <= seq:
+                break
+            out.append(target_id)
+        return self.seq, out
 
     def record(self, target_id: str, result: Result) -> None:
         result = bounded_result(result)  # what a hostile server said, clipped (issue 10)
@@ -37,6 +55,7 @@ class ResultStore:
             counters = self._http.setdefault(target_id, HttpCounters())
             counters.checks += 1
             counters.failures += not result.success
+        self._changed(target_id)
 
     def latest(self, target_id: str) -> dict[str, Result]:
         """Kind → latest result for ``target_id`` (empty when never probed)."""
@@ -48,7 +67,7 @@ class ResultStore:
     def retain(self, target_ids: Iterable[str]) -> None:
         """Forget every target not in ``target_ids`` (after a reload removed them)."""
         keep = set(target_ids)
-        for store in (self._latest, self._http):
+        for store in (self._latest, self._http, self._changes):
             for gone in [t for t in store if t not in keep]:
                 del store[gone]
 
@@ -57,3 +76,4 @@ class ResultStore:
         if latest:
             for kind in kinds:
                 latest.pop(kind, None)
+            self._changed(target_id)

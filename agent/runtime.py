@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, disable_creat
 
 from agent import config as config_mod
 from agent import reloads
-from agent.collector import TargetExposition, XunchaCollector
+from agent.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
 from agent.config import Config, ConfigError
 from agent.limits import clip
 from agent.results import ResultStore
@@ -155,13 +155,15 @@ class Agent:
         self.scheduler.apply(self._context())
         self._scheduler_task = asyncio.create_task(self.scheduler.run(), name="scheduler")
 
-    async def render_metrics(self) -> bytes:
-        """The whole exposition: the agent's own series, then the per-target families."""
-        # Rendered on the loop (it reads the live result store).
-        return (
-            generate_latest(self.registry)
-            + self.exposition.render(self.config.sites, self.config.accounts, self.results).encode()
-        )
+    async def render_metrics(self, gzip: bool = False) -> bytes:
+        """The whole exposition: the agent's own series, then the per-target families; with
+        ``gzip``, compressed (only what changed since the last scrape is compressed again)."""
+        # The text is brought up to date on the loop (it reads the live result store).
+        own = generate_latest(self.registry)
+        cfg, ex = self.config, self.exposition
+        if gzip:
+            return gzip_body(own, [await ex.deflated(cfg.sites, cfg.accounts, self.results)])
+        return plain_body(own, [ex.blocks(cfg.sites, cfg.accounts, self.results)])
 
     def api_handlers(self) -> dict[str, Any]:
         """Replacements for the /api/ handlers of agent.server (agent.workers routes them to workers)."""

@@ -18,11 +18,17 @@ the background kinds (content, links, feeds) together hold at most
 ``BACKGROUND_SHARE`` of the global slots, and each of them at most
 ``KIND_SHARE`` of those, so a links run stuck on a tarpit for its whole budget
 (up to 15 minutes) neither delays a homepage visit nor stops content and feeds.
+
+A due job waiting for its kind's or its host's slot is a queue entry, not a task:
+a task is created only once both are held.  At national size the start-up burst
+makes ~100,000 jobs due in a minute per process (150,000 feeds on one RSSHub
+host); as waiting tasks they held ~2.7 KB each, ~270 MiB per worker (issue 12).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import heapq
 import itertools
@@ -85,9 +91,11 @@ class Scheduler:
     _heap: list[tuple[float, int, tuple[str, str], int]] = field(default_factory=list)
     _seq: Any = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    # Slots in use by kind (background kinds) and by host, and the due jobs waiting for one.
+    _busy: dict[str, int] = field(default_factory=dict)
+    _queued: dict[str, collections.deque[tuple[Job, float]]] = field(default_factory=dict)
+    _kind_limit: int = 1
     _background: asyncio.Semaphore | None = None
-    _kinds: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _ctx: ProbeContext | None = None
     _global: asyncio.Semaphore | None = None
@@ -110,12 +118,8 @@ class Scheduler:
             background = max(1, int(total * BACKGROUND_SHARE))
             self._global = asyncio.Semaphore(total)
             self._background = asyncio.Semaphore(background)
-            self._kinds = {
-                k.name: asyncio.Semaphore(max(1, int(background * KIND_SHARE))) for k in KINDS.values() if k.background
-            }
-        if cfg.concurrency != self._bounds:
-            self._hosts.clear()  # new bounds; running probes keep their old semaphores
-        self._bounds = cfg.concurrency
+            self._kind_limit = max(1, int(background * KIND_SHARE))
+        self._bounds = cfg.concurrency  # host and kind limits apply from the next admission
         self._ctx = ctx
         wanted: dict[tuple[str, str], tuple[Target, str]] = {
             (target_key(t), kind): (t, kind) for t, kind in jobs_for(cfg)
@@ -166,15 +170,60 @@ class Scheduler:
                 if job is None or job.generation != generation or job.running:
                     continue  # dropped or retimed since it was queued
                 job.running = True
-                task = asyncio.create_task(self._run(job, due), name=f"probe {key[1]} {key[0]}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._admit(job, due)
             wait = self._heap[0][0] - now if self._heap else 60.0
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
             except TimeoutError:
                 pass
+
+    # --- admission: kind slot, then host slot, then a task --------------------
+
+    def _admit(self, job: Job, due: float) -> None:
+        if KINDS[job.kind].background and not self._take(f"kind {job.kind}", self._kind_limit, job, due):
+            return
+        self._admit_host(job, due)
+
+    def _admit_host(self, job: Job, due: float) -> None:
+        if self._take(f"host {job.host}", self._bounds.for_host(job.host), job, due):
+            task = asyncio.create_task(self._run(job, due), name=f"probe {job.kind} {target_key(job.target)}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _take(self, slot: str, limit: int, job: Job, due: float) -> bool:
+        """Take one of ``slot``'s ``limit`` places for ``job``, or queue the job for it."""
+        if self._busy.get(slot, 0) < limit:
+            self._busy[slot] = self._busy.get(slot, 0) + 1
+            return True
+        self._queued.setdefault(slot, collections.deque()).append((job, due))
+        return False
+
+    def _release(self, slot: str, then: Callable[[Job, float], None]) -> None:
+        """Give ``slot``'s place to the next job queued for it (``then`` admits it further)."""
+        self._busy[slot] -= 1
+        queue = self._queued.get(slot)
+        while queue:
+            job, due = queue.popleft()
+            if job.removed or self._stopping:
+                self._drop(job, slot)
+                continue
+            then(job, due)  # takes the place (or queues again, if the limit shrank meanwhile)
+            break
+        if queue is not None and not queue:
+            self._queued.pop(slot, None)
+        if not self._busy[slot] and slot not in self._queued:
+            del self._busy[slot]
+
+    def _drop(self, job: Job, slot: str) -> None:
+        """A queued job that will not run (removed by a reload, or stopping)."""
+        job.running = False
+        if slot.startswith("host ") and KINDS[job.kind].background:
+            self._release(f"kind {job.kind}", self._admit)  # the kind slot it held while queued
+
+    def queued(self) -> int:
+        """Due jobs waiting for a slot (not yet tasks)."""
+        return sum(len(q) for q in self._queued.values())
 
     async def _run(self, job: Job, due: float) -> None:
         loop = asyncio.get_running_loop()
@@ -184,9 +233,7 @@ class Scheduler:
         try:
             async with contextlib.AsyncExitStack() as slots:
                 if kind.background:
-                    await slots.enter_async_context(self._kinds[job.kind])
                     await slots.enter_async_context(self._background)
-                await slots.enter_async_context(self._host_slot(job.host))
                 await slots.enter_async_context(self._global)
                 started = loop.time()
                 self.metrics.scheduler_lag.labels(job.kind).observe(max(0.0, started - due))
@@ -206,12 +253,9 @@ class Scheduler:
                 job.due = max(self._next_slot(job, due), loop.time())
                 self._push(job)
                 self._wake.set()
-
-    def _host_slot(self, host: str) -> asyncio.Semaphore:
-        slot = self._hosts.get(host)
-        if slot is None:
-            slot = self._hosts[host] = asyncio.Semaphore(self._bounds.for_host(host))
-        return slot
+            self._release(f"host {job.host}", self._admit_host)
+            if kind.background:
+                self._release(f"kind {job.kind}", self._admit)
 
     async def _probe(self, job: Job, ctx: ProbeContext) -> Result:
         assert isinstance(ctx.config, Config)

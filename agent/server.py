@@ -6,9 +6,7 @@ candidate columns — is served here as JSON, never as label values.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import gzip
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -73,12 +71,11 @@ async def index(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
-    text = await agent.render_metrics()  # compressed off the loop
     headers = {"Content-Type": CONTENT_TYPE}
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        text = await asyncio.to_thread(gzip.compress, text, 1)
+    compress = "gzip" in request.headers.get("Accept-Encoding", "")
+    if compress:
         headers["Content-Encoding"] = "gzip"
-    return web.Response(body=text, headers=headers)
+    return web.Response(body=await agent.render_metrics(gzip=compress), headers=headers)
 
 
 async def healthz(request: web.Request) -> web.Response:

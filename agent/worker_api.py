@@ -84,7 +84,7 @@ class WorkerAgent(Agent):
 
 async def exposition(request: web.Request) -> web.Response:
     w = request.app[WORKER]
-    blocks = w.exposition.blocks(w.config.sites, w.config.accounts, w.results)
+    blocks = await w.exposition.deflated(w.config.sites, w.config.accounts, w.results)
     return web.Response(body=pack_exposition(blocks, probe_families(w.metrics)))
 
 

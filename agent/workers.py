@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import agent
+from agent import gzipjoin
 from agent import metric_names as m
-from agent.collector import FAMILIES
+from agent.collector import FAMILIES, gzip_body, plain_body
 from agent.config import Config, ConfigError, ConfigIssue, WebSettings
 from agent.runtime import Agent, shard_view
 from agent.selfmetrics import SelfMetrics
@@ -79,7 +81,6 @@ BACKOFF_FIRST, BACKOFF_MAX, BACKOFF_RESET = 0.5, 30.0, 60.0
 EXPOSITION_PATH = "/-/worker/exposition"
 STATUS_PATH = "/-/worker/status"
 _PROBE_FAMILIES = ("probe_duration", "scheduler_lag", "runs", "in_flight")  # SelfMetrics, summed
-_HEADERS = [f.header.encode() for f in FAMILIES]
 _ROOT = str(Path(agent.__file__).resolve().parent.parent)  # workers run the supervisor's code
 
 
@@ -206,34 +207,28 @@ def probe_families(metrics: SelfMetrics) -> list[list[Any]]:
     return out
 
 
-def pack_exposition(blocks: list[str], families: list[list[Any]]) -> bytes:
-    """One JSON line (block lengths in bytes, the probe series), then the blocks back to back."""
-    encoded = [b.encode() for b in blocks]
-    head = json.dumps({"lengths": [len(b) for b in encoded], "self": families}, separators=(",", ":"))
-    return head.encode() + b"\n" + b"".join(encoded)
+def pack_exposition(blocks: list[gzipjoin.Piece], families: list[list[Any]]) -> bytes:
+    """One JSON line (each block's length, CRC-32 and size; the probe series), then the blocks'
+    compressed data back to back (:meth:`agent.collector.TargetExposition.deflated`)."""
+    head = {"blocks": [[len(b.data), b.crc, b.size] for b in blocks], "self": families}
+    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + b"".join(b.data for b in blocks)
 
 
-def unpack_exposition(body: bytes) -> tuple[list[memoryview], list[list[Any]]]:
+def unpack_exposition(body: bytes) -> tuple[list[gzipjoin.Piece], list[list[Any]]]:
     nl = body.index(b"\n")
     head = json.loads(body[:nl])
-    view = memoryview(body)
     blocks, pos = [], nl + 1
-    for size in head["lengths"]:
-        blocks.append(view[pos : pos + size])
-        pos += size
+    for length, crc, size in head["blocks"]:
+        blocks.append(gzipjoin.Piece(body[pos : pos + length], crc, size))
+        pos += length
     if pos != len(body) or len(blocks) != len(FAMILIES):
         raise ValueError(f"exposition of {len(blocks)} blocks, {len(body) - pos} bytes left over")
     return blocks, head["self"]
 
 
-def merge(own: bytes, per_worker: list[list[memoryview]] | list[list[bytes]]) -> bytes:
-    """``own`` (the supervisor's series), then each per-target family once: its header, then
-    every worker's block of it, so that each family's samples form one group."""
-    parts: list[bytes | memoryview] = [own]
-    for i, header in enumerate(_HEADERS):
-        parts.append(header)
-        parts.extend(blocks[i] for blocks in per_worker)
-    return b"".join(parts)
+def _inflate(per_worker: list[list[gzipjoin.Piece]]) -> list[list[bytes]]:
+    """The workers' blocks decompressed (for a scraper that does not accept gzip)."""
+    return [[gzipjoin.inflate(b) for b in blocks] for blocks in per_worker]
 
 
 def sum_families(per_worker: list[list[list[Any]]]) -> list[Metric]:
@@ -444,11 +439,13 @@ class WorkerPool:
             log.warning("worker %d did not answer %s: %s", w.index, path, e or type(e).__name__)
             return None
 
-    async def render(self, own: Callable[[], bytes]) -> bytes:
+    async def render(self, own: Callable[[], bytes], gzip: bool) -> bytes:
         """The merged exposition: ``own()`` (the supervisor's series, with the workers' summed), then
-        every per-target family once, each with every worker's block."""
+        every per-target family once, each with every worker's block.  The workers send their
+        blocks gzip-compressed; with ``gzip`` they are joined as they came (a gzip body may be a
+        sequence of members), else decompressed in a thread."""
         replies = await asyncio.gather(*(self.get(w, EXPOSITION_PATH) for w in self.workers))
-        per_worker: list[list[memoryview]] = []
+        per_worker: list[list[gzipjoin.Piece]] = []
         for w, reply in zip(self.workers, replies, strict=True):
             if reply is None or reply[0] != 200:
                 continue
@@ -459,7 +456,12 @@ class WorkerPool:
                 continue
             w.last_self = families
             per_worker.append(blocks)
-        return merge(own(), per_worker)
+        if gzip:
+            return gzip_body(own(), per_worker)
+        try:
+            return plain_body(own(), await asyncio.to_thread(_inflate, per_worker))
+        except zlib.error as e:  # a worker's bug, not the scraper's
+            raise web.HTTPInternalServerError(text=f"a worker sent a broken block: {e}\n") from e
 
     def up(self) -> int:
         return sum(w.up for w in self.workers)
@@ -609,8 +611,8 @@ class Supervisor(Agent):
     def healthy(self) -> bool:
         return self.pool.running()
 
-    async def render_metrics(self) -> bytes:
-        return await self.pool.render(lambda: generate_latest(self.registry))
+    async def render_metrics(self, gzip: bool = False) -> bytes:
+        return await self.pool.render(lambda: generate_latest(self.registry), gzip)
 
     def api_handlers(self) -> dict[str, Any]:
         return _api(self)

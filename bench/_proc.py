@@ -46,3 +46,17 @@ def cpu_and_hwm(pids: list[int]) -> tuple[float, int, int]:
             elif line.startswith("VmRSS:"):
                 rss += int(line.split()[1]) * 1024
     return cpu, hwm, rss
+
+
+def hwm_by_process(pids: list[int]) -> list[tuple[int, str, int]]:
+    """(pid, command line, peak RSS in bytes) of each process: where the memory is."""
+    out = []
+    for p in pids:
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        hwm = next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+        out.append((p, cmd, hwm))
+    return out

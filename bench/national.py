@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from _proc import cpu_and_hwm, tree  # noqa: E402
+from _proc import cpu_and_hwm, hwm_by_process, tree  # noqa: E402
 
 from agent.demo.hostile import free_port  # noqa: E402
 
@@ -443,6 +443,8 @@ async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: b
         cpu1, hwm, _ = cpu_and_hwm(tree(agent.pid))
         fig.cores = (cpu1 - cpu0) / fig.elapsed
         fig.peak_rss = max(fig.peak_rss, hwm)
+        for pid, cmd, peak in hwm_by_process(tree(agent.pid)):
+            print(f"[{size}] peak RSS {peak / 2**20:7,.0f} MiB  pid {pid}: {cmd[-70:]}", flush=True)
         fig.runs, buckets = parse_metrics(text)
         fig.lag = {k: (quantile(0.5, b), quantile(0.99, b)) for k, b in buckets.items()}
         return fig

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import random
 import shutil
 import subprocess
 
@@ -10,10 +12,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent import metric_names as m
-from agent.collector import TargetExposition
+from agent.collector import FAMILIES, TargetExposition, gzip_body, plain_body
 from agent.config import loads
 from agent.results import ResultStore, target_key
-from probes.results import ColumnFinding, ContentResult, HttpResult
+from domain.registry import Account, Site
+from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult, Result
 
 CFG = loads(
     """
@@ -152,3 +155,109 @@ def test_promtool_accepts_the_text() -> None:
     proc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     # promtool exits 1 on lint advice too; a parse error is what must never happen.
     assert "error while linting" not in proc.stderr and "parse" not in proc.stderr.lower(), proc.stderr
+
+
+# --- incremental rendering (issue 12: a country's /metrics in under a second) --------------------
+
+FLEET = loads(
+    "sites:\n"
+    + "".join(
+        f'  - {{code: "44050700{i:02d}", name: 站{i}, url: "http://s{i}.gov.cn/",'
+        f' columns: [{{name: 栏目{i}, url: "http://s{i}.gov.cn/c/", category: news}}]}}\n'
+        for i in range(12)
+    )
+    + "accounts:\n"
+    + "".join(
+        f"  - {{id: acc{i}, unit: 潮州市公安局, platform: wechat, name: 号{i}, feed: 'http://rss.example/{i}'}}\n"
+        for i in range(8)
+    )
+)
+
+
+class Counting(TargetExposition):
+    """Counts the targets rendered, to show which scrapes re-render what."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rendered: list[str] = []
+
+    def _render(self, key: str, target: Site | Account, results: ResultStore) -> None:
+        self.rendered.append(key)
+        super()._render(key, target, results)
+
+
+def _random_result(rng: random.Random, kind: str, t: float) -> Result:
+    if kind == "http":
+        ok = rng.random() < 0.7
+        return HttpResult(success=ok, status_code=200 if ok else None, started=t, phases={"connect": rng.random()})
+    if kind == "content":
+        col = ColumnFinding(name="x", category="news", url="http://x/", success=True, last_update=t, blank=False)
+        return ContentResult(success=True, homepage_success=True, homepage_last_update=t, columns=(col,))
+    return FeedResult(success=rng.random() < 0.8, last_entry=t, entries_recent=rng.randrange(9))
+
+
+def test_incremental_text_equals_a_fresh_render_through_changes_forgets_and_reloads() -> None:
+    """Whatever happens between scrapes, the kept text is what rendering from scratch gives."""
+    rng = random.Random(12)
+    results, kept = ResultStore(), Counting()
+    sites, accounts = FLEET.sites, FLEET.accounts
+    for step in range(200):
+        op = rng.random()
+        if op < 0.6:
+            if rng.random() < 0.6:
+                site = rng.choice(sites)
+                results.record(target_key(site), _random_result(rng, rng.choice(["http", "content"]), step))
+            else:
+                results.record(target_key(rng.choice(accounts)), _random_result(rng, "feed", step))
+        elif op < 0.7:
+            results.forget(target_key(rng.choice(sites)), ["content"])
+        elif op < 0.8:  # a reload: a new registry, one site renamed, one dropped, one back
+            renamed = dataclasses.replace(sites[0], name=f"改名{step}")
+            sites = tuple(rng.sample(FLEET.sites, len(FLEET.sites) - 1))
+            sites = tuple(renamed if s.code == renamed.code else s for s in sites)
+            accounts = tuple(rng.sample(FLEET.accounts, len(FLEET.accounts) - rng.randrange(2)))
+        kept.rendered.clear()
+        before = results.seq
+        text = kept.render(sites, accounts, results)
+        assert samples(text) == samples(TargetExposition().render(sites, accounts, results)), step
+        if op < 0.6 and results.seq == before + 1:  # one result since the last scrape: one target re-rendered
+            assert len(kept.rendered) == 1
+    assert results.seq > 100
+
+
+def test_a_scrape_renders_only_the_targets_whose_results_changed() -> None:
+    results, kept = ResultStore(), Counting()
+    for t in (*FLEET.sites, *FLEET.accounts):
+        results.record(
+            target_key(t), HttpResult(success=True, started=1.0) if isinstance(t, Site) else FeedResult(success=True)
+        )
+    kept.render(FLEET.sites, FLEET.accounts, results)
+    assert len(kept.rendered) == len(FLEET.sites) + len(FLEET.accounts)  # the first scrape: everyone
+    kept.rendered.clear()
+    kept.render(FLEET.sites, FLEET.accounts, results)
+    assert kept.rendered == []  # nothing new
+    results.record(target_key(FLEET.sites[3]), HttpResult(success=False, started=2.0))
+    results.record(target_key(FLEET.accounts[1]), FeedResult(success=True, last_entry=5.0))
+    kept.render(FLEET.sites, FLEET.accounts, results)
+    assert sorted(kept.rendered) == sorted([target_key(FLEET.sites[3]), target_key(FLEET.accounts[1])])
+    kept.rendered.clear()
+    kept.render(FLEET.sites[1:], FLEET.accounts, results)  # a reload re-renders only what it changed
+    assert kept.rendered == []
+
+
+async def test_compressed_families_are_reused_until_one_of_their_targets_changes() -> None:
+    results = store()
+    kept = TargetExposition()
+    first = await kept.deflated(CFG.sites, CFG.accounts, results)
+    again = await kept.deflated(CFG.sites, CFG.accounts, results)
+    assert all(a is b for a, b in zip(first, again, strict=True))  # nothing compressed twice
+    a = CFG.sites[0]
+    results.record(target_key(a), HttpResult(success=False, status_code=503, started=9.0))
+    third = await kept.deflated(CFG.sites, CFG.accounts, results)
+    index = {f.name: i for i, f in enumerate(FAMILIES)}
+    assert third[index[m.SITE_INFO]] is first[index[m.SITE_INFO]]  # the site's info did not change
+    assert third[index[m.HTTP_STATUS_CODE]] is not first[index[m.HTTP_STATUS_CODE]]
+    body = gzip_body(b"# own\n", [third])
+    plain = plain_body(b"# own\n", [kept.blocks(CFG.sites, CFG.accounts, results)])
+    assert gzip.decompress(body) == plain and plain.startswith(b"# own\n")
+    assert samples(plain.decode())[(m.HTTP_STATUS_CODE, frozenset({"code": a.code}.items()))] == 503

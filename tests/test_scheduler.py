@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -187,3 +188,73 @@ async def test_link_checks_stuck_on_a_tarpit_never_take_availability_or_contents
     assert stuck == 1  # links: at most half of the background half of 4 slots
     assert runs["http"] >= 10 * 3  # every site visited about once a second
     assert runs["content"] >= 10  # the other background kind still runs
+
+
+def _feeds(n: int, *, hosts: int = 1) -> str:
+    rows = "".join(
+        f"  - {{id: acc{i}, unit: 潮州市公安局, platform: wechat, name: 号{i}, feed: 'http://rss{i % hosts}.example/{i}'}}\n"
+        for i in range(n)
+    )
+    return (
+        "intervals: {http: 1h, dns: 1h, tls: 1h, content: 1h, links: 1h, feed: 1h}\n"
+        "concurrency: {total: 16, per_host: 3}\n"
+        f"accounts:\n{rows}"
+    )
+
+
+async def test_due_jobs_wait_as_queue_entries_not_tasks_and_all_run() -> None:
+    """A start-up burst of 2,000 feeds on two hosts: no more tasks than slots, then every feed runs."""
+    gate = asyncio.Event()
+    ran: dict[str, int] = {}
+
+    async def feed(target: Site | Account, ctx: ProbeContext) -> Result:
+        await gate.wait()
+        ran[target.id] = ran.get(target.id, 0) + 1  # type: ignore[union-attr]
+        return HttpResult(success=True, started=time.time())
+
+    cfg = loads(_feeds(2000, hosts=2))
+    results = ResultStore()
+    scheduler = Scheduler(results, SelfMetrics(CollectorRegistry()), lookup=lambda kind: feed)
+    ctx = ProbeContext(config=cfg, net=Network(cfg.dns, cfg.tls, cfg.http), state=StateStore(None))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("agent.scheduler.FIRST_RUN_SPREAD", 0.5)
+        async with running(scheduler, ctx, grace=0.1):
+            await asyncio.sleep(1.0)  # every feed is due
+            probes = [t for t in asyncio.all_tasks() if t.get_name().startswith("probe ")]
+            # 16 slots: 8 for the background kinds, 4 for feeds; 3 a host
+            assert len(probes) == 4 and scheduler.queued() == 2000 - 4
+            gate.set()
+            for _ in range(100):
+                if len(ran) == 2000:
+                    break
+                await asyncio.sleep(0.1)
+    assert len(ran) == 2000  # (a feed whose slot in the hour came soon after may have run twice)
+
+
+async def test_a_queued_job_removed_by_a_reload_gives_its_slot_back() -> None:
+    gate = asyncio.Event()
+    ran: list[str] = []
+
+    async def feed(target: Site | Account, ctx: ProbeContext) -> Result:
+        await gate.wait()
+        ran.append(target.id)  # type: ignore[union-attr]
+        return HttpResult(success=True, started=time.time())
+
+    cfg = loads(_feeds(40, hosts=4))
+    results = ResultStore()
+    scheduler = Scheduler(results, SelfMetrics(CollectorRegistry()), lookup=lambda kind: feed)
+    ctx = ProbeContext(config=cfg, net=Network(cfg.dns, cfg.tls, cfg.http), state=StateStore(None))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("agent.scheduler.FIRST_RUN_SPREAD", 0.5)
+        async with running(scheduler, ctx, grace=0.1):
+            await asyncio.sleep(1.0)
+            assert scheduler.queued() == 40 - 4
+            kept = cfg.accounts[:10]  # a reload drops 30 feeds, most of them queued
+            scheduler.apply(ProbeContext(config=dataclasses.replace(cfg, accounts=kept), net=ctx.net, state=ctx.state))
+            gate.set()
+            for _ in range(50):
+                if not scheduler.queued() and not scheduler._busy and len(ran) >= 4:
+                    break
+                await asyncio.sleep(0.1)
+            assert scheduler.queued() == 0 and scheduler._busy == {}  # no slot held by a dropped job
+    assert {a.id for a in kept} <= set(ran) and len(ran) == len(set(ran)) <= 14

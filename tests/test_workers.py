@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gzip
 import json
 import os
 import signal
 import socket
 import sys
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,19 +28,20 @@ import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from promtool.stack import PROMETHEUS, get_json, start_prometheus
 
 from agent import metric_names as m
 from agent.cli import _parser
-from agent.collector import FAMILIES, TargetExposition
+from agent.collector import FAMILIES, TargetExposition, gzip_body, plain_body
 from agent.config import Config, ConfigError, loads
 from agent.kinds import KINDS
 from agent.results import ResultStore, target_key
 from agent.runtime import shard_view
 from agent.workers import (
     TARGETS_PER_WORKER,
+    _inflate,
     count_of,
     cpu_cores,
-    merge,
     pack_exposition,
     split,
     sum_families,
@@ -183,9 +186,13 @@ def test_merged_metrics_equal_what_one_process_renders_for_the_same_results() ->
                 counters = results.http_counters(target_key(t))
                 if counters is not None:
                     mine._http[target_key(t)] = counters
-            wire = pack_exposition(TargetExposition().blocks(part.sites, part.accounts, mine), [])
+            members = asyncio.run(TargetExposition().deflated(part.sites, part.accounts, mine))
+            wire = pack_exposition(members, [])
             per_worker.append(unpack_exposition(wire)[0])
-        merged = merge(b"", per_worker)
+        # What the supervisor sends a scraper that accepts gzip: the workers' members as they came.
+        merged = gzip.decompress(gzip_body(b"", per_worker))
+        # And one that does not: the same text.
+        assert plain_body(b"", _inflate(per_worker)) == merged
 
         # Byte for byte: one process whose registry lists the targets worker by worker.
         by_worker = dataclasses.replace(
@@ -437,6 +444,22 @@ async def test_running_workers_hold_every_target_once_and_answer_as_one_agent(
         runs = sum(s.value for s in families["xuncha_probe_runs"].samples)
         assert runs >= 2 * len(CODES)  # summed over the workers
 
+        # Compressed, the body is one gzip member (curl --compressed and browsers read only the first
+        # one) holding the same families; and the real Prometheus reads it whole.
+        async with (
+            aiohttp.ClientSession(auto_decompress=False) as session,
+            session.get(agent.url + "/metrics", headers={"Accept-Encoding": "gzip"}) as r,
+        ):
+            assert r.headers["Content-Encoding"] == "gzip"
+            wire = await r.read()
+        member = zlib.decompressobj(31)
+        unzipped = member.decompress(wire)
+        assert member.eof and member.unused_data == b"" and len(unzipped) > 2 * len(wire)
+        zipped = {f.name: f for f in text_string_to_metric_families(unzipped.decode())}
+        assert {s.labels["code"] for s in zipped[m.SITE_INFO].samples} == set(CODES)
+        assert len(zipped[m.ACCOUNT_INFO].samples) == len(ACCOUNTS)
+        await _scraped_by_prometheus(agent.url, tmp_path / "prom", len(CODES), len(ACCOUNTS))
+
         # /api/ as from one agent: lists in registry order, one target from the worker that owns it.
         status, body = await agent.get("/api/sites")
         assert status == 200 and [s["code"] for s in json.loads(body)] == CODES
@@ -457,6 +480,30 @@ async def test_running_workers_hold_every_target_once_and_answer_as_one_agent(
         assert await asyncio.wait_for(agent.proc.wait(), 20) == 0
         await _until(_async(lambda: not any(map(_alive, pids))), timeout=5, what="the workers to stop")
         assert not (agent.state / f"workers-{agent.proc.pid}").exists()
+
+
+HAVE_PROMETHEUS = Path(PROMETHEUS).exists()
+
+
+async def _scraped_by_prometheus(url: str, workdir: Path, sites: int, accounts: int) -> None:
+    if not HAVE_PROMETHEUS:
+        return  # the Debian package is installed by .ci/run; without it the rest of the test still runs
+    target = url.split("//")[1]
+    job = {"job_name": "xuncha", "scrape_interval": "1s", "static_configs": [{"targets": [target]}]}
+    prom = await start_prometheus({"global": {"scrape_interval": "1s"}, "scrape_configs": [job]}, workdir, {})
+    try:
+
+        async def counted() -> bool:
+            api = prom.url + "/api/v1/query"
+            got = []
+            for q in ("count(xuncha_site_info)", "count(xuncha_account_info)", 'up{job="xuncha"}'):
+                result = (await get_json(api, query=q))["data"]["result"]
+                got.append(float(result[0]["value"][1]) if result else None)
+            return got == [sites, accounts, 1.0]
+
+        await _until(counted, timeout=30, what="Prometheus to scrape every site and account")
+    finally:
+        await prom.stop()
 
 
 def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:

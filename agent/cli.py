@@ -230,12 +230,15 @@ def _workers_flag(v: str) -> int | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.runtime import Agent
     from agent.web import raise_nofile_limit
-    from agent.workers import Supervisor, WorkerFailed, count_of, load_isolated
+    from agent.workers import Supervisor, WorkerFailed, load_split
 
     raise_nofile_limit()
     try:
-        cfg = load_isolated(args.config)  # read once, in a short-lived process: the agent starts on it
-        workers = count_of(args.workers if "workers" in args else cfg.workers, len(cfg.sites) + len(cfg.accounts))
+        # Read once, in a short-lived process: the agent starts on it.  With worker processes it
+        # is split there too, and the supervisor keeps only each worker's part, packed.
+        flag = "workers" in args
+        loaded = load_split(args.config, args.workers if flag else None, shard=args.shard, state_dir=args.state_dir)
+        cfg, packed = loaded if isinstance(loaded, tuple) else (loaded, None)
         options: dict[str, Any] = dict(
             config=cfg,
             shard=args.shard,
@@ -244,10 +247,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             web_config_file=args.web_config_file,
             enable_lifecycle=args.enable_lifecycle,
         )
-        if workers > 1:
+        if packed is not None:
             log_args = ("--log.level", args.log_level, "--log.format", args.log_format)
-            flag = "workers" in args
-            agent: Agent = Supervisor(args.config, workers=workers, workers_flag=flag, log_args=log_args, **options)
+            agent: Agent = Supervisor(args.config, packed=packed, workers_flag=flag, log_args=log_args, **options)
         else:
             agent = Agent(args.config, **options)
         asyncio.run(agent.serve_forever())

@@ -40,6 +40,8 @@ class AgentView(Protocol):
     reload_success_timestamp: float
     shard: tuple[int, int]
 
+    def target_counts(self) -> tuple[int, int]: ...
+
 
 class XunchaCollector(Collector):
     """The agent's own state, through client_python (small, fixed set of series)."""
@@ -62,8 +64,9 @@ class XunchaCollector(Collector):
         reload_ts.add_metric([], v.reload_success_timestamp)
         yield reload_ts
         targets = GaugeMetricFamily(m.TARGETS, "Registered targets in this shard, by kind.", labels=["kind"])
-        targets.add_metric(["site"], len(v.config.sites))
-        targets.add_metric(["account"], len(v.config.accounts))
+        sites, accounts = v.target_counts()
+        targets.add_metric(["site"], sites)
+        targets.add_metric(["account"], accounts)
         yield targets
         shard = GaugeMetricFamily(m.SHARD_INFO, "This agent's shard of the registry.", labels=["shard", "shards"])
         shard.add_metric([str(v.shard[0]), str(v.shard[1])], 1)
@@ -116,13 +119,11 @@ class TargetExposition:
         joined on the loop and compressed in a thread; the others are reused as they were."""
         async with self._lock:
             self.refresh(sites, accounts, results)
-            todo = [i for i, dirty in enumerate(self._dirty) if dirty]
-            plain = [b"".join(self._lines[i].values()) for i in todo]
-            for i in todo:
-                self._dirty[i] = False  # a change while compressing sets it again
-            packed = await asyncio.to_thread(lambda: [gzipjoin.deflate(b) for b in plain])
-            for i, member in zip(todo, packed, strict=True):
-                self._gzip[i] = member
+            for i, dirty in enumerate(self._dirty):
+                if dirty:  # one family at a time: a country's text is never all in memory twice
+                    text = b"".join(self._lines[i].values())
+                    self._dirty[i] = False  # a change while compressing sets it again
+                    self._gzip[i] = await asyncio.to_thread(gzipjoin.deflate, text)
             return list(self._gzip)
 
     def refresh(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> None:

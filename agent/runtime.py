@@ -21,7 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics, generate_latest
 
 from agent import config as config_mod
-from agent import reloads
+from agent import diagnostics, reloads
 from agent.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
 from agent.config import Config, ConfigError
 from agent.limits import clip
@@ -126,6 +126,7 @@ class Agent:
         return Path(self._state_dir_override or full.state_dir)
 
     async def start(self) -> None:
+        diagnostics.install(asyncio.get_running_loop())  # SIGUSR2: where the memory is (opt-in)
         full = self._load()  # ConfigError propagates: fail fast at start-up
         self.web.load(full)  # so does a bad web configuration file
         try:
@@ -140,8 +141,7 @@ class Agent:
             raise
         log.info(
             "xuncha started: %d sites, %d accounts (shard %d/%d), listening on %s",
-            len(self.config.sites),
-            len(self.config.accounts),
+            *self.target_counts(),
             *self.shard,
             self.address,
         )
@@ -164,6 +164,10 @@ class Agent:
         if gzip:
             return gzip_body(own, [await ex.deflated(cfg.sites, cfg.accounts, self.results)])
         return plain_body(own, [ex.blocks(cfg.sites, cfg.accounts, self.results)])
+
+    def target_counts(self) -> tuple[int, int]:
+        """(sites, accounts) this agent watches."""
+        return len(self.config.sites), len(self.config.accounts)
 
     def api_handlers(self) -> dict[str, Any]:
         """Replacements for the /api/ handlers of agent.server (agent.workers routes them to workers)."""
@@ -241,7 +245,7 @@ class Agent:
             await self._apply(full)
             self._mtimes = self._file_mtimes()
             self._reloads.loaded(self._reload_files())
-            log.info("configuration reloaded: %d sites, %d accounts", len(self.config.sites), len(self.config.accounts))
+            log.info("configuration reloaded: %d sites, %d accounts", *self.target_counts())
             return True, []
 
     async def _apply(self, full: Config) -> None:

@@ -33,7 +33,7 @@ from agent.limits import clip
 from agent.runtime import Agent
 from agent.server import build_app
 from agent.web import WebGuard, WebState
-from agent.workers import EXPOSITION_PATH, STATUS_PATH, pack_exposition, probe_families, read_frame
+from agent.workers import EXPOSITION_PATH, STATUS_PATH, pack_exposition, probe_families, read_frame, unpack_view
 
 log = logging.getLogger("agent.worker")
 WORKER: web.AppKey[WorkerAgent] = web.AppKey("worker")
@@ -137,8 +137,8 @@ async def _run(args: argparse.Namespace) -> int:
     first = await read_frame(reader)
     if first is None:
         return 0
-    generation, cfg = first
-    w = WorkerAgent(cfg, Path(args.socket), args.worker)
+    generation, packed = first
+    w = WorkerAgent(unpack_view(packed), Path(args.socket), args.worker)
     w.generation = generation
     await w.start()
     stop = asyncio.Event()
@@ -154,7 +154,7 @@ async def _run(args: argparse.Namespace) -> int:
                 return
             gen, new = message
             try:
-                await w.take(gen, new)
+                await w.take(gen, unpack_view(new))
                 _say({"applied": gen})
             except Exception as e:  # noqa: BLE001 — reported to the supervisor, which logs it
                 log.exception("worker %d/%d: configuration %d not applied", *args.worker, gen)
@@ -170,14 +170,17 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(path: str) -> int:
-    """For agent.workers.load_isolated: ("config", Config) or ("error", issues), pickled."""
+def _load(path: str, split: argparse.Namespace | None) -> int:
+    """For agent.workers.load_split: ("config", what was read) or ("error", issues), pickled."""
     import pickle
 
     from agent import config as config_mod
+    from agent.workers import split_packed
 
     try:
-        message: tuple[str, Any] = ("config", config_mod.load(path))
+        cfg = config_mod.load(path)
+        value = cfg if split is None else split_packed(cfg, split.workers, split.shard, split.state_dir)
+        message: tuple[str, Any] = ("config", value)
     except config_mod.ConfigError as e:
         message = ("error", e.issues)
     sys.stdout.buffer.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
@@ -192,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="xuncha-worker")
     p.add_argument("--load", help="only read and validate this configuration; write it pickled to stdout")
+    p.add_argument("--workers", help="with --load: split it for auto or N worker processes (agent.workers.load_split)")
+    p.add_argument("--shard", type=parse_shard, default=(0, 1), help="with --workers: this agent's shard, i/n")
+    p.add_argument(
+        "--state-dir", dest="state_dir", help="with --workers: the state directory given on the command line"
+    )
     p.add_argument("--worker", type=parse_shard, help="i/n")
     p.add_argument("--socket")
     p.add_argument("--parent", type=int, default=0)
@@ -199,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log.format", dest="log_format", default="logfmt")
     args = p.parse_args(argv)
     if args.load:
-        return _load(args.load)
+        if args.workers is not None:
+            args.workers = None if args.workers == "auto" else int(args.workers)
+            return _load(args.load, args)
+        return _load(args.load, None)
     if args.worker is None or args.socket is None:
         p.error("--worker and --socket are required")
     # Ctrl-C reaches the whole process group: the supervisor decides, and closes our stdin.

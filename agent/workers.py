@@ -84,16 +84,44 @@ _PROBE_FAMILIES = ("probe_duration", "scheduler_lag", "runs", "in_flight")  # Se
 _ROOT = str(Path(agent.__file__).resolve().parent.parent)  # workers run the supervisor's code
 
 
-def load_isolated(path: str | Path) -> Config:
+@dataclass(frozen=True)
+class Registry:
+    """What a supervisor keeps of the registry: its order, and each worker's part packed.
+
+    The supervisor probes nothing, so it never unpickles the sites and accounts: the process
+    that read the file splits them (:func:`load_split`) and hands over each worker's part as
+    compressed pickle bytes, ~30 MB for the country instead of ~200 MB of objects (issue 12).
+    """
+
+    sites: tuple[str, ...]  # site codes in registry order (this agent's --shard)
+    accounts: tuple[str, ...]  # account ids in registry order
+    wanted: int  # worker processes the configuration's ``workers:`` asks for
+    parts: tuple[bytes, ...]  # per worker: its Config (split), pickled and compressed
+
+
+def load_split(
+    path: str | Path, workers: int | None, *, shard: tuple[int, int] = (0, 1), state_dir: str | None = None
+) -> Config | tuple[Config, Registry]:
     """Read and validate the configuration in a short-lived process, and take the result pickled.
 
     Parsing a national registry (25 MB of YAML, 164,000 targets) leaves ~900 MB of fragmented
-    heap behind in the process that parsed it; the same registry unpickled takes ~300 MB.  The
-    supervisor lives for months: it should not carry what a parser left behind.
-    ``ConfigError`` as :func:`agent.config.load` raises it.
+    heap behind in the process that parsed it; the supervisor lives for months and should not
+    carry that.  When the configuration asks for (or ``workers`` forces) more than one worker
+    process, it is split there too: the settings (no sites or accounts) and the
+    :class:`Registry` come back; else the whole :class:`Config`.  ``ConfigError`` as
+    :func:`agent.config.load` raises it.
     """
+    args = ["--workers", str(workers) if workers else "auto", "--shard", f"{shard[0]}/{shard[1]}"]
+    if state_dir:
+        args += ["--state-dir", state_dir]
+    loaded = _load_in_child(path, args)
+    assert isinstance(loaded, (Config, tuple))
+    return loaded
+
+
+def _load_in_child(path: str | Path, args: list[str]) -> Any:
     proc = subprocess.run(  # noqa: S603 — our own interpreter and module
-        [sys.executable, "-m", "agent.worker_api", "--load", str(path)],
+        [sys.executable, "-m", "agent.worker_api", "--load", str(path), *args],
         stdout=subprocess.PIPE,
         env=_env(),
         check=False,
@@ -107,8 +135,34 @@ def load_isolated(path: str | Path) -> Config:
         raise ConfigError([issue]) from None
     if kind == "error":
         raise ConfigError(value)
-    assert isinstance(value, Config)
     return value
+
+
+def split_packed(
+    full: Config, workers: int | None, shard: tuple[int, int], state_dir: str | None
+) -> Config | tuple[Config, Registry]:
+    """:func:`load_split`'s work, in the process that read the configuration."""
+    total = len(full.sites) + len(full.accounts)
+    count = count_of(workers or full.workers, total)
+    if count <= 1:
+        return full
+    view = shard_view(full, shard)
+    where = str(Path(state_dir or full.state_dir).resolve())
+    parts = tuple(pack_view(part) for part in split(view, count, where))
+    registry = Registry(
+        tuple(s.code for s in view.sites), tuple(a.id for a in view.accounts), count_of(full.workers, total), parts
+    )
+    return dataclasses.replace(full, sites=(), accounts=()), registry
+
+
+def pack_view(cfg: Config) -> bytes:
+    return zlib.compress(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack_view(data: bytes) -> Config:
+    cfg = pickle.loads(zlib.decompress(data))  # noqa: S301 — packed by our own supervisor's loader
+    assert isinstance(cfg, Config)
+    return cfg
 
 
 def _env() -> dict[str, str]:
@@ -284,7 +338,7 @@ class WorkerPool:
         self.count = count
         self.log_args = log_args
         self.workers: list[Worker] = []
-        self._views: list[Config] = []
+        self._parts: tuple[bytes, ...] = ()
         self._generation = 0
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -292,11 +346,12 @@ class WorkerPool:
 
     # --- starting and supervising --------------------------------------------------
 
-    async def start(self, cfg: Config, state_dir: Path) -> None:
-        """Start every worker on its part of ``cfg``; raise :class:`WorkerFailed` if one cannot start."""
+    async def start(self, parts: tuple[bytes, ...], state_dir: Path) -> None:
+        """Start every worker on its part (:func:`pack_view`); raise :class:`WorkerFailed` if one cannot start."""
+        assert len(parts) == self.count
         self._socket_dir = _socket_dir(state_dir)
         self._generation = 1
-        self._views = split(cfg, self.count, str(state_dir))
+        self._parts = parts
         self.workers = [Worker(i, self._socket_dir / f"{i}.sock") for i in range(self.count)]
         for w in self.workers:
             w.process = ProcessCollector(namespace="", pid=_pid_of(w), registry=None)
@@ -331,7 +386,7 @@ class WorkerPool:
         generation = self._generation
         try:
             assert w.proc.stdin is not None
-            w.proc.stdin.write(frame((generation, self._views[w.index])))
+            w.proc.stdin.write(frame((generation, self._parts[w.index])))
             await w.proc.stdin.drain()
             ready = await asyncio.wait_for(asyncio.shield(w.ready), START_TIMEOUT)
         except (OSError, TimeoutError, WorkerFailed) as e:
@@ -349,7 +404,7 @@ class WorkerPool:
         w.generation, w.up, w.last_self = generation, True, []
         log.info("worker %d started (pid %d): %s sites, %s accounts", w.index, w.proc.pid, *ready["targets"])
         if generation != self._generation:  # a reload came while it started
-            await self._send(w, self._generation, self._views[w.index])
+            await self._send(w, self._generation, self._parts[w.index])
 
     async def _read(self, w: Worker, proc: asyncio.subprocess.Process) -> None:
         """The worker's replies on stdout, one JSON line each."""
@@ -404,14 +459,15 @@ class WorkerPool:
 
     # --- configuration ---------------------------------------------------------------
 
-    async def apply(self, cfg: Config, state_dir: Path) -> list[str]:
-        """Give every worker its part of ``cfg`` (validated); the problems, if any worker did not take it."""
+    async def apply(self, parts: tuple[bytes, ...]) -> list[str]:
+        """Give every worker its part (validated, packed); the problems, if any worker did not take it."""
+        assert len(parts) == self.count
         self._generation += 1
-        self._views = split(cfg, self.count, str(state_dir))
-        replies = await asyncio.gather(*(self._send(w, self._generation, self._views[w.index]) for w in self.workers))
+        self._parts = parts
+        replies = await asyncio.gather(*(self._send(w, self._generation, parts[w.index]) for w in self.workers))
         return [e for errors in replies for e in errors]
 
-    async def _send(self, w: Worker, generation: int, view: Config) -> list[str]:
+    async def _send(self, w: Worker, generation: int, view: bytes) -> list[str]:
         if not w.up or w.proc is None or w.proc.stdin is None:
             return [f"worker {w.index} is not running; it takes the new configuration when it starts again"]
         fut = asyncio.get_running_loop().create_future()
@@ -571,14 +627,28 @@ class Supervisor(Agent):
     """The agent the user sees when ``workers`` > 1: the port, the configuration, the workers."""
 
     def __init__(
-        self, *args: Any, workers: int, workers_flag: bool = False, log_args: tuple[str, ...] = (), **kwargs: Any
+        self,
+        *args: Any,
+        packed: Registry,
+        workers_flag: bool = False,
+        log_args: tuple[str, ...] = (),
+        **kwargs: Any,
     ) -> None:
-        self.pool = WorkerPool(workers, log_args=log_args)
+        self.packed = packed  # the registry as the loading process split it (load_split)
+        self.pool = WorkerPool(len(packed.parts), log_args=log_args)
         self._workers_flag = workers_flag  # --workers given: the configuration's workers: does not count
         super().__init__(*args, **kwargs)
 
     def _read(self, path: Path) -> Config:
-        return load_isolated(path)  # each reload too: see load_isolated
+        # Each reload too: read in a short-lived process, split there into as many parts as there
+        # are workers (a change of workers: needs a restart), and kept packed (see Registry).
+        loaded = load_split(path, self.pool.count, shard=self.shard, state_dir=self._state_dir_override)
+        assert isinstance(loaded, tuple), "split into the workers' count, which is at least 2"
+        full, self.packed = loaded
+        return full
+
+    def target_counts(self) -> tuple[int, int]:
+        return len(self.packed.sites), len(self.packed.accounts)
 
     def _probe_metrics(self) -> SelfMetrics:
         self.registry.register(PoolCollector(self.pool))
@@ -588,15 +658,15 @@ class Supervisor(Agent):
         self._activate(full)
         state_dir = self.state_dir(full).resolve()
         StateStore(state_dir / "xuncha.db").close()  # created (WAL) once, before N processes open it
-        await self.pool.start(self.config, state_dir)
+        await self.pool.start(self.packed.parts, state_dir)
 
     def _activate(self, full: Config) -> None:
-        self.config = shard_view(full, self.shard)  # the supervisor probes nothing: no network, no scheduler
+        self.config = full  # settings only: the supervisor probes nothing (no network, no scheduler)
         self.reload_successful = True
         self.reload_success_timestamp = time.time()
 
     async def _apply(self, full: Config) -> None:
-        wanted = count_of(full.workers, len(full.sites) + len(full.accounts))
+        wanted = self.packed.wanted
         if not self._workers_flag and wanted != self.pool.count:
             log.warning(
                 "workers: %s now means %d worker processes; that needs a restart (keeping %d)",
@@ -605,7 +675,7 @@ class Supervisor(Agent):
                 self.pool.count,
             )
         self._activate(full)
-        for problem in await self.pool.apply(self.config, self.state_dir(full).resolve()):
+        for problem in await self.pool.apply(self.packed.parts):
             log.warning("reload: %s", problem)
 
     def healthy(self) -> bool:
@@ -640,9 +710,8 @@ def _api(sup: Supervisor) -> dict[str, Any]:
         return out
 
     def order(what: str) -> dict[str, int]:
-        if what == "site":
-            return {s.code: i for i, s in enumerate(sup.config.sites)}
-        return {a.id: i for i, a in enumerate(sup.config.accounts)}
+        keys = sup.packed.sites if what == "site" else sup.packed.accounts
+        return {k: i for i, k in enumerate(keys)}
 
     async def sites(request: web.Request) -> web.Response:
         out = await gather("/api/sites")

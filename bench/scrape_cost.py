@@ -17,6 +17,7 @@ of the sites got a new http result.  Prints the body size, plain and gzipped
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import dataclasses
 import gc
@@ -32,7 +33,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 
 from agent import metric_names as m
-from agent.collector import TargetExposition, XunchaCollector
+from agent.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
 from agent.config import Column, Config, Site
 from agent.divisions import region_of
 from agent.results import ResultStore, target_key
@@ -183,9 +184,17 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 
 
 def scrape(view: View, registry: CollectorRegistry, exposition: TargetExposition) -> bytes:
-    """What GET /metrics renders (agent/server.py), before compression."""
+    """What GET /metrics renders (agent/server.py) for a scraper without gzip."""
     cfg = view.config
-    return generate_latest(registry) + exposition.render(cfg.sites, cfg.accounts, view.results).encode()
+    return plain_body(generate_latest(registry), [exposition.blocks(cfg.sites, cfg.accounts, view.results)])
+
+
+def scrape_gzip(view: View, registry: CollectorRegistry, exposition: TargetExposition) -> bytes:
+    """What GET /metrics sends Prometheus (Accept-Encoding: gzip): the families that changed are
+    compressed again (in a thread, counted here as CPU of this process), the others reused."""
+    cfg = view.config
+    pieces = asyncio.run(exposition.deflated(cfg.sites, cfg.accounts, view.results))
+    return gzip_body(generate_latest(registry), [pieces])
 
 
 def touch(view: View, share: float, seed: int) -> None:
@@ -225,6 +234,14 @@ def main() -> None:
     )
     touch_cpu, _, _ = timed(lambda: touch(view, args.changed, next(rounds)), args.repeat)
     z_cpu, _, zbody = timed(lambda: gzip.compress(body, compresslevel=1), args.repeat)
+    zipped = TargetExposition()
+    gz_cold_cpu, _, gz_body = timed(lambda: scrape_gzip(view, registry, TargetExposition()), args.repeat)
+    assert gzip.decompress(gz_body).count(b"\n") == body.count(b"\n")
+    scrape_gzip(view, registry, zipped)
+    gz_warm_cpu, _, _ = timed(lambda: scrape_gzip(view, registry, zipped), args.repeat)
+    gz_changed_cpu, _, _ = timed(
+        lambda: (touch(view, args.changed, next(rounds)), scrape_gzip(view, registry, zipped))[1], args.repeat
+    )
     series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
     print(f"cold scrape (every target rendered): {cold_cpu * 1000:.0f} ms CPU, {cold_wall * 1000:.0f} ms wall")
     print(f"warm scrape (nothing changed):       {warm_cpu * 1000:.0f} ms CPU, {warm_wall * 1000:.0f} ms wall")
@@ -238,6 +255,11 @@ def main() -> None:
         f"{z_cpu * 1000:.0f} ms CPU"
     )
     print(f"per site (cold): {cold_cpu * 1e6 / args.sites:.0f} µs CPU, {len(body) / args.sites:.0f} bytes")
+    print(
+        f"gzip body as served ({len(gz_body) / 1e6:.2f} MB): cold {gz_cold_cpu * 1000:.0f} ms, "
+        f"warm {gz_warm_cpu * 1000:.0f} ms, after {args.changed:.0%} changed "
+        f"{(gz_changed_cpu - touch_cpu) * 1000:.0f} ms CPU"
+    )
 
 
 if __name__ == "__main__":

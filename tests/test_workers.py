@@ -613,17 +613,40 @@ async def test_a_reload_reaches_every_worker_and_a_failed_one_none(pages: tuple[
 def test_the_configuration_is_read_in_a_short_lived_process(tmp_path: Path) -> None:
     """What ``xuncha run`` and the supervisor's reloads use: the same Config, the same errors."""
     from agent.config import load
-    from agent.workers import load_isolated
+    from agent.workers import load_split
 
     path = tmp_path / "xuncha.yml"
     path.write_text(_config(tmp_path, 9, CODES[:5], ACCOUNTS[:2], extra="workers: 3"), encoding="utf-8")
-    assert load_isolated(path) == load(path)
+    assert load_split(path, 1) == load(path)  # one worker process: the whole configuration
     path.write_text("workers: 0\nsites: [{code: nope}]\n", encoding="utf-8")
     with pytest.raises(ConfigError) as here:
         load(path)
     with pytest.raises(ConfigError) as isolated:
-        load_isolated(path)
+        load_split(path, None)
     assert isolated.value.issues == here.value.issues and len(here.value.issues) >= 2
     assert str(isolated.value) == str(here.value)
     with pytest.raises(ConfigError, match="cannot read"):
-        load_isolated(tmp_path / "missing.yml")
+        load_split(tmp_path / "missing.yml", 2)
+
+
+def test_a_supervisor_gets_the_registry_split_and_packed_never_whole(tmp_path: Path) -> None:
+    """With worker processes the reading process splits the registry: the supervisor keeps its
+    order and each worker's part packed, the same parts ``split`` makes."""
+    from agent.config import load
+    from agent.workers import load_split, unpack_view
+
+    path = tmp_path / "xuncha.yml"
+    path.write_text(_config(tmp_path, 9, CODES, ACCOUNTS, extra="workers: 3"), encoding="utf-8")
+    full = load(path)
+    loaded = load_split(path, None, state_dir=str(tmp_path / "st"))
+    assert isinstance(loaded, tuple)
+    settings, packed = loaded
+    assert settings.sites == () and settings.accounts == () and settings.intervals == full.intervals
+    assert packed.sites == tuple(s.code for s in full.sites) and packed.accounts == tuple(a.id for a in full.accounts)
+    assert packed.wanted == 3 and len(packed.parts) == 3
+    assert [unpack_view(p) for p in packed.parts] == split(full, 3, str((tmp_path / "st").resolve()))
+    # --workers 2 on the command line beats workers: 3; --shard 1/2 keeps half the registry.
+    forced = load_split(path, 2, shard=(1, 2))
+    assert isinstance(forced, tuple) and len(forced[1].parts) == 2 and forced[1].wanted == 3
+    half = shard_view(full, (1, 2))
+    assert forced[1].sites == tuple(s.code for s in half.sites) and 0 < len(half.sites) < len(full.sites)

@@ -7,7 +7,7 @@ on the one event loop, so plain dicts are enough.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from agent.config import Account, Site
@@ -37,11 +37,14 @@ class ResultStore:
         # since a scrape are a suffix of it (agent.collector.TargetExposition renders only those).
         self._changes: dict[str, int] = {}
         self.seq = 0
+        self.listener: Callable[[str], None] | None = None  # told of each change, after it is made
 
     def _changed(self, target_id: str) -> None:
         self.seq += 1
         self._changes.pop(target_id, None)
         self._changes[target_id] = self.seq
+        if self.listener is not None:
+            self.listener(target_id)
 
     def changed_since(self, seq: int) -> tuple[int, list[str]]:
         """(the current sequence, the targets whose results changed after ``seq``)."""

@@ -88,6 +88,7 @@ class Agent:
         self.web = WebState(web_config_file, enable_lifecycle)
         self._reloads = reloads.Reloads()
         self.exposition = TargetExposition()
+        self.results.listener = self.exposition.changed  # lines rendered as results come, not at a scrape
         self.reload_successful = True
         self.reload_success_timestamp = 0.0
         self.config: Config = Config()

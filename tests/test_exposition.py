@@ -196,10 +196,13 @@ def _random_result(rng: random.Random, kind: str, t: float) -> Result:
     return FeedResult(success=rng.random() < 0.8, last_entry=t, entries_recent=rng.randrange(9))
 
 
-def test_incremental_text_equals_a_fresh_render_through_changes_forgets_and_reloads() -> None:
+@pytest.mark.parametrize("eager", [False, True], ids=["rendered-at-scrape", "rendered-as-results-come"])
+def test_incremental_text_equals_a_fresh_render_through_changes_forgets_and_reloads(eager: bool) -> None:
     """Whatever happens between scrapes, the kept text is what rendering from scratch gives."""
     rng = random.Random(12)
     results, kept = ResultStore(), Counting()
+    if eager:
+        results.listener = kept.changed
     sites, accounts = FLEET.sites, FLEET.accounts
     for step in range(200):
         op = rng.random()
@@ -216,12 +219,11 @@ def test_incremental_text_equals_a_fresh_render_through_changes_forgets_and_relo
             sites = tuple(rng.sample(FLEET.sites, len(FLEET.sites) - 1))
             sites = tuple(renamed if s.code == renamed.code else s for s in sites)
             accounts = tuple(rng.sample(FLEET.accounts, len(FLEET.accounts) - rng.randrange(2)))
-        kept.rendered.clear()
-        before = results.seq
         text = kept.render(sites, accounts, results)
         assert samples(text) == samples(TargetExposition().render(sites, accounts, results)), step
-        if op < 0.6 and results.seq == before + 1:  # one result since the last scrape: one target re-rendered
+        if op < 0.6 and step:  # one result since the last scrape: one target rendered, at once or now
             assert len(kept.rendered) == 1
+        kept.rendered.clear()
     assert results.seq > 100
 
 
@@ -243,6 +245,21 @@ def test_a_scrape_renders_only_the_targets_whose_results_changed() -> None:
     kept.rendered.clear()
     kept.render(FLEET.sites[1:], FLEET.accounts, results)  # a reload re-renders only what it changed
     assert kept.rendered == []
+
+
+def test_the_agent_renders_a_result_as_it_comes_and_the_scrape_only_joins() -> None:
+    results, kept = ResultStore(), Counting()
+    results.listener = kept.changed
+    site = FLEET.sites[2]
+    results.record(target_key(site), HttpResult(success=True, started=1.0))
+    assert kept.rendered == []  # before the first scrape the registry is not known: the scrape renders
+    kept.render(FLEET.sites, FLEET.accounts, results)
+    kept.rendered.clear()
+    results.record(target_key(site), HttpResult(success=False, status_code=500, started=2.0))
+    assert kept.rendered == [target_key(site)]  # at once
+    text = kept.render(FLEET.sites, FLEET.accounts, results)
+    assert kept.rendered == [target_key(site)]  # and not again at the scrape
+    assert samples(text)[(m.HTTP_STATUS_CODE, frozenset({"code": site.code}.items()))] == 500
 
 
 async def test_compressed_families_are_reused_until_one_of_their_targets_changes() -> None:

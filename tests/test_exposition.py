@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gzip
 import random
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent import metric_names as m
 from agent.collector import FAMILIES, TargetExposition, gzip_body, plain_body
 from agent.config import loads
+from agent.demo.hostile import free_port
 from agent.results import ResultStore, target_key
 from domain.registry import Account, Site
 from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult, Result
@@ -278,3 +281,34 @@ async def test_compressed_families_are_reused_until_one_of_their_targets_changes
     plain = plain_body(b"# own\n", [kept.blocks(CFG.sites, CFG.accounts, results)])
     assert gzip.decompress(body) == plain and plain.startswith(b"# own\n")
     assert samples(plain.decode())[(m.HTTP_STATUS_CODE, frozenset({"code": a.code}.items()))] == 503
+
+
+async def test_an_agent_has_its_metrics_text_ready_before_the_first_scrape(tmp_path: Path) -> None:
+    from agent.runtime import Agent
+
+    closed = free_port()  # nothing listens: every visit fails at once, and is a result
+    cfg = loads(
+        f"state_dir: {tmp_path}\nintervals: {{http: 1s}}\nhttp: {{timeout: 1s}}\nsites:\n"
+        + "".join(
+            f'  - {{code: "44050700{i:02d}", name: s{i}, url: "http://127.0.0.1:{closed}/{i}"}}\n' for i in range(5)
+        )
+    )
+    agent = Agent(None, config=cfg, listen="127.0.0.1:0")
+    kept = Counting()
+    agent.exposition, agent.results.listener = kept, kept.changed
+    await agent.start()
+    try:
+        assert len(kept.rendered) == 5  # the registry, rendered at start
+        for _ in range(100):
+            if len(kept.rendered) >= 10:
+                break
+            await asyncio.sleep(0.1)
+        assert len(kept.rendered) >= 10  # then each result as it came
+        kept.rendered.clear()
+        before = agent.results.seq
+        body = gzip.decompress(await agent.render_metrics(gzip=True)).decode()
+        # The scrape itself renders nothing; only results that came meanwhile were, as they came.
+        assert len(kept.rendered) == agent.results.seq - before
+        assert samples(body)[(m.HTTP_CHECKS_TOTAL, frozenset({"code": "4405070000"}.items()))] >= 1
+    finally:
+        await agent.stop()

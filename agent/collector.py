@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -87,7 +88,7 @@ class TargetExposition:
     the targets whose results changed since the last one
     (:meth:`ResultStore.changed_since`); a reload (a new registry) is the only
     full pass.  Each family's samples are also kept
-    gzip-compressed (:meth:`deflated`) and compressed again only when one of
+    gzip-compressed (:meth:`compressed`) and compressed again only when one of
     its targets' lines changed, off the event loop; ``/metrics`` joins these
     pieces into one gzip body (:mod:`agent.gzipjoin`), and the supervisor of
     worker processes joins its workers' pieces without decompressing them.
@@ -102,7 +103,7 @@ class TargetExposition:
         self._store: ResultStore | None = None
         self._dirty = [True] * len(FAMILIES)  # families whose lines changed since they were compressed
         self._gzip: list[gzipjoin.Piece] = [gzipjoin.EMPTY] * len(FAMILIES)
-        self._lock = asyncio.Lock()  # one compression at a time; a concurrent scrape reuses its work
+        self._compressing = threading.Lock()
 
     def render(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> str:
         """The whole per-target exposition, headers included (tests, benches, one-process ``/metrics``)."""
@@ -117,19 +118,33 @@ class TargetExposition:
     async def deflated(
         self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore
     ) -> list[gzipjoin.Piece]:
-        """:meth:`blocks`, each compressed (:mod:`agent.gzipjoin`).  The families that changed are
-        joined on the loop and compressed in a thread; the others are reused as they were."""
-        async with self._lock:
-            self.refresh(sites, accounts, results)
-            # The changed families' lines as lists (references, not copies), taken on the loop; joined
-            # and compressed one family at a time in one thread hop (a hop per family waited for
-            # the busy loop 33 times), so a country's text is never all in memory twice.
-            todo = [(i, list(self._lines[i].values())) for i, dirty in enumerate(self._dirty) if dirty]
-            for i, _ in todo:
-                self._dirty[i] = False  # a change while compressing sets it again
-            packed = await asyncio.to_thread(lambda: [gzipjoin.deflate(b"".join(lines)) for _, lines in todo])
-            for (i, _), piece in zip(todo, packed, strict=True):
-                self._gzip[i] = piece
+        """:meth:`blocks`, each compressed (:mod:`agent.gzipjoin`): brought up to date on the loop,
+        then the families that changed are compressed in a thread; the others are reused."""
+        self.refresh(sites, accounts, results)
+        return await asyncio.to_thread(self.compressed)
+
+    def ready(self) -> bool:
+        """True when every result is rendered (:meth:`compressed` may then run in any thread)."""
+        store = self._store
+        return store is not None and self._seq == store.seq
+
+    def compressed(self) -> list[gzipjoin.Piece]:
+        """Every family compressed, as it is now; safe in another thread than the loop's.
+
+        The loop only ever replaces a dict entry or a list item, and ``list(d.values())`` of
+        bytes runs in C without letting another thread in: each family is taken whole, as it
+        was at one instant (two families may be a few results apart, as any scrape may be).
+        A family's flag is cleared before its lines are taken, so a change made meanwhile is
+        compressed again next time, never lost.  With worker processes this runs in the
+        worker's exposition thread (agent.worker_api), which a loop saturated by probes cannot
+        delay.
+        """
+        with self._compressing:  # one at a time; a concurrent scrape then finds nothing left to do
+            for i, dirty in enumerate(self._dirty):
+                if dirty:
+                    self._dirty[i] = False
+                    lines = self._lines[i]
+                    self._gzip[i] = gzipjoin.deflate(b"".join(list(lines.values())))
             return list(self._gzip)
 
     def refresh(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> None:
@@ -156,11 +171,10 @@ class TargetExposition:
         self._seq = store.seq
 
     def _rebuild(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> None:
-        """A new registry (start, reload): every target in registry order, re-rendered if it changed."""
-        self._seq = results.seq  # rendered from the store as it is now
-        self._store = results
+        """A new registry (start, reload): every target in registry order, re-rendered if it changed.
+        Built aside and swapped in whole, so that another thread never sees it half done."""
         old = self._lines
-        self._lines = [{} for _ in FAMILIES]
+        new: list[dict[str, bytes]] = [{} for _ in FAMILIES]
         targets: dict[str, Site | Account] = {}
         everything: list[Site | Account] = [*sites, *accounts]
         for target in everything:
@@ -170,14 +184,17 @@ class TargetExposition:
                 for i, lines in enumerate(old):
                     text = lines.get(key)
                     if text is not None:
-                        self._lines[i][key] = text
+                        new[i][key] = text
             else:
-                self._render(key, target, results)
+                self._render(key, target, results, new)
         for key in self._stamps.keys() - targets.keys():
             del self._stamps[key]
+        with self._compressing:
+            self._lines, self._dirty = new, [True] * len(FAMILIES)
         self._targets = targets
         self._registry = (sites, accounts)
-        self._dirty = [True] * len(FAMILIES)
+        self._store = results
+        self._seq = results.seq  # rendered from the store as it is now
 
     def _stamp(self, key: str, target: Site | Account, results: ResultStore) -> tuple[object, ...]:
         latest = results.latest(key)
@@ -190,7 +207,9 @@ class TargetExposition:
         old = self._stamps.get(key)
         return old is not None and _same(old, self._stamp(key, target, results))
 
-    def _render(self, key: str, target: Site | Account, results: ResultStore) -> None:
+    def _render(
+        self, key: str, target: Site | Account, results: ResultStore, into: list[dict[str, bytes]] | None = None
+    ) -> None:
         self._stamps[key] = self._stamp(key, target, results)
         if isinstance(target, Site):
             out = x.Lines(x.SITE_FAMILIES)
@@ -205,8 +224,9 @@ class TargetExposition:
             base = len(x.SITE_FAMILIES)
         for kind, result in results.latest(key).items():
             KINDS[kind].emit(out, target, result)
+        families = self._lines if into is None else into
         for i, lines in enumerate(out.by_family, base):
-            family = self._lines[i]
+            family = families[i]
             if lines:
                 text = "".join(lines).encode()
                 if family.get(key) != text:

@@ -4,9 +4,12 @@ It reads its part of the registry from stdin (frames of ``(generation, Config)``
 ordinary agent on it — scheduler, network, link checks, the shared state database — and
 serves, on a Unix socket and nowhere else, the same ``/api/`` as a single agent plus:
 
-- ``GET /-/worker/exposition``: its per-target samples, one block per family, and its probe
-  series (agent.workers.pack_exposition);
-- ``GET /-/worker/status``: which worker, which process, which targets, which configuration.
+- ``GET /-/worker/status``: which worker, which process, which targets, which configuration;
+
+and ``GET /-/worker/exposition`` — its per-target samples, one compressed block per family, and
+its probe series (agent.workers.pack_exposition) — on a second socket (``<socket>.metrics``),
+answered by a thread of its own: at national size the event loop is saturated by probes, and a
+scrape waiting its turn there took seconds.
 
 It answers on stdout (one JSON line: ``{"ready": …}`` once, ``{"applied": generation}`` per
 configuration) and stops at EOF on stdin: when the supervisor closes it, or dies.
@@ -18,11 +21,14 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import http.server
 import json
 import logging
 import os
 import signal
+import socketserver
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +39,16 @@ from agent.limits import clip
 from agent.runtime import Agent
 from agent.server import build_app
 from agent.web import WebGuard, WebState
-from agent.workers import EXPOSITION_PATH, STATUS_PATH, pack_exposition, probe_families, read_frame, unpack_view
+from agent.workers import (
+    EXPOSITION_PATH,
+    REQUEST_TIMEOUT,
+    STATUS_PATH,
+    metrics_socket,
+    pack_exposition,
+    probe_families,
+    read_frame,
+    unpack_view,
+)
 
 log = logging.getLogger("agent.worker")
 WORKER: web.AppKey[WorkerAgent] = web.AppKey("worker")
@@ -52,6 +67,7 @@ class WorkerAgent(Agent):
 
     def __init__(self, config: Config, socket: Path, index: tuple[int, int]) -> None:
         super().__init__(None, config=config)
+        self.exposition_thread: ExpositionThread | None = None
         self.web = _Unserved()
         self.socket = socket
         self.index = index
@@ -60,13 +76,18 @@ class WorkerAgent(Agent):
     async def _serve(self) -> None:
         app = build_app(self)  # the same /api/ handlers, over this worker's registry and results
         app[WORKER] = self
-        app.router.add_get(EXPOSITION_PATH, exposition)
         app.router.add_get(STATUS_PATH, status)
+        self.exposition_thread = ExpositionThread(self, metrics_socket(self.socket), asyncio.get_running_loop())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.UnixSite(self._runner, str(self.socket)).start()
         os.chmod(self.socket, 0o600)
         self.address = str(self.socket)
+
+    async def stop(self) -> None:
+        if self.exposition_thread is not None:
+            await asyncio.to_thread(self.exposition_thread.close)
+        await super().stop()
 
     async def take(self, generation: int, cfg: Config) -> None:
         """A configuration the supervisor validated: no files are read again here."""
@@ -82,10 +103,63 @@ class WorkerAgent(Agent):
         )
 
 
-async def exposition(request: web.Request) -> web.Response:
-    w = request.app[WORKER]
-    blocks = await w.exposition.deflated(w.config.sites, w.config.accounts, w.results)
-    return web.Response(body=pack_exposition(blocks, probe_families(w.metrics)))
+class ExpositionThread:
+    """``GET /-/worker/exposition`` on its own Unix socket, answered in a thread of its own.
+
+    The text is ready (rendered as results come, compressed here when it changed); only when
+    some change is not rendered yet — a reload under way — does the thread ask the loop.
+    """
+
+    def __init__(self, worker: WorkerAgent, path: Path, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self.worker, self.loop = worker, loop
+        self.server = socketserver.UnixStreamServer(str(path), _handler(self))
+        os.chmod(path, 0o600)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="exposition", daemon=True)
+        self.thread.start()
+
+    def body(self) -> bytes:
+        w = self.worker
+        if not w.exposition.ready():
+            asyncio.run_coroutine_threadsafe(_refresh(w), self.loop).result(timeout=REQUEST_TIMEOUT)
+        return pack_exposition(w.exposition.compressed(), probe_families(w.metrics))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def _refresh(w: WorkerAgent) -> None:
+    w.exposition.refresh(w.config.sites, w.config.accounts, w.results)
+
+
+def _handler(owner: ExpositionThread) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the supervisor asks once a scrape
+
+        def do_GET(self) -> None:  # noqa: N802 — http.server's name
+            if self.path != EXPOSITION_PATH:
+                self.send_error(404)
+                return
+            try:
+                body, status = owner.body(), 200
+            except Exception as e:  # noqa: BLE001 — the supervisor logs it and leaves this worker out
+                log.exception("exposition failed")
+                body, status = clip(f"exposition failed: {e}").encode(), 500
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def address_string(self) -> str:
+            return "supervisor"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — http.server's name
+            pass  # the supervisor logs what matters
+
+    return Handler
 
 
 async def status(request: web.Request) -> web.Response:

@@ -317,6 +317,7 @@ class Worker:
     socket: Path
     proc: asyncio.subprocess.Process | None = None
     session: aiohttp.ClientSession | None = None
+    metrics_session: aiohttp.ClientSession | None = None  # to its exposition thread (metrics_socket)
     up: bool = False
     restarts: int = 0
     generation: int = 0  # the configuration it acknowledged
@@ -395,11 +396,12 @@ class WorkerPool:
                 w.proc.kill()
             await w.proc.wait()
             raise WorkerFailed(f"worker {w.index} did not start: {e or type(e).__name__}") from None
-        if w.session is not None:
-            await w.session.close()
-        w.session = aiohttp.ClientSession(
-            connector=aiohttp.UnixConnector(path=str(w.socket)),
-            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+        await _close_sessions(w)
+        w.session, w.metrics_session = (
+            aiohttp.ClientSession(
+                connector=aiohttp.UnixConnector(path=str(path)), timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+            )
+            for path in (w.socket, metrics_socket(w.socket))
         )
         w.generation, w.up, w.last_self = generation, True, []
         log.info("worker %d started (pid %d): %s sites, %s accounts", w.index, w.proc.pid, *ready["targets"])
@@ -486,10 +488,11 @@ class WorkerPool:
 
     async def get(self, w: Worker, path: str) -> tuple[int, bytes, str] | None:
         """``GET path`` on worker ``w``: (status, body, content type), or ``None`` if it did not answer."""
-        if not w.up or w.session is None:
+        session = w.metrics_session if path == EXPOSITION_PATH else w.session
+        if not w.up or session is None:
             return None
         try:
-            async with w.session.get(f"http://worker{path}") as r:
+            async with session.get(f"http://worker{path}") as r:
                 return r.status, await r.read(), r.content_type
         except (aiohttp.ClientError, OSError, TimeoutError) as e:
             log.warning("worker %d did not answer %s: %s", w.index, path, e or type(e).__name__)
@@ -549,8 +552,19 @@ class WorkerPool:
                 await proc.wait()
         if w.reader is not None:
             await asyncio.gather(w.reader, return_exceptions=True)
-        if w.session is not None:
-            await w.session.close()
+        await _close_sessions(w)
+
+
+async def _close_sessions(w: Worker) -> None:
+    for session in (w.session, w.metrics_session):
+        if session is not None:
+            await session.close()
+    w.session = w.metrics_session = None
+
+
+def metrics_socket(socket: Path) -> Path:
+    """Where a worker's exposition thread answers (agent.worker_api.ExpositionThread)."""
+    return socket.with_name(socket.name + ".metrics")
 
 
 def _pid_of(w: Worker) -> Callable[[], int | str]:

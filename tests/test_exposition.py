@@ -9,6 +9,7 @@ import random
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -184,9 +185,9 @@ class Counting(TargetExposition):
         super().__init__()
         self.rendered: list[str] = []
 
-    def _render(self, key: str, target: Site | Account, results: ResultStore) -> None:
+    def _render(self, key: str, target: Site | Account, results: ResultStore, *into: Any) -> None:
         self.rendered.append(key)
-        super()._render(key, target, results)
+        super()._render(key, target, results, *into)
 
 
 def _random_result(rng: random.Random, kind: str, t: float) -> Result:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gzip
+import http.client
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import sys
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -650,3 +652,62 @@ def test_a_supervisor_gets_the_registry_split_and_packed_never_whole(tmp_path: P
     assert isinstance(forced, tuple) and len(forced[1].parts) == 2 and forced[1].wanted == 3
     half = shard_view(full, (1, 2))
     assert forced[1].sites == tuple(s.code for s in half.sites) and 0 < len(half.sites) < len(full.sites)
+
+
+class _UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("worker", timeout=10)
+        self.unix_path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.unix_path)
+
+
+def _exposition_text(path: Path) -> bytes:
+    from agent.gzipjoin import inflate
+    from agent.workers import EXPOSITION_PATH
+
+    conn = _UnixHTTP(path)
+    conn.request("GET", EXPOSITION_PATH)
+    reply = conn.getresponse()
+    assert reply.status == 200
+    blocks, _ = unpack_exposition(reply.read())
+    conn.close()
+    return b"".join(inflate(b) for b in blocks)
+
+
+async def test_a_workers_exposition_is_answered_while_its_loop_is_busy(tmp_path: Path) -> None:
+    """At national size a worker's loop is saturated by probes; its exposition thread answers anyway."""
+    from agent.worker_api import WorkerAgent
+    from agent.workers import metrics_socket
+
+    closed = _free_port()
+    cfg = loads(
+        f"state_dir: {tmp_path}\nintervals: {{http: 1s}}\nhttp: {{timeout: 1s}}\nsites:\n"
+        + "".join(f'  - {{code: "{c}", name: s, url: "http://127.0.0.1:{closed}/"}}\n' for c in CODES[:4])
+    )
+    worker = WorkerAgent(cfg, tmp_path / "0.sock", (0, 1))
+    await worker.start()
+    try:
+        await _until(_async(lambda: worker.results.seq >= 8), what="two rounds of visits")
+        pool = ThreadPoolExecutor(1)
+        try:
+            asked = pool.submit(_exposition_text, metrics_socket(worker.socket))
+            time.sleep(2.0)  # noqa: ASYNC251 — the point: the loop is blocked, as a saturated one is
+            assert asked.done(), "the exposition waited for the event loop"
+            text = asked.result()
+            assert text.count(b"xuncha_site_info{") == 4 and b"xuncha_http_checks_total{" in text
+
+            # A change not rendered yet (here: rendered by nobody) is brought in by the loop first.
+            worker.results.listener = None
+            site = worker.config.sites[0]
+            worker.results.record(target_key(site), HttpResult(success=True, status_code=418, started=time.time()))
+            text = await asyncio.get_running_loop().run_in_executor(
+                pool, _exposition_text, metrics_socket(worker.socket)
+            )
+            assert f'xuncha_http_status_code{{code="{site.code}"}} 418'.encode() in text
+        finally:
+            pool.shutdown()
+    finally:
+        await worker.stop()

@@ -45,6 +45,10 @@ class Options:
     # two scan steps are missed: the price of a national report in a minute.
     scan_step: float | None = None
     chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
+    # Ageing measures (homepage, interaction, silence: ``time() - last update``) are judged from their
+    # values at each Beijing midnight, and only the days those cannot decide are judged again at ``step``
+    # (see ``_ages_daily``).  False: the older way, a subquery over the period at ``scan_step``/``step``.
+    daily_ages: bool = True
 
 
 @dataclass
@@ -165,9 +169,13 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
         lambda: _daily(q, M.HTTP_FAILURES_TOTAL, m, period, end, t),
     ]
     specs: list[tuple[ms.Measure, str]] = []
+    daily = [x for x in site_ms + account_ms if x.veto and x.ages and opts.daily_ages]
+    for measure in daily:
+        expr = measure.expr(m if measure.subject == "site" else "")
+        jobs.append(partial(_midnight_ages, q, expr, measure, period, end))
     for measure in site_ms + account_ms:
         expr = measure.expr(m if measure.subject == "site" else "")
-        if measure.veto:
+        if measure.veto and measure not in daily:
             # Only the offenders come back: the worst value of everyone else is not needed.
             specs.append((measure, "worst"))
             line = measure.line.critical - (scan - opts.step if measure.ages else 0)
@@ -177,14 +185,19 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
             jobs.append(partial(q.instant, f"({expr}) >= {ms._num(measure.line.warning)}", end))
     results = _parallel(jobs, opts.workers)
     site_info, account_info, checks, failures = results[:4]
+    midnights = results[4 : 4 + len(daily)]
     sites = _subjects(site_info, "code", "closed")
     accounts = _subjects(account_info, "account", "stopped")
     by_measure: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    _collect(by_measure, specs, results[4:])
+    _collect(by_measure, specs, results[4 + len(daily) :])
+    for measure, ages in zip(daily, midnights, strict=True):
+        by_measure[measure.key].update(_ages_daily(q, measure, m, ages, period, end, opts))
     if full or scan > opts.step:
         # When was the line crossed: asked only for the offenders, so the period is scanned again for a few.
         specs, jobs = [], []
         for measure in site_ms + account_ms:
+            if measure in daily:
+                continue
             offenders = sorted(by_measure[measure.key]["worst"])
             if scan > opts.step:  # candidates of the coarse pass: their worst again, at the fine step
                 by_measure[measure.key]["worst"] = {}
@@ -216,6 +229,106 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
 
 
 OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
+
+
+# --- ageing measures from Beijing midnights ------------------------------------------------------
+#
+# An ageing measure is ``time() - L`` with ``L`` a last-update time that only moves forward.  Its
+# value at each Beijing midnight is exact, and between two midnights it grows by one second a
+# second until ``L`` moves.  So for the day between midnights ``a`` (its start) and ``b`` (its end):
+#
+# - ``L`` did not move that day when the age at ``b`` is the age at ``a`` plus the day: the day's
+#   worst is the age at ``b``, exactly;
+# - otherwise the day's worst lies between the larger of the two midnight ages (both were reached)
+#   and the age at ``a`` plus the day (``L`` only moved forward).  Where the line falls between
+#   those, or the worst is wanted, the day alone is judged again at ``step``.
+#
+# The later of two new values seen at consecutive midnights says nothing about when ``L`` first
+# moved (several updates may fall in one day), so it is never used: a gap from ``L`` values would
+# overestimate the silence and make a false veto.
+
+
+def _midnight_times(period: Period, end: float) -> list[float]:
+    """Beijing midnights of the period up to ``end``, and ``end`` itself (day ``i`` is between ``i`` and ``i + 1``)."""
+    times = [period.start + i * DAY for i in range(period.days + 1) if period.start + i * DAY < end]
+    return [*times, end]
+
+
+def _midnight_ages(
+    q: Querier, expr: str, measure: ms.Measure, period: Period, end: float
+) -> dict[str, dict[int, float]]:
+    """The measure at every Beijing midnight of the period (and at ``end``), only where within a day of its line."""
+    times = _midnight_times(period, end)
+    key = "code" if measure.subject == "site" else "account"
+    near = f"({expr}) >= {ms._num(measure.line.critical - DAY)}"
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    last_midnight = times[-1] if times[-1] - times[-2] >= DAY else times[-2]
+    for labels, points in q.range(near, times[0], last_midnight, DAY):
+        if key in labels:
+            out[labels[key]].update((round((ts - times[0]) / DAY), v) for ts, v in points)
+    if last_midnight < times[-1]:  # the period ends today: its age now
+        for labels, v in q.instant(near, times[-1]):
+            if key in labels:
+                out[labels[key]][len(times) - 1] = v
+    return out
+
+
+def _ages_daily(
+    q: Querier,
+    measure: ms.Measure,
+    m: str,
+    ages: dict[str, dict[int, float]],
+    period: Period,
+    end: float,
+    opts: Options,
+) -> dict[str, dict[str, float]]:
+    """Worst value and first and last veto day of an ageing measure, from its midnight ages (see above)."""
+    line, times = measure.line.critical, _midnight_times(period, end)
+    days: dict[str, dict[int, float]] = defaultdict(dict)  # ident -> day -> the day's worst, when known
+    doubtful: dict[int, list[str]] = defaultdict(list)  # day -> idents whose day must be judged at ``step``
+    for ident, at in ages.items():
+        bounds: dict[int, tuple[float, float]] = {}
+        for i in range(len(times) - 1):
+            a, b = at.get(i), at.get(i + 1)
+            if a is None:  # under the line less a day at the start: only a day's ageing, or new series
+                if b is not None and b >= line:
+                    days[ident][i] = b
+                continue
+            length = times[i + 1] - times[i]
+            if b is not None and abs(b - (a + length)) < 1:  # no update that day
+                if b >= line:
+                    days[ident][i] = b
+                continue
+            low = max(a, b if b is not None else -math.inf)
+            high = max(a + length, low)  # ``L`` moved back only if a column appeared: then ``b`` is reached
+            if high >= line:
+                bounds[i] = (low, high)
+                if low >= line:
+                    days[ident][i] = low
+        best = max(days[ident].values(), default=-math.inf)
+        for i, (low, high) in bounds.items():
+            if low < line or high > best:
+                doubtful[i].append(ident)  # the line or the worst is somewhere in the day
+    key = "code" if measure.subject == "site" else "account"
+    jobs, which = [], []
+    for i, idents in sorted(doubtful.items()):
+        span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"
+        for k in range(0, len(idents), OFFENDERS_PER_QUERY):
+            chunk = f'{key}=~"{"|".join(sorted(idents[k : k + OFFENDERS_PER_QUERY]))}"'
+            expr = measure.expr(",".join(x for x in (m if measure.subject == "site" else "", chunk) if x))
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){span})", times[i + 1]))
+            which.append(i)
+    for i, rows in zip(which, _parallel(jobs, opts.workers), strict=True):
+        for labels, v in rows:
+            if labels.get(key) in ages and v >= line:
+                days[labels[key]][i] = max(v, days[labels[key]].get(i, v))
+    out: dict[str, dict[str, float]] = {"worst": {}, "first": {}, "last": {}}
+    for ident, worst_of_day in days.items():
+        if worst_of_day:
+            out["worst"][ident] = max(worst_of_day.values())
+            out["first"][ident] = times[min(worst_of_day)] + 1  # a time in that Beijing day
+            out["last"][ident] = times[max(worst_of_day)] + 1
+    return out
 
 
 def _collect(

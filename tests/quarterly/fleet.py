@@ -56,7 +56,7 @@ class Fleet:
             while t <= end:
                 v = value(t)
                 if v is not None:
-                    yield f"{name}{{{lab}}} {v:g} {int(t)}\n"
+                    yield f"{name}{{{lab}}} {v:.15g} {int(t)}\n"
                 t += HOUR
         yield "# EOF\n"
 
@@ -200,6 +200,31 @@ def build_fleet(first: date) -> Fleet:
         "toutiao",
         "潮州教育",
         last=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY,
+    )
+
+    # Several posts in one day (the pitfall of daily evaluations).  Silent from 12:00 day 5; the first post
+    # comes at 08:00 day 19 (13.8 days, seen at 09:00: no veto), another at 20:00 day 19.  The midnight
+    # values of the last-post time go from 12:00 day 5 to 20:00 day 19, 14.3 days apart: a false veto
+    # for whoever takes that as the silence.
+    def bursts(*posts: float) -> Value:
+        """Posting every hour, except from ``posts[0]`` to the next day's 01:00 after the last of ``posts``
+        (each seen an hour after it)."""
+        fresh = at((posts[-1] - at(0)) // DAY + 1, 1)
+
+        def value(t: float) -> float:
+            if t < posts[0] + HOUR or t >= fresh:
+                return t - HOUR
+            return max(p for p in posts if p + HOUR <= t)
+
+        return value
+
+    account(
+        "longhu-kuaishou", "汕头市龙湖区人民政府", "kuaishou", "龙湖快手", last=bursts(at(5, 12), at(19, 8), at(19, 20))
+    )
+    # Silent from 01:00 day 5 until a post at 22:00 day 19 (14.9 days, seen at 23:00), another at 23:00:
+    # a veto on day 19 alone, although at every Beijing midnight the account was silent under 14 days.
+    account(
+        "chaozhou-kuaishou", "潮州市人民政府", "kuaishou", "潮州快手", last=bursts(at(5, 1), at(19, 22), at(19, 23))
     )
     # 已停用未注销, and a stopped account that is really gone
     account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)

@@ -278,6 +278,21 @@ def test_region_keeps_only_the_sites_whose_code_starts_so(prom, fleet):
     assert [s["code"] for s in r.data["sites"]] == ["4451000001"]
 
 
+def test_region_keeps_only_the_accounts_of_that_region_and_its_counties(prom, fleet):
+    r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(region="4451"))
+    # 潮州市 and its county 潮安区 (445103); not 汕头市龙湖区's accounts
+    assert sorted(a["account"] for a in r.data["accounts"]) == [
+        "chaoan-fda-wechat",
+        "chaoan-old-wechat",
+        "chaozhou-edu-toutiao",
+        "chaozhou-kuaishou",
+        "chaozhou-police-wechat",
+    ]
+    assert not vetoes(account(r, "chaozhou-edu-toutiao")) and vetoes(account(r, "chaozhou-kuaishou"))
+    r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(region="440507"))
+    assert sorted(a["account"] for a in r.data["accounts"]) == ["longhu-douyin", "longhu-kuaishou", "longhu-weibo"]
+
+
 def test_the_indicator_words_are_the_alert_rules_words(report):
     rule_words = {r["labels"]["indicator"] for g in alert_groups(RuleOptions()) for r in g["rules"]}
     used = {

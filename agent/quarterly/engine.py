@@ -34,7 +34,7 @@ class ReportError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    region: str | None = None  # site code prefix
+    region: str | None = None  # site code prefix (accounts: by the division of their ``region`` label)
     step: float = 3600.0
     thresholds: Thresholds = THRESHOLDS
     workers: int = 4
@@ -188,6 +188,8 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     midnights = results[4 : 4 + len(daily)]
     sites = _subjects(site_info, "code", "closed")
     accounts = _subjects(account_info, "account", "stopped")
+    if opts.region:
+        accounts = {a: j for a, j in accounts.items() if _in_region(j.labels.get("region", ""), opts.region)}
     by_measure: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     _collect(by_measure, specs, results[4 + len(daily) :])
     for measure, ages in zip(daily, midnights, strict=True):
@@ -329,6 +331,17 @@ def _ages_daily(
             out["first"][ident] = times[min(worst_of_day)] + 1  # a time in that Beijing day
             out["last"][ident] = times[max(worst_of_day)] + 1
     return out
+
+
+def _in_region(label: str, prefix: str) -> bool:
+    """Whether an account's ``region`` label (a division's name, or its code when unknown) lies under ``prefix``."""
+    from agent.divisions import region_named
+
+    try:
+        division = region_named(label).division if label else ""
+    except ValueError:
+        division = label if label.isdigit() else ""
+    return division.startswith(prefix)
 
 
 def _collect(

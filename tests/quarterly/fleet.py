@@ -19,7 +19,9 @@ from pathlib import Path
 
 from agent import metric_names as M
 from agent.demo.hostile import free_port
+from agent.divisions import region_of_unit
 from agent.quarterly.period import midnight
+from domain.registry import NO_REGION
 
 HOUR, DAY = 3600.0, 86400.0
 DAYS = 42  # the period under test
@@ -182,7 +184,18 @@ def build_fleet(first: date) -> Fleet:
         status: str = "active",
         online: float = 0.0,
     ) -> None:
-        f.add(M.ACCOUNT_INFO, lambda t: 1, account=ident, unit=unit, platform=platform, name=name, status=status)
+        region = region_of_unit(unit) or NO_REGION  # as the agent labels it (issue 10)
+        f.add(
+            M.ACCOUNT_INFO,
+            lambda t: 1,
+            account=ident,
+            unit=unit,
+            platform=platform,
+            name=name,
+            status=status,
+            region=region.name,
+            province=region.province,
+        )
         f.add(M.FEED_SUCCESS, lambda t: 1, account=ident)
         f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
         if status == "stopped":

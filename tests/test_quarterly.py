@@ -17,8 +17,9 @@ import pytest
 from agent.quarterly.assemble import problem
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quarterly.fleet import DAYS, Fleet, build_fleet, prometheus  # noqa: E402
+from quarterly.fleet import DAYS, LEAD, Fleet, build_fleet, prometheus  # noqa: E402
 
+from agent import metric_names as M  # noqa: E402
 from agent.quarterly import Report, build  # noqa: E402
 from agent.quarterly.engine import Options  # noqa: E402
 from agent.quarterly.period import Period, beijing_date  # noqa: E402
@@ -267,6 +268,16 @@ def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):
     assert r.data["summary"]["change"]["site_rate"] == pytest.approx(
         r.data["summary"]["site_rate"] - prev["site_rate"], abs=1e-4
     )
+
+
+def test_series_that_start_within_the_period_are_noted_with_the_day_they_start(prom, fleet):
+    # the counters and the rest begin LEAD (8) days before the fixture's period, the registry INFO_LEAD (20)
+    first = fleet.first - timedelta(days=LEAD + 10)
+    r = build(Prometheus(prom), Period(first, fleet.last), Options(previous=False))
+    start = (fleet.first - timedelta(days=LEAD)).isoformat()
+    assert f"xuncha_http_checks_total: data only from {start} to {fleet.last.isoformat()}" in r.data["notes"]
+    assert f"{M.FEED_LAST_ENTRY}: data only from {start} to {fleet.last.isoformat()}" in r.data["notes"]
+    assert not [n for n in r.data["notes"] if n.startswith(M.SITE_INFO)]
 
 
 def test_the_whole_period_has_no_previous_period_in_prometheus(report):

@@ -137,9 +137,5 @@ def availability(t: Thresholds = THRESHOLDS) -> Measure:
     return Measure("unreachable_ratio", AVAILABILITY, "site", t.unreachable_ratio, "ratio", lambda m: "")
 
 
-def daily_increase(counter: str, matchers: str) -> str:
-    return f"sum by (code) (increase({sel(counter, matchers)}[1d]))"
-
-
 def region_matchers(prefix: str | None) -> str:
     return f'code=~"{prefix}.*"' if prefix else ""

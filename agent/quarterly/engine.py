@@ -345,10 +345,12 @@ def _midnight_ages(
                     out[labels[key]][k] = v
         return out
 
-    week = sorted({*range(0, n, WEEK_DAYS), n})
+    # A week, or half the line when that is shorter (a week's look at a 7-day line would find everyone).
+    every = max(1, min(WEEK_DAYS, int(line // DAY) // 2))
+    week = sorted({*range(0, n, every), n})
     # One instant query per week: a range query over the period would read every sample of every series.
     coarse: dict[str, dict[int, float]] = defaultdict(dict)
-    wide = near(region, WEEK_DAYS * DAY)
+    wide = near(region, every * DAY)
     for k, rows in zip(week, _parallel([partial(q.instant, wide, times[k]) for k in week], workers), strict=True):
         for labels, v in rows:
             if key in labels:

@@ -284,8 +284,10 @@ MODES = {  # how the report asks Prometheus: (Options fields, what the README ca
     "before-1h": ({"scan_step": DAY, "step": 3600.0}, "before (--before tree), --scan-step 1d --step 1h"),
     "old-ages-1h": ({"daily_ages": False, "scan_step": DAY, "step": 3600.0}, "now, but ages by subquery, 1d/1h"),
     "now": ({"step": 3600.0}, "now (this tree), --step 1h"),
+    "now-scan1d": ({"step": 3600.0, "scan_step": DAY}, "now, --scan-step 1d --step 1h"),
     "now-serial": ({"step": 3600.0, "workers": 1}, "now, one query at a time"),
 }
+COLUMNS = [("news", 1), ("notice", 3), ("longterm", 60), ("interaction", 7)]  # category, days between updates
 ACCOUNT_SERIES = ("xuncha_account_", "xuncha_feed_")
 
 # Runs one report in a child process against the tree on its PYTHONPATH (this one, or --before's),
@@ -390,8 +392,28 @@ def openmetrics_files(args: argparse.Namespace, start: float, end: float, parts:
                 out.write(head + head.join(failed if fails[c] else zeros))
             for c in codes:
                 out.write(const(M.SITE_INFO, f'code="{c}",name="网站{c}",region="r",province="p",status="active"'))
+            # --columns columns a site (news daily, notice every 3 days, long-term every 60, interaction
+            # weekly, at the site's hour), none blank; the serious-error, privacy and 暗链 gauges at 0
+            columns = [COLUMNS[i % len(COLUMNS)] for i in range(args.columns)]
+            for c in codes:
+                for i, (category, every_days) in enumerate(columns):
+                    h, e = start + hour[c], every_days * DAY
+                    out.writelines(
+                        stepwise(
+                            M.COLUMN_LAST_UPDATE,
+                            f'code="{c}",column="栏目{i}",category="{category}"',
+                            lambda t, h=h, e=e: h + ((t - h) // e) * e,
+                        )
+                    )
+            for c in codes:
+                for i, (category, _) in enumerate(columns):
+                    out.write(const(M.COLUMN_BLANK, f'code="{c}",column="栏目{i}",category="{category}"', "0"))
+            for gauge in (M.HIDDEN_LINKS, M.PRIVACY_LEAKS, M.SERIOUS_ERRORS) if args.columns else ():
+                for c in codes:
+                    out.write(const(gauge, f'code="{c}"', "0"))
             out.write("# EOF\n")
-        samples += len(span) * (3 * len(accounts) + 4 * len(codes))
+        per_site = 4 + (2 * args.columns + 3 if args.columns else 0)
+        samples += len(span) * (3 * len(accounts) + per_site * len(codes))
     return samples
 
 
@@ -484,9 +506,10 @@ def real(args: argparse.Namespace) -> None:
         accounts = sum(sec for sec, q in serial["log"] if any(a in q for a in ACCOUNT_SERIES) and "__name__" not in q)
         everyone = sum(sec for sec, q in serial["log"] if "__name__" in q)  # which series exist: every series
         sites = sum(sec for sec, _ in serial["log"]) - accounts - everyone
-        series = 4 * args.sites + 3 * args.accounts
+        per_site = 4 + (2 * args.columns + 3 if args.columns else 0)
+        series = per_site * args.sites + 3 * args.accounts
         national = sites * 14000 / max(1, args.sites) + accounts * 150000 / max(1, args.accounts)
-        national += everyone * (4 * 14000 + 3 * 150000) / series
+        national += everyone * (per_site * 14000 + 3 * 150000) / series
         print(
             f"one query at a time: sites {sites:.2f} s, accounts {accounts:.2f} s, every series {everyone:.2f} s; "
             f"scaled linearly to 14,000 sites and 150,000 accounts: {national:.0f} s of Prometheus time"
@@ -532,6 +555,9 @@ def main() -> None:
     p.add_argument("--scan-step", type=float, default=None, help="--real: the report's first-pass step in seconds")
     p.add_argument("--real", action="store_true", help="backfill the real Prometheus instead (use small numbers)")
     p.add_argument("--interval", type=float, default=300.0, help="--real: seconds between samples (scrape interval)")
+    p.add_argument(
+        "--columns", type=int, default=0, help="--real: columns a site, and the error, privacy and 暗链 gauges"
+    )
     p.add_argument("--promtools", type=int, default=2, help="--real: promtool processes side by side")
     p.add_argument(
         "--modes",

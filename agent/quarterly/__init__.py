@@ -128,8 +128,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_duration,
         default=None,
         metavar="DURATION",
-        help="a coarser first pass over every site and account, e.g. 1d for a country "
-        "(offenders are then judged at --step; see README)",
+        help="a coarser first pass of the count measures (columns, errors, leaks), e.g. 1d for a "
+        "country (offenders are then judged at --step; ages are not affected; see README)",
     )
 
 

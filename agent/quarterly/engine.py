@@ -45,15 +45,16 @@ class Options:
     thresholds: Thresholds = THRESHOLDS
     workers: int = 4
     previous: bool = True  # judge the previous period too, when Prometheus has it
-    # The first pass over every subject may use a coarser step (``--scan-step``, e.g. 1d for a country):
-    # ages are then compared with the veto line less one scan step, so no offender is missed, and the
-    # offenders found are judged again at ``step``.  Counts (blank columns, errors) seen only between
-    # two scan steps are missed: the price of a national report in a minute.
+    # The first pass of the count measures may use a coarser step (``--scan-step``, e.g. 1d for a
+    # country): the offenders found are judged again at ``step``.  Counts (blank columns, errors) seen
+    # only between two scan steps are missed.  (Ages too, with ``daily_ages=False``: compared with the
+    # veto line less one scan step, so no offender is missed.)
     scan_step: float | None = None
     chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
     # Ageing measures (homepage, interaction, silence: ``time() - last update``) are judged from their
-    # values at each Beijing midnight, and only the days those cannot decide are judged again at ``step``
-    # (see ``_ages_daily``).  False: the older way, a subquery over the period at ``scan_step``/``step``.
+    # values at Beijing midnights, and only the days those cannot decide are judged again at ``step``
+    # (see ``_midnight_ages`` and ``_ages_daily``).  False: the older way, a subquery over the period
+    # at ``scan_step``/``step`` (kept to compare with; it reads every sample of every series).
     daily_ages: bool = True
 
 

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -518,8 +519,26 @@ def real(args: argparse.Namespace) -> None:
         if a in by_mode and b in by_mode:
             va, vb = _verdicts(by_mode[a]["data"]), _verdicts(by_mode[b]["data"])
             differ = sorted(k for k in va.keys() | vb.keys() if va.get(k) != vb.get(k))
-            print(f"vetoes and their days, {a} vs {b}: {len(differ)} subjects differ")
-            for k in differ[:3]:
+
+            def earlier(x: list[dict[str, Any]], y: list[dict[str, Any]]) -> bool:
+                """Only the first day differs, the new one a day before the old one."""
+                if len(x) != len(y):
+                    return False
+                for v, w in zip(x, y, strict=True):
+                    if {**v, "from": ""} != {**w, "from": ""}:
+                        return False
+                    if v["from"] != w["from"] and date.fromisoformat(w["from"]) - date.fromisoformat(
+                        v["from"]
+                    ) != timedelta(days=1):
+                        return False
+                return True
+
+            shifted = [k for k in differ if earlier(va.get(k, []), vb.get(k, []))]
+            print(
+                f"vetoes and their days, {a} vs {b}: {len(differ)} of {sum(1 for v in va.values() if v)} vetoed "
+                f"subjects differ, {len(shifted)} of them only by a first day one day earlier in {a}"
+            )
+            for k in [k for k in differ if k not in shifted][:3] + shifted[:2]:
                 print(f"  {k}: {a} {va.get(k)}\n  {' ' * len(k)}  {b} {vb.get(k)}")
 
 

@@ -320,10 +320,11 @@ def _midnight_ages(
 ) -> dict[str, dict[int, float]]:
     """The measure at the period's Beijing midnights (and at ``end``) where within a day of its line.
 
-    Every subject is read once a week (each read of a 5-minute series costs about as much as a day
-    of them would): a week where the last-update time did not move gives the age at each of its
-    midnights; a week where it moved is read again at each midnight, for the subjects that could
-    have crossed the line in it.  A week with its ages under the line less a week is left alone.
+    Every subject is read once a week, by instant queries (each reads one chunk per series; a range
+    over the period would read all of its samples): a week where the last-update time did not move
+    gives the age at each of its midnights; a week where it moved is read again at each midnight
+    (a range over that week), for the subjects that could have crossed the line in it.  A week that
+    starts under the line less a week cannot reach the line and is left alone.
     """
     times = _midnight_times(period, end)
     n, line = len(times) - 1, measure.line.critical

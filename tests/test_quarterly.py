@@ -138,6 +138,12 @@ def test_serious_errors_and_privacy_leaks_are_serious_vetoes_on_their_days(repor
     assert v["worst"] == 2
 
 
+def test_a_serious_error_of_ten_hours_is_found_with_a_daily_first_pass_too(prom, fleet, report):
+    # 10:00-20:00 Beijing: no daily evaluation (aligned to UTC midnight, 08:00 Beijing) falls in it
+    for r in (report, build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))):
+        assert_veto(site(r, "4405070008"), "serious_errors", "serious", fleet.day(13), fleet.day(13))
+
+
 def test_hidden_links_are_a_serious_veto_on_the_days_they_were_online(report, fleet):
     v = assert_veto(site(report, "4405070007"), "hidden_links", "serious", fleet.day(38), fleet.day(40))
     assert v["worst"] == 3

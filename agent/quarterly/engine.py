@@ -218,8 +218,14 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
         if measure.veto and measure not in daily:
             # Only the offenders come back: the worst value of everyone else is not needed.
             specs.append((measure, "worst"))
-            line = measure.line.critical - (scan - opts.step if measure.ages else 0)
-            jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
+            if measure.gauge:  # the samples' largest value, exact and read once (no subquery steps)
+                key = "code" if measure.subject == "site" else "account"
+                raw = ms.sel(measure.gauge, m if measure.subject == "site" else "")
+                worst = f"max by ({key}) (max_over_time({raw}[{int(end - period.start)}s]))"
+                jobs.append(partial(q.instant, f"{worst} >= {ms._num(measure.line.critical)}", end))
+            else:
+                line = measure.line.critical - (scan - opts.step if measure.ages else 0)
+                jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
         if full and measure.line.warning < measure.line.critical:
             specs.append((measure, "end"))
             jobs.append(partial(q.instant, f"({expr}) >= {ms._num(measure.line.warning)}", end))
@@ -241,7 +247,8 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
             if measure in daily:
                 continue
             offenders = sorted(by_measure[measure.key]["worst"])
-            if scan > opts.step:  # candidates of the coarse pass: their worst again, at the fine step
+            rejudge = scan > opts.step and not measure.gauge
+            if rejudge:  # candidates of the coarse pass: their worst again, at the fine step
                 by_measure[measure.key]["worst"] = {}
             key = "code" if measure.subject == "site" else "account"
             for i in range(0, len(offenders), OFFENDERS_PER_QUERY):
@@ -250,7 +257,7 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
                 expr = measure.expr(matchers)
                 critical = ms._num(measure.line.critical)
                 crossed = f"({expr}) >= {critical}"
-                if scan > opts.step:
+                if rejudge:
                     specs.append((measure, "worst"))
                     jobs.append(partial(q.instant, f"max_over_time(({expr}){rng}) >= {critical}", end))
                 if full:

@@ -171,6 +171,8 @@ def build_fleet(first: date) -> Fleet:
     # 泄露个人信息: two ID numbers on day 12
     site("4405070008", "汕头市龙湖区卫生健康局")
     f.add(M.PRIVACY_LEAKS, during(at(12, 1), at(12, 20), 2.0), code="4405070008")
+    # and a wrong expression from 10:00 to 20:00 on day 13: between two samples of a daily first pass
+    f.add(M.SERIOUS_ERRORS, during(at(13, 10), at(13, 20), 1.0), code="4405070008")
     # 带病运行: registered closed, still online on days 0–5; its stale homepage is no longer judged
     site("4405070010", "汕头市国土资源局龙湖分局", status="closed", homepage=lambda t: at(-100))
     f.add(M.SITE_CLOSED_BUT_ONLINE, during(at(0), at(6), 1.0), code="4405070010")

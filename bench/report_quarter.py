@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent import metric_names as M  # noqa: E402
 from agent.quarterly import Report, build  # noqa: E402
-from agent.quarterly.engine import WATCHED, Options  # noqa: E402
+from agent.quarterly.engine import Options  # noqa: E402
 from agent.quarterly.period import Period, quarter  # noqa: E402
 from agent.quarterly.prom import Prometheus  # noqa: E402
 
@@ -60,13 +65,25 @@ class Timed(Prometheus):
 
 
 class Synthetic(Prometheus):
-    """Answers the report's queries with what Prometheus would return for a large fleet."""
+    """Answers the report's queries with what Prometheus would return for a large fleet.
+
+    Each subject's last-update times follow a model (most post daily; 6 % of accounts post every
+    20 days and 2 % of homepages stop being updated at some point), so the ageing measures' weekly,
+    midnight and hourly reads agree with each other as the real ones would.  The other measures
+    answer as before: 2 % of sites cross each line, 12 % of subjects are at a warning at the end.
+    """
 
     def __init__(self, sites: int, accounts: int, seed: int = 1) -> None:
         super().__init__("http://synthetic.invalid")
         rng = random.Random(seed)
         self.codes = [f"{DIVISIONS[i % len(DIVISIONS)]}{i // len(DIVISIONS):04d}" for i in range(sites)]
         self.accounts = [f"acct-{i:06d}" for i in range(accounts)]
+        origin = quarter(2026, 2).start
+        # last-update models: (phase, period between updates, stuck from) per subject with long gaps
+        self.silent = {a: (origin + rng.random() * 20 * DAY, 20 * DAY) for a in self.accounts if rng.random() < 0.06}
+        self.stuck = {c: origin + 91 * DAY + rng.random() * 100 * DAY for c in self.codes if rng.random() < 0.02}
+        self.unanswered = {c: origin - 60 * DAY for c in self.codes if rng.random() < 0.02}
+        self.bad = {c for c in self.codes if rng.random() < 0.02}  # sites with failed visits
         self.rng = rng
         self.bytes = 0
         self.queries = 0
@@ -87,33 +104,47 @@ class Synthetic(Prometheus):
             "result": [{"metric": {key: i}, "value": [at, repr(v)]} for i, v in zip(idents, values, strict=True)],
         }
 
+    def _ages(self, q: str) -> tuple[str, dict[str, Any]] | None:
+        """The age model a query of an ageing measure asks about: (label, ident -> last update at t)."""
+        if M.FEED_LAST_ENTRY in q:
+            return "account", {
+                a: partial(lambda t, p, e: p + ((t - p) // e) * e, p=p, e=e) for a, (p, e) in self.silent.items()
+            }
+        if M.HOMEPAGE_LAST_UPDATE in q:
+            return "code", {c: partial(lambda t, x: min(x, t - t % DAY), x=x) for c, x in self.stuck.items()}
+        if 'category="interaction"' in q and "count by" not in q:
+            return "code", {c: partial(lambda t, x: x, x=x) for c, x in self.unanswered.items()}
+        return None
+
     def _answer(self, path: str, q: str, params: dict[str, str]) -> dict[str, Any]:
         rng = self.rng
+        named = re.findall(r'(?:code|account)=~"([^"]+)"', q)
+        only = set(named[-1].split("|")) if named else None
+        ages = self._ages(q)
         if path.endswith("query_range"):
             start, end, step = (float(params[k]) for k in ("start", "end", "step"))
             times = [start + k * step for k in range(int((end - start) // step) + 1)]
-            if q.startswith("count by (__name__)"):
-                return {
-                    "resultType": "matrix",
-                    "result": [{"metric": {"__name__": n}, "values": [[t, "1"] for t in times]} for n in WATCHED],
-                }
-            if "increase(" in q:
-                fails = M.HTTP_FAILURES_TOTAL in q
-                if fails:  # "> 0": only days with failures; 2 % of sites fail 20 % of a day's visits at times
-                    bad = [c for c in self.codes if rng.random() < 0.02]
-                    return {
-                        "resultType": "matrix",
-                        "result": [
-                            {"metric": {"code": c}, "values": [[t, "57.6"] for t in times if rng.random() < 0.3]}
-                            for c in bad
-                        ],
-                    }
-                return {
-                    "resultType": "matrix",
-                    "result": [{"metric": {"code": c}, "values": [[t, "288"] for t in times]} for c in self.codes],
-                }
-            codes = re.findall(r'code=~"([0-9|]+)"', q)  # a chart: a few failing sites
-            chosen = codes[-1].split("|") if codes else []
+            if ages is not None and " >= " in q and step >= DAY:  # an ageing measure at midnights
+                key, model = ages
+                line = float(q.rsplit(">=", 1)[1])
+                result = []
+                for ident, last in model.items():
+                    if only is None or ident in only:
+                        pts = [[t, repr(t - last(t))] for t in times if t - last(t) >= line]
+                        if pts:
+                            result.append({"metric": {key: ident}, "values": pts})
+                return {"resultType": "matrix", "result": result}
+            if M.HTTP_CHECKS_TOTAL in q or M.HTTP_FAILURES_TOTAL in q:  # midnight values of failing sites
+                per_day = 288.0 if M.HTTP_CHECKS_TOTAL in q else 57.6
+                result = []
+                for c in sorted(only or ()):
+                    total, pts = 0.0, []
+                    for t in times:
+                        total += per_day if per_day == 288.0 or rng.random() < 0.3 else 0.0
+                        pts.append([t, repr(total)])
+                    result.append({"metric": {"code": c}, "values": pts})
+                return {"resultType": "matrix", "result": result}
+            chosen = sorted(only or ())  # a chart: a few failing sites
             return {
                 "resultType": "matrix",
                 "result": [
@@ -121,7 +152,13 @@ class Synthetic(Prometheus):
                 ],
             }
         at = float(params["time"])
-        if "last_over_time(xuncha_site_info" in q:
+        if q.startswith("count by (__name__)"):  # which series exist: all of them
+            names = re.search(r'__name__=~"([^"]+)"', q)
+            found = names.group(1).split("|") if names else []
+            return {"resultType": "vector", "result": [{"metric": {"__name__": n}, "value": [at, "1"]} for n in found]}
+        if " unless on(" in q and ("_info" in q):
+            return {"resultType": "vector", "result": []}  # nobody came and went within the period
+        if q.startswith(M.SITE_INFO):
             return {
                 "resultType": "vector",
                 "result": [
@@ -143,7 +180,7 @@ class Synthetic(Prometheus):
                     for i, c in enumerate(self.codes)
                 ],
             }
-        if "last_over_time(xuncha_account_info" in q:
+        if q.startswith(M.ACCOUNT_INFO):
             return {
                 "resultType": "vector",
                 "result": [
@@ -155,6 +192,8 @@ class Synthetic(Prometheus):
                             "platform": PLATFORMS[i % len(PLATFORMS)],
                             "name": f"账号{i}",
                             "status": "stopped" if i % 100 == 0 else "active",
+                            "region": "广东省汕头市龙湖区",
+                            "province": "广东省",
                             "job": "xuncha",
                         },
                         "value": [at, "1"],
@@ -162,17 +201,33 @@ class Synthetic(Prometheus):
                     for i, a in enumerate(self.accounts)
                 ],
             }
+        if M.HTTP_FAILURES_TOTAL in q and " @ " in q:  # whose failures moved this week
+            bad = sorted(self.bad)
+            return self._vector("code", bad, [1.0] * len(bad), at)
+        if ages is not None:
+            key, model = ages
+            if q.startswith("max_over_time(("):  # one day again at the report's step
+                span, step = (float(x[:-1]) for x in re.findall(r"\[(\d+s):(\d+s)\]", q)[-1])
+                idents = [i for i in model if only is None or i in only]
+                worst = [
+                    max(t - model[i](t) for t in (at - span + k * step for k in range(int(span // step) + 1)))
+                    for i in idents
+                ]
+                return self._vector(key, idents, worst, at)
+            line = float(q.rsplit(">=", 1)[1])
+            idents = [i for i in model if (only is None or i in only) and at - model[i](at) >= line]
+            return self._vector(key, idents, [at - model[i](at) for i in idents], at)
         account = "by (account)" in q
         idents, key = (self.accounts, "account") if account else (self.codes, "code")
         share = 0.06 if account else 0.02  # per measure: about 17 % of sites fail one of nine
         if "timestamp(" in q:  # first, last crossing of the offenders named in the query
-            named = re.findall(rf'{key}=~"([^"]+)"', q)[-1].split("|")
-            return self._vector(key, named, [at - rng.random() * 80 * DAY for _ in named], at)
+            chosen = sorted(only or ())
+            return self._vector(key, chosen, [at - rng.random() * 80 * DAY for _ in chosen], at)
         if q.startswith("max_over_time(("):  # worst: offenders only
             chosen = [i for i in idents if rng.random() < share]
-            return self._vector(key, chosen, [400 * DAY if "time()" in q else 20.0 for _ in chosen], at)
+            return self._vector(key, chosen, [20.0 for _ in chosen], at)
         chosen = [i for i in idents if rng.random() < 0.12]  # at a warning at the end
-        return self._vector(key, chosen, [rng.random() * 12 * DAY if "time()" in q else 3.0 for _ in chosen], at)
+        return self._vector(key, chosen, [3.0 for _ in chosen], at)
 
 
 def run_once(
@@ -198,6 +253,7 @@ def run_once(
     out["sites"] = report.data["summary"]["sites"]
     out["accounts"] = report.data["summary"]["accounts"]
     out["unqualified_sites"] = out["sites"] - report.data["summary"]["sites_qualified"]
+    out["unqualified_accounts"] = out["accounts"] - report.data["summary"]["accounts_qualified"]
     return out
 
 
@@ -224,89 +280,287 @@ def report(title: str, runs: list[dict[str, float]]) -> None:
         )
 
 
+MODES = {  # how the report asks Prometheus: (Options fields, what the README calls it)
+    "before-6h": ({"scan_step": DAY, "step": 6 * 3600.0}, "before (--before tree), --scan-step 1d --step 6h"),
+    "before-1h": ({"scan_step": DAY, "step": 3600.0}, "before (--before tree), --scan-step 1d --step 1h"),
+    "old-ages-1h": ({"daily_ages": False, "scan_step": DAY, "step": 3600.0}, "now, but ages by subquery, 1d/1h"),
+    "now": ({"step": 3600.0}, "now (this tree), --step 1h"),
+    "now-scan1d": ({"step": 3600.0, "scan_step": DAY}, "now, --scan-step 1d --step 1h"),
+    "now-serial": ({"step": 3600.0, "workers": 1}, "now, one query at a time"),
+}
+COLUMNS = [("news", 1), ("notice", 3), ("longterm", 60), ("interaction", 7)]  # category, days between updates
+ACCOUNT_SERIES = ("xuncha_account_", "xuncha_feed_")
+
+# Runs one report in a child process against the tree on its PYTHONPATH (this one, or --before's),
+# printing its wall time, every query's time and the verdicts as JSON.
+DRIVER = r"""
+import json, sys, time
+from agent.quarterly import build
+from agent.quarterly.engine import Options
+from agent.quarterly.period import quarter
+from agent.quarterly.prom import Prometheus
+url, fields = sys.argv[1], json.loads(sys.argv[2])
+log = []
+class Timed(Prometheus):
+    def _get(self, path, params):
+        t = time.perf_counter()
+        try:
+            return super()._get(path, params)
+        finally:
+            log.append((time.perf_counter() - t, params["query"]))
+p = quarter(2026, 3)
+t0 = time.perf_counter()
+r = build(Timed(url), p, Options(**fields), now=p.end + 30 * 86400)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": time.process_time(), "log": log,
+                  "data": {k: r.data[k] for k in ("summary", "sites", "accounts")}}))
+"""
+
+
+def _const(tails: list[str], name: str, labels: str, value: str = "1") -> str:
+    """One series of a constant value: one line per sample time (``tails``: " <time>\\n")."""
+    head = f"{name}{{{labels}}} {value}"
+    return head + head.join(tails)
+
+
+def _stepwise(span: list[float], tails: list[str], step: float, name: str, labels: str, value: Any) -> Iterator[str]:
+    """A last-update time (rising, changing at most hourly): the value formatted once per run of equal values."""
+    k = 0
+    while k < len(span):
+        v = value(span[k])
+        m = k
+        while m < len(span) and value(span[m]) == v:
+            m += max(1, int(3600 // step))  # skip ahead an hour at a time, then back to the change
+        m = min(m, len(span))
+        while value(span[m - 1]) != v:
+            m -= 1
+        head = f"{name}{{{labels}}} {v:.15g}"
+        yield head + head.join(tails[k:m])
+        k = m
+
+
+def openmetrics_files(args: argparse.Namespace, start: float, end: float, parts: list[Path]) -> int:
+    """The fleet's series at ``--interval`` from ``start`` to ``end``, the time split evenly over ``parts``
+    (one promtool each, run side by side); returns the number of samples written."""
+    rng = random.Random(1)
+    codes = [f"{DIVISIONS[i % len(DIVISIONS)]}{i // len(DIVISIONS):04d}" for i in range(args.sites)]
+    accounts = [f"acct-{i:06d}" for i in range(args.accounts)]
+    step = args.interval
+    times = [start + k * step for k in range(int((end - start) // step) + 1)]
+    fails = {c: rng.choice([0.0, 0.0, 0.0, 0.3]) for c in codes}  # failed visits an hour (of 12)
+    # 5 % of homepages stop being updated at some point (else daily at a random hour); accounts post
+    # daily to every 20 days (1 in 8 offends), at a random time of day
+    stuck = {c: start + rng.random() * 80 * DAY if rng.random() < 0.05 else end + DAY for c in codes}
+    hour = {c: rng.random() * DAY for c in codes}
+    every = {a: rng.choice([1, 1, 1, 1, 3, 3, 7, 20]) * DAY for a in accounts}
+    offset = {a: rng.random() * DAY for a in accounts}
+    bounds = [round(len(times) * k / len(parts)) for k in range(len(parts) + 1)]
+    samples = 0
+    for part, (a, b) in zip(parts, zip(bounds, bounds[1:], strict=False), strict=True):
+        span = times[a:b]
+        tails = [f" {int(t)}\n" for t in span]
+        index = [f" {k} {int(t)}\n" for k, t in enumerate(times[a:b], start=a)]  # counters: k visits
+        failed = [f" {k * 0.025:.15g} {int(t)}\n" for k, t in enumerate(times[a:b], start=a)]  # 0.3 an hour
+        zeros = [f" 0 {int(t)}\n" for t in span]
+
+        const = partial(_const, tails)
+        stepwise = partial(_stepwise, span, tails, step)
+
+        with part.open("w", encoding="utf-8") as out:
+            for acct in accounts:
+                out.write(
+                    const(M.ACCOUNT_INFO, f'account="{acct}",unit="u",platform="wechat",name="n",status="active"')
+                )
+            for acct in accounts:
+                e, o = every[acct], start + offset[acct]
+                out.writelines(
+                    stepwise(M.FEED_LAST_ENTRY, f'account="{acct}"', lambda t, e=e, o=o: o + ((t - o) // e) * e)
+                )
+            for acct in accounts:
+                out.write(const(M.FEED_SUCCESS, f'account="{acct}"'))
+            for c in codes:
+                h, x = start + hour[c], stuck[c]
+                out.writelines(
+                    stepwise(
+                        M.HOMEPAGE_LAST_UPDATE, f'code="{c}"', lambda t, h=h, x=x: min(x, h + ((t - h) // DAY) * DAY)
+                    )
+                )
+            for c in codes:
+                head = f'{M.HTTP_CHECKS_TOTAL}{{code="{c}"}}'
+                out.write(head + head.join(index))
+            for c in codes:
+                head = f'{M.HTTP_FAILURES_TOTAL}{{code="{c}"}}'
+                out.write(head + head.join(failed if fails[c] else zeros))
+            for c in codes:
+                out.write(const(M.SITE_INFO, f'code="{c}",name="网站{c}",region="r",province="p",status="active"'))
+            # --columns columns a site (news daily, notice every 3 days, long-term every 60, interaction
+            # weekly, at the site's hour), none blank; the serious-error, privacy and 暗链 gauges at 0
+            columns = [COLUMNS[i % len(COLUMNS)] for i in range(args.columns)]
+            for c in codes:
+                for i, (category, every_days) in enumerate(columns):
+                    h, e = start + hour[c], every_days * DAY
+                    out.writelines(
+                        stepwise(
+                            M.COLUMN_LAST_UPDATE,
+                            f'code="{c}",column="栏目{i}",category="{category}"',
+                            lambda t, h=h, e=e: h + ((t - h) // e) * e,
+                        )
+                    )
+            for c in codes:
+                for i, (category, _) in enumerate(columns):
+                    out.write(const(M.COLUMN_BLANK, f'code="{c}",column="栏目{i}",category="{category}"', "0"))
+            for gauge in (M.HIDDEN_LINKS, M.PRIVACY_LEAKS, M.SERIOUS_ERRORS) if args.columns else ():
+                for c in codes:
+                    out.write(const(gauge, f'code="{c}"', "0"))
+            out.write("# EOF\n")
+        per_site = 4 + (2 * args.columns + 3 if args.columns else 0)
+        samples += len(span) * (3 * len(accounts) + per_site * len(codes))
+    return samples
+
+
+def backfill(parts: list[Path], tsdb: Path) -> None:
+    """promtool, one per part side by side; each part covers its own stretch of time, so blocks do not overlap."""
+    procs = [
+        subprocess.Popen(
+            [
+                "promtool",
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "-q",
+                "--max-block-duration=5000h",
+                str(p),
+                str(tsdb),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for p in parts
+    ]
+    for proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"promtool failed: {err.decode()[-2000:]}")
+
+
 def real(args: argparse.Namespace) -> None:
-    """A quarter of hourly series for a smaller fleet, backfilled into the real Prometheus."""
+    """A quarter of ``--interval`` series (default 5 minutes) for a fleet, backfilled into the real Prometheus."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from quarterly.fleet import prometheus  # the tests' runner: promtool backfill, free port
+    from quarterly.fleet import prometheus  # the tests' runner: free port, ready check
 
     period = quarter(2026, 3)
     start, end = period.start - 8 * DAY, period.end
-    rng = random.Random(1)
-    codes = [f"{DIVISIONS[i % len(DIVISIONS)]}{i // len(DIVISIONS):04d}" for i in range(args.sites)]
-
-    hours = range(int((end - start) // 3600))
-    accounts = [f"acct-{i:06d}" for i in range(args.accounts)]
-    fails = {c: rng.choice([0.0, 0.0, 0.0, 0.3]) for c in codes}  # failed visits an hour (of 12)
-    # 5 % of homepages stop being updated at some point; accounts post daily to every 20 days (1 in 8 silent)
-    stuck = {c: start + rng.random() * 80 * DAY if rng.random() < 0.05 else end + DAY for c in codes}
-    every = {a: rng.choice([1, 1, 1, 1, 3, 3, 7, 20]) * DAY for a in accounts}
-
-    def family(metric: str, idents: list[str], labels: Any, value: Any) -> Any:
-        for i in idents:
-            lab = labels(i)
-            yield from (f"{metric}{{{lab}}} {value(i, start + h * 3600):g} {int(start + h * 3600)}\n" for h in hours)
-
-    def lines() -> Any:  # OpenMetrics wants each metric family contiguous, each series in time order
-        yield from family(
-            M.ACCOUNT_INFO,
-            accounts,
-            lambda a: f'account="{a}",unit="u",platform="wechat",name="n",status="active"',
-            lambda a, t: 1,
-        )
-        yield from family(
-            M.FEED_LAST_ENTRY,
-            accounts,
-            lambda a: f'account="{a}"',
-            lambda a, t: start + ((t - start) // every[a]) * every[a],
-        )
-        yield from family(M.FEED_SUCCESS, accounts, lambda a: f'account="{a}"', lambda a, t: 1)
-        yield from family(
-            M.HOMEPAGE_LAST_UPDATE, codes, lambda c: f'code="{c}"', lambda c, t: min(stuck[c], t - t % DAY)
-        )
-        yield from family(M.HTTP_CHECKS_TOTAL, codes, lambda c: f'code="{c}"', lambda c, t: (t - start) / 300)
-        yield from family(
-            M.HTTP_FAILURES_TOTAL, codes, lambda c: f'code="{c}"', lambda c, t: fails[c] * (t - start) / 3600
-        )
-        yield from family(
-            M.SITE_INFO,
-            codes,
-            lambda c: f'code="{c}",name="网站{c}",region="r",province="p",status="active"',
-            lambda c, t: 1,
-        )
-        yield "# EOF\n"
-
-    with tempfile.TemporaryDirectory(prefix="xuncha-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="xuncha-bench-", dir=args.tmp) as tmp:
+        work = Path(tmp)
+        parts = [work / f"part{k}.om" for k in range(args.promtools)]
         t0 = time.perf_counter()
-        with prometheus(Path(tmp), lines()) as url:
-            ready = time.perf_counter() - t0
-            timed = Timed(url)
-            runs = [
-                run_once(
-                    timed,
-                    period,
-                    period.end + 30 * DAY,
-                    args.formats,
-                    workers=args.workers,
-                    step=args.step,
-                    scan_step=args.scan_step,
+        samples = openmetrics_files(args, start, end, parts)
+        written = time.perf_counter() - t0
+        (work / "tsdb").mkdir()
+        t0 = time.perf_counter()
+        backfill(parts, work / "tsdb")
+        filled = time.perf_counter() - t0
+        for part in parts:
+            part.unlink()
+        print(
+            f"real Prometheus, {args.sites} sites and {args.accounts} accounts at {args.interval:g} s, "
+            f"{period.title()} and 8 days before: {samples / 1e6:,.0f} M samples, written in {written:.0f} s, "
+            f"backfilled in {filled:.0f} s ({samples / filled / 1e6:.2f} M samples/s with {args.promtools} promtools)"
+        )
+        with prometheus(work, None) as url:
+            pid = _pid_of(work / "tsdb")
+            rows = []
+            for mode in args.modes:
+                fields, title = MODES[mode]
+                tree = Path(args.before) if mode.startswith("before") else Path(__file__).resolve().parents[1]
+                if mode.startswith("before") and not args.before:
+                    continue
+                cpu0 = _cpu(pid)
+                child = subprocess.run(
+                    [sys.executable, "-c", DRIVER, url, json.dumps({"workers": args.workers, **fields})],
+                    env={**os.environ, "PYTHONPATH": str(tree)},
+                    cwd=tree,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
-                for _ in range(args.repeat)
-            ]
-    for seconds, query in sorted(timed.log, reverse=True)[:4]:
-        print(f"  slowest query {seconds:6.2f} s: {query[:110]}")
-    named = [sec for sec, q in timed.log if '=~"acct-' in q or re.search(r'code=~"\d{10}', q)]
+                row = {"mode": mode, "title": title, "prometheus_cpu": _cpu(pid) - cpu0, **json.loads(child.stdout)}
+                rows.append(row)
+                for seconds, query in sorted(row["log"], reverse=True)[:3]:
+                    print(f"  {mode}: slowest query {seconds:6.2f} s: {query[:110]}")
+    print()
     print(
-        f"  Prometheus time, summed over queries: {sum(sec for sec, _ in timed.log):.2f} s, of which "
-        f"{sum(named):.2f} s in {len(named)} queries naming offenders; the scans of everyone: "
-        + ", ".join(
-            f"{sec:.2f} s" for sec, q in sorted(timed.log, reverse=True) if "max_over_time((" in q and "=~" not in q
-        )[:6]
+        "| way | Prometheus CPU | queries | query time, summed | report wall | report CPU | unqualified sites | unqualified accounts |"
     )
-    report(
-        f"real Prometheus, {args.sites} sites, {args.accounts} accounts, hourly series, {period.title()} "
-        f"(backfill and start: {ready:.1f} s)",
-        runs,
-    )
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        s = row["data"]["summary"]
+        print(
+            f"| {row['title']} | {row['prometheus_cpu']:.1f} s | {len(row['log'])} | "
+            f"{sum(sec for sec, _ in row['log']):.1f} s | {row['wall']:.1f} s | {row['cpu']:.1f} s | "
+            f"{s['sites'] - s['sites_qualified']} of {s['sites']} | {s['accounts'] - s['accounts_qualified']} of "
+            f"{s['accounts']} |"
+        )
+    by_mode = {row["mode"]: row for row in rows}
+    serial = by_mode.get("now-serial")
+    if serial:  # one query at a time: each query's time is Prometheus' time for it
+        accounts = sum(sec for sec, q in serial["log"] if any(a in q for a in ACCOUNT_SERIES) and "__name__" not in q)
+        everyone = sum(sec for sec, q in serial["log"] if "__name__" in q)  # which series exist: every series
+        sites = sum(sec for sec, _ in serial["log"]) - accounts - everyone
+        per_site = 4 + (2 * args.columns + 3 if args.columns else 0)
+        series = per_site * args.sites + 3 * args.accounts
+        national = sites * 14000 / max(1, args.sites) + accounts * 150000 / max(1, args.accounts)
+        national += everyone * (per_site * 14000 + 3 * 150000) / series
+        print(
+            f"one query at a time: sites {sites:.2f} s, accounts {accounts:.2f} s, every series {everyone:.2f} s; "
+            f"scaled linearly to 14,000 sites and 150,000 accounts: {national:.0f} s of Prometheus time"
+        )
+    for a, b in (("now", "before-1h"), ("now", "old-ages-1h")):
+        if a in by_mode and b in by_mode:
+            va, vb = _verdicts(by_mode[a]["data"]), _verdicts(by_mode[b]["data"])
+            differ = sorted(k for k in va.keys() | vb.keys() if va.get(k) != vb.get(k))
+
+            def earlier(x: list[dict[str, Any]], y: list[dict[str, Any]]) -> bool:
+                """Only the first day differs, the new one a day before the old one."""
+                if len(x) != len(y):
+                    return False
+                for v, w in zip(x, y, strict=True):
+                    if {**v, "from": ""} != {**w, "from": ""}:
+                        return False
+                    if v["from"] != w["from"] and date.fromisoformat(w["from"]) - date.fromisoformat(
+                        v["from"]
+                    ) != timedelta(days=1):
+                        return False
+                return True
+
+            shifted = [k for k in differ if earlier(va.get(k, []), vb.get(k, []))]
+            print(
+                f"vetoes and their days, {a} vs {b}: {len(differ)} of {sum(1 for v in va.values() if v)} vetoed "
+                f"subjects differ, {len(shifted)} of them only by a first day one day earlier in {a}"
+            )
+            for k in [k for k in differ if k not in shifted][:3] + shifted[:2]:
+                print(f"  {k}: {a} {va.get(k)}\n  {' ' * len(k)}  {b} {vb.get(k)}")
+
+
+def _pid_of(tsdb: Path) -> int:
+    """The Prometheus serving ``tsdb`` (started by the tests' runner, which keeps the process to itself)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if f"--storage.tsdb.path={tsdb}".encode() in (proc / "cmdline").read_bytes():
+                    return int(proc.name)
+            except OSError:
+                continue
+    raise RuntimeError(f"no Prometheus serving {tsdb}")
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _verdicts(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {x.get("code") or x["account"]: x["vetoes"] for x in data["sites"] + data["accounts"]}
 
 
 def main() -> None:
@@ -319,6 +573,24 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=4, help="--real: concurrent queries")
     p.add_argument("--scan-step", type=float, default=None, help="--real: the report's first-pass step in seconds")
     p.add_argument("--real", action="store_true", help="backfill the real Prometheus instead (use small numbers)")
+    p.add_argument("--interval", type=float, default=300.0, help="--real: seconds between samples (scrape interval)")
+    p.add_argument(
+        "--columns", type=int, default=0, help="--real: columns a site, and the error, privacy and 暗链 gauges"
+    )
+    p.add_argument("--promtools", type=int, default=2, help="--real: promtool processes side by side")
+    p.add_argument(
+        "--modes",
+        nargs="*",
+        default=["before-6h", "before-1h", "now", "now-serial"],
+        choices=list(MODES),
+        help="--real: the ways compared",
+    )
+    p.add_argument(
+        "--before",
+        metavar="DIR",
+        help="--real: a source tree of the code to compare with (git archive <commit> | tar -x -C DIR)",
+    )
+    p.add_argument("--tmp", default=None, help="--real: where the OpenMetrics text and the TSDB go")
     args = p.parse_args()
     (real if args.real else synthetic)(args)
 

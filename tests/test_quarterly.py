@@ -17,8 +17,9 @@ import pytest
 from agent.quarterly.assemble import problem
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quarterly.fleet import DAYS, Fleet, build_fleet, prometheus  # noqa: E402
+from quarterly.fleet import DAYS, LEAD, Fleet, build_fleet, prometheus  # noqa: E402
 
+from agent import metric_names as M  # noqa: E402
 from agent.quarterly import Report, build  # noqa: E402
 from agent.quarterly.engine import Options  # noqa: E402
 from agent.quarterly.period import Period, beijing_date  # noqa: E402
@@ -137,6 +138,12 @@ def test_serious_errors_and_privacy_leaks_are_serious_vetoes_on_their_days(repor
     assert v["worst"] == 2
 
 
+def test_a_serious_error_of_ten_hours_is_found_with_a_daily_first_pass_too(prom, fleet, report):
+    # 10:00-20:00 Beijing: no daily evaluation (aligned to UTC midnight, 08:00 Beijing) falls in it
+    for r in (report, build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))):
+        assert_veto(site(r, "4405070008"), "serious_errors", "serious", fleet.day(13), fleet.day(13))
+
+
 def test_hidden_links_are_a_serious_veto_on_the_days_they_were_online(report, fleet):
     v = assert_veto(site(report, "4405070007"), "hidden_links", "serious", fleet.day(38), fleet.day(40))
     assert v["worst"] == 3
@@ -189,6 +196,52 @@ def test_a_stopped_account_still_online_is_not_deregistered_and_a_gone_one_is_fi
     assert account(report, "chaoan-old-wechat")["qualified"] is True
 
 
+# --- ageing judged from Beijing midnights: several posts in one day ---------------------------------
+
+
+def test_two_posts_in_a_day_after_13_8_silent_days_are_no_veto_though_midnights_are_14_3_days_apart(
+    report, prom, fleet
+):
+    # The trap is real: the last-post times seen at the midnights around day 19 are over 14 days apart.
+    q = Prometheus(prom)
+    seen = [
+        q.instant('xuncha_feed_last_entry_timestamp_seconds{account="longhu-kuaishou"}', fleet.at(d)) for d in (19, 20)
+    ]
+    assert (seen[1][0][1] - seen[0][0][1]) / 86400 == pytest.approx(14.33, abs=0.01)
+    a = account(report, "longhu-kuaishou")
+    assert (a["qualified"], a["vetoes"]) == (True, [])
+
+
+def test_a_silence_crossing_14_days_and_ending_between_two_midnights_is_a_veto_on_that_day(report, fleet):
+    # 13.96 days silent at midnight, a post at 22:00 and another at 23:00: 14.9 days at its worst.
+    v = assert_veto(account(report, "chaozhou-kuaishou"), "silence", "silence", fleet.day(19), fleet.day(19))
+    assert v["worst"] == pytest.approx(14.9, abs=0.05)
+
+
+def verdicts(r: Report) -> dict[str, list[dict[str, Any]]]:
+    return {
+        s.get("code") or s["account"]: s["vetoes"]
+        for s in r.data["sites"] + r.data["closed_sites"] + r.data["accounts"]
+    }
+
+
+def test_the_older_way_a_subquery_at_every_hour_finds_the_same_vetoes_on_the_same_days(prom, fleet, report):
+    hourly = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(daily_ages=False))
+    assert verdicts(hourly) == verdicts(report)
+
+
+def test_a_period_ending_today_judges_its_last_day_up_to_now(prom, fleet):
+    # ``now`` at 10:30 on day 30: the homepage stuck since 10:00 day 2 was updated at 10:00 day 22, and
+    # the interaction column unanswered since 80 days before day 0 is answered at 10:00 day 30.
+    now = fleet.at(30, 10.5)
+    r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(previous=False), now=now)
+    assert_veto(site(r, "4405070003"), "homepage_age", "homepage", fleet.day(16), fleet.day(22))
+    assert_veto(site(r, "4405070006"), "interaction_age", "interaction", fleet.day(10), fleet.day(30))
+    assert verdicts(r) == verdicts(
+        build(Prometheus(prom), Period(fleet.first, fleet.last), Options(previous=False, daily_ages=False), now=now)
+    )
+
+
 # --- rates and periods --------------------------------------------------------------------------------
 
 
@@ -206,7 +259,7 @@ def test_the_pass_rate_counts_sites_with_any_veto_as_unqualified(report):
     s = report.data["summary"]
     assert {x["code"] for x in report.data["sites"] if not x["qualified"]} == unqualified
     assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (17, 9, round(9 / 17, 4))
-    assert (s["accounts"], s["accounts_qualified"]) == (6, 4)
+    assert (s["accounts"], s["accounts_qualified"]) == (8, 5)
     by_region = {r["region"]: (r["total"], r["qualified"]) for r in report.data["by_region"]}
     assert by_region == {"汕头市": (16, 8), "潮州市": (1, 1)}
 
@@ -223,6 +276,16 @@ def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):
     )
 
 
+def test_series_that_start_within_the_period_are_noted_with_the_day_they_start(prom, fleet):
+    # the counters and the rest begin LEAD (8) days before the fixture's period, the registry INFO_LEAD (20)
+    first = fleet.first - timedelta(days=LEAD + 10)
+    r = build(Prometheus(prom), Period(first, fleet.last), Options(previous=False))
+    start = (fleet.first - timedelta(days=LEAD)).isoformat()
+    assert f"xuncha_http_checks_total: data only from {start} to {fleet.last.isoformat()}" in r.data["notes"]
+    assert f"{M.FEED_LAST_ENTRY}: data only from {start} to {fleet.last.isoformat()}" in r.data["notes"]
+    assert not [n for n in r.data["notes"] if n.startswith(M.SITE_INFO)]
+
+
 def test_the_whole_period_has_no_previous_period_in_prometheus(report):
     assert report.data["summary"]["previous"] is None
 
@@ -230,6 +293,21 @@ def test_the_whole_period_has_no_previous_period_in_prometheus(report):
 def test_region_keeps_only_the_sites_whose_code_starts_so(prom, fleet):
     r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(region="4451"))
     assert [s["code"] for s in r.data["sites"]] == ["4451000001"]
+
+
+def test_region_keeps_only_the_accounts_of_that_region_and_its_counties(prom, fleet):
+    r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(region="4451"))
+    # 潮州市 and its county 潮安区 (445103); not 汕头市龙湖区's accounts
+    assert sorted(a["account"] for a in r.data["accounts"]) == [
+        "chaoan-fda-wechat",
+        "chaoan-old-wechat",
+        "chaozhou-edu-toutiao",
+        "chaozhou-kuaishou",
+        "chaozhou-police-wechat",
+    ]
+    assert not vetoes(account(r, "chaozhou-edu-toutiao")) and vetoes(account(r, "chaozhou-kuaishou"))
+    r = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(region="440507"))
+    assert sorted(a["account"] for a in r.data["accounts"]) == ["longhu-douyin", "longhu-kuaishou", "longhu-weibo"]
 
 
 def test_the_indicator_words_are_the_alert_rules_words(report):
@@ -253,12 +331,8 @@ def test_the_indicator_words_are_the_alert_rules_words(report):
 
 
 def test_a_coarse_first_pass_finds_the_same_vetoes_on_the_same_days(prom, fleet, report):
-    coarse = build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))
-
-    def verdicts(r: Report) -> dict[str, list[dict[str, Any]]]:
-        return {
-            s.get("code") or s["account"]: s["vetoes"]
-            for s in r.data["sites"] + r.data["closed_sites"] + r.data["accounts"]
-        }
-
-    assert verdicts(coarse) == verdicts(report)
+    for daily_ages in (True, False):
+        coarse = build(
+            Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400, daily_ages=daily_ages)
+        )
+        assert verdicts(coarse) == verdicts(report)

@@ -111,7 +111,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output (needed for docx)")
     p.add_argument("--sample", metavar="SHARE", help="draw this share of sites by region, e.g. 25%% (at least 20%%)")
     p.add_argument("--seed", type=int, default=0, help="the draw's seed (same seed, same sites)")
-    p.add_argument("--region", metavar="PREFIX", help="only sites whose code starts so, e.g. 4405 (accounts: all)")
+    p.add_argument(
+        "--region",
+        metavar="PREFIX",
+        help="only sites whose code starts so, e.g. 4405, and accounts whose region lies there",
+    )
     p.add_argument(
         "--step",
         type=_duration,
@@ -124,8 +128,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_duration,
         default=None,
         metavar="DURATION",
-        help="a coarser first pass over every site and account, e.g. 1d for a country "
-        "(offenders are then judged at --step; see README)",
+        help="a coarser first pass of the count measures (columns, errors, leaks), e.g. 1d for a "
+        "country (offenders are then judged at --step; ages are not affected; see README)",
     )
 
 

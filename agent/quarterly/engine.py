@@ -1,12 +1,18 @@
 """Gather the period's history from Prometheus, then judge it (``build``).
 
-Each veto measure costs three instant queries at the period's end, each a subquery
-over the whole period at ``step`` (default 1 h): the worst value, the first and the
-last time its veto line was crossed.  Prometheus does the heavy lifting and returns
-one number per offending site or account, so a country-sized registry stays a few
-megabytes of JSON.  Availability is judged here from daily increases of the visit
-counters (one point per site and day), because a 7-day ``increase`` evaluated every
-hour for a quarter would make Prometheus read each sample 168 times.
+With a quarter of 5-minute samples, what Prometheus costs is the number of series it reads
+times the points at which it reads them (and every sample, for a range function such as
+``increase`` or ``last_over_time`` over the period).  So every site and account is read at a
+few points only, and more finely just where a verdict is in doubt:
+
+- the registry (info series) at the period's end and every 30 days before it;
+- which series exist, at the period's first and last midnight (more only for one that is missing);
+- ageing measures (homepage, interaction, silence) once a week, then the weeks where the
+  last-update time moved at every midnight, then the doubtful days at ``step`` (``_midnight_ages``);
+- availability: the failure counters once a week, then the visit counters of the sites whose
+  failures moved at every midnight (``_visits``);
+- every other measure as a subquery over the period at ``scan_step``/``step``, and the first and
+  last crossing for the offenders only.
 """
 
 from __future__ import annotations
@@ -34,17 +40,22 @@ class ReportError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    region: str | None = None  # site code prefix
+    region: str | None = None  # site code prefix (accounts: by the division of their ``region`` label)
     step: float = 3600.0
     thresholds: Thresholds = THRESHOLDS
     workers: int = 4
     previous: bool = True  # judge the previous period too, when Prometheus has it
-    # The first pass over every subject may use a coarser step (``--scan-step``, e.g. 1d for a country):
-    # ages are then compared with the veto line less one scan step, so no offender is missed, and the
-    # offenders found are judged again at ``step``.  Counts (blank columns, errors) seen only between
-    # two scan steps are missed: the price of a national report in a minute.
+    # The first pass of the count measures may use a coarser step (``--scan-step``, e.g. 1d for a
+    # country): the offenders found are judged again at ``step``.  Counts (blank columns, errors) seen
+    # only between two scan steps are missed.  (Ages too, with ``daily_ages=False``: compared with the
+    # veto line less one scan step, so no offender is missed.)
     scan_step: float | None = None
     chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
+    # Ageing measures (homepage, interaction, silence: ``time() - last update``) are judged from their
+    # values at Beijing midnights, and only the days those cannot decide are judged again at ``step``
+    # (see ``_midnight_ages`` and ``_ages_daily``).  False: the older way, a subquery over the period
+    # at ``scan_step``/``step`` (kept to compare with; it reads every sample of every series).
+    daily_ages: bool = True
 
 
 @dataclass
@@ -79,20 +90,55 @@ REQUIRED_ACCOUNT = (M.ACCOUNT_INFO, M.FEED_SUCCESS)
 WATCHED = (*REQUIRED_SITE, M.HOMEPAGE_LAST_UPDATE, M.COLUMN_LAST_UPDATE, *REQUIRED_ACCOUNT, M.FEED_LAST_ENTRY)
 
 
+WEEK_DAYS = 7  # the first, coarse look at every series is once a week (see coverage and _ages)
+
+
 def _parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> list[Any]:
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(lambda f: f(), jobs))
 
 
 def coverage(q: Querier, period: Period, end: float) -> dict[str, tuple[str, str] | None]:
-    """First and last Beijing day with data, per watched series; None when absent for the whole period."""
-    names = "|".join(WATCHED)
-    rows = q.range(f'count by (__name__) ({{__name__=~"{names}"}})', period.start, end, DAY)
+    """First and last Beijing day with data, per watched series; None when absent for the whole period.
+
+    Asked at the period's first and last midnight (every series once each); a series missing at
+    either end is looked for once a week, then the day it starts or stops is found by halving.
+    A series that stops and starts again for less than a week is taken as present all along.
+    """
+    points = [period.start + k * DAY for k in range(period.days + 1) if period.start + k * DAY <= end]
+
+    def present(names: Sequence[str], k: int) -> set[str]:
+        rows = q.instant(f'count by (__name__) ({{__name__=~"{"|".join(names)}"}})', points[k])
+        return {labels.get("__name__", "") for labels, _ in rows}
+
+    last = len(points) - 1
+    seen: dict[str, dict[int, bool]] = {name: {} for name in WATCHED}
+    for k in {0, last}:
+        found = present(WATCHED, k)
+        for name in WATCHED:
+            seen[name][k] = name in found
+    partial_names = [name for name in WATCHED if not (seen[name][0] and seen[name][last])]
+    for k in range(WEEK_DAYS, last, WEEK_DAYS):
+        if partial_names:
+            found = present(partial_names, k)
+            for name in partial_names:
+                seen[name][k] = name in found
     out: dict[str, tuple[str, str] | None] = dict.fromkeys(WATCHED)
-    for labels, points in rows:
-        if points:
-            days = [min(beijing_date(t), period.last).isoformat() for t, _ in points]
-            out[labels.get("__name__", "")] = (days[0], days[-1])
+    for name, at in seen.items():
+        hits = sorted(k for k, hit in at.items() if hit)
+        if not hits:
+            continue
+        first, final = hits[0], hits[-1]
+        lo = max((k for k in at if k < first), default=None)  # absent there: the start lies after it
+        while lo is not None and first - lo > 1:
+            mid = (lo + first) // 2
+            lo, first = (lo, mid) if name in present([name], mid) else (mid, first)
+        hi = min((k for k in at if k > final), default=None)
+        while hi is not None and hi - final > 1:
+            mid = (final + hi) // 2
+            final, hi = (mid, hi) if name in present([name], mid) else (final, mid)
+        days = [min(beijing_date(points[k]), period.last).isoformat() for k in (first, final)]
+        out[name] = (days[0], days[1])
     return out
 
 
@@ -159,34 +205,50 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     scan_rng = f"[{int(end - period.start)}s:{int(scan)}s]"
     site_ms, account_ms = ms.site_measures(t), ms.account_measures(t)
     jobs: list[Callable[[], Any]] = [
-        lambda: q.instant(f"last_over_time({ms.sel(M.SITE_INFO, m)}[{int(end - period.start)}s])", end),
-        lambda: q.instant(f"last_over_time({ms.sel(M.ACCOUNT_INFO, '')}[{int(end - period.start)}s])", end),
-        lambda: _daily(q, M.HTTP_CHECKS_TOTAL, m, period, end, t),
-        lambda: _daily(q, M.HTTP_FAILURES_TOTAL, m, period, end, t),
+        lambda: _registered(q, ms.sel(M.SITE_INFO, m), "code", "closed", period, end, opts.workers),
+        lambda: _registered(q, ms.sel(M.ACCOUNT_INFO, ""), "account", "stopped", period, end, opts.workers),
+        lambda: _visits(q, m, period, end, t, opts.workers),
     ]
     specs: list[tuple[ms.Measure, str]] = []
+    daily = [x for x in site_ms + account_ms if x.veto and x.ages and opts.daily_ages]
+    for measure in daily:
+        jobs.append(partial(_midnight_ages, q, measure, m, period, end, opts.workers))
     for measure in site_ms + account_ms:
         expr = measure.expr(m if measure.subject == "site" else "")
-        if measure.veto:
+        if measure.veto and measure not in daily:
             # Only the offenders come back: the worst value of everyone else is not needed.
             specs.append((measure, "worst"))
-            line = measure.line.critical - (scan - opts.step if measure.ages else 0)
-            jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
+            if measure.gauge:  # the samples' largest value, exact and read once (no subquery steps)
+                key = "code" if measure.subject == "site" else "account"
+                raw = ms.sel(measure.gauge, m if measure.subject == "site" else "")
+                worst = f"max by ({key}) (max_over_time({raw}[{int(end - period.start)}s]))"
+                jobs.append(partial(q.instant, f"{worst} >= {ms._num(measure.line.critical)}", end))
+            else:
+                line = measure.line.critical - (scan - opts.step if measure.ages else 0)
+                jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
         if full and measure.line.warning < measure.line.critical:
             specs.append((measure, "end"))
             jobs.append(partial(q.instant, f"({expr}) >= {ms._num(measure.line.warning)}", end))
     results = _parallel(jobs, opts.workers)
-    site_info, account_info, checks, failures = results[:4]
+    site_info, account_info, (checks, failures) = results[:3]
+    midnights = results[3 : 3 + len(daily)]
     sites = _subjects(site_info, "code", "closed")
     accounts = _subjects(account_info, "account", "stopped")
+    if opts.region:
+        accounts = {a: j for a, j in accounts.items() if _in_region(j.labels.get("region", ""), opts.region)}
     by_measure: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    _collect(by_measure, specs, results[4:])
+    _collect(by_measure, specs, results[3 + len(daily) :])
+    for measure, ages in zip(daily, midnights, strict=True):
+        by_measure[measure.key].update(_ages_daily(q, measure, m, ages, period, end, opts))
     if full or scan > opts.step:
         # When was the line crossed: asked only for the offenders, so the period is scanned again for a few.
         specs, jobs = [], []
         for measure in site_ms + account_ms:
+            if measure in daily:
+                continue
             offenders = sorted(by_measure[measure.key]["worst"])
-            if scan > opts.step:  # candidates of the coarse pass: their worst again, at the fine step
+            rejudge = scan > opts.step and not measure.gauge
+            if rejudge:  # candidates of the coarse pass: their worst again, at the fine step
                 by_measure[measure.key]["worst"] = {}
             key = "code" if measure.subject == "site" else "account"
             for i in range(0, len(offenders), OFFENDERS_PER_QUERY):
@@ -195,7 +257,7 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
                 expr = measure.expr(matchers)
                 critical = ms._num(measure.line.critical)
                 crossed = f"({expr}) >= {critical}"
-                if scan > opts.step:
+                if rejudge:
                     specs.append((measure, "worst"))
                     jobs.append(partial(q.instant, f"max_over_time(({expr}){rng}) >= {critical}", end))
                 if full:
@@ -215,7 +277,187 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     return history
 
 
+def _registered(
+    q: Querier, selector: str, key: str, gone: str, period: Period, end: float, workers: int
+) -> list[tuple[dict[str, str], float]]:
+    """The info series of the period: at its end, and the subjects (or statuses) that were not there
+    at its end at its start and every INFO_DAYS.
+
+    ``last_over_time(info[period])`` would read every sample of every info series (a quarter of
+    5-minute samples of 150,000 accounts); a subject registered and gone again between two of
+    these points is not listed.
+    """
+    points = [t for k in range(period.days // INFO_DAYS + 1) if (t := period.start + k * INFO_DAYS * DAY) < end]
+    jobs = [partial(q.instant, selector, end)]
+    jobs += [
+        partial(q.instant, f"{selector} @ {t:.3f} unless on({key}, status) {selector} @ {end:.3f}", end) for t in points
+    ]
+    return [row for rows in _parallel(jobs, workers) for row in rows]
+
+
+INFO_DAYS = 45  # how often within the period the registry is read (see _registered)
 OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
+
+
+# --- ageing measures from Beijing midnights ------------------------------------------------------
+#
+# An ageing measure is ``time() - L`` with ``L`` a last-update time that only moves forward.  Its
+# value at each Beijing midnight is exact, and between two midnights it grows by one second a
+# second until ``L`` moves.  So for the day between midnights ``a`` (its start) and ``b`` (its end):
+#
+# - ``L`` did not move that day when the age at ``b`` is the age at ``a`` plus the day: the day's
+#   worst is the age at ``b``, exactly;
+# - otherwise the day's worst lies between the larger of the two midnight ages (both were reached)
+#   and the age at ``a`` plus the day (``L`` only moved forward).  Where the line falls between
+#   those, or the worst is wanted, the day alone is judged again at ``step``.
+#
+# The later of two new values seen at consecutive midnights says nothing about when ``L`` first
+# moved (several updates may fall in one day), so it is never used: a gap from ``L`` values would
+# overestimate the silence and make a false veto.
+
+
+def _midnight_times(period: Period, end: float) -> list[float]:
+    """Beijing midnights of the period up to ``end``, and ``end`` itself (day ``i`` is between ``i`` and ``i + 1``)."""
+    times = [period.start + i * DAY for i in range(period.days + 1) if period.start + i * DAY < end]
+    return [*times, end]
+
+
+def _midnight_ages(
+    q: Querier, measure: ms.Measure, m: str, period: Period, end: float, workers: int
+) -> dict[str, dict[int, float]]:
+    """The measure at the period's Beijing midnights (and at ``end``) where within a day of its line.
+
+    Every subject is read once a week, by instant queries (each reads one chunk per series; a range
+    over the period would read all of its samples): a week where the last-update time did not move
+    gives the age at each of its midnights; a week where it moved is read again at each midnight
+    (a range over that week), for the subjects that could have crossed the line in it.  A week that
+    starts under the line less a week cannot reach the line and is left alone.
+    """
+    times = _midnight_times(period, end)
+    n, line = len(times) - 1, measure.line.critical
+    key = "code" if measure.subject == "site" else "account"
+    region = m if measure.subject == "site" else ""
+
+    def near(matchers: str, width: float) -> str:
+        return f"({measure.expr(matchers)}) >= {ms._num(line - width)}"
+
+    def read(expr: str, ks: list[int], step: float) -> dict[str, dict[int, float]]:
+        """``expr`` at ``times[k]`` for ``ks`` (evenly ``step`` apart but for a last ``end``) by ident."""
+        out: dict[str, dict[int, float]] = defaultdict(dict)
+        even = [k for k in ks if (times[k] - times[ks[0]]) % step == 0]  # all but an ``end`` off the grid
+        for labels, points in q.range(expr, times[even[0]], times[even[-1]], step):
+            if key in labels:
+                out[labels[key]].update((round((ts - times[0]) / DAY), v) for ts, v in points)
+        for k in (k for k in ks if k not in even):
+            for labels, v in q.instant(expr, times[k]):
+                if key in labels:
+                    out[labels[key]][k] = v
+        return out
+
+    # A week, or half the line when that is shorter (a week's look at a 7-day line would find everyone).
+    every = max(1, min(WEEK_DAYS, int(line // DAY) // 2))
+    week = sorted({*range(0, n, every), n})
+    # One instant query per week: a range query over the period would read every sample of every series.
+    coarse: dict[str, dict[int, float]] = defaultdict(dict)
+    wide = near(region, every * DAY)
+    for k, rows in zip(week, _parallel([partial(q.instant, wide, times[k]) for k in week], workers), strict=True):
+        for labels, v in rows:
+            if key in labels:
+                coarse[labels[key]][k] = v
+    ages: dict[str, dict[int, float]] = defaultdict(dict)
+    again: dict[int, list[str]] = defaultdict(list)  # week (its first day) -> idents to read every midnight
+    for ident, at in coarse.items():
+        for j0, j1 in zip(week, week[1:], strict=False):
+            a, b = at.get(j0), at.get(j1)
+            length = times[j1] - times[j0]
+            if a is not None and b is not None and abs(b - (a + length)) < 1:  # no update that week
+                ages[ident].update((k, a + times[k] - times[j0]) for k in range(j0, j1 + 1))
+            elif a is not None or (b is not None and b >= line):  # moved, or a series new that week
+                again[j0].append(ident)
+    jobs = []
+    for j0, idents in sorted(again.items()):
+        j1 = week[week.index(j0) + 1]
+        for k in range(0, len(idents), OFFENDERS_PER_QUERY):
+            chunk = f'{key}=~"{"|".join(sorted(idents[k : k + OFFENDERS_PER_QUERY]))}"'
+            expr = near(",".join(x for x in (region, chunk) if x), DAY)
+            jobs.append(partial(read, expr, list(range(j0, j1 + 1)), DAY))
+    for found in _parallel(jobs, workers):
+        for ident, at in found.items():
+            ages[ident].update(at)
+    return {ident: {k: v for k, v in at.items() if v >= line - DAY} for ident, at in ages.items()}
+
+
+def _ages_daily(
+    q: Querier,
+    measure: ms.Measure,
+    m: str,
+    ages: dict[str, dict[int, float]],
+    period: Period,
+    end: float,
+    opts: Options,
+) -> dict[str, dict[str, float]]:
+    """Worst value and first and last veto day of an ageing measure, from its midnight ages (see above)."""
+    line, times = measure.line.critical, _midnight_times(period, end)
+    days: dict[str, dict[int, float]] = defaultdict(dict)  # ident -> day -> the day's worst, when known
+    doubtful: dict[int, list[str]] = defaultdict(list)  # day -> idents whose day must be judged at ``step``
+    for ident, at in ages.items():
+        bounds: dict[int, tuple[float, float]] = {}
+        for i in range(len(times) - 1):
+            a, b = at.get(i), at.get(i + 1)
+            if a is None:  # under the line less a day at the start: only a day's ageing, or new series
+                if b is not None and b >= line:
+                    days[ident][i] = b
+                continue
+            length = times[i + 1] - times[i]
+            if b is not None and abs(b - (a + length)) < 1:  # no update that day
+                if b >= line:
+                    days[ident][i] = b
+                continue
+            low = max(a, b if b is not None else -math.inf)
+            high = max(a + length, low)  # ``L`` moved back only if a column appeared: then ``b`` is reached
+            if high >= line:
+                bounds[i] = (low, high)
+                if low >= line:
+                    days[ident][i] = low
+        best = max(days[ident].values(), default=-math.inf)
+        # The line may lie within these days; the worst may, within the day that could hold the most.
+        # (Another day that could hold more than that day turns out to is not read again: the worst
+        # may then be short by less than a day, never the days of the veto.)
+        top = max(((high, i) for i, (low, high) in bounds.items() if low >= line and high > best), default=None)
+        for i, (low, _) in bounds.items():
+            if low < line or (top is not None and i == top[1]):
+                doubtful[i].append(ident)
+    key = "code" if measure.subject == "site" else "account"
+    jobs, which = [], []
+    for i, idents in sorted(doubtful.items()):
+        span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"
+        for k in range(0, len(idents), OFFENDERS_PER_QUERY):
+            chunk = f'{key}=~"{"|".join(sorted(idents[k : k + OFFENDERS_PER_QUERY]))}"'
+            expr = measure.expr(",".join(x for x in (m if measure.subject == "site" else "", chunk) if x))
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){span})", times[i + 1]))
+            which.append(i)
+    for i, rows in zip(which, _parallel(jobs, opts.workers), strict=True):
+        for labels, v in rows:
+            if labels.get(key) in ages and v >= line:
+                days[labels[key]][i] = max(v, days[labels[key]].get(i, v))
+    out: dict[str, dict[str, float]] = {"worst": {}, "first": {}, "last": {}}
+    for ident, worst_of_day in days.items():
+        if worst_of_day:
+            out["worst"][ident] = max(worst_of_day.values())
+            out["first"][ident] = times[min(worst_of_day)] + 1  # a time in that Beijing day
+            out["last"][ident] = times[max(worst_of_day)] + 1
+    return out
+
+
+def _in_region(label: str, prefix: str) -> bool:
+    """Whether an account's ``region`` label (a division's name, or its code when unknown) lies under ``prefix``."""
+    from agent.divisions import region_named
+
+    try:
+        division = region_named(label).division if label else ""
+    except ValueError:
+        division = label if label.isdigit() else ""
+    return division.startswith(prefix)
 
 
 def _collect(
@@ -290,20 +532,62 @@ def _round(x: float) -> float:
 # --- availability (站点无法访问) ---------------------------------------------------------------
 
 
-def _daily(q: Querier, counter: str, m: str, period: Period, end: float, t: Thresholds) -> dict[str, dict[date, float]]:
-    """Per site, the counter's increase over each Beijing day (the window's days before the period too)."""
+def _visits(
+    q: Querier, m: str, period: Period, end: float, t: Thresholds, workers: int
+) -> tuple[dict[str, dict[date, float]], dict[str, dict[date, float]]]:
+    """Per site with failed visits, its visits and failed visits each Beijing day (the window's days before too).
+
+    The failure counters are read once a week to find the sites whose count moved at all; only
+    theirs are read at every midnight.  A day's increase is the difference of two midnights' values,
+    or the later value when the counter was reset (the agent restarted) that day; a day whose first
+    midnight has no value is left out.
+    """
     window_days = max(1, round(t.unreachable_window / DAY))
-    start = midnight(period.first - timedelta(days=window_days - 1)) + DAY
-    expr = ms.daily_increase(counter, m)
-    if counter == M.HTTP_FAILURES_TOTAL:
-        expr += " > 0"  # days without failures are most days of most sites: leave them out of the answer
+    p0 = midnight(period.first - timedelta(days=window_days - 1))
+    points = [p0 + k * DAY for k in range(period.days + window_days) if p0 + k * DAY <= end]
+
+    def values(expr: str, step: float) -> dict[str, list[tuple[float, float]]]:
+        last = points[0] + ((points[-1] - points[0]) // step) * step
+        out = {labels.get("code", ""): pts for labels, pts in q.range(expr, points[0], last, step)}
+        if last < points[-1]:
+            for labels, v in q.instant(expr, points[-1]):
+                out.setdefault(labels.get("code", ""), []).append((points[-1], v))
+        return out
+
+    # The sites whose failure count moved (or appeared above 0) from one week to the next; one
+    # instant query a week, as a range query over the period would read every sample.
+    weeks = [*points[::WEEK_DAYS], *points[-1:]] if (len(points) - 1) % WEEK_DAYS else points[::WEEK_DAYS]
+
+    def fails(at: float) -> str:
+        return f"sum by (code) ({ms.sel(M.HTTP_FAILURES_TOTAL, m)} @ {at:.3f})"
+
+    moved = [
+        partial(q.instant, f"{fails(b)} != {fails(a)} or ({fails(b)} > 0 unless on(code) {fails(a)})", b)
+        for a, b in zip(weeks, weeks[1:], strict=False)
+    ]
+    failing = sorted({labels.get("code", "") for rows in _parallel(moved, workers) for labels, _ in rows})
+    jobs = []
+    for counter in (M.HTTP_CHECKS_TOTAL, M.HTTP_FAILURES_TOTAL):
+        for i in range(0, len(failing), OFFENDERS_PER_QUERY):
+            chunk = f'code=~"{"|".join(failing[i : i + OFFENDERS_PER_QUERY])}"'
+            jobs.append(
+                partial(values, f"sum by (code) ({ms.sel(counter, ','.join(x for x in (m, chunk) if x))})", DAY)
+            )
+    results = _parallel(jobs, workers)
+    half = len(results) // 2
     days: dict[float, date] = {}  # every series has the same timestamps: convert each once
-    out: dict[str, dict[date, float]] = {}
-    for labels, points in q.range(expr, start, end, DAY):
-        out[labels.get("code", "")] = {
-            (days.get(ts) or days.setdefault(ts, beijing_date(ts - 1))): v for ts, v in points
-        }
-    return out
+    out: list[dict[str, dict[date, float]]] = []
+    for part in (results[:half], results[half:]):
+        daily: dict[str, dict[date, float]] = {}
+        for found in part:
+            for code, pts in found.items():
+                by_day = daily.setdefault(code, {})
+                for (t0, v0), (t1, v1) in zip(pts, pts[1:], strict=False):
+                    if round(t1 - t0) == DAY:
+                        by_day[days.get(t1) or days.setdefault(t1, beijing_date(t1 - 1))] = v1 - v0 if v1 >= v0 else v1
+        out.append(daily)
+    checks, failures = out
+    return checks, {code: {d: v for d, v in by_day.items() if v > 0} for code, by_day in failures.items()}
 
 
 def _availability(

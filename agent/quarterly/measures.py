@@ -33,6 +33,9 @@ class Measure:
     unit: str  # "ratio" | "days" | "count"
     expr: Callable[[str], str]  # extra matchers -> PromQL; None for availability (judged from daily counts)
     applies_to: str = "active"  # "active" sites/accounts, or "closed" / "stopped" ones only
+    # The raw series when the measure is its largest value a subject (``max by (code) (metric)``): its
+    # worst over the period is then ``max_over_time`` of the series, with no subquery (see engine).
+    gauge: str | None = None
 
     @property
     def veto(self) -> bool:
@@ -94,11 +97,20 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             lambda m: f"sum by (code) (max by (code, column, category) ({sel(M.COLUMN_BLANK, m)}))",
         ),
         Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", interaction),
-        Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS)),
-        Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS)),
-        Measure("hidden_links", SERIOUS, "site", any_hit, "count", gauge(M.HIDDEN_LINKS)),
-        Measure("closed_but_online", CLOSED, "site", any_hit, "count", gauge(M.SITE_CLOSED_BUT_ONLINE), "closed"),
-        Measure("broken_links", LINKS, "site", Line(1, NEVER), "count", gauge(M.LINKS_BROKEN)),
+        Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS), gauge=M.SERIOUS_ERRORS),
+        Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS), gauge=M.PRIVACY_LEAKS),
+        Measure("hidden_links", SERIOUS, "site", any_hit, "count", gauge(M.HIDDEN_LINKS), gauge=M.HIDDEN_LINKS),
+        Measure(
+            "closed_but_online",
+            CLOSED,
+            "site",
+            any_hit,
+            "count",
+            gauge(M.SITE_CLOSED_BUT_ONLINE),
+            "closed",
+            gauge=M.SITE_CLOSED_BUT_ONLINE,
+        ),
+        Measure("broken_links", LINKS, "site", Line(1, NEVER), "count", gauge(M.LINKS_BROKEN), gauge=M.LINKS_BROKEN),
         Measure(
             "compliance_failures",
             COMPLIANCE,
@@ -128,6 +140,7 @@ def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             "count",
             lambda m: f"max by (account) ({sel(M.ACCOUNT_NOT_DEREGISTERED, m)})",
             "stopped",
+            gauge=M.ACCOUNT_NOT_DEREGISTERED,
         ),
     ]
 
@@ -135,10 +148,6 @@ def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
 def availability(t: Thresholds = THRESHOLDS) -> Measure:
     """站点无法访问: judged per Beijing day from daily increases of the visit counters (see engine)."""
     return Measure("unreachable_ratio", AVAILABILITY, "site", t.unreachable_ratio, "ratio", lambda m: "")
-
-
-def daily_increase(counter: str, matchers: str) -> str:
-    return f"sum by (code) (increase({sel(counter, matchers)}[1d]))"
 
 
 def region_matchers(prefix: str | None) -> str:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from agent import metric_names as M
 from agent.demo.hostile import free_port
+from agent.divisions import region_of_unit
 from agent.quarterly.period import midnight
+from domain.registry import NO_REGION
 
 HOUR, DAY = 3600.0, 86400.0
 DAYS = 42  # the period under test
@@ -56,7 +58,7 @@ class Fleet:
             while t <= end:
                 v = value(t)
                 if v is not None:
-                    yield f"{name}{{{lab}}} {v:g} {int(t)}\n"
+                    yield f"{name}{{{lab}}} {v:.15g} {int(t)}\n"
                 t += HOUR
         yield "# EOF\n"
 
@@ -169,6 +171,8 @@ def build_fleet(first: date) -> Fleet:
     # 泄露个人信息: two ID numbers on day 12
     site("4405070008", "汕头市龙湖区卫生健康局")
     f.add(M.PRIVACY_LEAKS, during(at(12, 1), at(12, 20), 2.0), code="4405070008")
+    # and a wrong expression from 10:00 to 20:00 on day 13: between two samples of a daily first pass
+    f.add(M.SERIOUS_ERRORS, during(at(13, 10), at(13, 20), 1.0), code="4405070008")
     # 带病运行: registered closed, still online on days 0–5; its stale homepage is no longer judged
     site("4405070010", "汕头市国土资源局龙湖分局", status="closed", homepage=lambda t: at(-100))
     f.add(M.SITE_CLOSED_BUT_ONLINE, during(at(0), at(6), 1.0), code="4405070010")
@@ -182,7 +186,18 @@ def build_fleet(first: date) -> Fleet:
         status: str = "active",
         online: float = 0.0,
     ) -> None:
-        f.add(M.ACCOUNT_INFO, lambda t: 1, account=ident, unit=unit, platform=platform, name=name, status=status)
+        region = region_of_unit(unit) or NO_REGION  # as the agent labels it (issue 10)
+        f.add(
+            M.ACCOUNT_INFO,
+            lambda t: 1,
+            account=ident,
+            unit=unit,
+            platform=platform,
+            name=name,
+            status=status,
+            region=region.name,
+            province=region.province,
+        )
         f.add(M.FEED_SUCCESS, lambda t: 1, account=ident)
         f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
         if status == "stopped":
@@ -200,6 +215,31 @@ def build_fleet(first: date) -> Fleet:
         "toutiao",
         "潮州教育",
         last=lambda t: at(-LEAD) + ((t - at(-LEAD)) // (13 * DAY)) * 13 * DAY,
+    )
+
+    # Several posts in one day (the pitfall of daily evaluations).  Silent from 12:00 day 5; the first post
+    # comes at 08:00 day 19 (13.8 days, seen at 09:00: no veto), another at 20:00 day 19.  The midnight
+    # values of the last-post time go from 12:00 day 5 to 20:00 day 19, 14.3 days apart: a false veto
+    # for whoever takes that as the silence.
+    def bursts(*posts: float) -> Value:
+        """Posting every hour, except from ``posts[0]`` to the next day's 01:00 after the last of ``posts``
+        (each seen an hour after it)."""
+        fresh = at((posts[-1] - at(0)) // DAY + 1, 1)
+
+        def value(t: float) -> float:
+            if t < posts[0] + HOUR or t >= fresh:
+                return t - HOUR
+            return max(p for p in posts if p + HOUR <= t)
+
+        return value
+
+    account(
+        "longhu-kuaishou", "汕头市龙湖区人民政府", "kuaishou", "龙湖快手", last=bursts(at(5, 12), at(19, 8), at(19, 20))
+    )
+    # Silent from 01:00 day 5 until a post at 22:00 day 19 (14.9 days, seen at 23:00), another at 23:00:
+    # a veto on day 19 alone, although at every Beijing midnight the account was silent under 14 days.
+    account(
+        "chaozhou-kuaishou", "潮州市人民政府", "kuaishou", "潮州快手", last=bursts(at(5, 1), at(19, 22), at(19, 23))
     )
     # 已停用未注销, and a stopped account that is really gone
     account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)

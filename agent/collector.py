@@ -100,6 +100,7 @@ class TargetExposition:
         self._targets: dict[str, Site | Account] = {}
         self._registry: tuple[tuple[Site, ...], tuple[Account, ...]] | None = None
         self._seq = -1  # the result store's change sequence this text reflects
+        self._behind = False  # a change came that could not be rendered as it came
         self._store: ResultStore | None = None
         self._dirty = [True] * len(FAMILIES)  # families whose lines changed since they were compressed
         self._gzip: list[gzipjoin.Piece] = [gzipjoin.EMPTY] * len(FAMILIES)
@@ -124,9 +125,13 @@ class TargetExposition:
         return await asyncio.to_thread(self.compressed)
 
     def ready(self) -> bool:
-        """True when every result is rendered (:meth:`compressed` may then run in any thread)."""
+        """True when no result waits for :meth:`refresh` (:meth:`compressed` may then run in any
+        thread).  While results are rendered as they come (:meth:`changed`), one being rendered
+        right now is not waiting: it is in this scrape or marks its family for the next."""
         store = self._store
-        return store is not None and self._seq == store.seq
+        if store is None or self._behind:
+            return False
+        return self._seq == store.seq or store.listener == self.changed
 
     def compressed(self) -> list[gzipjoin.Piece]:
         """Every family compressed, as it is now; safe in another thread than the loop's.
@@ -157,14 +162,18 @@ class TargetExposition:
             target = self._targets.get(key)
             if target is not None:
                 self._render(key, target, results)
+        self._behind = False
 
     def changed(self, key: str) -> None:
         """A result of ``key`` changed (:attr:`ResultStore.listener`): render its lines now, so that a
         scrape finds them ready.  Before the first scrape, or for a target this registry does not
         know (yet), :meth:`refresh` does it."""
         store = self._store
-        if store is None or self._seq != store.seq - 1:
-            return  # some change is not rendered yet: the next scrape's refresh takes them all
+        if store is None:
+            return
+        if self._seq != store.seq - 1:
+            self._behind = True  # some change is not rendered: the next refresh takes them all
+            return
         target = self._targets.get(key)
         if target is not None:  # else gone, or new in a registry the next scrape rebuilds from
             self._render(key, target, store)
@@ -195,6 +204,7 @@ class TargetExposition:
         self._registry = (sites, accounts)
         self._store = results
         self._seq = results.seq  # rendered from the store as it is now
+        self._behind = False
 
     def _stamp(self, key: str, target: Site | Account, results: ResultStore) -> tuple[object, ...]:
         latest = results.latest(key)

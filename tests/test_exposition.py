@@ -313,3 +313,23 @@ async def test_an_agent_has_its_metrics_text_ready_before_the_first_scrape(tmp_p
         assert samples(body)[(m.HTTP_CHECKS_TOTAL, frozenset({"code": "4405070000"}.items()))] >= 1
     finally:
         await agent.stop()
+
+
+def test_ready_says_whether_a_thread_may_compress_without_the_loop() -> None:
+    results, kept = ResultStore(), TargetExposition()
+    assert not kept.ready()  # no registry yet
+    kept.refresh(FLEET.sites, FLEET.accounts, results)
+    results.listener = kept.changed
+    site = target_key(FLEET.sites[0])
+    results.record(site, HttpResult(success=True, started=1.0))
+    assert kept.ready()  # rendered as it came
+    results.listener = None
+    results.record(site, HttpResult(success=True, started=2.0))
+    assert not kept.ready()  # nobody rendered it
+    results.listener = kept.changed
+    results.record(site, HttpResult(success=True, started=3.0))
+    assert not kept.ready()  # rendered, but after one that was not: a gap only refresh fills
+    kept.refresh(FLEET.sites, FLEET.accounts, results)
+    assert kept.ready()
+    results.record(site, HttpResult(success=True, started=4.0))
+    assert kept.ready()

@@ -165,8 +165,16 @@ def unpack_view(data: bytes) -> Config:
     return cfg
 
 
+# glibc's malloc for the worker processes, unless the environment says otherwise: two arenas, and
+# blocks from 128 KiB up always mmap'd, so that freed ones go back to the system (its dynamic
+# threshold otherwise grows to the size of the largest block freed, and the joined text of a
+# family, megabytes, then stays in the heap).  Measured at national size: peak RSS 1,376 → 1,233 MiB
+# with every scrape under 0.35 s (bench/README.md).  Other C libraries ignore these variables.
+MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = MALLOC_ENV | dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
     return env
 

@@ -420,6 +420,9 @@ async def test_running_workers_hold_every_target_once_and_answer_as_one_agent(
         assert sorted(a for s in statuses for a in s["accounts"]) == sorted(ACCOUNTS)
         assert all(s["sites"] and s["pid"] != agent.proc.pid for s in statuses)
         assert len({s["pid"] for s in statuses}) == 3
+        for s in statuses:  # glibc malloc tuned for the workers (agent.workers.MALLOC_ENV)
+            environ = Path(f"/proc/{s['pid']}/environ").read_bytes().split(b"\0")  # noqa: ASYNC240
+            assert b"MALLOC_ARENA_MAX=2" in environ and b"MALLOC_MMAP_THRESHOLD_=131072" in environ
 
         async def probed() -> bool:
             text = await agent.metrics()

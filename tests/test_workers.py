@@ -703,6 +703,8 @@ async def test_a_workers_exposition_is_answered_while_its_loop_is_busy(tmp_path:
             assert text.count(b"xuncha_site_info{") == 4 and b"xuncha_http_checks_total{" in text
 
             # A change not rendered yet (here: rendered by nobody) is brought in by the loop first.
+            assert worker.scheduler is not None
+            await worker.scheduler.stop()  # no visit may replace the result below
             worker.results.listener = None
             site = worker.config.sites[0]
             worker.results.record(target_key(site), HttpResult(success=True, status_code=418, started=time.time()))

@@ -54,6 +54,9 @@ class View:
     reload_success_timestamp: float = 0.0
     shard: tuple[int, int] = (0, 1)
 
+    def target_counts(self) -> tuple[int, int]:
+        return len(self.config.sites), len(self.config.accounts)
+
 
 def county_divisions() -> list[str]:
     with DIVISIONS.open(encoding="utf-8") as f:

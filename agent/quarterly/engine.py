@@ -50,16 +50,17 @@ class Options:
     thresholds: Thresholds = THRESHOLDS
     workers: int = 4
     previous: bool = True  # judge the previous period too, when Prometheus has it
-    # The first pass of the count measures may use a coarser step (``--scan-step``, e.g. 1d for a
-    # country): the offenders found are judged again at ``step``.  Counts (blank columns, errors) seen
-    # only between two scan steps are missed.  (Ages too, with ``daily_ages=False``: compared with the
-    # veto line less one scan step, so no offender is missed.)
+    # The first pass of a measure judged by a subquery over the period may use a coarser step
+    # (``--scan-step``): the offenders found are judged again at ``step``.  Only the older way
+    # (``daily_ages=False``) has such measures now: ages compared with the veto line less one scan
+    # step, the stale-column counts (missed when seen only between two scan steps).
     scan_step: float | None = None
     chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
     # Ageing measures (homepage, interaction, silence: ``time() - last update``) are judged from their
     # values at Beijing midnights, and only the days those cannot decide are judged again at ``step``
-    # (see ``_midnight_ages`` and ``_ages_daily``).  False: the older way, a subquery over the period
-    # at ``scan_step``/``step`` (kept to compare with; it reads every sample of every series).
+    # (see ``_midnight_ages`` and ``_ages_daily``); so are the stale-column counts, from each column's
+    # age (``_stale_daily``).  False: the older way, a subquery over the period at ``scan_step``/``step``
+    # (kept to compare with; it reads every sample of every series).
     daily_ages: bool = True
 
 

@@ -512,6 +512,12 @@ def real(args: argparse.Namespace) -> None:
         series = per_site * args.sites + 3 * args.accounts
         national = sites * 14000 / max(1, args.sites) + accounts * 150000 / max(1, args.accounts)
         national += everyone * (per_site * 14000 + 3 * 150000) / series
+        by_name: dict[str, list[float]] = {}
+        for sec, q in serial["log"]:
+            names = re.findall(r"xuncha_[a-z_]+", q)
+            by_name.setdefault(names[0] if names else "(other)", []).append(sec)
+        for name, secs in sorted(by_name.items(), key=lambda kv: -sum(kv[1])):
+            print(f"  one query at a time, {name}: {sum(secs):.2f} s in {len(secs)} queries")
         print(
             f"one query at a time: sites {sites:.2f} s, accounts {accounts:.2f} s, every series {everyone:.2f} s; "
             f"scaled linearly to 14,000 sites and 150,000 accounts: {national:.0f} s of Prometheus time"

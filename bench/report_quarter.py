@@ -283,6 +283,7 @@ def report(title: str, runs: list[dict[str, float]]) -> None:
 MODES = {  # how the report asks Prometheus: (Options fields, what the README calls it)
     "before-6h": ({"scan_step": DAY, "step": 6 * 3600.0}, "before (--before tree), --scan-step 1d --step 6h"),
     "before-1h": ({"scan_step": DAY, "step": 3600.0}, "before (--before tree), --scan-step 1d --step 1h"),
+    "before-now": ({"step": 3600.0}, "before (--before tree), --step 1h"),
     "old-ages-1h": ({"daily_ages": False, "scan_step": DAY, "step": 3600.0}, "now, but ages by subquery, 1d/1h"),
     "now": ({"step": 3600.0}, "now (this tree), --step 1h"),
     "now-scan1d": ({"step": 3600.0, "scan_step": DAY}, "now, --scan-step 1d --step 1h"),
@@ -511,11 +512,17 @@ def real(args: argparse.Namespace) -> None:
         series = per_site * args.sites + 3 * args.accounts
         national = sites * 14000 / max(1, args.sites) + accounts * 150000 / max(1, args.accounts)
         national += everyone * (per_site * 14000 + 3 * 150000) / series
+        by_name: dict[str, list[float]] = {}
+        for sec, q in serial["log"]:
+            names = re.findall(r"xuncha_[a-z_]+", q)
+            by_name.setdefault(names[0] if names else "(other)", []).append(sec)
+        for name, secs in sorted(by_name.items(), key=lambda kv: -sum(kv[1])):
+            print(f"  one query at a time, {name}: {sum(secs):.2f} s in {len(secs)} queries")
         print(
             f"one query at a time: sites {sites:.2f} s, accounts {accounts:.2f} s, every series {everyone:.2f} s; "
             f"scaled linearly to 14,000 sites and 150,000 accounts: {national:.0f} s of Prometheus time"
         )
-    for a, b in (("now", "before-1h"), ("now", "old-ages-1h")):
+    for a, b in (("now", "before-1h"), ("now", "before-now"), ("now", "old-ages-1h")):
         if a in by_mode and b in by_mode:
             va, vb = _verdicts(by_mode[a]["data"]), _verdicts(by_mode[b]["data"])
             differ = sorted(k for k in va.keys() | vb.keys() if va.get(k) != vb.get(k))

@@ -121,6 +121,31 @@ def test_four_stale_news_and_nine_stale_columns_are_warnings_not_vetoes(report):
     assert {k: w["value"] for k, w in warnings(s).items()} == {"stale_news_notice_columns": 4, "stale_columns": 9}
 
 
+def test_five_news_columns_stale_only_between_two_midnights_are_a_veto_on_that_day(report, fleet):
+    # stale from 02:00 to 20:00 on day 16: at neither midnight around it, all five at once within it
+    v = assert_veto(site(report, "4405070007"), "stale_news_notice_columns", "columns", fleet.day(16), fleet.day(16))
+    assert v["worst"] == 5
+
+
+def test_five_news_columns_stale_one_after_the_other_in_a_day_are_no_veto(report):
+    # each stale for 2 hours of day 16, never two at once: the count is of columns stale at the same time
+    s = site(report, "4405070008")
+    assert "stale_news_notice_columns" not in vetoes(s) and "stale_news_notice_columns" not in warnings(s)
+
+
+def test_five_columns_blank_at_once_for_ten_hours_are_a_veto_found_with_a_daily_first_pass_too(prom, fleet, report):
+    # blank from 10:00 to 20:00 on day 5, between two samples of a daily first pass (08:00)
+    for r in (report, build(Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400))):
+        v = assert_veto(site(r, "4405070007"), "blank_columns", "columns", fleet.day(5), fleet.day(5))
+        assert v["worst"] == 5
+
+
+def test_five_columns_blank_on_different_days_are_no_veto(report):
+    # each column of the five was blank at some time, never two at once: the veto is for blank columns at once
+    s = site(report, "4405070008")
+    assert "blank_columns" not in vetoes(s) and "blank_columns" not in warnings(s)
+
+
 def test_an_interaction_column_unanswered_for_90_days_is_a_veto(report, fleet):
     v = assert_veto(site(report, "4405070006"), "interaction_age", "interaction", fleet.day(10), fleet.day(30))
     assert v["worst"] == pytest.approx(110, abs=0.5)

@@ -128,8 +128,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_duration,
         default=None,
         metavar="DURATION",
-        help="a coarser first pass of the count measures (columns, errors, leaks), e.g. 1d for a "
-        "country (offenders are then judged at --step; ages are not affected; see README)",
+        help="accepted for older scripts: no measure is judged by a subquery over the whole period any "
+        "more, so it changes nothing (see README)",
     )
 
 

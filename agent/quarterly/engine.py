@@ -11,6 +11,11 @@ few points only, and more finely just where a verdict is in doubt:
   last-update time moved at every midnight, then the doubtful days at ``step`` (``_midnight_ages``);
 - availability: the failure counters once a week, then the visit counters of the sites whose
   failures moved at every midnight (``_visits``);
+- stale columns: each column's age read like the other ages, counted per site and day in Python,
+  and only the site-days the counts cannot decide judged again at ``step`` (``_stale_daily``);
+- blank columns: ``max_over_time`` of each column's series, and the sites whose columns' maxima add
+  up to the line judged again by a subquery at ``step`` (blank at the same time);
+- gauges (errors, leaks, 暗链, 带病运行, 未注销): ``max_over_time`` of their series;
 - every other measure as a subquery over the period at ``scan_step``/``step``, and the first and
   last crossing for the offenders only.
 """
@@ -45,16 +50,17 @@ class Options:
     thresholds: Thresholds = THRESHOLDS
     workers: int = 4
     previous: bool = True  # judge the previous period too, when Prometheus has it
-    # The first pass of the count measures may use a coarser step (``--scan-step``, e.g. 1d for a
-    # country): the offenders found are judged again at ``step``.  Counts (blank columns, errors) seen
-    # only between two scan steps are missed.  (Ages too, with ``daily_ages=False``: compared with the
-    # veto line less one scan step, so no offender is missed.)
+    # The first pass of a measure judged by a subquery over the period may use a coarser step
+    # (``--scan-step``): the offenders found are judged again at ``step``.  Only the older way
+    # (``daily_ages=False``) has such measures now: ages compared with the veto line less one scan
+    # step, the stale-column counts (missed when seen only between two scan steps).
     scan_step: float | None = None
     chart_sites: int = 30  # failing sites whose worst indicator is charted (html)
     # Ageing measures (homepage, interaction, silence: ``time() - last update``) are judged from their
     # values at Beijing midnights, and only the days those cannot decide are judged again at ``step``
-    # (see ``_midnight_ages`` and ``_ages_daily``).  False: the older way, a subquery over the period
-    # at ``scan_step``/``step`` (kept to compare with; it reads every sample of every series).
+    # (see ``_midnight_ages`` and ``_ages_daily``); so are the stale-column counts, from each column's
+    # age (``_stale_daily``).  False: the older way, a subquery over the period at ``scan_step``/``step``
+    # (kept to compare with; it reads every sample of every series).
     daily_ages: bool = True
 
 
@@ -213,12 +219,21 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     daily = [x for x in site_ms + account_ms if x.veto and x.ages and opts.daily_ages]
     for measure in daily:
         jobs.append(partial(_midnight_ages, q, measure, m, period, end, opts.workers))
+    stale = [x for x in site_ms if x.veto and x.stale and opts.daily_ages]
+    if stale:
+        jobs.append(partial(_column_ages, q, t, m, period, end, opts.workers))
     for measure in site_ms + account_ms:
         expr = measure.expr(m if measure.subject == "site" else "")
-        if measure.veto and measure not in daily:
+        if measure.veto and measure not in daily and measure not in stale:
             # Only the offenders come back: the worst value of everyone else is not needed.
             specs.append((measure, "worst"))
-            if measure.gauge:  # the samples' largest value, exact and read once (no subquery steps)
+            if measure.column_gauge:  # candidates: the sites whose columns' maxima add up to the line
+                # (with the lookback, as a subquery's first step may take a sample from before the period)
+                raw = ms.sel(measure.column_gauge, m)
+                each = f"max_over_time({raw}[{int(end - period.start + LOOKBACK)}s])"
+                worst = f"sum by (code) (max by (code, column, category) ({each}))"
+                jobs.append(partial(q.instant, f"{worst} >= {ms._num(measure.line.critical)}", end))
+            elif measure.gauge:  # the samples' largest value, exact and read once (no subquery steps)
                 key = "code" if measure.subject == "site" else "account"
                 raw = ms.sel(measure.gauge, m if measure.subject == "site" else "")
                 worst = f"max by ({key}) (max_over_time({raw}[{int(end - period.start)}s]))"
@@ -232,22 +247,26 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     results = _parallel(jobs, opts.workers)
     site_info, account_info, (checks, failures) = results[:3]
     midnights = results[3 : 3 + len(daily)]
+    rest = results[3 + len(daily) :]
+    column_ages, rest = (rest[0], rest[1:]) if stale else ({}, rest)
     sites = _subjects(site_info, "code", "closed")
     accounts = _subjects(account_info, "account", "stopped")
     if opts.region:
         accounts = {a: j for a, j in accounts.items() if _in_region(j.labels.get("region", ""), opts.region)}
     by_measure: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    _collect(by_measure, specs, results[3 + len(daily) :])
+    _collect(by_measure, specs, rest)
     for measure, ages in zip(daily, midnights, strict=True):
         by_measure[measure.key].update(_ages_daily(q, measure, m, ages, period, end, opts))
-    if full or scan > opts.step:
+    for measure in stale:
+        by_measure[measure.key].update(_stale_daily(q, measure, m, column_ages, period, end, opts))
+    if full or scan > opts.step or any(x.column_gauge for x in site_ms):
         # When was the line crossed: asked only for the offenders, so the period is scanned again for a few.
         specs, jobs = [], []
         for measure in site_ms + account_ms:
-            if measure in daily:
+            if measure in daily or measure in stale:
                 continue
             offenders = sorted(by_measure[measure.key]["worst"])
-            rejudge = scan > opts.step and not measure.gauge
+            rejudge = (scan > opts.step and not measure.gauge) or measure.column_gauge is not None
             if rejudge:  # candidates of the coarse pass: their worst again, at the fine step
                 by_measure[measure.key]["worst"] = {}
             key = "code" if measure.subject == "site" else "account"
@@ -297,6 +316,7 @@ def _registered(
 
 INFO_DAYS = 45  # how often within the period the registry is read (see _registered)
 OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
+LOOKBACK = 300  # Prometheus' lookback delta (its default, 5 minutes): how far an instant looks for a sample
 
 
 # --- ageing measures from Beijing midnights ------------------------------------------------------
@@ -325,6 +345,30 @@ def _midnight_times(period: Period, end: float) -> list[float]:
 def _midnight_ages(
     q: Querier, measure: ms.Measure, m: str, period: Period, end: float, workers: int
 ) -> dict[str, dict[int, float]]:
+    key = "code" if measure.subject == "site" else "account"
+    region = m if measure.subject == "site" else ""
+    return _midnight_values(q, measure.expr, measure.line.critical, key, region, period, end, workers)
+
+
+def _column_ident(labels: dict[str, str]) -> str | None:
+    """One column of one site (``code``, then ``column``; COLUMN_SEP cannot be in a label of the registry)."""
+    return f"{labels['code']}{COLUMN_SEP}{labels.get('column', '')}" if "code" in labels else None
+
+
+COLUMN_SEP = "\x00"
+
+
+def _midnight_values(
+    q: Querier,
+    age: Callable[[str], str],
+    line: float,
+    key: str,
+    region: str,
+    period: Period,
+    end: float,
+    workers: int,
+    ident_of: Callable[[dict[str, str]], str | None] | None = None,
+) -> dict[str, dict[int, float]]:
     """The measure at the period's Beijing midnights (and at ``end``) where within a day of its line.
 
     Every subject is read once a week, by instant queries (each reads one chunk per series; a range
@@ -334,24 +378,23 @@ def _midnight_ages(
     starts under the line less a week cannot reach the line and is left alone.
     """
     times = _midnight_times(period, end)
-    n, line = len(times) - 1, measure.line.critical
-    key = "code" if measure.subject == "site" else "account"
-    region = m if measure.subject == "site" else ""
+    n = len(times) - 1
+    ident_of = ident_of or (lambda labels: labels.get(key))
 
     def near(matchers: str, width: float) -> str:
-        return f"({measure.expr(matchers)}) >= {ms._num(line - width)}"
+        return f"({age(matchers)}) >= {ms._num(line - width)}"
 
     def read(expr: str, ks: list[int], step: float) -> dict[str, dict[int, float]]:
         """``expr`` at ``times[k]`` for ``ks`` (evenly ``step`` apart but for a last ``end``) by ident."""
         out: dict[str, dict[int, float]] = defaultdict(dict)
         even = [k for k in ks if (times[k] - times[ks[0]]) % step == 0]  # all but an ``end`` off the grid
         for labels, points in q.range(expr, times[even[0]], times[even[-1]], step):
-            if key in labels:
-                out[labels[key]].update((round((ts - times[0]) / DAY), v) for ts, v in points)
+            if (ident := ident_of(labels)) is not None:
+                out[ident].update((round((ts - times[0]) / DAY), v) for ts, v in points)
         for k in (k for k in ks if k not in even):
             for labels, v in q.instant(expr, times[k]):
-                if key in labels:
-                    out[labels[key]][k] = v
+                if (ident := ident_of(labels)) is not None:
+                    out[ident][k] = v
         return out
 
     # A week, or half the line when that is shorter (a week's look at a 7-day line would find everyone).
@@ -362,8 +405,8 @@ def _midnight_ages(
     wide = near(region, every * DAY)
     for k, rows in zip(week, _parallel([partial(q.instant, wide, times[k]) for k in week], workers), strict=True):
         for labels, v in rows:
-            if key in labels:
-                coarse[labels[key]][k] = v
+            if (ident := ident_of(labels)) is not None:
+                coarse[ident][k] = v
     ages: dict[str, dict[int, float]] = defaultdict(dict)
     again: dict[int, list[str]] = defaultdict(list)  # week (its first day) -> idents to read every midnight
     for ident, at in coarse.items():
@@ -377,8 +420,9 @@ def _midnight_ages(
     jobs = []
     for j0, idents in sorted(again.items()):
         j1 = week[week.index(j0) + 1]
-        for k in range(0, len(idents), OFFENDERS_PER_QUERY):
-            chunk = f'{key}=~"{"|".join(sorted(idents[k : k + OFFENDERS_PER_QUERY]))}"'
+        owners = sorted({ident.split(COLUMN_SEP)[0] for ident in idents})  # a column's site
+        for k in range(0, len(owners), OFFENDERS_PER_QUERY):
+            chunk = f'{key}=~"{"|".join(owners[k : k + OFFENDERS_PER_QUERY])}"'
             expr = near(",".join(x for x in (region, chunk) if x), DAY)
             jobs.append(partial(read, expr, list(range(j0, j1 + 1)), DAY))
     for found in _parallel(jobs, workers):
@@ -446,6 +490,106 @@ def _ages_daily(
             out["worst"][ident] = max(worst_of_day.values())
             out["first"][ident] = times[min(worst_of_day)] + 1  # a time in that Beijing day
             out["last"][ident] = times[max(worst_of_day)] + 1
+    return out
+
+
+# --- stale columns: counted per site from each column's midnight ages -------------------------------
+#
+# A column is stale while its age (an ageing value, as above) is at or over its category's line, so
+# each column is read like the other ages (``_midnight_values``: weekly, then the midnights of the
+# weeks where it moved).  Per site and day, with the columns' ages at the day's two midnights:
+#
+# - a column whose last update did not move that day is stale from the moment its age reaches the
+#   line until the day's end (exactly known); so the count of such columns is largest at the end;
+# - a column whose last update moved that day (or that appeared) may be stale at any moment of it
+#   when its age could reach the line that day.
+#
+# The day's worst count lies between the larger of the two midnight counts and the count at its end
+# of the unmoved columns plus every moved one that may be stale.  Where the line lies between the
+# two, or the worst is wanted (the day that could hold the most), the site's day alone is judged
+# again at ``step`` by the measure's own expression: columns stale at different moments of one day
+# do not add up.
+
+
+def _column_ages(
+    q: Querier, t: Thresholds, m: str, period: Period, end: float, workers: int
+) -> dict[str, dict[str, dict[int, float]]]:
+    """Per stale category, each column's ages at the midnights where within a day of its line."""
+    cats = sorted(t.stale_age)
+    jobs = [
+        partial(_midnight_values, q, ms.column_age(c), t.stale_age[c], "code", m, period, end, workers, _column_ident)
+        for c in cats
+    ]
+    return dict(zip(cats, _parallel(jobs, workers), strict=True))
+
+
+def _stale_daily(
+    q: Querier,
+    measure: ms.Measure,
+    m: str,
+    ages: dict[str, dict[str, dict[int, float]]],
+    period: Period,
+    end: float,
+    opts: Options,
+) -> dict[str, dict[str, float]]:
+    """Worst count and first and last veto day of a stale-column count, from its columns' midnight ages."""
+    critical, times = measure.line.critical, _midnight_times(period, end)
+    by_site: dict[str, list[tuple[float, dict[int, float]]]] = defaultdict(list)  # code -> (line, ages) per column
+    for c in measure.stale:
+        line = opts.thresholds.stale_age[c]
+        for ident, at in ages.get(c, {}).items():
+            by_site[ident.split(COLUMN_SEP)[0]].append((line, at))
+    days: dict[str, dict[int, float]] = defaultdict(dict)  # code -> day -> the day's worst count, when known
+    doubtful: dict[int, list[str]] = defaultdict(list)  # day -> codes whose day must be judged at ``step``
+    for code, columns in by_site.items():
+        if len(columns) < critical:
+            continue
+        bounds: dict[int, tuple[int, int]] = {}
+        for i in range(len(times) - 1):
+            length = times[i + 1] - times[i]
+            at_start = at_end = unmoved = moved = 0
+            for line, at in columns:
+                a, b = at.get(i), at.get(i + 1)
+                at_start += a is not None and a >= line
+                at_end += b is not None and b >= line
+                if a is None:  # under its line less a day: a day's ageing cannot reach it, unless new
+                    moved += b is not None and b >= line
+                elif b is not None and abs(b - (a + length)) < 1:  # no update that day
+                    unmoved += b >= line
+                else:
+                    moved += max(a + length, b if b is not None else -math.inf) >= line
+            low, high = max(at_start, at_end), unmoved + moved
+            if high < critical:
+                continue
+            if low >= high:  # no moved column could add to it: exact
+                days[code][i] = high
+            else:
+                bounds[i] = (low, high)
+                if low >= critical:
+                    days[code][i] = low
+        best = max(days[code].values(), default=-math.inf)
+        top = max(((high, i) for i, (low, high) in bounds.items() if low >= critical and high > best), default=None)
+        for i, (low, _) in bounds.items():
+            if low < critical or (top is not None and i == top[1]):
+                doubtful[i].append(code)
+    jobs, which = [], []
+    for i, codes in sorted(doubtful.items()):
+        span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"
+        for k in range(0, len(codes), OFFENDERS_PER_QUERY):
+            chunk = f'code=~"{"|".join(sorted(codes[k : k + OFFENDERS_PER_QUERY]))}"'
+            expr = measure.expr(",".join(x for x in (m, chunk) if x))
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){span})", times[i + 1]))
+            which.append(i)
+    for i, rows in zip(which, _parallel(jobs, opts.workers), strict=True):
+        for labels, v in rows:
+            if labels.get("code") in by_site and v >= critical:
+                days[labels["code"]][i] = max(v, days[labels["code"]].get(i, v))
+    out: dict[str, dict[str, float]] = {"worst": {}, "first": {}, "last": {}}
+    for code, worst_of_day in days.items():
+        if worst_of_day:
+            out["worst"][code] = max(worst_of_day.values())
+            out["first"][code] = times[min(worst_of_day)] + 1  # a time in that Beijing day
+            out["last"][code] = times[max(worst_of_day)] + 1
     return out
 
 

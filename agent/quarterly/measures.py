@@ -36,6 +36,13 @@ class Measure:
     # The raw series when the measure is its largest value a subject (``max by (code) (metric)``): its
     # worst over the period is then ``max_over_time`` of the series, with no subquery (see engine).
     gauge: str | None = None
+    # Column counts.  ``stale``: the categories whose stale columns are counted (each column's age
+    # against its category's line, ``Thresholds.stale_age``); the count is judged from the columns'
+    # ages at Beijing midnights (engine).  ``column_gauge``: a 0/1 series per column whose simultaneous
+    # sum is the measure; the sum of each column's ``max_over_time`` over the period bounds it, so
+    # only the sites that bound reaches are judged again (engine).
+    stale: tuple[str, ...] = ()
+    column_gauge: str | None = None
 
     @property
     def veto(self) -> bool:
@@ -66,11 +73,7 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
 
     def stale(categories: tuple[str, ...]) -> Callable[[str], str]:
         def expr(m: str) -> str:
-            terms = " or ".join(
-                f"(time() - max by (code, column, category) ({sel(M.COLUMN_LAST_UPDATE, m, f'category={chr(34)}{c}{chr(34)}')})"
-                f" >= {_num(t.stale_age[c])})"
-                for c in categories
-            )
+            terms = " or ".join(f"({column_age(c)(m)} >= {_num(t.stale_age[c])})" for c in categories)
             return f"count by (code) ({terms})"
 
         return expr
@@ -86,8 +89,24 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
     news_notice = tuple(c for c in t.stale_veto_categories if c in t.stale_age)
     return [
         Measure("homepage_age", HOMEPAGE, "site", t.homepage_age, "days", age(M.HOMEPAGE_LAST_UPDATE)),
-        Measure("stale_news_notice_columns", COLUMNS, "site", t.stale_news_notice_columns, "count", stale(news_notice)),
-        Measure("stale_columns", COLUMNS, "site", t.stale_columns, "count", stale(tuple(t.stale_age))),
+        Measure(
+            "stale_news_notice_columns",
+            COLUMNS,
+            "site",
+            t.stale_news_notice_columns,
+            "count",
+            stale(news_notice),
+            stale=news_notice,
+        ),
+        Measure(
+            "stale_columns",
+            COLUMNS,
+            "site",
+            t.stale_columns,
+            "count",
+            stale(tuple(t.stale_age)),
+            stale=tuple(t.stale_age),
+        ),
         Measure(
             "blank_columns",
             COLUMNS,
@@ -95,6 +114,7 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             t.blank_columns,
             "count",
             lambda m: f"sum by (code) (max by (code, column, category) ({sel(M.COLUMN_BLANK, m)}))",
+            column_gauge=M.COLUMN_BLANK,
         ),
         Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", interaction),
         Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS), gauge=M.SERIOUS_ERRORS),
@@ -148,6 +168,13 @@ def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
 def availability(t: Thresholds = THRESHOLDS) -> Measure:
     """站点无法访问: judged per Beijing day from daily increases of the visit counters (see engine)."""
     return Measure("unreachable_ratio", AVAILABILITY, "site", t.unreachable_ratio, "ratio", lambda m: "")
+
+
+def column_age(category: str) -> Callable[[str], str]:
+    """Each column's age (``time()`` less its newest item) in ``category``: what ``stale`` counts against its line."""
+    return lambda m: (
+        f"time() - max by (code, column, category) ({sel(M.COLUMN_LAST_UPDATE, m, f'category={chr(34)}{category}{chr(34)}')})"
+    )
 
 
 def region_matchers(prefix: str | None) -> str:

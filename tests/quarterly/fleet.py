@@ -108,6 +108,10 @@ def build_fleet(first: date) -> Fleet:
     def during(a: float, b: float, inside: float, outside: float = 0.0) -> Callable[[float], float]:
         return lambda t: inside if a <= t < b else outside
 
+    def between(since: float, until: float) -> Value:
+        """A last-update time fresh every hour, but stuck at ``since`` from ``since`` until ``until``."""
+        return lambda t: since if since <= t < until else t - HOUR
+
     def stuck(since: float, until: float) -> Value:
         """A last-update time stuck at ``since`` until ``until``, then fresh every hour."""
         return lambda t: since if t < until else t - HOUR
@@ -168,8 +172,21 @@ def build_fleet(first: date) -> Fleet:
     # 暗链: three hidden links planted on day 38, cleaned on day 40 (same site: the counts stay)
     f.add(M.HIDDEN_LINKS, during(at(38, 6), at(40, 9), 3.0), code="4405070007")
     f.add(M.HIDDEN_LINKS, lambda t: 0.0, code="4405070001")  # measured and clean all along
+    # 栏目不更新 between two midnights: five news columns 14 days without news from 02:00 to 20:00 on day
+    # 16 (13.9 days at its first midnight, fresh at its last) → a veto on day 16 only
+    for i in range(5):
+        column("4405070007", f"要闻{i}", "news", last=between(at(2, 2), at(16, 20)))
+    # 空白栏目 from 10:00 to 20:00 on day 5 only: five columns at once, between two samples of a daily first pass
+    for i in range(5):
+        column("4405070007", f"专题{i}", "notice", blank=during(at(5, 10), at(5, 20), 1.0))
     # 泄露个人信息: two ID numbers on day 12
     site("4405070008", "汕头市龙湖区卫生健康局")
+    # five news columns stale 2 hours each on day 16, one after the other: never more than one at once
+    for i in range(5):
+        column("4405070008", f"要闻{i}", "news", last=between(at(2, 1 + 4 * i), at(16, 3 + 4 * i)))
+    # five columns blank 10 hours each on days 3, 5, 7, 9, 11: never more than one at once
+    for i in range(5):
+        column("4405070008", f"专题{i}", "notice", blank=during(at(3 + 2 * i, 10), at(3 + 2 * i, 20), 1.0))
     f.add(M.PRIVACY_LEAKS, during(at(12, 1), at(12, 20), 2.0), code="4405070008")
     # and a wrong expression from 10:00 to 20:00 on day 13: between two samples of a daily first pass
     f.add(M.SERIOUS_ERRORS, during(at(13, 10), at(13, 20), 1.0), code="4405070008")

@@ -77,7 +77,7 @@ class XunchaCollector(Collector):
 class TargetExposition:
     """The per-site and per-account series, as exposition text, kept ready between scrapes.
 
-    A country is ~1,000,000 series (80 MB of text).  Building client_python metric
+    A country is ~1,000,000 series (110 MB of text).  Building client_python metric
     objects for them on every scrape cost ~4 s of CPU per 10,000 sites
     (bench/scrape_cost.py) with the event loop blocked; joining every target's
     cached lines on every scrape still cost seconds at national size (issue 12).
@@ -247,13 +247,13 @@ class TargetExposition:
                 self._dirty[i] = True
 
 
-Sources = Sequence[Sequence[bytes | memoryview]]  # per worker process (or one), per family
+Sources = Sequence[Sequence[bytes]]  # per worker process (or one), per family
 
 
 def plain_body(own: bytes, sources: Sources) -> bytes:
     """``own`` (the agent's own series), then each per-target family once: its header, then every
     source's block of it (one source per worker process), so that its samples form one group."""
-    parts: list[bytes | memoryview] = [own]
+    parts = [own]
     for i, header in enumerate(_HEADERS):
         parts.append(header)
         parts.extend(blocks[i] for blocks in sources)

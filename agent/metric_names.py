@@ -49,12 +49,19 @@ HIDDEN_LINKS = "xuncha_hidden_links"  # code (暗链: links hidden on the homepa
 # 带病运行: a site registered as closed that still answers; 关停公告 missing on a closing site.
 SITE_CLOSED_BUT_ONLINE = "xuncha_site_closed_but_online"  # code
 SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing sites only)
+# Checks whose result showed a veto finding, per finding (the gauges above are the latest result only).
+# A count that did not move between two instants means no check saw the finding between them: the
+# quarterly report reads these at a few instants instead of every sample of the gauges.
+SITE_FINDINGS_TOTAL = "xuncha_site_findings_total"  # code, finding (one of SITE_FINDINGS)
+SITE_FINDINGS = ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online")
 
 # --- new media (政务新媒体) ---------------------------------------------------
 FEED_SUCCESS = "xuncha_feed_success"  # account
 FEED_LAST_ENTRY = "xuncha_feed_last_entry_timestamp_seconds"  # account
 FEED_ENTRIES_RECENT = "xuncha_feed_entries_recent"  # account (entries in the last 14 days)
-ACCOUNT_NOT_DEREGISTERED = "xuncha_account_not_deregistered"  # account (stopped but live)
+ACCOUNT_NOT_DEREGISTERED = "xuncha_account_not_deregistered"  # account (stopped accounts only; 1: still live)
+ACCOUNT_FINDINGS_TOTAL = "xuncha_account_findings_total"  # account, finding (one of ACCOUNT_FINDINGS)
+ACCOUNT_FINDINGS = ("not_deregistered",)
 
 # --- self-metrics -----------------------------------------------------------
 BUILD_INFO = "xuncha_build_info"  # version, python

@@ -6,8 +6,10 @@ Each site and account of tests/quarterly/fleet.py holds one verdict for part of 
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -175,6 +177,55 @@ def test_hidden_links_are_a_serious_veto_on_the_days_they_were_online(report, fl
     assert problem(v).startswith("首页存在暗链（最多3个，")  # as the annex table words it
 
 
+def test_a_privacy_leak_on_a_site_whose_agent_kept_no_findings_counter_is_found_all_the_same(report, fleet):
+    # data from an agent before the findings counters: its gauge is read sample by sample, as before
+    assert_veto(site(report, "4405070018"), "privacy_leaks", "serious", fleet.day(22), fleet.day(22))
+
+
+def test_hidden_links_seen_before_the_period_and_shown_until_its_first_check_are_a_veto_on_day_0(report, fleet):
+    # the findings counter did not move within the period; the gauge showed the links at its start
+    v = assert_veto(site(report, "4405070019"), "hidden_links", "serious", fleet.day(0), fleet.day(0))
+    assert v["worst"] == 2
+
+
+def test_hidden_links_gone_three_days_before_the_period_are_no_veto(report):
+    assert site(report, "4405070020")["qualified"] is True
+    assert not vetoes(site(report, "4405070020"))
+
+
+@dataclass
+class Recording(Prometheus):
+    queries: list[str] = field(default_factory=list)
+
+    def instant(self, query: str, at: float) -> list[tuple[dict[str, str], float]]:
+        self.queries.append(query)
+        return super().instant(query, at)
+
+
+def test_gauges_are_read_sample_by_sample_only_for_the_subjects_whose_findings_counters_do_not_clear_them(
+    prom, fleet, report
+):
+    q = Recording(prom)
+    r = build(q, Period(fleet.first, fleet.last))
+    assert verdicts(r) == verdicts(report)
+
+    def read_for(gauge: str) -> set[str]:
+        """The subjects named in the queries that read every sample of ``gauge``."""
+        reads = [x for x in q.queries if f"max_over_time({gauge}{{" in x]
+        assert reads and all("=~" in x for x in reads), reads  # never all the gauge's series
+        return {code for x in reads for code in re.findall(r'(?:code|account)=~"([^"]*)"', x)[0].split("|")}
+
+    # 4405070001 has 暗链 measured at 0 all along, 4405070020 had them before the period only;
+    # 4405070007 had them on days 38-40, 4405070019 until 05:00 on day 0
+    assert read_for(M.HIDDEN_LINKS) == {"4405070007", "4405070019"}
+    # 4405070018's agent kept no counter: read as before
+    assert read_for(M.PRIVACY_LEAKS) == {"4405070008", "4405070018"}
+    assert read_for(M.SERIOUS_ERRORS) == {"4405070007", "4405070008"}
+    # the columns of the sites with a blank one at some point; not 4405070001's or 4405070005's
+    assert read_for(M.COLUMN_BLANK) == {"4405070004", "4405070007", "4405070008", "4405070009", "4405070014"}
+    assert read_for(M.ACCOUNT_NOT_DEREGISTERED) == {"chaoan-fda-wechat"}
+
+
 def test_healthy_sites_have_neither_vetoes_nor_warnings(report):
     for code in ("4405070001", "4451000001"):
         s = site(report, code)
@@ -280,13 +331,15 @@ def test_the_pass_rate_counts_sites_with_any_veto_as_unqualified(report):
         "4405070007",
         "4405070008",
         "4405070015",
+        "4405070018",
+        "4405070019",
     }
     s = report.data["summary"]
     assert {x["code"] for x in report.data["sites"] if not x["qualified"]} == unqualified
-    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (17, 9, round(9 / 17, 4))
+    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (20, 10, round(10 / 20, 4))
     assert (s["accounts"], s["accounts_qualified"]) == (8, 5)
     by_region = {r["region"]: (r["total"], r["qualified"]) for r in report.data["by_region"]}
-    assert by_region == {"汕头市": (16, 8), "潮州市": (1, 1)}
+    assert by_region == {"汕头市": (19, 9), "潮州市": (1, 1)}
 
 
 def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):

@@ -64,7 +64,7 @@ def make(prom: str, fleet: Fleet, tmp_path: Path, fmt: str, *extra: str) -> Path
 
 def test_markdown_has_the_summary_and_the_annex_in_the_seeds_columns(prom, fleet, tmp_path):
     text = make(prom, fleet, tmp_path, "md").read_text(encoding="utf-8")
-    assert "健康状况总体合格率52.9%" in text  # 9 of 17
+    assert "健康状况总体合格率50%" in text  # 10 of 20
     assert "| 序号 | 地区 | 网站名称 | 存在的突出问题 | 网站标识码 |" in text
     assert "| 序号 | 单位名称 | 账号类型 | 账号名称 | 存在的问题 |" in text
     row = next(line for line in text.splitlines() if "4405070003" in line and "首页" in line)
@@ -107,7 +107,7 @@ def test_docx_has_a_title_the_summary_tables_with_header_rows_and_page_numbers(p
     document = docx.Document(str(make(prom, fleet, tmp_path, "docx")))
     texts = [p.text for p in document.paragraphs]
     assert texts[0].startswith("关于") and texts[0].endswith("检查情况的通报")
-    assert any("健康状况总体合格率52.9%" in t for t in texts)
+    assert any("健康状况总体合格率50%" in t for t in texts)
     headers = [[c.text for c in t.rows[0].cells] for t in document.tables]
     assert ["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"] in headers
     annex = document.tables[headers.index(["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"])]
@@ -152,7 +152,7 @@ def test_the_sample_draws_at_least_20_percent_by_region_reproducibly(prom, fleet
     c = json.loads(make(prom, fleet, tmp_path, "json", "--sample", "25%", "--seed", "8").read_text())
     drawn = a["sample"]["sites"]
     assert drawn == b["sample"]["sites"] and drawn != c["sample"]["sites"]
-    # 17 sites in 汕头市龙湖区 (440507) → 5 (25 %, rounded up); 1 in 潮州市 (445100) → 1; nothing else counts
+    # 20 sites in 汕头市龙湖区 (440507) → 5 (25 %); 1 in 潮州市 (445100) → 1; nothing else counts
     assert len([x for x in drawn if x.startswith("440507")]) == 5 and "4451000001" in drawn
     assert sorted(s["code"] for s in a["sites"] + a["closed_sites"]) == drawn
     assert a["summary"]["sites"] + a["summary"]["closed_sites"] == 6
@@ -240,7 +240,7 @@ async def test_the_agent_serves_the_report_of_its_prometheus_at_report(prom, fle
         status, html = await get(agent, f"/report?from={fleet.day(0)}&to={fleet.day(DAYS - 1)}")
         assert status == 200 and "<table" in html and "4405070003" in html
         status, text = await get(agent, f"/report?from={fleet.day(0)}&to={fleet.day(DAYS - 1)}&format=json")
-        assert status == 200 and json.loads(text)["summary"]["sites_qualified"] == 9
+        assert status == 200 and json.loads(text)["summary"]["sites_qualified"] == 10
         status, text = await get(agent, "/report?quarter=2099Q1")
         assert status == 400 and "future" in text
     finally:

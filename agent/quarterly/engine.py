@@ -13,9 +13,10 @@ few points only, and more finely just where a verdict is in doubt:
   failures moved at every midnight (``_visits``);
 - stale columns: each column's age read like the other ages, counted per site and day in Python,
   and only the site-days the counts cannot decide judged again at ``step`` (``_stale_daily``);
-- blank columns: ``max_over_time`` of each column's series, and the sites whose columns' maxima add
-  up to the line judged again by a subquery at ``step`` (blank at the same time);
-- gauges (errors, leaks, 暗链, 带病运行, 未注销): ``max_over_time`` of their series;
+- gauges (errors, leaks, 暗链, 带病运行, 未注销) and blank columns: the findings counters at the
+  period's start and end, then ``max_over_time`` of the gauges only for the subjects whose count
+  moved (or that have no counter) (``_gauge_worst``); for blank columns, the sites whose columns'
+  maxima add up to the line are judged again by a subquery at ``step`` (blank at the same time);
 - every other measure as a subquery over the period at ``scan_step``/``step``, and the first and
   last crossing for the offenders only.
 """
@@ -227,17 +228,10 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
         if measure.veto and measure not in daily and measure not in stale:
             # Only the offenders come back: the worst value of everyone else is not needed.
             specs.append((measure, "worst"))
-            if measure.column_gauge:  # candidates: the sites whose columns' maxima add up to the line
-                # (with the lookback, as a subquery's first step may take a sample from before the period)
-                raw = ms.sel(measure.column_gauge, m)
-                each = f"max_over_time({raw}[{int(end - period.start + LOOKBACK)}s])"
-                worst = f"sum by (code) (max by (code, column, category) ({each}))"
-                jobs.append(partial(q.instant, f"{worst} >= {ms._num(measure.line.critical)}", end))
-            elif measure.gauge:  # the samples' largest value, exact and read once (no subquery steps)
-                key = "code" if measure.subject == "site" else "account"
-                raw = ms.sel(measure.gauge, m if measure.subject == "site" else "")
-                worst = f"max by ({key}) (max_over_time({raw}[{int(end - period.start)}s]))"
-                jobs.append(partial(q.instant, f"{worst} >= {ms._num(measure.line.critical)}", end))
+            if measure.column_gauge or measure.gauge:
+                # the samples' largest value (blank columns: the sites whose columns' maxima add up to the
+                # line), read only for the subjects whose findings counter does not clear them
+                jobs.append(partial(_gauge_worst, q, measure, m, period.start, end, opts.workers))
             else:
                 line = measure.line.critical - (scan - opts.step if measure.ages else 0)
                 jobs.append(partial(q.instant, f"max_over_time(({expr}){scan_rng}) >= {ms._num(line)}", end))
@@ -294,6 +288,81 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
     if full:
         history.charts = _charts(q, history, ratios, m, period, end, opts)
     return history
+
+
+# --- gauges (errors, leaks, 暗链, 带病运行, 未注销, blank columns) through the findings counters -----
+#
+# A finding may last an hour between two 5-minute samples' worth of checks, so its gauge's worst over
+# the period is every sample's largest (``max_over_time``), which reads a quarter of samples per
+# series.  The agent also counts the checks that saw each finding (``xuncha_*_findings_total``): a
+# subject whose count did not move from the period's start to its end, and whose gauge was 0 at the
+# start (a finding seen before the period lasts until the next check), had the finding at no check of
+# the period.  Only the others are read sample by sample.  A subject with a gauge but no counter (data
+# from an agent before 0.2) is read too, so an older quarter is judged as before, at the old cost.
+
+
+FINDINGS_GRACE = 3600  # seconds before an instant within which the counter's last sample is taken
+FULL_READ_ABOVE = 2000  # more candidates than this: one read of all
+
+
+def _finding_candidates(q: Querier, measure: ms.Measure, m: str, start: float, end: float) -> list[str]:
+    """The subjects whose findings counter does not show ``measure``'s gauge at 0 all period (see above)."""
+    site = measure.subject == "site"
+    key = "code" if site else "account"
+    matchers = m if site else ""
+    family = M.SITE_FINDINGS_TOTAL if site else M.ACCOUNT_FINDINGS_TOTAL
+    counter = ms.sel(family, matchers, f'finding="{measure.key}"')
+    gauge = ms.sel(measure.column_gauge or measure.gauge or "", matchers)
+    grace = f"[{FINDINGS_GRACE}s]"
+
+    def c(at: float) -> str:
+        return f"sum by ({key}) (last_over_time({counter}{grace} @ {at:.3f}))"
+
+    def g(at: float) -> str:
+        return f"max by ({key}) (last_over_time({gauge}{grace} @ {at:.3f}))"
+
+    ways = (
+        f"{c(end)} != {c(start)}",  # seen at a check (or the counter was reset: a restart)
+        f"{c(end)} unless on({key}) {c(start)}",  # counted from within the period only
+        f"{c(start)} unless on({key}) {c(end)}",  # no longer counted at the end
+        f"{g(start)} > 0",  # seen before the period: shown until the next check
+        f"{g(start)} unless on({key}) {c(start)}",  # a gauge without a counter: an older agent
+        f"{g(end)} unless on({key}) {c(end)}",
+    )
+    rows = q.instant(" or ".join(f"({w})" for w in ways), end)
+    return sorted({labels[key] for labels, _ in rows if key in labels})
+
+
+def _gauge_worst(
+    q: Querier, measure: ms.Measure, m: str, start: float, end: float, workers: int
+) -> list[tuple[dict[str, str], float]]:
+    """Per subject whose gauge reached ``measure``'s line during the period: its worst value.
+
+    For blank columns, the sum of each column's largest value: a bound, judged again (engine)."""
+    site = measure.subject == "site"
+    key = "code" if site else "account"
+    matchers = m if site else ""
+    candidates = _finding_candidates(q, measure, m, start, end)
+    if not candidates:
+        return []
+
+    def worst(extra: str) -> str:
+        if measure.column_gauge:
+            # with the lookback, as the rejudging subquery's first step may take a sample from before the period
+            each = f"max_over_time({ms.sel(measure.column_gauge, extra)}[{int(end - start + LOOKBACK)}s])"
+            value = f"sum by (code) (max by (code, column, category) ({each}))"
+        else:
+            value = f"max by ({key}) (max_over_time({ms.sel(measure.gauge or '', extra)}[{int(end - start)}s]))"
+        return f"{value} >= {ms._num(measure.line.critical)}"
+
+    if len(candidates) > FULL_READ_ABOVE:  # a regex of thousands costs more than reading everyone
+        return q.instant(worst(matchers), end)
+    chunks = [candidates[i : i + OFFENDERS_PER_QUERY] for i in range(0, len(candidates), OFFENDERS_PER_QUERY)]
+    jobs = [
+        partial(q.instant, worst(",".join(x for x in (matchers, f'{key}=~"{"|".join(chunk)}"') if x)), end)
+        for chunk in chunks
+    ]
+    return [row for rows in _parallel(jobs, workers) for row in rows]
 
 
 def _registered(

@@ -193,6 +193,18 @@ def build_fleet(first: date) -> Fleet:
     # 带病运行: registered closed, still online on days 0–5; its stale homepage is no longer judged
     site("4405070010", "汕头市国土资源局龙湖分局", status="closed", homepage=lambda t: at(-100))
     f.add(M.SITE_CLOSED_BUT_ONLINE, during(at(0), at(6), 1.0), code="4405070010")
+    # Findings counters (below): every hourly sample is a check, except where CHECKS says otherwise.
+    # 泄露个人信息 on a site whose agent predates the findings counters: from 03:00 to 09:00 on day 22
+    site("4405070018", "汕头市龙湖区交通运输局")
+    f.add(M.PRIVACY_LEAKS, during(at(22, 3), at(22, 9), 1.0), code="4405070018")
+    # 暗链 seen by the last check before the period (23:00 the day before; checks every 6 hours) and gone
+    # at the first check within it (05:00 day 0): the counter does not move in the period, the gauge shows
+    # it until 05:00 → a veto on day 0
+    site("4405070019", "汕头市龙湖区农业农村局")
+    f.add(M.HIDDEN_LINKS, during(at(-3, 23), at(0, 5), 2.0), code="4405070019")
+    # the same, gone three days before the period: never a veto
+    site("4405070020", "汕头市龙湖区商务局")
+    f.add(M.HIDDEN_LINKS, during(at(-6, 23), at(-3, 5), 2.0), code="4405070020")
 
     def account(
         ident: str,
@@ -261,7 +273,53 @@ def build_fleet(first: date) -> Fleet:
     # 已停用未注销, and a stopped account that is really gone
     account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)
     account("chaoan-old-wechat", "潮安区卫生健康局", "wechat", "潮安卫生健康", status="stopped", online=0.0)
+    add_findings(f, old_agent={"4405070018"}, checks={"4405070019": 6 * HOUR, "4405070020": 6 * HOUR})
     return f
+
+
+SITE_GAUGE_FINDINGS = {
+    M.SERIOUS_ERRORS: "serious_errors",
+    M.PRIVACY_LEAKS: "privacy_leaks",
+    M.HIDDEN_LINKS: "hidden_links",
+    M.SITE_CLOSED_BUT_ONLINE: "closed_but_online",
+}
+
+
+def checks_seeing(gauge: Callable[[float], float], origin: float, every: float = HOUR) -> Value:
+    """The agent's findings counter: the checks at ``origin + k * every`` whose result showed the finding
+    (``gauge`` above 0 there); asked in rising time order."""
+    state = [origin, 0.0]
+
+    def value(t: float) -> float:
+        while state[0] <= t:
+            state[1] += 1 if (gauge(state[0]) or 0) > 0 else 0
+            state[0] += every
+        return state[1]
+
+    return value
+
+
+def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> None:
+    """The findings counters the agent keeps beside its gauges (``agent.metric_names``), from the gauges'
+    values: per site and finding, per stopped account.  ``old_agent``: sites without counters;
+    ``checks``: sites checked every so many seconds from 23:00 (else every hour, at the samples)."""
+    blank: dict[str, list[Value]] = {}
+    for (name, labels), value in list(f.series.items()):
+        lab = dict(labels)
+        if name == M.COLUMN_BLANK:
+            blank.setdefault(lab["code"], []).append(value)
+        elif name in SITE_GAUGE_FINDINGS and lab["code"] not in old_agent:
+            every = checks.get(lab["code"])
+            origin = f.at(-LEAD, 23) if every else f.at(-LEAD)
+            seen = checks_seeing(value, origin, every or HOUR)  # type: ignore[arg-type]
+            f.add(M.SITE_FINDINGS_TOTAL, seen, code=lab["code"], finding=SITE_GAUGE_FINDINGS[name])
+        elif name == M.ACCOUNT_NOT_DEREGISTERED:
+            seen = checks_seeing(value, f.at(-LEAD))  # type: ignore[arg-type]
+            f.add(M.ACCOUNT_FINDINGS_TOTAL, seen, account=lab["account"], finding="not_deregistered")
+    for code, columns in blank.items():
+        if code not in old_agent:
+            anyone = checks_seeing(lambda t, cs=columns: max((c(t) or 0) for c in cs), f.at(-LEAD))
+            f.add(M.SITE_FINDINGS_TOTAL, anyone, code=code, finding="blank_columns")
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -356,6 +356,7 @@ def openmetrics_files(args: argparse.Namespace, start: float, end: float, parts:
     every = {a: rng.choice([1, 1, 1, 1, 3, 3, 7, 20]) * DAY for a in accounts}
     offset = {a: rng.random() * DAY for a in accounts}
     bounds = [round(len(times) * k / len(parts)) for k in range(len(parts) + 1)]
+    rng_findings = findings_plan(args, codes, accounts, len(times)) if args.findings else {}
     samples = 0
     for part, (a, b) in zip(parts, zip(bounds, bounds[1:], strict=False), strict=True):
         span = times[a:b]
@@ -409,14 +410,91 @@ def openmetrics_files(args: argparse.Namespace, start: float, end: float, parts:
                     )
             for c in codes:
                 for i, (category, _) in enumerate(columns):
-                    out.write(const(M.COLUMN_BLANK, f'code="{c}",column="栏目{i}",category="{category}"', "0"))
-            for gauge in (M.HIDDEN_LINKS, M.PRIVACY_LEAKS, M.SERIOUS_ERRORS) if args.columns else ():
-                for c in codes:
-                    out.write(const(gauge, f'code="{c}"', "0"))
+                    blank = "1" if args.findings and i == 0 and c in rng_findings["blank"] else "0"
+                    out.write(const(M.COLUMN_BLANK, f'code="{c}",column="栏目{i}",category="{category}"', blank))
+            if args.findings:
+                samples += findings(out, args, codes, accounts, times, a, b, rng_findings)
+            else:
+                for gauge in (M.HIDDEN_LINKS, M.PRIVACY_LEAKS, M.SERIOUS_ERRORS) if args.columns else ():
+                    for c in codes:
+                        out.write(const(gauge, f'code="{c}"', "0"))
             out.write("# EOF\n")
-        per_site = 4 + (2 * args.columns + 3 if args.columns else 0)
+        per_site = 4 + (2 * args.columns + (3 if not args.findings else 0) if args.columns else 0)
         samples += len(span) * (3 * len(accounts) + per_site * len(codes))
     return samples
+
+
+GAUGE_FINDINGS = {M.SERIOUS_ERRORS: "serious_errors", M.PRIVACY_LEAKS: "privacy_leaks", M.HIDDEN_LINKS: "hidden_links"}
+
+
+def findings(
+    out: Any,
+    args: argparse.Namespace,
+    codes: list[str],
+    accounts: list[str],
+    times: list[float],
+    a: int,
+    b: int,
+    plan: dict[str, Any],
+) -> int:
+    """``--findings``: the gauges and findings counters as the agent keeps them since the counters came.
+
+    Every site: the three gauges and their counters, and (with columns) the blank-columns counter; 5 %
+    of sites have one column blank all the time, 1 % of sites one 10-hour episode of each gauge at a
+    random time; 1 % of accounts are stopped (half of them still online: 未注销), and only those have the
+    not-deregistered gauge and counter.  A counter moves at every sample (a check) that shows its finding.
+    Returns the samples written for the part ``times[a:b]``."""
+    span = times[a:b]
+    n = 0
+
+    def series(name: str, labels: str, values: Callable[[int], float]) -> None:
+        nonlocal n
+        head = f"{name}{{{labels}}} "
+        out.write("".join(f"{head}{values(k):.15g} {int(times[k])}\n" for k in range(a, b)))
+        n += len(span)
+
+    def episode(c: str, gauge: str) -> tuple[int, int] | None:
+        return plan["episodes"].get((c, gauge))
+
+    for gauge, finding in GAUGE_FINDINGS.items():
+        for c in codes:
+            ep = episode(c, gauge)
+            if ep is None:
+                series(gauge, f'code="{c}"', lambda k: 0)
+                series(M.SITE_FINDINGS_TOTAL, f'code="{c}",finding="{finding}"', lambda k: 0)
+            else:
+                lo, hi = ep
+                series(gauge, f'code="{c}"', lambda k, lo=lo, hi=hi: 1 if lo <= k < hi else 0)
+                series(
+                    M.SITE_FINDINGS_TOTAL,
+                    f'code="{c}",finding="{finding}"',
+                    lambda k, lo=lo, hi=hi: max(0, min(k + 1, hi) - lo),
+                )
+    for c in codes if args.columns else ():
+        blank = c in plan["blank"]
+        series(
+            M.SITE_FINDINGS_TOTAL, f'code="{c}",finding="blank_columns"', (lambda k: k + 1) if blank else (lambda k: 0)
+        )
+    for acct, online in plan["stopped"].items():
+        series(M.ACCOUNT_NOT_DEREGISTERED, f'account="{acct}"', lambda k, o=online: o)
+        series(
+            M.ACCOUNT_FINDINGS_TOTAL, f'account="{acct}",finding="not_deregistered"', lambda k, o=online: (k + 1) * o
+        )
+    return n
+
+
+def findings_plan(args: argparse.Namespace, codes: list[str], accounts: list[str], samples: int) -> dict[str, Any]:
+    rng = random.Random(2)
+    width = int(10 * 3600 // args.interval)
+    episodes = {}
+    for c in codes:
+        for gauge in GAUGE_FINDINGS:
+            if rng.random() < 0.01:
+                lo = rng.randrange(0, samples - width)
+                episodes[(c, gauge)] = (lo, lo + width)
+    blank = {c for c in codes if rng.random() < 0.05}
+    stopped = {x: float(rng.random() < 0.5) for x in accounts if rng.random() < 0.01}
+    return {"episodes": episodes, "blank": blank, "stopped": stopped}
 
 
 def backfill(parts: list[Path], tsdb: Path) -> None:
@@ -509,6 +587,8 @@ def real(args: argparse.Namespace) -> None:
         everyone = sum(sec for sec, q in serial["log"] if "__name__" in q)  # which series exist: every series
         sites = sum(sec for sec, _ in serial["log"]) - accounts - everyone
         per_site = 4 + (2 * args.columns + 3 if args.columns else 0)
+        if args.findings:  # the three gauges and their counters, and the blank-columns counter
+            per_site = 4 + 2 * args.columns + 6 + (1 if args.columns else 0)
         series = per_site * args.sites + 3 * args.accounts
         national = sites * 14000 / max(1, args.sites) + accounts * 150000 / max(1, args.accounts)
         national += everyone * (per_site * 14000 + 3 * 150000) / series
@@ -583,6 +663,11 @@ def main() -> None:
     p.add_argument("--interval", type=float, default=300.0, help="--real: seconds between samples (scrape interval)")
     p.add_argument(
         "--columns", type=int, default=0, help="--real: columns a site, and the error, privacy and 暗链 gauges"
+    )
+    p.add_argument(
+        "--findings",
+        action="store_true",
+        help="--real: the gauges and findings counters as the agent keeps them since 0.2, with some findings",
     )
     p.add_argument("--promtools", type=int, default=2, help="--real: promtool processes side by side")
     p.add_argument(

@@ -117,6 +117,11 @@ def test_ten_long_term_columns_a_year_behind_are_a_veto_all_period(report, fleet
     assert_veto(site(report, "4405070015"), "stale_columns", "columns", fleet.day(0), fleet.day(DAYS - 1))
 
 
+def test_ten_long_term_columns_configured_a_year_behind_are_a_veto_from_the_day_they_appear(report, fleet):
+    # the long-term columns near their 365-day line at the period's start are read weekly; these are new
+    assert_veto(site(report, "4405070006"), "stale_columns", "columns", fleet.day(20), fleet.day(DAYS - 1))
+
+
 def test_four_stale_news_and_nine_stale_columns_are_warnings_not_vetoes(report):
     s = site(report, "4405070016")
     assert s["vetoes"] == []

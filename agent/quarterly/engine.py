@@ -301,7 +301,7 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
 # from an agent before 0.2) is read too, so an older quarter is judged as before, at the old cost.
 
 
-FINDINGS_GRACE = 3600  # seconds before an instant within which the counter's last sample is taken
+FINDINGS_GRACE = 3600  # seconds before an instant within which a series' last sample is taken
 FULL_READ_ABOVE = 2000  # more candidates than this: one read of all
 
 
@@ -321,12 +321,14 @@ def _finding_candidates(q: Querier, measure: ms.Measure, m: str, start: float, e
     def g(at: float) -> str:
         return f"max by ({key}) (last_over_time({gauge}{grace} @ {at:.3f}))"
 
+    # PromQL evaluates each selector as often as it is written, and each evaluation reads every series
+    # once: the count at either end stands in for a missing one as -1, so one comparison (four reads)
+    # finds the counts that moved, appeared or disappeared.
     ways = (
-        f"{c(end)} != {c(start)}",  # seen at a check (or the counter was reset: a restart)
-        f"{c(end)} unless on({key}) {c(start)}",  # counted from within the period only
-        f"{c(start)} unless on({key}) {c(end)}",  # no longer counted at the end
+        f"({c(end)} or {c(start)} * 0 - 1) != ({c(start)} or {c(end)} * 0 - 1)",  # seen at a check, or reset
         f"{g(start)} > 0",  # seen before the period: shown until the next check
-        f"{g(start)} unless on({key}) {c(start)}",  # a gauge without a counter: an older agent
+        # a gauge without a counter at the end: an older agent (one that gained the counter during the
+        # period has a count that appeared, one that lost it a count that disappeared)
         f"{g(end)} unless on({key}) {c(end)}",
     )
     rows = q.instant(" or ".join(f"({w})" for w in ways), end)
@@ -363,6 +365,15 @@ def _gauge_worst(
         for chunk in chunks
     ]
     return [row for rows in _parallel(jobs, workers) for row in rows]
+
+
+def _chunks(idents: Sequence[str]) -> list[list[str]]:
+    return [list(idents[i : i + OFFENDERS_PER_QUERY]) for i in range(0, len(idents), OFFENDERS_PER_QUERY)]
+
+
+def _with(matchers: str, key: str, idents: Sequence[str]) -> str:
+    """``matchers`` and one naming ``idents`` (a regex of their alternatives)."""
+    return ",".join(x for x in (matchers, f'{key}=~"{"|".join(idents)}"') if x)
 
 
 def _registered(
@@ -437,6 +448,7 @@ def _midnight_values(
     end: float,
     workers: int,
     ident_of: Callable[[dict[str, str]], str | None] | None = None,
+    raw: tuple[str, str] | None = None,
 ) -> dict[str, dict[int, float]]:
     """The measure at the period's Beijing midnights (and at ``end``) where within a day of its line.
 
@@ -445,10 +457,33 @@ def _midnight_values(
     gives the age at each of its midnights; a week where it moved is read again at each midnight
     (a range over that week), for the subjects that could have crossed the line in it.  A week that
     starts under the line less a week cannot reach the line and is left alone.
+
+    A line longer than the period and a week (a notice column's 180 days, a long-term column's 365,
+    in a quarter) can only be reached by the subjects that were that close to it at the period's
+    start, or that are new since: with ``raw`` (the last-update selector with region matchers, and
+    the labels that name a series), only their weekly values are read.
     """
     times = _midnight_times(period, end)
     n = len(times) - 1
     ident_of = ident_of or (lambda labels: labels.get(key))
+    span = times[n] - times[0]
+    if raw is not None and line - span > WEEK_DAYS * DAY:
+        selector, by = raw
+
+        def at(t: float) -> str:  # within the hour before ``t`` (``end`` need not fall on a scrape)
+            return f"group by ({by}) (last_over_time({selector}[{FINDINGS_GRACE}s] @ {t:.3f}))"
+
+        new = f"{at(times[n])} unless on({by}) {at(times[0])}"
+        reach = f"(({age(region)}) >= {ms._num(line - span)}) or on({by}) ({new})"
+        owners = sorted({labels[key] for labels, _ in q.instant(reach, times[0]) if key in labels})
+        if not owners:
+            return {}
+        if len(owners) <= FULL_READ_ABOVE:
+            parts = [
+                _midnight_values(q, age, line, key, _with(region, key, chunk), period, end, workers, ident_of, raw=None)
+                for chunk in _chunks(owners)
+            ]
+            return {ident: at for part in parts for ident, at in part.items()}
 
     def near(matchers: str, width: float) -> str:
         return f"({age(matchers)}) >= {ms._num(line - width)}"
@@ -586,7 +621,19 @@ def _column_ages(
     """Per stale category, each column's ages at the midnights where within a day of its line."""
     cats = sorted(t.stale_age)
     jobs = [
-        partial(_midnight_values, q, ms.column_age(c), t.stale_age[c], "code", m, period, end, workers, _column_ident)
+        partial(
+            _midnight_values,
+            q,
+            ms.column_age(c),
+            t.stale_age[c],
+            "code",
+            m,
+            period,
+            end,
+            workers,
+            _column_ident,
+            (ms.sel(M.COLUMN_LAST_UPDATE, m, f'category="{c}"'), "code, column, category"),
+        )
         for c in cats
     ]
     return dict(zip(cats, _parallel(jobs, workers), strict=True))

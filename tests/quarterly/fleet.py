@@ -163,6 +163,14 @@ def build_fleet(first: date) -> Fleet:
     # 互动回应差: no reply from 80 days before 10:00 day 0 until 10:00 day 30 → veto days 10–30
     site("4405070006", "汕头市龙湖区信访局")
     column("4405070006", "咨询建言", "interaction", last=stuck(at(0, 10) - 80 * DAY, at(30, 10)))
+
+    # ten long-term columns configured at 06:00 on day 20, their newest items already 400 days old → a
+    # veto from day 20 (new columns: not among those near the 365-day line at the period's start)
+    def added(since: float, value: float) -> Value:
+        return lambda t: value if t >= since else None
+
+    for i in range(10):
+        column("4405070006", f"规划{i}", "longterm", last=added(at(20, 6), at(-400)), blank=added(at(20, 6), 0))
     # a consultation unanswered since 10:00 on day DAYS-70: 69.6 days at the end, a warning (60), 20.4 days left
     site("4405070017", "汕头市龙湖区政务服务数据管理局")
     column("4405070017", "咨询建言", "interaction", last=stuck(at(DAYS - 70, 10), at(DAYS + 5)))

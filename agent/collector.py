@@ -208,10 +208,12 @@ class TargetExposition:
 
     def _stamp(self, key: str, target: Site | Account, results: ResultStore) -> tuple[object, ...]:
         latest = results.latest(key)
+        # The counts too: an equal result recorded again moves them, and nothing else.
+        findings = results.finding_counts(key)
         if isinstance(target, Site):
             counters = results.http_counters(key)
-            return (target, counters and (counters.checks, counters.failures), *latest.values())
-        return (target, *latest.values())
+            return (target, counters and (counters.checks, counters.failures), findings, *latest.values())
+        return (target, findings, *latest.values())
 
     def _unchanged(self, key: str, target: Site | Account, results: ResultStore) -> bool:
         old = self._stamps.get(key)
@@ -227,10 +229,16 @@ class TargetExposition:
             counters = results.http_counters(key)
             if counters is not None:
                 x.http_counters(out, target.code, counters.checks, counters.failures)
+            findings = results.finding_counts(key)
+            if findings is not None:
+                x.site_findings(out, target, findings)
             base = 0
         else:
             out = x.Lines(x.ACCOUNT_FAMILIES)
             x.account_info(out, target)
+            findings = results.finding_counts(key)
+            if findings is not None:
+                x.account_findings(out, target, findings)
             base = len(x.SITE_FAMILIES)
         for kind, result in results.latest(key).items():
             KINDS[kind].emit(out, target, result)

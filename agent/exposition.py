@@ -102,13 +102,22 @@ CLOSED_ONLINE = Family(m.SITE_CLOSED_BUT_ONLINE, "1 if a site registered as clos
 CLOSURE_NOTICE = Family(
     m.SITE_CLOSURE_NOTICE_SHOWN, "For closing sites: 1 if the homepage shows a closure notice (关停公告).", _C
 )
+SITE_FINDINGS = Family(
+    m.SITE_FINDINGS_TOTAL,
+    "Content checks whose result showed the finding: serious_errors, privacy_leaks, hidden_links (the gauges "
+    "above 0), blank_columns (at least one blank column), closed_but_online (a closed site answering). "
+    "From the site's first content check on; a count that did not move between two instants means no check "
+    "saw the finding between them.",
+    ("code", "finding"),
+    "counter",
+)
 
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
-    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE,
+    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
 )  # fmt: skip
 
 _A = ("account",)
@@ -121,11 +130,23 @@ FEED_SUCCESS = Family(m.FEED_SUCCESS, "1 if the account's feed could be fetched 
 FEED_LAST_ENTRY = Family(m.FEED_LAST_ENTRY, "Newest trusted entry of the account's feed.", _A)
 FEED_RECENT = Family(m.FEED_ENTRIES_RECENT, "Feed entries in the last 14 days.", _A)
 NOT_DEREGISTERED = Family(
-    m.ACCOUNT_NOT_DEREGISTERED, "1 if a stopped account still publishes (must be deregistered, 注销).", _A
+    m.ACCOUNT_NOT_DEREGISTERED,
+    "For stopped accounts: 1 if the account still publishes (must be deregistered, 注销).",
+    _A,
+)
+ACCOUNT_FINDINGS = Family(
+    m.ACCOUNT_FINDINGS_TOTAL,
+    "For stopped accounts: feed checks whose result showed the finding (not_deregistered: still publishing). "
+    "From the account's first feed check on; a count that did not move between two instants means no check "
+    "saw the finding between them.",
+    ("account", "finding"),
+    "counter",
 )
 
 # Exposition order of the account families.
-ACCOUNT_FAMILIES = _indexed(ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED)
+ACCOUNT_FAMILIES = _indexed(
+    ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED, ACCOUNT_FINDINGS
+)
 
 # What one probe kind's latest result adds to its target's lines.
 Emitter = Callable[[Lines, Site | Account, Result], None]
@@ -148,6 +169,26 @@ def account_info(out: Lines, account: Account) -> None:
 def http_counters(out: Lines, code: str, checks: int, failures: int) -> None:
     out.add(HTTP_CHECKS, [code], checks)
     out.add(HTTP_FAILURES, [code], failures)
+
+
+def site_findings(out: Lines, site: Site, counts: Sequence[int]) -> None:
+    """``counts`` in :data:`agent.metric_names.SITE_FINDINGS` order (``ResultStore.finding_counts``),
+    each written where its gauge can be: blank_columns for a site with columns, closed_but_online
+    for a closed site."""
+    for finding, n in zip(m.SITE_FINDINGS, counts, strict=True):
+        if finding == "blank_columns" and not site.columns:
+            continue
+        if finding == "closed_but_online" and site.status != "closed":
+            continue
+        out.add(SITE_FINDINGS, [site.code, finding], n)
+
+
+def account_findings(out: Lines, account: Account, counts: Sequence[int]) -> None:
+    """``counts`` in :data:`agent.metric_names.ACCOUNT_FINDINGS` order; stopped accounts only (an
+    active account is never flagged: 150,000 series of 0 at national size)."""
+    if account.status == "stopped":
+        for finding, n in zip(m.ACCOUNT_FINDINGS, counts, strict=True):
+            out.add(ACCOUNT_FINDINGS, [account.id, finding], n)
 
 
 def emit_http(out: Lines, site: Site | Account, r: Result) -> None:
@@ -222,4 +263,5 @@ def emit_feed(out: Lines, account: Site | Account, r: Result) -> None:
         out.add(FEED_LAST_ENTRY, [account.id], r.last_entry)
     if r.success:
         out.add(FEED_RECENT, [account.id], r.entries_recent)
-    out.add(NOT_DEREGISTERED, [account.id], 1 if r.not_deregistered else 0)
+    if account.status == "stopped":  # never 1 for another account
+        out.add(NOT_DEREGISTERED, [account.id], 1 if r.not_deregistered else 0)

@@ -1,4 +1,4 @@
-"""The latest result of each (target, probe kind), and the availability counters.
+"""The latest result of each (target, probe kind), the availability counters and the findings counters.
 
 Written by the scheduler, read by the collector and ``/api/``.  Everything runs
 on the one event loop, so plain dicts are enough.
@@ -10,9 +10,10 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from agent import metric_names as m
 from agent.config import Account, Site
 from agent.limits import bounded_result
-from probes.results import HttpResult, Result
+from probes.results import ContentResult, FeedResult, HttpResult, Result
 
 
 def target_key(target: Site | Account) -> str:
@@ -29,10 +30,38 @@ class HttpCounters:
     failures: int = 0
 
 
+def site_findings(r: ContentResult) -> tuple[bool, ...]:
+    """Which of :data:`agent.metric_names.SITE_FINDINGS` one content result shows, in that order:
+    what its gauges say (xuncha_serious_errors > 0, ..., a xuncha_column_blank at 1,
+    xuncha_site_closed_but_online)."""
+    home = r.homepage_success
+    return (
+        home and r.serious_errors > 0,
+        home and r.privacy_leaks > 0,
+        home and r.hidden_links > 0,
+        any(col.success and col.blank for col in r.columns),
+        r.closed_but_online,
+    )
+
+
+def account_findings(r: FeedResult) -> tuple[bool, ...]:
+    """Which of :data:`agent.metric_names.ACCOUNT_FINDINGS` one feed result shows."""
+    return (r.not_deregistered,)
+
+
+# No finding seen yet: shared by every target in that state (most of them; 150,000 accounts at
+# national size), a tuple of its own only once a count moved.
+_NO_SITE_FINDINGS = (0,) * len(m.SITE_FINDINGS)
+_NO_ACCOUNT_FINDINGS = (0,) * len(m.ACCOUNT_FINDINGS)
+
+
 class ResultStore:
     def __init__(self) -> None:
         self._latest: dict[str, dict[str, Result]] = {}
         self._http: dict[str, HttpCounters] = {}
+        # Target → checks whose result showed each finding (m.SITE_FINDINGS or m.ACCOUNT_FINDINGS
+        # order), from its first content or feed result on.  Immutable: replaced when one moves.
+        self._findings: dict[str, tuple[int, ...]] = {}
         # Target → the sequence number of its last change, oldest first: the targets changed
         # since a scrape are a suffix of it (agent.collector.TargetExposition renders only those).
         self._changes: dict[str, int] = {}
@@ -62,7 +91,17 @@ class ResultStore:
             counters = self._http.setdefault(target_id, HttpCounters())
             counters.checks += 1
             counters.failures += not result.success
+        elif isinstance(result, ContentResult):
+            self._count(target_id, site_findings(result), _NO_SITE_FINDINGS)
+        elif isinstance(result, FeedResult):
+            self._count(target_id, account_findings(result), _NO_ACCOUNT_FINDINGS)
         self._changed(target_id)
+
+    def _count(self, target_id: str, shown: tuple[bool, ...], zero: tuple[int, ...]) -> None:
+        counts = self._findings.get(target_id, zero)
+        if any(shown):
+            counts = tuple(n + seen for n, seen in zip(counts, shown, strict=True))
+        self._findings[target_id] = counts
 
     def latest(self, target_id: str) -> dict[str, Result]:
         """Kind → latest result for ``target_id`` (empty when never probed)."""
@@ -71,10 +110,16 @@ class ResultStore:
     def http_counters(self, target_id: str) -> HttpCounters | None:
         return self._http.get(target_id)
 
+    def finding_counts(self, target_id: str) -> tuple[int, ...] | None:
+        """Checks whose result showed each finding, in :data:`agent.metric_names.SITE_FINDINGS`
+        order for a site, :data:`agent.metric_names.ACCOUNT_FINDINGS` order for an account; None
+        before the target's first content (site) or feed (account) result."""
+        return self._findings.get(target_id)
+
     def retain(self, target_ids: Iterable[str]) -> None:
         """Forget every target not in ``target_ids`` (after a reload removed them)."""
         keep = set(target_ids)
-        for store in (self._latest, self._http, self._changes):
+        for store in (self._latest, self._http, self._findings, self._changes):
             for gone in [t for t in store if t not in keep]:
                 del store[gone]
 

@@ -480,3 +480,79 @@ async def test_a_reload_keeps_the_link_cache_and_retires_the_old_network(world: 
     finally:
         await agent.stop()
     assert agent.net.closed
+
+
+async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(tmp_path: Path) -> None:
+    """The real agent on the demo fleet: each veto finding the fleet is built to show is counted in
+    ``xuncha_site_findings_total`` / ``xuncha_account_findings_total`` (counters, with HELP and TYPE),
+    a healthy site's counts are there at 0, and an active account has no not-deregistered series."""
+    from agent.demo.fleet import Fleet
+
+    async with Fleet.start(tmp_path / "fleet", fast=True, slow_seconds=2) as fleet:
+        cfg = fleet.config_dict()
+        cfg["listen"] = "127.0.0.1:0"
+        cfg["http"] = {"timeout": "1s"}
+        cfg["intervals"] = {"http": "1h", "dns": "1h", "tls": "1h", "content": "1s", "links": "1h", "feed": "1s"}
+        path = tmp_path / "xuncha.yml"
+        path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
+        agent = Agent(path)
+        await agent.start()
+        try:
+            content = {"5328010055", "4408020007", "4405070010", "5304230001", "4451000001"}
+            await until(
+                lambda: (
+                    all(agent.results.finding_counts(f"site/{c}") for c in content)  # checked once at least
+                    and (agent.results.finding_counts("account/chaoan-fda-wechat") or (0,))[0] >= 2
+                    and agent.results.finding_counts("account/chaozhou-police-wechat") is not None
+                ),
+                timeout=30,
+            )
+            async with aiohttp.ClientSession() as http, http.get(f"http://{agent.address}/metrics") as r:
+                text = await r.text()
+        finally:
+            await agent.stop()
+
+    lines = text.splitlines()
+    for name in (m.SITE_FINDINGS_TOTAL, m.ACCOUNT_FINDINGS_TOTAL):
+        assert f"# TYPE {name} counter" in lines
+        (help_line,) = [line for line in lines if line.startswith(f"# HELP {name} ")]
+        assert "checks whose result showed the finding" in help_line
+    s = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            s[(sample.name, frozenset(sample.labels.items()))] = sample.value
+
+    def counted(code: str) -> dict[str, float]:
+        return {
+            dict(labels)["finding"]: v
+            for (name, labels), v in s.items()
+            if name == m.SITE_FINDINGS_TOTAL and dict(labels)["code"] == code
+        }
+
+    assert counted("5328010055")["serious_errors"] >= 1  # 开诚不公
+    assert counted("4408020007")["hidden_links"] >= 1  # 暗链
+    assert counted("4405070010")["blank_columns"] >= 1  # 5 blank columns
+    assert counted("5304230001")["closed_but_online"] >= 1  # 带病运行
+    # the healthy portal: every count there, at 0; an open site has no closed_but_online
+    assert counted("4451000001") == dict.fromkeys(
+        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns"), 0
+    )
+    # a counter moved only where its gauge showed the finding
+    for (name, labels), v in s.items():
+        if name == m.SITE_FINDINGS_TOTAL and v > 0:
+            code, finding = dict(labels)["code"], dict(labels)["finding"]
+            assert (code, finding) in {
+                ("5328010055", "serious_errors"),
+                ("4408020007", "hidden_links"),
+                ("4405070010", "blank_columns"),
+                ("5304230001", "closed_but_online"),
+            }, (code, finding, v)
+    fda = {"account": "chaoan-fda-wechat"}
+    assert (value(s, m.ACCOUNT_FINDINGS_TOTAL, **fda, finding="not_deregistered") or 0) >= 2  # two checks
+    assert value(s, m.ACCOUNT_NOT_DEREGISTERED, **fda) == 1
+    stopped = {
+        dict(labels)["account"] for (name, labels) in s if name == m.ACCOUNT_INFO and ("status", "stopped") in labels
+    }
+    for metric in (m.ACCOUNT_NOT_DEREGISTERED, m.ACCOUNT_FINDINGS_TOTAL):
+        assert {dict(labels)["account"] for (name, labels) in s if name == metric} == stopped, metric
+    assert value(s, m.FEED_SUCCESS, account="chaozhou-police-wechat") == 1  # probed, active: no such series

@@ -45,6 +45,7 @@ from promtool.stack import (  # noqa: E402
     start_prometheus,
 )
 
+from agent import metric_names as M  # noqa: E402
 from agent.webconfig import init_files  # noqa: E402
 from dashboards import rules  # noqa: E402
 from dashboards._common import panel_queries  # noqa: E402
@@ -284,3 +285,27 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
             if not values:
                 empty.append(f"{name}: variable {var['name']}: {var['query']}")
     assert empty == []
+
+    # The findings counters (the quarterly report reads them at a few instants): filed as counters,
+    # moved where the fleet shows a finding and nowhere on the healthy sites; the not-deregistered
+    # gauge and counter exist for the stopped accounts only.
+    metadata = (await get_json(f"{prom.url}/api/v1/metadata"))["data"]
+    for counter in (M.SITE_FINDINGS_TOTAL, M.ACCOUNT_FINDINGS_TOTAL):
+        assert metadata[counter][0]["type"] == "counter", metadata.get(counter)
+
+    async def series(query: str) -> list[dict[str, str]]:
+        return [r["metric"] for r in (await get_json(f"{prom.url}/api/v1/query", query=query))["data"]["result"]]
+
+    moved = {(s["code"], s["finding"]) for s in await series(f"{M.SITE_FINDINGS_TOTAL} > 0")}
+    assert {
+        ("5328010055", "serious_errors"),
+        ("4408020007", "hidden_links"),
+        ("4405070010", "blank_columns"),
+        ("5304230001", "closed_but_online"),
+    } <= moved
+    assert not {code for code, _ in moved} & HEALTHY_SITES
+    assert {s["code"] for s in await series(M.SITE_FINDINGS_TOTAL)} >= HEALTHY_SITES  # there, at 0
+    stopped = {s["account"] for s in await series(f'{M.ACCOUNT_INFO}{{status="stopped"}}')}
+    assert stopped == {"chaoan-fda-wechat", "chaoan-health-wechat"}
+    for name in (M.ACCOUNT_NOT_DEREGISTERED, M.ACCOUNT_FINDINGS_TOTAL):
+        assert {s["account"] for s in await series(name)} == stopped, name

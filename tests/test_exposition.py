@@ -163,18 +163,24 @@ def test_promtool_accepts_the_text() -> None:
 
 # --- incremental rendering (issue 12: a country's /metrics in under a second) --------------------
 
+
+def _fleet_site(i: int) -> str:
+    """Some closed (带病运行 is judged for them), every third without columns (no blank_columns)."""
+    columns = "" if i % 3 == 2 else f"{{name: 栏目{i}, url: 'http://s{i}.gov.cn/c/', category: news}}"
+    status = "closed" if i % 4 == 1 else "active"
+    return f'  - {{code: "44050700{i:02d}", name: 站{i}, url: "http://s{i}.gov.cn/", status: {status}, columns: [{columns}]}}\n'
+
+
+def _fleet_account(i: int) -> str:
+    status = "stopped" if i % 3 == 0 else "active"  # a stopped account has the not-deregistered series
+    return f"  - {{id: acc{i}, unit: 潮州市公安局, platform: wechat, name: 号{i}, feed: 'http://rss.example/{i}', status: {status}}}\n"
+
+
 FLEET = loads(
     "sites:\n"
-    + "".join(
-        f'  - {{code: "44050700{i:02d}", name: 站{i}, url: "http://s{i}.gov.cn/",'
-        f' columns: [{{name: 栏目{i}, url: "http://s{i}.gov.cn/c/", category: news}}]}}\n'
-        for i in range(12)
-    )
+    + "".join(_fleet_site(i) for i in range(12))
     + "accounts:\n"
-    + "".join(
-        f"  - {{id: acc{i}, unit: 潮州市公安局, platform: wechat, name: 号{i}, feed: 'http://rss.example/{i}'}}\n"
-        for i in range(8)
-    )
+    + "".join(_fleet_account(i) for i in range(8))
 )
 
 
@@ -194,10 +200,23 @@ def _random_result(rng: random.Random, kind: str, t: float) -> Result:
     if kind == "http":
         ok = rng.random() < 0.7
         return HttpResult(success=ok, status_code=200 if ok else None, started=t, phases={"connect": rng.random()})
-    if kind == "content":
-        col = ColumnFinding(name="x", category="news", url="http://x/", success=True, last_update=t, blank=False)
-        return ContentResult(success=True, homepage_success=True, homepage_last_update=t, columns=(col,))
-    return FeedResult(success=rng.random() < 0.8, last_entry=t, entries_recent=rng.randrange(9))
+    if kind == "content":  # now and then a finding, for the findings counters
+        blank = rng.random() < 0.2
+        col = ColumnFinding(name="x", category="news", url="http://x/", success=True, last_update=t, blank=blank)
+        return ContentResult(
+            success=True,
+            homepage_success=rng.random() < 0.9,
+            homepage_last_update=t,
+            columns=(col,),
+            serious_errors=rng.choice((0, 0, 0, 1, 2)),
+            privacy_leaks=rng.choice((0, 0, 0, 0, 1)),
+            hidden_links=rng.choice((0, 0, 0, 0, 3)),
+            closed_but_online=rng.random() < 0.3,
+        )
+    ok = rng.random() < 0.8
+    return FeedResult(
+        success=ok, last_entry=t, entries_recent=rng.randrange(9), not_deregistered=ok and rng.random() < 0.4
+    )
 
 
 @pytest.mark.parametrize("eager", [False, True], ids=["rendered-at-scrape", "rendered-as-results-come"])
@@ -208,14 +227,20 @@ def test_incremental_text_equals_a_fresh_render_through_changes_forgets_and_relo
     if eager:
         results.listener = kept.changed
     sites, accounts = FLEET.sites, FLEET.accounts
-    for step in range(200):
+    last: tuple[str, Result] | None = None
+    scraped = True
+    for step in range(500):
         op = rng.random()
         if op < 0.6:
-            if rng.random() < 0.6:
+            if last is not None and rng.random() < 0.35:
+                results.record(*last)  # an equal result again: only the counters move
+            elif rng.random() < 0.6:
                 site = rng.choice(sites)
-                results.record(target_key(site), _random_result(rng, rng.choice(["http", "content"]), step))
+                last = target_key(site), _random_result(rng, rng.choice(["http", "content"]), step)
+                results.record(*last)
             else:
-                results.record(target_key(rng.choice(accounts)), _random_result(rng, "feed", step))
+                last = target_key(rng.choice(accounts)), _random_result(rng, "feed", step)
+                results.record(*last)
         elif op < 0.7:
             results.forget(target_key(rng.choice(sites)), ["content"])
         elif op < 0.8:  # a reload: a new registry, one site renamed, one dropped, one back
@@ -223,12 +248,19 @@ def test_incremental_text_equals_a_fresh_render_through_changes_forgets_and_relo
             sites = tuple(rng.sample(FLEET.sites, len(FLEET.sites) - 1))
             sites = tuple(renamed if s.code == renamed.code else s for s in sites)
             accounts = tuple(rng.sample(FLEET.accounts, len(FLEET.accounts) - rng.randrange(2)))
+        if rng.random() < 0.35:  # no scrape now: changes and reloads pile up until the next one
+            scraped = False
+            continue
         text = kept.render(sites, accounts, results)
         assert samples(text) == samples(TargetExposition().render(sites, accounts, results)), step
-        if op < 0.6 and step:  # one result since the last scrape: one target rendered, at once or now
+        if op < 0.6 and step and scraped:  # one result since the last scrape: one target rendered, at once or now
             assert len(kept.rendered) == 1
+        scraped = True
         kept.rendered.clear()
     assert results.seq > 100
+    text = kept.render(sites, accounts, results)
+    moved = [v for (name, _), v in samples(text).items() if name in (m.SITE_FINDINGS_TOTAL, m.ACCOUNT_FINDINGS_TOTAL)]
+    assert 0 in moved and max(moved) > 1  # the counters were part of the changes
 
 
 def test_a_scrape_renders_only_the_targets_whose_results_changed() -> None:
@@ -333,3 +365,168 @@ def test_ready_says_whether_a_thread_may_compress_without_the_loop() -> None:
     assert kept.ready()
     results.record(site, HttpResult(success=True, started=4.0))
     assert kept.ready()
+
+
+# --- the findings counters (the quarterly report reads them at a few instants) -------------------
+
+FINDINGS_CFG = loads(
+    """
+sites:
+  - {code: "4405070010", name: 龙湖, url: "http://a.gov.cn/", columns: [{name: 通知公告, url: "http://a.gov.cn/tzgg/", category: notice}]}
+  - {code: "4405150006", name: 澄海, url: "http://b.gov.cn/"}
+  - {code: "5304230001", name: 已关停, url: "http://c.gov.cn/", status: closed}
+accounts:
+  - {id: old-wechat, unit: 潮州市公安局, platform: wechat, name: 旧号, feed: "http://rss.example/old", status: stopped}
+  - {id: chaozhou-police, unit: 潮州市公安局, platform: wechat, name: 平安潮州, feed: "http://rss.example/p"}
+"""
+)
+WITH_COLUMNS, WITHOUT_COLUMNS, CLOSED = FINDINGS_CFG.sites
+STOPPED, ACTIVE = FINDINGS_CFG.accounts
+
+
+def _column(blank: bool) -> ColumnFinding:
+    return ColumnFinding(name="通知公告", category="notice", url="http://a.gov.cn/tzgg/", success=True, blank=blank)
+
+
+def _clean(**changes: Any) -> ContentResult:
+    """A homepage read with nothing to report, its one column listing items."""
+    base = ContentResult(success=True, homepage_success=True, homepage_last_update=1.79e9, columns=(_column(False),))
+    return dataclasses.replace(base, **changes)
+
+
+def findings_of(text: str, code: str) -> dict[str, float]:
+    return {
+        dict(labels)["finding"]: v
+        for (name, labels), v in samples(text).items()
+        if name == m.SITE_FINDINGS_TOTAL and ("code", code) in labels
+    }
+
+
+def account_series(text: str, account: str) -> dict[str, float]:
+    """The not-deregistered gauge and counter of ``account``, by sample name."""
+    s = samples(text)
+    out = {
+        name: v
+        for (name, labels), v in s.items()
+        if name == m.ACCOUNT_NOT_DEREGISTERED and ("account", account) in labels
+    }
+    for (name, labels), v in s.items():
+        if name == m.ACCOUNT_FINDINGS_TOTAL and ("account", account) in labels:
+            out[f"{name}/{dict(labels)['finding']}"] = v
+    return out
+
+
+@pytest.mark.parametrize(
+    ("finding", "shown"),
+    [
+        ("serious_errors", _clean(serious_errors=1)),
+        ("privacy_leaks", _clean(privacy_leaks=2)),
+        ("hidden_links", _clean(hidden_links=3, details={"hidden_links": []})),
+        ("blank_columns", _clean(columns=(_column(True),))),
+    ],
+)
+def test_a_content_result_with_a_finding_counts_exactly_that_finding(finding: str, shown: ContentResult) -> None:
+    results, kept = ResultStore(), TargetExposition()
+    key = target_key(WITH_COLUMNS)
+    results.record(key, HttpResult(success=True, status_code=200, started=1.0))
+    text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    assert findings_of(text, WITH_COLUMNS.code) == {}  # no content check yet: no counter, as no gauge
+    results.record(key, _clean())
+    text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    zero = {"serious_errors": 0, "privacy_leaks": 0, "hidden_links": 0, "blank_columns": 0}
+    assert findings_of(text, WITH_COLUMNS.code) == zero  # there at 0: the agent has the counter
+    results.record(key, shown)
+    results.record(key, _clean())
+    results.record(key, shown)
+    text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    assert findings_of(text, WITH_COLUMNS.code) == {**zero, finding: 2}
+    assert results.finding_counts(key) == tuple(2 if f == finding else 0 for f in m.SITE_FINDINGS)
+    # a failed homepage shows no finding (its gauges are not written either); the count stays
+    results.record(key, ContentResult(success=False, homepage_success=False, reason="connect: refused"))
+    again = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    assert findings_of(again, WITH_COLUMNS.code) == {**zero, finding: 2}
+    assert again == kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)  # unchanged across scrapes
+    assert samples(again) == samples(TargetExposition().render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results))
+    # the other sites were never checked: no counters for them
+    assert findings_of(again, WITHOUT_COLUMNS.code) == findings_of(again, CLOSED.code) == {}
+
+
+def test_a_series_is_written_only_where_its_gauge_can_be() -> None:
+    results = ResultStore()
+    results.record(target_key(WITHOUT_COLUMNS), _clean(columns=(), serious_errors=1))
+    results.record(target_key(CLOSED), ContentResult(success=False, homepage_success=False, reason="refused"))
+    text = TargetExposition().render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    # no configured column: no blank_columns; an open site: no closed_but_online
+    assert findings_of(text, WITHOUT_COLUMNS.code) == {"serious_errors": 1, "privacy_leaks": 0, "hidden_links": 0}
+    assert (m.COLUMN_BLANK, frozenset({"code": WITHOUT_COLUMNS.code}.items())) not in samples(text)
+    # a closed site that does not answer: closed_but_online at 0 (its gauge is 0 too)
+    assert findings_of(text, CLOSED.code) == {
+        "serious_errors": 0,
+        "privacy_leaks": 0,
+        "hidden_links": 0,
+        "closed_but_online": 0,
+    }
+    assert samples(text)[(m.SITE_CLOSED_BUT_ONLINE, frozenset({"code": CLOSED.code}.items()))] == 0
+    # then it answers: 带病运行, counted once per check that saw it
+    online = ContentResult(success=True, homepage_success=True, closed_but_online=True)
+    results.record(target_key(CLOSED), online)
+    results.record(target_key(CLOSED), online)
+    text = TargetExposition().render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    assert findings_of(text, CLOSED.code)["closed_but_online"] == 2
+    assert samples(text)[(m.SITE_CLOSED_BUT_ONLINE, frozenset({"code": CLOSED.code}.items()))] == 1
+
+
+def test_the_not_deregistered_series_are_for_stopped_accounts_only() -> None:
+    results, kept = ResultStore(), TargetExposition()
+    results.listener = kept.changed
+    kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    live = FeedResult(success=True, entries=3, entries_recent=1, last_entry=1.79e9, not_deregistered=True)
+    results.record(target_key(STOPPED), live)
+    results.record(target_key(STOPPED), live)  # the same result again: the count moves, nothing else
+    results.record(target_key(ACTIVE), FeedResult(success=True, entries=3, entries_recent=3, last_entry=1.79e9))
+    text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    gauge, counter = m.ACCOUNT_NOT_DEREGISTERED, f"{m.ACCOUNT_FINDINGS_TOTAL}/not_deregistered"
+    assert account_series(text, STOPPED.id) == {gauge: 1, counter: 2}
+    assert account_series(text, ACTIVE.id) == {}  # neither the gauge nor the counter
+    assert samples(text)[(m.FEED_SUCCESS, frozenset({"account": ACTIVE.id}.items()))] == 1  # but its feed, yes
+    # the feed now fails: the gauge says 0, the counter keeps what the checks saw
+    results.record(target_key(STOPPED), FeedResult(success=False, reason="HTTP 404", last_entry=1.79e9))
+    text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    assert account_series(text, STOPPED.id) == {gauge: 0, counter: 2}
+    assert samples(text) == samples(TargetExposition().render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results))
+    # a reload makes it active again (重新启用): both series go; stopped again: they come back as they were
+    reactivated = tuple(dataclasses.replace(a, status="active") for a in FINDINGS_CFG.accounts)
+    text = kept.render(FINDINGS_CFG.sites, reactivated, results)
+    assert account_series(text, STOPPED.id) == {}
+    text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
+    assert account_series(text, STOPPED.id) == {gauge: 0, counter: 2}
+
+
+def test_a_count_moved_by_an_equal_result_is_rendered_through_a_reload() -> None:
+    """The kept text of a target is reused across a reload when its stamp did not change: the
+    counts are part of it, since an equal result recorded again moves them and nothing else."""
+    results, kept = ResultStore(), TargetExposition()
+    key = target_key(WITH_COLUMNS)
+    shown = _clean(serious_errors=1)
+    results.record(key, shown)
+    assert (
+        findings_of(kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results), WITH_COLUMNS.code)[
+            "serious_errors"
+        ]
+        == 1
+    )
+    results.record(key, shown)  # not scraped before the reload
+    text = kept.render(FINDINGS_CFG.sites[:2], FINDINGS_CFG.accounts, results)  # a reload dropped a site
+    assert findings_of(text, WITH_COLUMNS.code)["serious_errors"] == 2
+
+
+def test_the_counts_are_forgotten_with_their_target() -> None:
+    results = ResultStore()
+    results.record(target_key(WITH_COLUMNS), _clean(hidden_links=1))
+    results.record(target_key(STOPPED), FeedResult(success=True, entries=1, not_deregistered=True))
+    assert results.finding_counts(target_key(STOPPED)) == (1,)
+    results.retain([target_key(STOPPED)])
+    assert results.finding_counts(target_key(WITH_COLUMNS)) is None
+    assert results.finding_counts(target_key(STOPPED)) == (1,)
+    results.record(target_key(WITH_COLUMNS), _clean())  # back after a reload: from 0, as a new series
+    assert results.finding_counts(target_key(WITH_COLUMNS)) == (0, 0, 0, 0, 0)

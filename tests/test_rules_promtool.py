@@ -358,7 +358,7 @@ def accounts() -> Group:
     for acc, age in silence.items():
         g.account(acc, status="stopped" if acc == "old-wechat" else "active")
         g.metric(M.FEED_LAST_ENTRY, const(now - age, now), account=acc)
-        g.metric(M.ACCOUNT_NOT_DEREGISTERED, const(1 if acc == "old-wechat" else 0, now), account=acc)
+    g.metric(M.ACCOUNT_NOT_DEREGISTERED, const(1, now), account="old-wechat")  # stopped accounts only, as the agent
     g.expect(
         "XunchaAccountSilent",
         now,

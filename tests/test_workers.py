@@ -157,11 +157,19 @@ def _results(cfg: Config) -> ResultStore:
                     ),
                     compliance={"icp_shown": True, "site_code_shown": i % 2 == 0},
                     serious_errors=i % 3,
+                    privacy_leaks=int(i % 11 == 1),
+                    hidden_links=2 * (i % 13 == 2),
+                    closed_but_online=s.status == "closed" and ok,
                 ),
             )
     for i, a in enumerate(cfg.accounts):
         if i % 7:
-            store.record(target_key(a), FeedResult(success=i % 2 == 0, last_entry=1.79e9 - i, entries_recent=i % 9))
+            ok = i % 2 == 0
+            feed = FeedResult(
+                success=ok, last_entry=1.79e9 - i, entries_recent=i % 9, not_deregistered=ok and a.status == "stopped"
+            )
+            for _ in range(1 + i % 2):  # the findings counters count every check, an equal result too
+                store.record(target_key(a), feed)
     return store
 
 
@@ -172,7 +180,14 @@ def _columns(i: int) -> tuple[Column, ...]:
 def test_merged_metrics_equal_what_one_process_renders_for_the_same_results() -> None:
     base = _registry(500, 400)
     cfg = dataclasses.replace(
-        base, sites=tuple(dataclasses.replace(s, columns=_columns(i)) for i, s in enumerate(base.sites))
+        base,
+        sites=tuple(
+            dataclasses.replace(s, columns=_columns(i), status="closed" if i % 9 == 4 else "active")
+            for i, s in enumerate(base.sites)
+        ),
+        accounts=tuple(
+            dataclasses.replace(a, status="stopped" if i % 5 == 2 else "active") for i, a in enumerate(base.accounts)
+        ),
     )
     results = _results(cfg)
     one = TargetExposition().render(cfg.sites, cfg.accounts, results).encode()
@@ -188,6 +203,9 @@ def test_merged_metrics_equal_what_one_process_renders_for_the_same_results() ->
                 counters = results.http_counters(target_key(t))
                 if counters is not None:
                     mine._http[target_key(t)] = counters
+                findings = results.finding_counts(target_key(t))
+                if findings is not None:
+                    mine._findings[target_key(t)] = findings
             members = asyncio.run(TargetExposition().deflated(part.sites, part.accounts, mine))
             wire = pack_exposition(members, [])
             per_worker.append(unpack_exposition(wire)[0])
@@ -212,6 +230,10 @@ def test_merged_metrics_equal_what_one_process_renders_for_the_same_results() ->
         parsed = {f.name: sorted(map(str, f.samples)) for f in text_string_to_metric_families(merged.decode())}
         expected = {f.name: sorted(map(str, f.samples)) for f in text_string_to_metric_families(one.decode())}
         assert parsed == expected and sum(map(len, parsed.values())) > 8000
+        # the findings counters are among them, moved for some targets and at 0 for others
+        for name in (m.SITE_FINDINGS_TOTAL, m.ACCOUNT_FINDINGS_TOTAL):
+            values = [line.rsplit(b" ", 1)[1] for line in merged.splitlines() if line.startswith(name.encode() + b"{")]
+            assert b"0" in values and {b"1", b"2"} & set(values), name
 
 
 def _families(text: bytes) -> list[tuple[str, list[str]]]:

@@ -419,3 +419,12 @@ def test_a_coarse_first_pass_finds_the_same_vetoes_on_the_same_days(prom, fleet,
             Prometheus(prom), Period(fleet.first, fleet.last), Options(scan_step=86400, daily_ages=daily_ages)
         )
         assert verdicts(coarse) == verdicts(report)
+
+
+def test_every_gauge_the_report_judges_has_the_agents_findings_counter():
+    # the report reads a gauge sample by sample only where its counter (finding = the measure's key) moved
+    from agent.quarterly import measures as ms
+
+    judged = {m.key for m in ms.site_measures() if m.veto and (m.gauge or m.column_gauge)}
+    assert judged == set(M.SITE_FINDINGS)
+    assert {m.key for m in ms.account_measures() if m.veto and m.gauge} == set(M.ACCOUNT_FINDINGS)

@@ -6,13 +6,16 @@ times the points at which it reads them (and every sample, for a range function 
 few points only, and more finely just where a verdict is in doubt:
 
 - the registry (info series) at the period's end and every 30 days before it;
-- which series exist, at the period's first and last midnight (more only for one that is missing);
+- which series exist, at the period's first and last midnight, first for a tenth of the subjects
+  (more only for one that is missing);
 - ageing measures (homepage, interaction, silence) once a week, then the weeks where the
   last-update time moved at every midnight, then the doubtful days at ``step`` (``_midnight_ages``);
 - availability: the failure counters once a week, then the visit counters of the sites whose
   failures moved at every midnight (``_visits``);
 - stale columns: each column's age read like the other ages, counted per site and day in Python,
-  and only the site-days the counts cannot decide judged again at ``step`` (``_stale_daily``);
+  and only the site-days the counts cannot decide judged again at ``step`` (``_stale_daily``); a
+  category whose line is longer than the period (notice, long-term) weekly only for the columns
+  that could reach it (near it at the start, or new);
 - gauges (errors, leaks, 暗链, 带病运行, 未注销) and blank columns: the findings counters at the
   period's start and end, then ``max_over_time`` of the gauges only for the subjects whose count
   moved (or that have no counter) (``_gauge_worst``); for blank columns, the sites whose columns'
@@ -401,9 +404,9 @@ def _registered(
     """
     points = [t for k in range(period.days // INFO_DAYS + 1) if (t := period.start + k * INFO_DAYS * DAY) < end]
     jobs = [partial(q.instant, selector, end)]
-    jobs += [
-        partial(q.instant, f"{selector} @ {t:.3f} unless on({key}, status) {selector} @ {end:.3f}", end) for t in points
-    ]
+    if points:  # one query, so the end is read once for all of them (each selector written is read)
+        earlier = " or ".join(f"{selector} @ {t:.3f}" for t in points)
+        jobs.append(partial(q.instant, f"({earlier}) unless on({key}, status) {selector} @ {end:.3f}", end))
     return [row for rows in _parallel(jobs, workers) for row in rows]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from agent import metric_names as m
 from agent.config import Account, Site
 from agent.limits import bounded_result
+from agent.state import StateStore
 from probes.results import ContentResult, FeedResult, HttpResult, Result
 
 
@@ -53,6 +54,7 @@ def account_findings(r: FeedResult) -> tuple[bool, ...]:
 # national size), a tuple of its own only once a count moved.
 _NO_SITE_FINDINGS = (0,) * len(m.SITE_FINDINGS)
 _NO_ACCOUNT_FINDINGS = (0,) * len(m.ACCOUNT_FINDINGS)
+FINDINGS_NAMESPACE = "findings"  # agent.state: target → its findings counts (those that moved once)
 
 
 class ResultStore:
@@ -62,6 +64,10 @@ class ResultStore:
         # Target → checks whose result showed each finding (m.SITE_FINDINGS or m.ACCOUNT_FINDINGS
         # order), from its first content or feed result on.  Immutable: replaced when one moves.
         self._findings: dict[str, tuple[int, ...]] = {}
+        # Kept across restarts and moves between worker processes (``keep_findings_in``): a count
+        # that fell back to 0 and climbed to where it was would hide a finding from the report.
+        self._state: StateStore | None = None
+        self._stored: dict[str, tuple[int, ...]] = {}
         # Target → the sequence number of its last change, oldest first: the targets changed
         # since a scrape are a suffix of it (agent.collector.TargetExposition renders only those).
         self._changes: dict[str, int] = {}
@@ -97,10 +103,26 @@ class ResultStore:
             self._count(target_id, account_findings(result), _NO_ACCOUNT_FINDINGS)
         self._changed(target_id)
 
+    def keep_findings_in(self, state: StateStore) -> None:
+        """Start each target's findings counts where ``state`` left them, and store them as they move.
+
+        Only targets that ever showed a finding are stored (a few thousand at national size): they are
+        read in one statement here, and a count is written only when a check shows a finding."""
+        self._state = state
+        self._stored = {}
+        for target_id, counts in state.items(FINDINGS_NAMESPACE):
+            if isinstance(counts, list) and all(isinstance(n, int) and n >= 0 for n in counts):
+                self._stored[target_id] = tuple(counts)
+
     def _count(self, target_id: str, shown: tuple[bool, ...], zero: tuple[int, ...]) -> None:
-        counts = self._findings.get(target_id, zero)
+        counts = self._findings.get(target_id)
+        if counts is None:
+            stored = self._stored.pop(target_id, None)
+            counts = stored if stored is not None and len(stored) == len(zero) else zero
         if any(shown):
             counts = tuple(n + seen for n, seen in zip(counts, shown, strict=True))
+            if self._state is not None:
+                self._state.put(FINDINGS_NAMESPACE, target_id, list(counts))
         self._findings[target_id] = counts
 
     def latest(self, target_id: str) -> dict[str, Result]:

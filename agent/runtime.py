@@ -184,6 +184,8 @@ class Agent:
             self.net = Network(full.dns, full.tls, full.http, policy=policy_of(full.links.allow_networks, listen))
             self.net_settings = settings
         self.links = LinkChecks.of(full.links) if self.links is None else self.links.with_bounds(full.links)
+        if self.state is not None:  # at start and at each reload (a target may come from another worker)
+            self.results.keep_findings_in(self.state)
         # The text of /metrics for this registry now (a reload: only what it changed), so that the
         # results that follow are rendered as they come and the first scrape finds it ready.
         self.exposition.refresh(self.config.sites, self.config.accounts, self.results)

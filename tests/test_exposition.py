@@ -530,3 +530,41 @@ def test_the_counts_are_forgotten_with_their_target() -> None:
     assert results.finding_counts(target_key(STOPPED)) == (1,)
     results.record(target_key(WITH_COLUMNS), _clean())  # back after a reload: from 0, as a new series
     assert results.finding_counts(target_key(WITH_COLUMNS)) == (0, 0, 0, 0, 0)
+
+
+def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_path: Path) -> None:
+    # A count back at 0 after a restart could climb to where it was and hide a finding from the
+    # quarterly report (which compares the counts at the period's two ends): kept in the state database.
+    from agent.state import StateStore
+
+    site, account = target_key(WITH_COLUMNS), target_key(STOPPED)
+    state = StateStore(tmp_path / "xuncha.db")
+    before = ResultStore()
+    before.keep_findings_in(state)
+    before.record(site, _clean(serious_errors=1))
+    before.record(site, _clean(columns=(_column(True),)))
+    before.record(site, _clean(serious_errors=1))
+    online = FeedResult(success=True, entries=3, entries_recent=1, not_deregistered=True)
+    before.record(account, online)
+    state.close()
+
+    state = StateStore(tmp_path / "xuncha.db")  # the agent again, with its state directory
+    after = ResultStore()
+    after.keep_findings_in(state)
+    after.record(site, _clean())  # nothing found now: the counts stay where they were, not 0
+    after.record(account, dataclasses.replace(online, not_deregistered=False))
+    counts = dict(zip(m.SITE_FINDINGS, after.finding_counts(site) or (), strict=True))
+    assert counts == {**dict.fromkeys(m.SITE_FINDINGS, 0), "serious_errors": 2, "blank_columns": 1}
+    assert after.finding_counts(account) == (1,)
+    after.record(site, _clean(serious_errors=1))
+    assert (after.finding_counts(site) or ())[0] == 3
+    # a target that never showed a finding is not stored, and starts at 0
+    clean = target_key(WITHOUT_COLUMNS)
+    after.record(clean, _clean(columns=()))
+    assert after.finding_counts(clean) == (0,) * len(m.SITE_FINDINGS)
+    assert {k for k, _ in state.items("findings")} == {site, account}
+    # without the state (``xuncha report`` or a test), counts start at 0
+    bare = ResultStore()
+    bare.record(site, _clean())
+    assert bare.finding_counts(site) == (0,) * len(m.SITE_FINDINGS)
+    state.close()

@@ -337,11 +337,12 @@ def _finding_candidates(q: Querier, measure: ms.Measure, m: str, start: float, e
     def g(at: float) -> str:
         return f"max by ({key}) (last_over_time({gauge}{grace} @ {at:.3f}))"
 
-    # PromQL evaluates each selector as often as it is written, and each evaluation reads every series
-    # once: the count at either end stands in for a missing one as -1, so one comparison (four reads)
-    # finds the counts that moved, appeared or disappeared.
+    # PromQL reads every series of a selector each time it is written.  Both ends' counts go into one
+    # vector, told apart by a label: a count held by one end only (``count_values`` of 1) moved,
+    # appeared or disappeared (a reset by a restart counts as moved), with each end read once.
+    both = f'label_replace({c(end)}, "at", "end", "", "") or label_replace({c(start)}, "at", "start", "", "")'
     ways = (
-        f"({c(end)} or {c(start)} * 0 - 1) != ({c(start)} or {c(end)} * 0 - 1)",  # seen at a check, or reset
+        f'group by ({key}) (count_values by ({key}) ("value", {both}) == 1)',  # seen at a check
         f"{g(start)} > 0",  # seen before the period: shown until the next check
         # a gauge without a counter at the end: an older agent (one that gained the counter during the
         # period has a count that appeared, one that lost it a count that disappeared)
@@ -443,7 +444,8 @@ def _midnight_ages(
 ) -> dict[str, dict[int, float]]:
     key = "code" if measure.subject == "site" else "account"
     region = m if measure.subject == "site" else ""
-    return _midnight_values(q, measure.expr, measure.line.critical, key, region, period, end, workers)
+    assert measure.last is not None, measure.key  # every ageing measure says what ages
+    return _midnight_values(q, measure.last, measure.line.critical, key, region, period, end, workers)
 
 
 def _column_ident(labels: dict[str, str]) -> str | None:
@@ -456,7 +458,7 @@ COLUMN_SEP = "\x00"
 
 def _midnight_values(
     q: Querier,
-    age: Callable[[str], str],
+    last: Callable[[str], str],
     line: float,
     key: str,
     region: str,
@@ -482,21 +484,24 @@ def _midnight_values(
     times = _midnight_times(period, end)
     n = len(times) - 1
     ident_of = ident_of or (lambda labels: labels.get(key))
+    age = ms.aged(last)
     span = times[n] - times[0]
     if raw is not None and line - span > WEEK_DAYS * DAY:
         selector, by = raw
 
-        def at(t: float) -> str:  # within the hour before ``t`` (``end`` need not fall on a scrape)
+        def seen(t: float) -> str:  # within the hour before ``t`` (``end`` need not fall on a scrape)
             return f"group by ({by}) (last_over_time({selector}[{FINDINGS_GRACE}s] @ {t:.3f}))"
 
-        new = f"{at(times[n])} unless on({by}) {at(times[0])}"
+        new = f"{seen(times[n])} unless on({by}) {seen(times[0])}"
         reach = f"(({age(region)}) >= {ms._num(line - span)}) or on({by}) ({new})"
         owners = sorted({labels[key] for labels, _ in q.instant(reach, times[0]) if key in labels})
         if not owners:
             return {}
         if len(owners) <= FULL_READ_ABOVE:
             parts = [
-                _midnight_values(q, age, line, key, _with(region, key, chunk), period, end, workers, ident_of, raw=None)
+                _midnight_values(
+                    q, last, line, key, _with(region, key, chunk), period, end, workers, ident_of, raw=None
+                )
                 for chunk in _chunks(owners)
             ]
             return {ident: at for part in parts for ident, at in part.items()}
@@ -521,12 +526,14 @@ def _midnight_values(
     every = max(1, min(WEEK_DAYS, int(line // DAY) // 2))
     week = sorted({*range(0, n, every), n})
     # One instant query per week: a range query over the period would read every sample of every series.
+    # ``age >= b`` at ``t`` is asked as ``last <= t - b``, the age being ``t`` less the answer.
     coarse: dict[str, dict[int, float]] = defaultdict(dict)
-    wide = near(region, every * DAY)
-    for k, rows in zip(week, _parallel([partial(q.instant, wide, times[k]) for k in week], workers), strict=True):
+    width = every * DAY
+    weekly = [partial(q.instant, f"{last(region)} <= {times[k] - (line - width):.3f}", times[k]) for k in week]
+    for k, rows in zip(week, _parallel(weekly, workers), strict=True):
         for labels, v in rows:
             if (ident := ident_of(labels)) is not None:
-                coarse[ident][k] = v
+                coarse[ident][k] = times[k] - v
     ages: dict[str, dict[int, float]] = defaultdict(dict)
     again: dict[int, list[str]] = defaultdict(list)  # week (its first day) -> idents to read every midnight
     for ident, at in coarse.items():
@@ -640,7 +647,7 @@ def _column_ages(
         partial(
             _midnight_values,
             q,
-            ms.column_age(c),
+            ms.column_last(c),
             t.stale_age[c],
             "code",
             m,

@@ -43,6 +43,9 @@ class Measure:
     # only the sites that bound reaches are judged again (engine).
     stale: tuple[str, ...] = ()
     column_gauge: str | None = None
+    # Ages (``unit`` "days"): the last-update time, ``expr`` being ``time() - last``.  At an instant
+    # ``t``, ``age >= b`` is ``last <= t - b``, which spares Prometheus a subtraction over every series.
+    last: Callable[[str], str] | None = None
 
     @property
     def veto(self) -> bool:
@@ -67,9 +70,14 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+def aged(last: Callable[[str], str]) -> Callable[[str], str]:
+    """The age of a last-update time: ``time()`` less it."""
+    return lambda m: f"time() - {last(m)}"
+
+
 def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
-    def age(metric: str, extra: str = "") -> Callable[[str], str]:
-        return lambda m: f"time() - max by (code) ({sel(metric, m, *[e for e in [extra] if e])})"
+    def newest(metric: str) -> Callable[[str], str]:
+        return lambda m: f"max by (code) ({sel(metric, m)})"
 
     def stale(categories: tuple[str, ...]) -> Callable[[str], str]:
         def expr(m: str) -> str:
@@ -78,9 +86,9 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
 
         return expr
 
-    def interaction(m: str) -> str:
+    def answered(m: str) -> str:  # the interaction column answered longest ago, per site
         last = sel(M.COLUMN_LAST_UPDATE, m, 'category="interaction"')
-        return f"time() - min by (code) (max by (code, column) ({last}))"
+        return f"min by (code) (max by (code, column) ({last}))"
 
     def gauge(metric: str) -> Callable[[str], str]:
         return lambda m: f"max by (code) ({sel(metric, m)})"
@@ -88,7 +96,15 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
     any_hit = Line(warning=1, critical=1)
     news_notice = tuple(c for c in t.stale_veto_categories if c in t.stale_age)
     return [
-        Measure("homepage_age", HOMEPAGE, "site", t.homepage_age, "days", age(M.HOMEPAGE_LAST_UPDATE)),
+        Measure(
+            "homepage_age",
+            HOMEPAGE,
+            "site",
+            t.homepage_age,
+            "days",
+            aged(newest(M.HOMEPAGE_LAST_UPDATE)),
+            last=newest(M.HOMEPAGE_LAST_UPDATE),
+        ),
         Measure(
             "stale_news_notice_columns",
             COLUMNS,
@@ -116,7 +132,7 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             lambda m: f"sum by (code) (max by (code, column, category) ({sel(M.COLUMN_BLANK, m)}))",
             column_gauge=M.COLUMN_BLANK,
         ),
-        Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", interaction),
+        Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", aged(answered), last=answered),
         Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS), gauge=M.SERIOUS_ERRORS),
         Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS), gauge=M.PRIVACY_LEAKS),
         Measure("hidden_links", SERIOUS, "site", any_hit, "count", gauge(M.HIDDEN_LINKS), gauge=M.HIDDEN_LINKS),
@@ -143,6 +159,9 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
 
 
 def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
+    def posted(m: str) -> str:
+        return f"max by (account) ({sel(M.FEED_LAST_ENTRY, m)})"
+
     return [
         Measure(
             "silence",
@@ -150,7 +169,8 @@ def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             "account",
             t.account_silence,
             "days",
-            lambda m: f"time() - max by (account) ({sel(M.FEED_LAST_ENTRY, m)})",
+            aged(posted),
+            last=posted,
         ),
         Measure(
             "not_deregistered",
@@ -170,11 +190,16 @@ def availability(t: Thresholds = THRESHOLDS) -> Measure:
     return Measure("unreachable_ratio", AVAILABILITY, "site", t.unreachable_ratio, "ratio", lambda m: "")
 
 
+def column_last(category: str) -> Callable[[str], str]:
+    """Each column's newest item in ``category``."""
+    return lambda m: (
+        f"max by (code, column, category) ({sel(M.COLUMN_LAST_UPDATE, m, f'category={chr(34)}{category}{chr(34)}')})"
+    )
+
+
 def column_age(category: str) -> Callable[[str], str]:
     """Each column's age (``time()`` less its newest item) in ``category``: what ``stale`` counts against its line."""
-    return lambda m: (
-        f"time() - max by (code, column, category) ({sel(M.COLUMN_LAST_UPDATE, m, f'category={chr(34)}{category}{chr(34)}')})"
-    )
+    return aged(column_last(category))
 
 
 def region_matchers(prefix: str | None) -> str:

@@ -214,12 +214,22 @@ class Synthetic(Prometheus):
                     for i in idents
                 ]
                 return self._vector(key, idents, worst, at)
+            if " <= " in q:  # weekly: the last-update times at or before a time (the age at or above a line)
+                before = float(q.rsplit("<=", 1)[1])
+                idents = [i for i in model if (only is None or i in only) and model[i](at) <= before]
+                return self._vector(key, idents, [model[i](at) for i in idents], at)
             line = float(q.rsplit(">=", 1)[1])
             idents = [i for i in model if (only is None or i in only) and at - model[i](at) >= line]
             return self._vector(key, idents, [at - model[i](at) for i in idents], at)
         account = "by (account)" in q
         idents, key = (self.accounts, "account") if account else (self.codes, "code")
         share = 0.06 if account else 0.02  # per measure: about 17 % of sites fail one of nine
+        if "count_values" in q:  # whose findings counter moved: the gauge's offenders and as many again
+            chosen = [i for i in idents if rng.random() < 2 * share]
+            return self._vector(key, chosen, [1.0] * len(chosen), at)
+        if only is not None and "max_over_time(" in q and not q.startswith("max_over_time(("):
+            chosen = [i for i in sorted(only) if rng.random() < 0.5]  # a gauge's candidates: half offend
+            return self._vector(key, chosen, [20.0 for _ in chosen], at)
         if "timestamp(" in q:  # first, last crossing of the offenders named in the query
             chosen = sorted(only or ())
             return self._vector(key, chosen, [at - rng.random() * 80 * DAY for _ in chosen], at)

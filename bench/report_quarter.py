@@ -677,7 +677,7 @@ def main() -> None:
     p.add_argument(
         "--findings",
         action="store_true",
-        help="--real: the gauges and findings counters as the agent keeps them since 0.2, with some findings",
+        help="--real: the gauges and findings counters as the agent keeps them now, with some findings",
     )
     p.add_argument("--promtools", type=int, default=2, help="--real: promtool processes side by side")
     p.add_argument(

@@ -308,13 +308,14 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
 
 # --- gauges (errors, leaks, 暗链, 带病运行, 未注销, blank columns) through the findings counters -----
 #
-# A finding may last an hour between two 5-minute samples' worth of checks, so its gauge's worst over
-# the period is every sample's largest (``max_over_time``), which reads a quarter of samples per
-# series.  The agent also counts the checks that saw each finding (``xuncha_*_findings_total``): a
-# subject whose count did not move from the period's start to its end, and whose gauge was 0 at the
-# start (a finding seen before the period lasts until the next check), had the finding at no check of
-# the period.  Only the others are read sample by sample.  A subject with a gauge but no counter (data
-# from an agent before 0.2) is read too, so an older quarter is judged as before, at the old cost.
+# A finding may last only hours, so a gauge's worst over the period is the largest of all its
+# samples (``max_over_time``, a quarter of 5-minute samples per series).  The agent also counts the
+# checks that saw each finding (``xuncha_*_findings_total``, kept across restarts): a subject whose
+# count did not move from the period's start to its end, and whose gauge was 0 at the start (a
+# finding seen before the period lasts until the next check), had the finding at no check of the
+# period.  Only the others are read sample by sample.  A subject with a gauge but no counter (data
+# from an agent older than the counters) is read too: an older quarter is judged as before, at the
+# old cost.
 
 
 FINDINGS_GRACE = 3600  # seconds before an instant within which a series' last sample is taken

@@ -94,17 +94,10 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
         return lambda m: f"max by (code) ({sel(metric, m)})"
 
     any_hit = Line(warning=1, critical=1)
+    homepage = newest(M.HOMEPAGE_LAST_UPDATE)
     news_notice = tuple(c for c in t.stale_veto_categories if c in t.stale_age)
     return [
-        Measure(
-            "homepage_age",
-            HOMEPAGE,
-            "site",
-            t.homepage_age,
-            "days",
-            aged(newest(M.HOMEPAGE_LAST_UPDATE)),
-            last=newest(M.HOMEPAGE_LAST_UPDATE),
-        ),
+        Measure("homepage_age", HOMEPAGE, "site", t.homepage_age, "days", aged(homepage), last=homepage),
         Measure(
             "stale_news_notice_columns",
             COLUMNS,

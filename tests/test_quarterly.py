@@ -19,7 +19,7 @@ import pytest
 from agent.quarterly.assemble import problem
 
 sys.path.insert(0, str(Path(__file__).parent))
-from quarterly.fleet import DAYS, LEAD, Fleet, build_fleet, prometheus  # noqa: E402
+from quarterly.fleet import DAY, DAYS, LEAD, Fleet, build_fleet, prometheus  # noqa: E402
 
 from agent import metric_names as M  # noqa: E402
 from agent.quarterly import Report, build  # noqa: E402
@@ -201,10 +201,37 @@ def test_hidden_links_gone_three_days_before_the_period_are_no_veto(report):
 @dataclass
 class Recording(Prometheus):
     queries: list[str] = field(default_factory=list)
+    ranges: list[tuple[str, float, float]] = field(default_factory=list)
 
     def instant(self, query: str, at: float) -> list[tuple[dict[str, str], float]]:
         self.queries.append(query)
         return super().instant(query, at)
+
+    def range(
+        self, query: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        self.ranges.append((query, start, end))
+        return super().range(query, start, end, step)
+
+
+def test_visits_are_read_every_midnight_only_around_the_weeks_whose_failures_moved(prom, fleet, report):
+    q = Recording(prom)
+    assert verdicts(build(q, Period(fleet.first, fleet.last))) == verdicts(report)
+
+    def read(code: str) -> list[tuple[float, float]]:
+        return [
+            (start, end)
+            for query, start, end in q.ranges
+            if query.startswith(f"sum by (code) ({M.HTTP_FAILURES_TOTAL}{{") and code in query
+        ]
+
+    # 4405070002 failed on days 10-12 only: the week that holds them and a window either side
+    (span,) = read("4405070002")
+    assert span[0] <= fleet.at(3) and span[1] >= fleet.at(19)  # days 4-19: the windows of days 11-17
+    assert span[1] - span[0] <= 28 * DAY
+    # 4405070011 fails every day: the whole period and the window before it
+    assert read("4405070011") == [(fleet.at(-6), fleet.at(DAYS))]
+    assert not read("4405070001")  # never failed
 
 
 def test_gauges_are_read_sample_by_sample_only_for_the_subjects_whose_findings_counters_do_not_clear_them(

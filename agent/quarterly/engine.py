@@ -414,6 +414,7 @@ def _registered(
 
 INFO_DAYS = 45  # how often within the period the registry is read (see _registered)
 OFFENDERS_PER_QUERY = 500  # identities in one regex matcher (the query goes in a POST body)
+FULL_VISITS_SHARE = 0.6  # a site whose failures moved in this share of the days is read over the whole period
 LOOKBACK = 300  # Prometheus' lookback delta (its default, 5 minutes): how far an instant looks for a sample
 
 
@@ -821,42 +822,66 @@ def _visits(
 ) -> tuple[dict[str, dict[date, float]], dict[str, dict[date, float]]]:
     """Per site with failed visits, its visits and failed visits each Beijing day (the window's days before too).
 
-    The failure counters are read once a week to find the sites whose count moved at all; only
-    theirs are read at every midnight.  A day's increase is the difference of two midnights' values,
-    or the later value when the counter was reset (the agent restarted) that day; a day whose first
+    The failure counters are read once a week to find the sites whose count moved; only theirs are
+    read at every midnight, and only around the weeks where it moved: those days, and a window's days
+    on either side (a day with a failed visit in its window needs the visits of its whole window; the
+    other days have no failure in theirs, a ratio of 0).  A site whose count moved in most weeks is
+    read over the whole period.  A day's increase is the difference of two midnights' values, or the
+    later value when the counter was reset (the agent restarted) that day; a day whose first
     midnight has no value is left out.
     """
     window_days = max(1, round(t.unreachable_window / DAY))
     p0 = midnight(period.first - timedelta(days=window_days - 1))
     points = [p0 + k * DAY for k in range(period.days + window_days) if p0 + k * DAY <= end]
+    last_point = len(points) - 1
 
-    def values(expr: str, step: float) -> dict[str, list[tuple[float, float]]]:
-        last = points[0] + ((points[-1] - points[0]) // step) * step
-        out = {labels.get("code", ""): pts for labels, pts in q.range(expr, points[0], last, step)}
-        if last < points[-1]:
-            for labels, v in q.instant(expr, points[-1]):
-                out.setdefault(labels.get("code", ""), []).append((points[-1], v))
+    def values(expr: str, lo: int, hi: int) -> dict[str, list[tuple[float, float]]]:
+        """``expr`` at ``points[lo..hi]`` (midnights a day apart, but for an ``end`` off the grid) by code."""
+        last = points[lo] + ((points[hi] - points[lo]) // DAY) * DAY
+        out = {labels.get("code", ""): pts for labels, pts in q.range(expr, points[lo], last, DAY)}
+        if last < points[hi]:
+            for labels, v in q.instant(expr, points[hi]):
+                out.setdefault(labels.get("code", ""), []).append((points[hi], v))
         return out
 
     # The sites whose failure count moved (or appeared above 0) from one week to the next; one
     # instant query a week, as a range query over the period would read every sample.
-    weeks = [*points[::WEEK_DAYS], *points[-1:]] if (len(points) - 1) % WEEK_DAYS else points[::WEEK_DAYS]
+    marks = [*range(0, last_point, WEEK_DAYS), last_point]  # the weeks' first points, and the last
 
     def fails(at: float) -> str:
         return f"sum by (code) ({ms.sel(M.HTTP_FAILURES_TOTAL, m)} @ {at:.3f})"
 
     moved = [
-        partial(q.instant, f"{fails(b)} != {fails(a)} or ({fails(b)} > 0 unless on(code) {fails(a)})", b)
-        for a, b in zip(weeks, weeks[1:], strict=False)
+        partial(
+            q.instant,
+            f"{fails(points[b])} != {fails(points[a])} or ({fails(points[b])} > 0 unless on(code) {fails(points[a])})",
+            points[b],
+        )
+        for a, b in zip(marks, marks[1:], strict=False)
     ]
-    failing = sorted({labels.get("code", "") for rows in _parallel(moved, workers) for labels, _ in rows})
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)  # code -> the points to read, from..to
+    for (a, b), rows in zip(zip(marks, marks[1:], strict=False), _parallel(moved, workers), strict=True):
+        span = (max(0, a - (window_days - 1)), min(last_point, b + window_days - 1))
+        for labels, _ in rows:
+            spans[labels.get("code", "")].append(span)
+    groups: dict[tuple[int, int], list[str]] = defaultdict(list)  # points from..to -> the codes read so
+    for code, found in sorted(spans.items()):
+        merged: list[tuple[int, int]] = []
+        for lo, hi in sorted(found):
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        if sum(hi - lo for lo, hi in merged) >= FULL_VISITS_SHARE * last_point:
+            merged = [(0, last_point)]
+        for span in merged:
+            groups[span].append(code)
     jobs = []
     for counter in (M.HTTP_CHECKS_TOTAL, M.HTTP_FAILURES_TOTAL):
-        for i in range(0, len(failing), OFFENDERS_PER_QUERY):
-            chunk = f'code=~"{"|".join(failing[i : i + OFFENDERS_PER_QUERY])}"'
-            jobs.append(
-                partial(values, f"sum by (code) ({ms.sel(counter, ','.join(x for x in (m, chunk) if x))})", DAY)
-            )
+        for (lo, hi), codes in sorted(groups.items()):
+            for chunk in _chunks(codes):
+                expr = f"sum by (code) ({ms.sel(counter, _with(m, 'code', chunk))})"
+                jobs.append(partial(values, expr, lo, hi))
     results = _parallel(jobs, workers)
     half = len(results) // 2
     days: dict[float, date] = {}  # every series has the same timestamps: convert each once

@@ -11,7 +11,7 @@ few points only, and more finely just where a verdict is in doubt:
 - ageing measures (homepage, interaction, silence) once a week, then the weeks where the
   last-update time moved at every midnight, then the doubtful days at ``step`` (``_midnight_ages``);
 - availability: the failure counters once a week, then the visit counters of the sites whose
-  failures moved at every midnight (``_visits``);
+  failures moved at every midnight around the weeks where they moved (``_visits``);
 - stale columns: each column's age read like the other ages, counted per site and day in Python,
   and only the site-days the counts cannot decide judged again at ``step`` (``_stale_daily``); a
   category whose line is longer than the period (notice, long-term) weekly only for the columns

@@ -112,6 +112,9 @@ def test_docx_has_a_title_the_summary_tables_with_header_rows_and_page_numbers(p
     assert ["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"] in headers
     annex = document.tables[headers.index(["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"])]
     assert "4405070002" in [r.cells[4].text for r in annex.rows]
+    numbers = [r.cells[0].text for r in annex.rows[1:]]  # every unqualified site, numbered, in its row
+    assert numbers == [str(i) for i in range(1, 11)]
+    assert all(len(r.cells) == 5 and all(c.text for c in r.cells) for r in annex.rows)
     assert annex.rows[0]._tr.trPr.xml.count("tblHeader") == 1  # the header repeats on every page
     assert "PAGE" in document.sections[0].footer.paragraphs[0]._p.xml
 

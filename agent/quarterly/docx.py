@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from copy import deepcopy
 from typing import Any
 
 from docx import Document
@@ -35,23 +36,38 @@ def to_docx(report: dict[str, Any]) -> bytes:
         if len(rows) < 2:
             doc.add_paragraph("无。")
             continue
-        table = doc.add_table(rows=len(rows), cols=len(rows[0]))
+        table = doc.add_table(rows=2, cols=len(rows[0]))
         table.style = "Table Grid"
-        # ``table._cells`` once: ``row.cells`` rebuilds the whole grid each time (quadratic for long annexes).
-        cells, width = table._cells, len(rows[0])
-        for r, row in enumerate(rows):
-            for c, text in enumerate(row):
-                cell = cells[r * width + c]
-                cell.text = text
-                if r == 0:
-                    for run in cell.paragraphs[0].runs:
-                        run.bold = True
+        for cell, text in zip(table.rows[0].cells, rows[0], strict=True):
+            cell.text = text
+            for run in cell.paragraphs[0].runs:
+                run.bold = True
         _repeat_header(table.rows[0])
+        _body_rows(table, rows[1:])
     doc.add_paragraph(A.note_text(report))
     _page_numbers(doc)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _body_rows(table: Any, rows: list[list[str]]) -> None:
+    """The table's body: a row made once by python-docx (a run in each cell), copied for each row.
+
+    Copying the XML of a row is about ten times faster than python-docx's cells, which matters
+    for an annex of thousands of accounts."""
+    template = table.rows[1]
+    for cell in template.cells:
+        cell.text = "-"
+    tr = template._tr
+    tbl = tr.getparent()
+    tbl.remove(tr)
+    for row in rows:
+        copy = deepcopy(tr)
+        for t, text in zip(copy.iter(qn("w:t")), row, strict=True):
+            t.text = text
+            t.set(qn("xml:space"), "preserve")
+        tbl.append(copy)
 
 
 def _repeat_header(row: Any) -> None:

@@ -5,7 +5,7 @@ times the points at which it reads them (and every sample, for a range function 
 ``increase`` or ``last_over_time`` over the period).  So every site and account is read at a
 few points only, and more finely just where a verdict is in doubt:
 
-- the registry (info series) at the period's end and every 30 days before it;
+- the registry (info series) at the period's end, and at its start and every 45 days after;
 - which series exist, at the period's first and last midnight, first for a tenth of the subjects
   (more only for one that is missing);
 - ageing measures (homepage, interaction, silence) once a week, then the weeks where the
@@ -113,9 +113,9 @@ def coverage(q: Querier, period: Period, end: float) -> dict[str, tuple[str, str
     """First and last Beijing day with data, per watched series; None when absent for the whole period.
 
     Asked at the period's first and last midnight (a tenth of the series, or all of a name not found
-    among them); a series missing at
-    either end is looked for once a week, then the day it starts or stops is found by halving.
-    A series that stops and starts again for less than a week is taken as present all along.
+    among them); a series missing at either end is looked for once a week, then the day it starts or
+    stops is found by halving.  A series that stops and starts again for less than a week is taken
+    as present all along.
     """
     points = [period.start + k * DAY for k in range(period.days + 1) if period.start + k * DAY <= end]
 
@@ -377,11 +377,7 @@ def _gauge_worst(
 
     if len(candidates) > FULL_READ_ABOVE:  # a regex of thousands costs more than reading everyone
         return q.instant(worst(matchers), end)
-    chunks = [candidates[i : i + OFFENDERS_PER_QUERY] for i in range(0, len(candidates), OFFENDERS_PER_QUERY)]
-    jobs = [
-        partial(q.instant, worst(",".join(x for x in (matchers, f'{key}=~"{"|".join(chunk)}"') if x)), end)
-        for chunk in chunks
-    ]
+    jobs = [partial(q.instant, worst(_with(matchers, key, chunk)), end) for chunk in _chunks(candidates)]
     return [row for rows in _parallel(jobs, workers) for row in rows]
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -556,6 +556,15 @@ def _midnight_values(
     return {ident: {k: v for k, v in at.items() if v >= line - DAY} for ident, at in ages.items()}
 
 
+def _doubtful(bounds: Mapping[int, tuple[float, float]], line: float, best: float) -> list[int]:
+    """The days to judge again at ``step``, from each day's (lowest, highest) possible worst and the
+    best worst known exactly: where the line may lie within the day, and the one day that could hold
+    more than ``best`` by the most.  (Another day that could hold more than that day turns out to is
+    not read again: the worst may then be short by less than a day, never the days of the veto.)"""
+    top = max(((high, i) for i, (low, high) in bounds.items() if low >= line and high > best), default=None)
+    return [i for i, (low, _) in bounds.items() if low < line or (top is not None and i == top[1])]
+
+
 def _ages_daily(
     q: Querier,
     measure: ms.Measure,
@@ -588,14 +597,8 @@ def _ages_daily(
                 bounds[i] = (low, high)
                 if low >= line:
                     days[ident][i] = low
-        best = max(days[ident].values(), default=-math.inf)
-        # The line may lie within these days; the worst may, within the day that could hold the most.
-        # (Another day that could hold more than that day turns out to is not read again: the worst
-        # may then be short by less than a day, never the days of the veto.)
-        top = max(((high, i) for i, (low, high) in bounds.items() if low >= line and high > best), default=None)
-        for i, (low, _) in bounds.items():
-            if low < line or (top is not None and i == top[1]):
-                doubtful[i].append(ident)
+        for i in _doubtful(bounds, line, max(days[ident].values(), default=-math.inf)):
+            doubtful[i].append(ident)
     key = "code" if measure.subject == "site" else "account"
     jobs, which = [], []
     for i, idents in sorted(doubtful.items()):
@@ -704,11 +707,8 @@ def _stale_daily(
                 bounds[i] = (low, high)
                 if low >= critical:
                     days[code][i] = low
-        best = max(days[code].values(), default=-math.inf)
-        top = max(((high, i) for i, (low, high) in bounds.items() if low >= critical and high > best), default=None)
-        for i, (low, _) in bounds.items():
-            if low < critical or (top is not None and i == top[1]):
-                doubtful[i].append(code)
+        for i in _doubtful(bounds, critical, max(days[code].values(), default=-math.inf)):
+            doubtful[i].append(code)
     jobs, which = [], []
     for i, codes in sorted(doubtful.items()):
         span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"

@@ -280,10 +280,8 @@ def _judge_period(q: Querier, period: Period, end: float, opts: Options, *, full
             if rejudge:  # candidates of the coarse pass: their worst again, at the fine step
                 by_measure[measure.key]["worst"] = {}
             key = "code" if measure.subject == "site" else "account"
-            for i in range(0, len(offenders), OFFENDERS_PER_QUERY):
-                chunk = f'{key}=~"{"|".join(offenders[i : i + OFFENDERS_PER_QUERY])}"'
-                matchers = ",".join(x for x in ((m if measure.subject == "site" else ""), chunk) if x)
-                expr = measure.expr(matchers)
+            for chunk in _chunks(offenders):
+                expr = measure.expr(_with(m if measure.subject == "site" else "", key, chunk))
                 critical = ms._num(measure.line.critical)
                 crossed = f"({expr}) >= {critical}"
                 if rejudge:
@@ -546,9 +544,8 @@ def _midnight_values(
     for j0, idents in sorted(again.items()):
         j1 = week[week.index(j0) + 1]
         owners = sorted({ident.split(COLUMN_SEP)[0] for ident in idents})  # a column's site
-        for k in range(0, len(owners), OFFENDERS_PER_QUERY):
-            chunk = f'{key}=~"{"|".join(owners[k : k + OFFENDERS_PER_QUERY])}"'
-            expr = near(",".join(x for x in (region, chunk) if x), DAY)
+        for chunk in _chunks(owners):
+            expr = near(_with(region, key, chunk), DAY)
             jobs.append(partial(read, expr, list(range(j0, j1 + 1)), DAY))
     for found in _parallel(jobs, workers):
         for ident, at in found.items():
@@ -563,6 +560,41 @@ def _doubtful(bounds: Mapping[int, tuple[float, float]], line: float, best: floa
     not read again: the worst may then be short by less than a day, never the days of the veto.)"""
     top = max(((high, i) for i, (low, high) in bounds.items() if low >= line and high > best), default=None)
     return [i for i, (low, _) in bounds.items() if low < line or (top is not None and i == top[1])]
+
+
+def _judge_again(
+    q: Querier,
+    measure: ms.Measure,
+    m: str,
+    doubtful: dict[int, list[str]],
+    days: dict[str, dict[int, float]],
+    known: set[str],
+    line: float,
+    times: list[float],
+    opts: Options,
+) -> dict[str, dict[str, float]]:
+    """Judge the ``doubtful`` days (day -> idents) of ``measure`` again at ``step``, into ``days`` (ident ->
+    day -> the day's worst, where at or above ``line``); then each ident's worst, first and last veto day."""
+    key = "code" if measure.subject == "site" else "account"
+    region = m if measure.subject == "site" else ""
+    jobs, which = [], []
+    for i, idents in sorted(doubtful.items()):
+        span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"
+        for chunk in _chunks(sorted(idents)):
+            expr = measure.expr(_with(region, key, chunk))
+            jobs.append(partial(q.instant, f"max_over_time(({expr}){span})", times[i + 1]))
+            which.append(i)
+    for i, rows in zip(which, _parallel(jobs, opts.workers), strict=True):
+        for labels, v in rows:
+            if labels.get(key) in known and v >= line:
+                days[labels[key]][i] = max(v, days[labels[key]].get(i, v))
+    out: dict[str, dict[str, float]] = {"worst": {}, "first": {}, "last": {}}
+    for ident, worst_of_day in days.items():
+        if worst_of_day:
+            out["worst"][ident] = max(worst_of_day.values())
+            out["first"][ident] = times[min(worst_of_day)] + 1  # a time in that Beijing day
+            out["last"][ident] = times[max(worst_of_day)] + 1
+    return out
 
 
 def _ages_daily(
@@ -599,26 +631,7 @@ def _ages_daily(
                     days[ident][i] = low
         for i in _doubtful(bounds, line, max(days[ident].values(), default=-math.inf)):
             doubtful[i].append(ident)
-    key = "code" if measure.subject == "site" else "account"
-    jobs, which = [], []
-    for i, idents in sorted(doubtful.items()):
-        span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"
-        for k in range(0, len(idents), OFFENDERS_PER_QUERY):
-            chunk = f'{key}=~"{"|".join(sorted(idents[k : k + OFFENDERS_PER_QUERY]))}"'
-            expr = measure.expr(",".join(x for x in (m if measure.subject == "site" else "", chunk) if x))
-            jobs.append(partial(q.instant, f"max_over_time(({expr}){span})", times[i + 1]))
-            which.append(i)
-    for i, rows in zip(which, _parallel(jobs, opts.workers), strict=True):
-        for labels, v in rows:
-            if labels.get(key) in ages and v >= line:
-                days[labels[key]][i] = max(v, days[labels[key]].get(i, v))
-    out: dict[str, dict[str, float]] = {"worst": {}, "first": {}, "last": {}}
-    for ident, worst_of_day in days.items():
-        if worst_of_day:
-            out["worst"][ident] = max(worst_of_day.values())
-            out["first"][ident] = times[min(worst_of_day)] + 1  # a time in that Beijing day
-            out["last"][ident] = times[max(worst_of_day)] + 1
-    return out
+    return _judge_again(q, measure, m, doubtful, days, set(ages), line, times, opts)
 
 
 # --- stale columns: counted per site from each column's midnight ages -------------------------------
@@ -709,25 +722,7 @@ def _stale_daily(
                     days[code][i] = low
         for i in _doubtful(bounds, critical, max(days[code].values(), default=-math.inf)):
             doubtful[i].append(code)
-    jobs, which = [], []
-    for i, codes in sorted(doubtful.items()):
-        span = f"[{int(times[i + 1] - times[i])}s:{int(opts.step)}s]"
-        for k in range(0, len(codes), OFFENDERS_PER_QUERY):
-            chunk = f'code=~"{"|".join(sorted(codes[k : k + OFFENDERS_PER_QUERY]))}"'
-            expr = measure.expr(",".join(x for x in (m, chunk) if x))
-            jobs.append(partial(q.instant, f"max_over_time(({expr}){span})", times[i + 1]))
-            which.append(i)
-    for i, rows in zip(which, _parallel(jobs, opts.workers), strict=True):
-        for labels, v in rows:
-            if labels.get("code") in by_site and v >= critical:
-                days[labels["code"]][i] = max(v, days[labels["code"]].get(i, v))
-    out: dict[str, dict[str, float]] = {"worst": {}, "first": {}, "last": {}}
-    for code, worst_of_day in days.items():
-        if worst_of_day:
-            out["worst"][code] = max(worst_of_day.values())
-            out["first"][code] = times[min(worst_of_day)] + 1  # a time in that Beijing day
-            out["last"][code] = times[max(worst_of_day)] + 1
-    return out
+    return _judge_again(q, measure, m, doubtful, days, set(by_site), critical, times, opts)
 
 
 def _in_region(label: str, prefix: str) -> bool:

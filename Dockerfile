@@ -27,7 +27,7 @@ LABEL org.opencontainers.image.title="xuncha" \
       org.opencontainers.image.documentation="https://github.com/xuncha/xuncha#readme" \
       org.opencontainers.image.base.name="docker.io/library/python:3.11-slim-bookworm"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-# glibc malloc: fewer arenas, large blocks returned to the system (agent/workers.py MALLOC_ENV)
+# glibc malloc: fewer arenas, large blocks returned to the system (agent/workers/supervisor.py MALLOC_ENV)
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 RUN useradd --system --uid 10001 --no-create-home --home-dir /var/lib/xuncha xuncha \
  && mkdir -p /etc/xuncha /var/lib/xuncha && chown xuncha /var/lib/xuncha

@@ -14,16 +14,17 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from agent import __version__, quarterly, shard
-from agent import config as config_mod
-from agent.config import Account, Config, ConfigError, Site
+from agent import __version__, quarterly
 from agent.kinds import KINDS, SITE_KINDS
+from agent.registry import config as config_mod
+from agent.registry.config import Account, Config, ConfigError, Site
+from agent.workers import shard
 
 DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """``--shard``: ``i/n``, or ``auto/n`` with i from the host name (see agent.shard)."""
+    """``--shard``: ``i/n``, or ``auto/n`` with i from the host name (see agent.workers.shard)."""
     host = os.environ.get("HOSTNAME", "") or os.uname().nodename
     try:
         return shard.parse_shard(text, host)
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from agent import webconfig
+    from agent.http import webconfig
 
     try:
         cfg = config_mod.load(args.config)
@@ -198,7 +199,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_init_web_config(args: argparse.Namespace) -> int:
-    from agent.webconfig import init_files
+    from agent.http.webconfig import init_files
 
     web, password, created = init_files(args.out, args.user)
     print(f"{'wrote' if created else 'kept'} {web} and {password}")
@@ -228,9 +229,9 @@ def _workers_flag(v: str) -> int | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.runtime import Agent
-    from agent.web import raise_nofile_limit
-    from agent.workers import Supervisor, WorkerFailed, load_split
+    from agent.http.web import raise_nofile_limit
+    from agent.run.runtime import Agent
+    from agent.workers.supervisor import Supervisor, WorkerFailed, load_split
 
     raise_nofile_limit()
     try:
@@ -292,7 +293,15 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     if args.prometheus:
-        return quarterly.main(args)
+        try:
+            settings = _report_settings(args)
+        except config_mod.ConfigError as e:
+            print("xuncha report: " + "\n".join(str(i) for i in e.issues), file=sys.stderr)
+            return 2
+        except OSError as e:
+            print(f"xuncha report: {e}", file=sys.stderr)
+            return 2
+        return quarterly.main(args, settings)
     if args.format not in ("md", "csv"):
         print(
             "xuncha report: --format html, docx and json need --prometheus URL (the quarterly report)", file=sys.stderr
@@ -300,7 +309,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     import urllib.error
 
-    from agent.report import render
+    from agent.findings.table import render
 
     url = args.url.rstrip("/") + "/api/findings"
     try:
@@ -311,6 +320,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     sys.stdout.write(render(findings, args.format))
     return 0
+
+
+def _report_settings(args: argparse.Namespace) -> quarterly.Settings:
+    """``--prometheus`` with the credential flags, judged by ``-c``'s lines (the shipped ones without)."""
+    base = config_mod.report_settings(config_mod.load(args.config)) if args.config else quarterly.Settings()
+    password = Path(args.password_file).read_text(encoding="utf-8").strip() if args.password_file else ""
+    return dataclasses.replace(
+        base,
+        prometheus=args.prometheus,
+        timeout=args.timeout or 120.0,
+        username=args.user or None,
+        password=password if args.user else "",
+        ca_file=args.ca_file,
+    )
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -348,7 +371,7 @@ def _adhoc_site(url: str, cfg: Config) -> Site:
 
 async def _probe_once(target: Site | Account, kinds: list[str], cfg: Config) -> list[tuple[str, Any]]:
     from agent.kinds import KINDS
-    from agent.state import StateStore
+    from agent.run.state import StateStore
     from probes.addresses import policy_of
     from probes.context import ProbeContext
     from probes.net import Network
@@ -406,7 +429,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 async def _demo(args: argparse.Namespace) -> int:
     from agent.demo.fleet import Fleet
-    from agent.runtime import Agent
+    from agent.run.runtime import Agent
 
     state_dir = args.state_dir or tempfile.mkdtemp(prefix="xuncha-demo-")
     async with Fleet.start(state_dir=state_dir, fast=args.fast, listen=args.listen) as fleet:
@@ -415,7 +438,7 @@ async def _demo(args: argparse.Namespace) -> int:
         if args.print_config:
             print(path.read_text(encoding="utf-8"))
             return 0
-        from agent.web import raise_nofile_limit
+        from agent.http.web import raise_nofile_limit
 
         raise_nofile_limit()
         agent = Agent(path, web_config_file=args.web_config_file, enable_lifecycle=args.enable_lifecycle)

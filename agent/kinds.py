@@ -4,7 +4,7 @@ The scheduler, the configuration (``intervals:`` keys and their defaults), the
 collector, the CLI (``xuncha probe --kind``) and the README's tables all read
 :data:`KINDS`.  A new kind is one module in ``probes/`` with
 ``async def probe(target, ctx) -> Result``, a result type in
-``probes/results.py``, an emitter in ``agent/exposition.py``, and one entry here
+``probes/results.py``, an emitter in ``agent/exposition/families.py``, and one entry here
 (``docs/architecture.md``).
 """
 
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from agent import exposition as x
+from agent.exposition import families as x
 from domain.registry import Account, Site
 from probes.context import ProbeContext, Settings
 from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agent.config import Config
+    from agent.registry.config import Config
 
 Target = Site | Account
 ProbeFn = Callable[[Target, ProbeContext], Awaitable[Result]]
@@ -39,7 +39,7 @@ class Kind:
     emit: x.Emitter
     summary: str
     applies: Callable[[Target], bool] = lambda target: True
-    # Availability kinds always find a slot; background kinds share what is left (agent.scheduler).
+    # Availability kinds always find a slot; background kinds share what is left (agent.run.scheduler).
     background: bool = False
 
     def probe(self) -> ProbeFn:

@@ -43,8 +43,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from agent.config import Column, loads
-from agent.state import StateStore
+from agent.registry.config import Column, loads
+from agent.run.state import StateStore
 from probes import content_probe
 from probes.content import dates, extract
 from probes.content.decode import decode

@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.config import Account, Config, loads  # noqa: E402
-from agent.state import StateStore  # noqa: E402
+from agent.registry.config import Account, Config, loads  # noqa: E402
+from agent.run.state import StateStore  # noqa: E402
 from probes import feed  # noqa: E402
 from probes.context import ProbeContext  # noqa: E402
 from probes.feed import Memo, judge  # noqa: E402

@@ -3,7 +3,7 @@
     python bench/bench_registry.py [--sites 14000] [--accounts 150000] [--format yaml|csv|both]
 
 Writes the registry to a temporary directory (as ``xuncha.yml`` with everything inline, and as
-``xuncha.yml`` naming the national-system CSV files), then times ``agent.config.load`` on each:
+``xuncha.yml`` naming the national-system CSV files), then times ``agent.registry.config.load`` on each:
 wall and CPU seconds, and the peak RSS growth of this process.  The agent is ready only after
 this (issue 12 asks for ready within 30 s at national size).
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent import config as config_mod  # noqa: E402
-from agent.divisions import _table  # noqa: E402
+from agent.registry import config as config_mod  # noqa: E402
+from domain.divisions import _table  # noqa: E402
 
 CATEGORIES = ("news", "notice", "longterm", "interaction")
 

@@ -149,7 +149,7 @@ def feed_xml(n: int, rng: random.Random, now: float) -> bytes:
 
 
 def codes(n: int) -> list[str]:
-    from agent.divisions import _table
+    from domain.divisions import _table
 
     divisions = [d for d in _table() if d[4:] != "00"]
     return [f"{divisions[i % len(divisions)]}{i // len(divisions) + 1:04d}" for i in range(n)]

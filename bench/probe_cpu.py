@@ -46,9 +46,9 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _targets  # noqa: E402
 
-import agent.state  # noqa: E402
+import agent.run.state  # noqa: E402
 import probes.net  # noqa: E402
-from agent.config import Site, loads  # noqa: E402
+from agent.registry.config import Site, loads  # noqa: E402
 from probes import http as http_probe  # noqa: E402
 from probes.context import ProbeContext  # noqa: E402
 
@@ -122,7 +122,7 @@ def agent_context(ca_file: str, nameserver: str | None) -> ProbeContext:
         text += f"dns: {{nameservers: [{nameserver!r}]}}\n"
     cfg = loads(text, path=str(Path(tempfile.gettempdir()) / "bench-xuncha.yml"))
     return ProbeContext(
-        config=cfg, net=probes.net.Network(cfg.dns, cfg.tls, cfg.http), state=agent.state.StateStore(None)
+        config=cfg, net=probes.net.Network(cfg.dns, cfg.tls, cfg.http), state=agent.run.state.StateStore(None)
     )
 
 

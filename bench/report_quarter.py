@@ -38,11 +38,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent import metric_names as M  # noqa: E402
 from agent.quarterly import Report, build  # noqa: E402
 from agent.quarterly.engine import Options  # noqa: E402
 from agent.quarterly.period import Period, quarter  # noqa: E402
 from agent.quarterly.prom import Prometheus  # noqa: E402
+from domain import metric_names as M  # noqa: E402
 
 DAY = 86400.0
 DIVISIONS = ["440507", "440511", "440513", "445102", "430102", "430103", "110101", "310101", "510104", "530102"]

@@ -32,21 +32,21 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from agent import metric_names as m
-from agent.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
-from agent.config import Column, Config, Site
-from agent.divisions import region_of
-from agent.results import ResultStore, target_key
+from agent.exposition.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
+from agent.registry.config import Column, Config, Site
+from agent.run.results import ResultStore, target_key
+from domain import metric_names as m
+from domain.divisions import region_of
 from probes.results import ColumnFinding, ContentResult, DnsResult, HttpResult, LinksResult, TlsResult
 
-DIVISIONS = Path(__file__).resolve().parent.parent / "agent" / "data" / "divisions.csv"
+DIVISIONS = Path(__file__).resolve().parent.parent / "domain" / "data" / "divisions.csv"
 _CATEGORIES = ("news", "notice", "interaction")
 _COLUMN_NAMES = ("要闻动态", "通知公告", "互动交流")
 
 
 @dataclass
 class View:
-    """What the collector reads (agent.collector.AgentView)."""
+    """What the collector reads (agent.exposition.collector.AgentView)."""
 
     config: Config
     results: ResultStore
@@ -187,7 +187,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 
 
 def scrape(view: View, registry: CollectorRegistry, exposition: TargetExposition) -> bytes:
-    """What GET /metrics renders (agent/server.py) for a scraper without gzip."""
+    """What GET /metrics renders (agent/http/server.py) for a scraper without gzip."""
     cfg = view.config
     return plain_body(generate_latest(registry), [exposition.blocks(cfg.sites, cfg.accounts, view.results)])
 

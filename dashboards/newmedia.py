@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
-from agent import metric_names as M
 from dashboards import rules as R
 from dashboards._common import Grid, bars, dashboard, query_variable, stat, steps, table
+from domain import metric_names as M
 
 UID = R.DASHBOARD_UIDS["newmedia"]
 

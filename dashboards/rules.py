@@ -3,7 +3,7 @@
 ``python -m dashboards`` writes them to ``deploy/prometheus/xuncha-rules.yml`` (recording)
 and ``deploy/prometheus/xuncha-alerts.yml`` (alerting), and into the Kubernetes
 ``PrometheusRule``.  Nothing here is spelled twice: metric names come from
-:mod:`agent.metric_names`, numbers from :mod:`dashboards.thresholds`.
+:mod:`domain.metric_names`, numbers from :mod:`dashboards.thresholds`.
 
 Conventions (an SRE reading the YAML should find no surprises):
 
@@ -34,8 +34,8 @@ from typing import Any
 
 import yaml
 
-from agent import metric_names as M
-from agent.durations import format_duration
+from domain import metric_names as M
+from domain.durations import format_duration
 from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 
 # --- recorded series (the dashboards read these too) -----------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
-from agent import metric_names as M
 from dashboards import rules as R
 from dashboards._common import Grid, dashboard, query_variable, stat, steps, table, timeseries
+from domain import metric_names as M
 from domain.thresholds import THRESHOLDS as T
 
 UID = R.DASHBOARD_UIDS["site"]

@@ -11,5 +11,5 @@ and all three import it (``docs/architecture.md``).
   report, alerts and dashboards.
 - :mod:`domain.clock` — Beijing time and the earliest plausible publication date.
 
-Loading and validating a configuration is the app's job (``agent.config``).
+Loading and validating a configuration is the app's job (``agent.registry.config``).
 """

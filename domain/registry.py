@@ -1,6 +1,6 @@
 """The registry's types: the sites and accounts Xuncha watches.
 
-Plain frozen values; ``agent.config`` reads and validates them from ``xuncha.yml``
+Plain frozen values; ``agent.registry.config`` reads and validates them from ``xuncha.yml``
 and the national-system CSV files.
 """
 

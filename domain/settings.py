@@ -1,6 +1,6 @@
 """The probe settings: how probes resolve, connect, fetch and judge.
 
-Each class is one section of ``xuncha.yml`` with its defaults; ``agent.config``
+Each class is one section of ``xuncha.yml`` with its defaults; ``agent.registry.config``
 parses the file into them.  Probes read them through their context.
 """
 

@@ -6,7 +6,7 @@ The veto (单项否决) lines are the published indicators (国办秘函〔2019�
 and run ``python -m dashboards``: rules, alerts, rule tests and dashboards follow;
 the agent's findings and report take their defaults from here too, and
 ``content.stale_days``, ``content.homepage_stale_days`` and ``http.timeout`` in
-``xuncha.yml`` override them (``agent.config.thresholds_of``).
+``xuncha.yml`` override them (``agent.registry.config.thresholds_of``).
 
 Counts are written as the smallest value that trips the line ("more than 2
 blank columns" is ``3``), so every comparison in the rules is ``>=``.

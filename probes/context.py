@@ -39,7 +39,7 @@ class Intervals(Protocol):
 
 
 class Settings(Protocol):
-    """The probe settings a probe reads (``agent.config.Config`` is one)."""
+    """The probe settings a probe reads (``agent.registry.config.Config`` is one)."""
 
     @property
     def dns(self) -> DnsConfig: ...
@@ -60,7 +60,7 @@ class Settings(Protocol):
 
 
 class StateStore(Protocol):
-    """Small JSON records that outlive a restart, by namespace and key (``agent.state`` keeps them
+    """Small JSON records that outlive a restart, by namespace and key (``agent.run.state`` keeps them
     in SQLite; a dict does for tests)."""
 
     def get(self, namespace: str, key: str) -> Any | None: ...

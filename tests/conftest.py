@@ -6,7 +6,7 @@
   returns the base URL (``http://127.0.0.1:PORT/``, or ``https://NAME:PORT/`` with ``name``, which is
   then put in ``dns_server``'s zone).  Everything started is closed after the test.
 - ``config_factory``: ``config_factory(sites=[...], accounts=[...], **sections)`` → a validated
-  :class:`~agent.config.Config` whose resolver is ``dns_server`` and whose ``tls.ca_file`` is ``pki``'s CA.
+  :class:`~agent.registry.config.Config` whose resolver is ``dns_server`` and whose ``tls.ca_file`` is ``pki``'s CA.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import pytest
 import yaml
 from aiohttp import web
 
-from agent.config import Config, loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.demo.pki import Pki
+from agent.registry.config import Config, loads
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SiteFactory = Callable[..., Awaitable[str]]

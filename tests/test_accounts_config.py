@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load
+from agent.registry.config import ConfigError, load
 
 # 附件 2 第三季度政务新媒体抽查情况统计表 of seeds/003 (潮州市), all 48 rows.
 ANNEX = [

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.config import ConfigError, loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.demo.hostile import free_port
-from agent.state import StateStore
+from agent.registry.config import ConfigError, loads
+from agent.run.state import StateStore
 from probes import http, links
 from probes.addresses import Policy, allowed, category, policy_of
 from probes.context import ProbeContext

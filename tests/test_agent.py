@@ -19,12 +19,12 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent import metric_names as m
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.demo.hostile import free_port as _free_port
 from agent.demo.pki import Pki
-from agent.runtime import Agent
+from agent.run.runtime import Agent
+from domain import metric_names as m
 
 UP, DOWN, SLOW, NXDOMAIN, EXPIRED, WRONG_HOST = (
     "4405070010",
@@ -409,7 +409,7 @@ async def test_probe_kind_feed_reads_a_url_as_a_feed(tmp_path: Path) -> None:
 
 
 async def test_a_sharded_agent_probes_and_exports_only_its_share(world: World) -> None:
-    from agent.shard import in_shard
+    from agent.workers.shard import in_shard
 
     agent = await start_agent(world, world.config(), shard=(1, 3))
     try:

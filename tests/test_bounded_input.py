@@ -19,13 +19,14 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent import csvsafe, limits
-from agent import metric_names as m
-from agent.collector import TargetExposition
-from agent.config import ConfigError, load, loads
-from agent.report import render
-from agent.results import ResultStore, target_key
-from agent.runtime import Agent
+from agent import limits
+from agent.exposition.collector import TargetExposition
+from agent.findings.table import render
+from agent.registry import csvsafe
+from agent.registry.config import ConfigError, load, loads
+from agent.run.results import ResultStore, target_key
+from agent.run.runtime import Agent
+from domain import metric_names as m
 from probes.results import HttpResult, LinksResult
 
 ALIAS_BOMB = (

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load, loads
-from agent.divisions import region_of
-from agent.durations import format_duration, parse_duration
+from agent.registry.config import ConfigError, load, loads
+from domain.divisions import region_of
+from domain.durations import format_duration, parse_duration
 
 GOOD = """
 listen: 127.0.0.1:9725
@@ -232,7 +232,7 @@ def test_an_extra_wrong_expression_dictionary_is_validated_line_by_line(tmp_path
 def test_the_fast_yaml_loader_reads_every_type_as_the_safe_loader_does() -> None:
     import yaml
 
-    from agent.config import _Loader
+    from agent.registry.config import _Loader
 
     doc = (
         "a: yes\nb: 12\nc: '12'\nd: 1.5\ne: null\nf: ~\ng: 2026-01-01\nh: 龙湖区\nj: http://x/\n"

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from agent.config import Config, loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
-from agent.state import StateStore
+from agent.registry.config import Config, loads
+from agent.run.state import StateStore
 from probes import content_probe, feed, http, links
 from probes.addresses import Guard, Policy, policy_of
 from probes.context import ProbeContext

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import loads
+from agent.registry.config import loads
 from probes import content_probe
 from probes.content import compliance, dates, extract, serious
 from probes.links import collect

@@ -368,8 +368,8 @@ def test_a_hundred_thousand_links_are_capped() -> None:
 
 
 def test_one_wrong_expression_shown_on_the_homepage_and_in_its_column_counts_once() -> None:
-    from agent.config import Column, Site
-    from agent.divisions import region_of
+    from agent.registry.config import Column, Site
+    from domain.divisions import region_of
     from probes.content import serious
     from probes.content_probe import judge
     from probes.net import Fetched

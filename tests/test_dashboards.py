@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agent import metric_names as M
 from dashboards import rules
 from dashboards._common import panel_queries
 from dashboards.generate import DASHBOARDS, outputs
+from domain import metric_names as M
 
 ROOT = Path(__file__).resolve().parents[1]
 DIR = ROOT / "deploy" / "grafana" / "dashboards"
@@ -53,7 +53,7 @@ def test_queries_read_only_contract_metrics_and_recorded_series(name: str) -> No
         for series in re.findall(r"\b[a-z_]+:[a-z0-9_]+:[a-z0-9_]+\b", expr):
             assert series in recorded, f"{title}: {series} is not recorded"
         for metric in set(re.findall(r"\bxuncha_[a-z_]+\b", expr)) - middles:
-            assert metric in known, f"{title}: {metric} is not in agent/metric_names.py"
+            assert metric in known, f"{title}: {metric} is not in domain/metric_names.py"
 
 
 def test_site_dashboard_is_templated_by_region_and_site() -> None:

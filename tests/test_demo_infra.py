@@ -27,13 +27,13 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from cryptography import x509
 
-from agent.config import loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.demo.fleet import EXPIRING_DAYS, STALE_DAYS, WRONG_HOST_CERT, DemoSite, Fleet
 from agent.demo.pki import Pki, self_signed_ssl_context
-from agent.divisions import division_known
-from agent.state import StateStore
+from agent.registry.config import loads
+from agent.run.state import StateStore
+from domain.divisions import division_known
 from probes import content_probe
 from probes import http as http_probe
 from probes.context import ProbeContext

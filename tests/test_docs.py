@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agent import metric_names as m
+from domain import metric_names as m
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,8 +33,8 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 
 
 def test_the_readme_table_of_probe_kinds_is_the_declared_one() -> None:
-    from agent.durations import format_duration
     from agent.kinds import KINDS
+    from domain.durations import format_duration
 
     text = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| `([a-z]+)` \| (site|account) \| (\S+) \| (.+?) \|$", text, re.M)

@@ -45,11 +45,11 @@ from promtool.stack import (  # noqa: E402
     start_prometheus,
 )
 
-from agent import metric_names as M  # noqa: E402
-from agent.webconfig import init_files  # noqa: E402
+from agent.http.webconfig import init_files  # noqa: E402
 from dashboards import rules  # noqa: E402
 from dashboards._common import panel_queries  # noqa: E402
 from dashboards.generate import DASHBOARDS  # noqa: E402
+from domain import metric_names as M  # noqa: E402
 
 pytestmark = [
     pytest.mark.e2e,

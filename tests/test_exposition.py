@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent import metric_names as m
-from agent.collector import FAMILIES, TargetExposition, gzip_body, plain_body
-from agent.config import loads
 from agent.demo.hostile import free_port
-from agent.results import ResultStore, target_key
+from agent.exposition.collector import FAMILIES, TargetExposition, gzip_body, plain_body
+from agent.registry.config import loads
+from agent.run.results import ResultStore, target_key
+from domain import metric_names as m
 from domain.registry import Account, Site
 from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult, Result
 
@@ -317,7 +317,7 @@ async def test_compressed_families_are_reused_until_one_of_their_targets_changes
 
 
 async def test_an_agent_has_its_metrics_text_ready_before_the_first_scrape(tmp_path: Path) -> None:
-    from agent.runtime import Agent
+    from agent.run.runtime import Agent
 
     closed = free_port()  # nothing listens: every visit fails at once, and is a result
     cfg = loads(
@@ -535,7 +535,7 @@ def test_the_counts_are_forgotten_with_their_target() -> None:
 def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_path: Path) -> None:
     # A count back at 0 after a restart could climb to where it was and hide a finding from the
     # quarterly report (which compares the counts at the period's two ends): kept in the state database.
-    from agent.state import StateStore
+    from agent.run.state import StateStore
 
     site, account = target_key(WITH_COLUMNS), target_key(STOPPED)
     state = StateStore(tmp_path / "xuncha.db")

@@ -6,9 +6,9 @@ import time
 
 from aiohttp import web
 
-from agent.config import loads
 from agent.demo.feeds import FEEDS, demo_accounts, feeds_app
-from agent.state import StateStore
+from agent.registry.config import loads
+from agent.run.state import StateStore
 from probes import feed
 from probes.context import ProbeContext
 from probes.net import Network

@@ -16,8 +16,8 @@ from email.utils import format_datetime
 import pytest
 from aiohttp import web
 
-from agent.config import Account, loads
-from agent.state import StateStore
+from agent.registry.config import Account, loads
+from agent.run.state import StateStore
 from probes import feed
 from probes.context import ProbeContext
 from probes.net import Network

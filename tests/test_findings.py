@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.config import Account, ContentConfig, Site
-from agent.divisions import region_of
-from agent.findings import account_findings, site_findings
+from agent.findings.findings import account_findings, site_findings
+from agent.registry.config import Account, ContentConfig, Site
+from domain.divisions import region_of
 from domain.registry import Region
 from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult, LinksResult, TlsResult
 

@@ -1,4 +1,4 @@
-"""Pieces compressed apart, joined into one gzip member (agent.gzipjoin)."""
+"""Pieces compressed apart, joined into one gzip member (agent.workers.gzipjoin)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from agent.gzipjoin import EMPTY, Piece, crc32_combine, deflate, inflate, join
+from agent.workers.gzipjoin import EMPTY, Piece, crc32_combine, deflate, inflate, join
 
 
 def _texts(rng: random.Random) -> list[bytes]:

@@ -20,7 +20,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.demo.hostile import free_port
-from agent.runtime import Agent
+from agent.run.runtime import Agent
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.config import Config, loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
-from agent.state import StateStore
+from agent.registry.config import Config, loads
+from agent.run.state import StateStore
 from probes import links
 from probes.context import ProbeContext
 from probes.net import Network

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from agent.config import loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
-from agent.divisions import region_of
-from agent.state import StateStore
+from agent.registry.config import loads
+from agent.run.state import StateStore
+from domain.divisions import region_of
 from domain.registry import Site
 from probes import http as http_probe
 from probes.content import not_homepage

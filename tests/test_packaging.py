@@ -19,6 +19,6 @@ def test_the_wheel_has_the_division_table_and_the_dictionary(tmp_path: Path) -> 
     )
     (wheel,) = tmp_path.glob("xuncha-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {str(p.relative_to(ROOT)) for d in ("agent/data", "probes/data") for p in (ROOT / d).iterdir()}
+    shipped = {str(p.relative_to(ROOT)) for d in ("domain/data", "probes/data") for p in (ROOT / d).iterdir()}
     assert shipped and shipped <= names, shipped - names
     assert {"agent/demo/fleet.py", "dashboards/rules.py", "probes/content_probe.py"} <= names

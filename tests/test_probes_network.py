@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from agent.config import Config, Site, loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.demo.pki import Pki, self_signed_ssl_context
-from agent.divisions import region_of
-from agent.state import StateStore
+from agent.registry.config import Config, Site, loads
+from agent.run.state import StateStore
+from domain.divisions import region_of
 from probes import dns as dns_probe
 from probes import http as http_probe
 from probes import tls as tls_probe

@@ -21,13 +21,13 @@ from agent.quarterly.assemble import problem
 sys.path.insert(0, str(Path(__file__).parent))
 from quarterly.fleet import DAY, DAYS, LEAD, Fleet, build_fleet, prometheus  # noqa: E402
 
-from agent import metric_names as M  # noqa: E402
 from agent.quarterly import Report, build  # noqa: E402
 from agent.quarterly.engine import Options  # noqa: E402
 from agent.quarterly.period import Period, beijing_date  # noqa: E402
 from agent.quarterly.prom import Prometheus  # noqa: E402
 from dashboards.rules import Options as RuleOptions  # noqa: E402
 from dashboards.rules import alert_groups  # noqa: E402
+from domain import metric_names as M  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

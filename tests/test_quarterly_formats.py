@@ -221,7 +221,7 @@ def test_docx_to_a_terminal_is_refused(prom, capsys):
 
 
 async def start_agent(tmp_path: Path, extra: str) -> Any:
-    from agent.runtime import Agent
+    from agent.run.runtime import Agent
 
     path = tmp_path / "xuncha.yml"
     path.write_text(f"listen: 127.0.0.1:0\nstate_dir: {tmp_path}\n{extra}\n", encoding="utf-8")
@@ -260,9 +260,56 @@ async def test_without_report_prometheus_report_is_not_found_and_says_what_to_se
 
 
 def test_an_unknown_report_key_is_a_configuration_error():
-    from agent.config import ConfigError, loads
+    from agent.registry.config import ConfigError, loads
 
     with pytest.raises(ConfigError) as e:
         loads("report: {prometheus: http://127.0.0.1:9090, every: 1h}")
     assert "report.every" in str(e.value.issues[0])
     assert loads("report: {prometheus: http://127.0.0.1:9090}").report.prometheus == "http://127.0.0.1:9090"
+
+
+# --- a Prometheus behind basic auth: the report's settings carry the credentials -----------------
+
+
+@pytest.fixture(scope="module")
+def locked_prom(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with prometheus(tmp_path_factory.mktemp("locked"), None, basic_auth=("reader", "s3cret")) as url:
+        yield url
+
+
+def test_the_report_reaches_a_prometheus_behind_basic_auth_with_the_credential_flags(locked_prom, tmp_path, capsys):
+    code, err = run(capsys, "--prometheus", locked_prom, "--quarter", "2026Q1")
+    assert code == 3 and "HTTP 401" in err  # refused: no credentials
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    code, err = run(
+        capsys, "--prometheus", locked_prom, "--quarter", "2026Q1", "--user", "reader", "--password-file", str(secret)
+    )
+    assert code == 4 and "empty registry" in err  # let in: an empty Prometheus, judged as one
+
+
+async def test_report_reads_report_credentials_of_xuncha_yml(locked_prom, tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    agent = await start_agent(tmp_path, f"report: {{prometheus: {locked_prom}}}")
+    try:
+        status, text = await get(agent, "/report?quarter=2026Q1")
+        assert status == 502 and "HTTP 401" in text
+    finally:
+        await agent.stop()
+    agent = await start_agent(
+        tmp_path, f"report: {{prometheus: {locked_prom}, username: reader, password_file: {secret}}}"
+    )
+    try:
+        status, text = await get(agent, "/report?quarter=2026Q1")
+        assert status == 503 and "empty registry" in text
+    finally:
+        await agent.stop()
+
+
+def test_a_missing_report_password_file_is_a_configuration_error(tmp_path):
+    from agent.registry.config import ConfigError, loads
+
+    with pytest.raises(ConfigError) as e:
+        loads(f"report: {{prometheus: http://127.0.0.1:9090, password_file: {tmp_path / 'nope'}}}")
+    assert "report.password_file" in str(e.value.issues[0])

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agent.config import loads
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
-from agent.state import StateStore
+from agent.registry.config import loads
+from agent.run.state import StateStore
 from domain.clock import BEIJING
 from probes import content_probe
 from probes.content import compliance, dates, extract, hidden_links

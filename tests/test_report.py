@@ -7,11 +7,11 @@ import sys
 
 from aiohttp import web
 
-from agent.config import Account, ContentConfig, Site
 from agent.demo import hostile
-from agent.divisions import region_of
-from agent.findings import account_findings, site_findings
-from agent.report import render, site_problems, tables
+from agent.findings.findings import account_findings, site_findings
+from agent.findings.table import render, site_problems, tables
+from agent.registry.config import Account, ContentConfig, Site
+from domain.divisions import region_of
 from probes.results import ColumnFinding, ContentResult, FeedResult, HttpResult
 
 NOW = 1_795_000_000.0

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent import metric_names as M
-from agent.durations import parse_duration
 from dashboards import rules
 from dashboards.generate import outputs
+from domain import metric_names as M
+from domain.durations import parse_duration
 from domain.thresholds import THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from promtool.harness import (  # noqa: E402
     switch,
 )
 
-from agent import metric_names as M  # noqa: E402
+from domain import metric_names as M  # noqa: E402
 from domain.thresholds import DAY, THRESHOLDS  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent import config as agent_config
+from agent.registry import config as agent_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from agent.config import Account, Config, Site, loads
-from agent.results import ResultStore
-from agent.scheduler import Scheduler, _offset, jobs_for
-from agent.selfmetrics import SelfMetrics
-from agent.state import StateStore
+from agent.exposition.selfmetrics import SelfMetrics
+from agent.registry.config import Account, Config, Site, loads
+from agent.run.results import ResultStore
+from agent.run.scheduler import Scheduler, _offset, jobs_for
+from agent.run.state import StateStore
 from probes.context import ProbeContext
 from probes.net import Network
 from probes.results import HttpResult, Result
@@ -140,7 +140,7 @@ async def test_first_runs_come_within_a_minute_and_later_runs_keep_their_slot() 
 
 
 def test_the_links_deadline_leaves_room_for_the_probes_own_budget() -> None:
-    from agent.scheduler import deadline
+    from agent.run.scheduler import deadline
     from probes.links import budget
 
     cfg = loads(CFG.replace("links: 1h", "links: 6h"))
@@ -222,7 +222,7 @@ async def test_due_jobs_wait_as_queue_entries_not_tasks_and_all_run() -> None:
     """A start-up burst of 2,000 feeds on two hosts: no more tasks than slots, then every feed runs."""
     scheduler, ctx, gate, ran = _gated_feeds(2000, hosts=2)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("agent.scheduler.FIRST_RUN_SPREAD", 0.5)
+        mp.setattr("agent.run.scheduler.FIRST_RUN_SPREAD", 0.5)
         async with running(scheduler, ctx, grace=0.1):
             await asyncio.sleep(1.0)  # every feed is due
             probes = [t for t in asyncio.all_tasks() if t.get_name().startswith("probe ")]
@@ -241,7 +241,7 @@ async def test_a_queued_job_removed_by_a_reload_gives_its_slot_back() -> None:
     cfg = ctx.config
     assert isinstance(cfg, Config)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("agent.scheduler.FIRST_RUN_SPREAD", 0.5)
+        mp.setattr("agent.run.scheduler.FIRST_RUN_SPREAD", 0.5)
         async with running(scheduler, ctx, grace=0.1):
             await asyncio.sleep(1.0)
             assert scheduler.queued() == 40 - 4

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from agent.shard import bucket, in_shard, parse_shard
+from agent.workers.shard import bucket, in_shard, parse_shard
 
 CODES = [f"44{n:08d}" for n in range(3000)] + [f"bm{n:08d}" for n in range(200)]
 ACCOUNTS = [f"account-{n}" for n in range(1000)]
@@ -41,7 +41,7 @@ def test_adding_a_shard_moves_only_what_the_new_shard_takes() -> None:
 
 def test_the_assignment_is_the_same_in_another_process() -> None:
     """Python's hash() is salted per process; the shard must not be."""
-    code = "import sys; from agent.shard import bucket; print([bucket(k, 7) for k in sys.argv[1:]])"
+    code = "import sys; from agent.workers.shard import bucket; print([bucket(k, 7) for k in sys.argv[1:]])"
     out = subprocess.run(
         [sys.executable, "-c", code, *CODES[:50]],
         capture_output=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from agent.state import StateStore
+from agent.run.state import StateStore
 
 
 def test_values_survive_a_restart(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from agent.cli import main
-from agent.config import Config, loads, thresholds_of
+from agent.registry.config import Config, loads, thresholds_of
 from domain.settings import ContentConfig, HttpConfig
 from domain.thresholds import DAY, THRESHOLDS
 

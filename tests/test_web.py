@@ -22,8 +22,8 @@ import bcrypt
 import pytest
 import trustme
 
-from agent.config import ConfigError
-from agent.runtime import Agent
+from agent.registry.config import ConfigError
+from agent.run.runtime import Agent
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "s3cret-巡查"
@@ -308,7 +308,7 @@ def test_hash_password_makes_a_hash_the_web_configuration_accepts() -> None:
     )
     hashed = run.stdout.strip()
     assert bcrypt.checkpw(b"pa55", hashed.encode())
-    from agent import webconfig
+    from agent.http import webconfig
 
     assert webconfig.loads(users(hashed)).basic_auth_users == {"prometheus": hashed}
 

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from promtool.stack import PROMETHEUS, get_json, start_prometheus  # noqa: E402
 
-from agent import metric_names as m  # noqa: E402
-from agent.runtime import Agent  # noqa: E402
-from agent.webconfig import init_files  # noqa: E402
+from agent.http.webconfig import init_files  # noqa: E402
+from agent.run.runtime import Agent  # noqa: E402
+from domain import metric_names as m  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Worker processes (agent.workers): real processes, real Unix sockets, a real SIGKILL.
+"""Worker processes (agent.workers.supervisor): real processes, real Unix sockets, a real SIGKILL.
 
 - the workers together cover every target exactly once (the split, and what running workers hold);
 - the merged /metrics is what one process renders for the same results;
@@ -32,14 +32,13 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from promtool.stack import PROMETHEUS, get_json, start_prometheus
 
-from agent import metric_names as m
 from agent.cli import _parser
-from agent.collector import FAMILIES, TargetExposition, gzip_body, plain_body
-from agent.config import Config, ConfigError, loads
+from agent.exposition.collector import FAMILIES, TargetExposition, gzip_body, plain_body
 from agent.kinds import KINDS
-from agent.results import ResultStore, target_key
-from agent.runtime import shard_view
-from agent.workers import (
+from agent.registry.config import Config, ConfigError, loads
+from agent.run.results import ResultStore, target_key
+from agent.run.runtime import shard_view
+from agent.workers.supervisor import (
     TARGETS_PER_WORKER,
     _inflate,
     count_of,
@@ -50,6 +49,7 @@ from agent.workers import (
     unpack_exposition,
     worker_of,
 )
+from domain import metric_names as m
 from domain.registry import Account, Column, Site
 from probes.content import dates
 from probes.results import ColumnFinding, ContentResult, DnsResult, FeedResult, HttpResult, TlsResult
@@ -250,8 +250,8 @@ def _families(text: bytes) -> list[tuple[str, list[str]]]:
 def test_probe_series_are_summed_over_workers() -> None:
     from prometheus_client import CollectorRegistry
 
-    from agent.selfmetrics import SelfMetrics
-    from agent.workers import probe_families
+    from agent.exposition.selfmetrics import SelfMetrics
+    from agent.workers.supervisor import probe_families
 
     one = SelfMetrics(CollectorRegistry())
     parts = [SelfMetrics(CollectorRegistry()) for _ in range(3)]
@@ -442,7 +442,7 @@ async def test_running_workers_hold_every_target_once_and_answer_as_one_agent(
         assert sorted(a for s in statuses for a in s["accounts"]) == sorted(ACCOUNTS)
         assert all(s["sites"] and s["pid"] != agent.proc.pid for s in statuses)
         assert len({s["pid"] for s in statuses}) == 3
-        for s in statuses:  # glibc malloc tuned for the workers (agent.workers.MALLOC_ENV)
+        for s in statuses:  # glibc malloc tuned for the workers (agent.workers.supervisor.MALLOC_ENV)
             environ = Path(f"/proc/{s['pid']}/environ").read_bytes().split(b"\0")  # noqa: ASYNC240
             assert b"MALLOC_ARENA_MAX=2" in environ and b"MALLOC_MMAP_THRESHOLD_=131072" in environ
 
@@ -639,8 +639,8 @@ async def test_a_reload_reaches_every_worker_and_a_failed_one_none(pages: tuple[
 
 def test_the_configuration_is_read_in_a_short_lived_process(tmp_path: Path) -> None:
     """What ``xuncha run`` and the supervisor's reloads use: the same Config, the same errors."""
-    from agent.config import load
-    from agent.workers import load_split
+    from agent.registry.config import load
+    from agent.workers.supervisor import load_split
 
     path = tmp_path / "xuncha.yml"
     path.write_text(_config(tmp_path, 9, CODES[:5], ACCOUNTS[:2], extra="workers: 3"), encoding="utf-8")
@@ -659,8 +659,8 @@ def test_the_configuration_is_read_in_a_short_lived_process(tmp_path: Path) -> N
 def test_a_supervisor_gets_the_registry_split_and_packed_never_whole(tmp_path: Path) -> None:
     """With worker processes the reading process splits the registry: the supervisor keeps its
     order and each worker's part packed, the same parts ``split`` makes."""
-    from agent.config import load
-    from agent.workers import load_split, unpack_view
+    from agent.registry.config import load
+    from agent.workers.supervisor import load_split, unpack_view
 
     path = tmp_path / "xuncha.yml"
     path.write_text(_config(tmp_path, 9, CODES, ACCOUNTS, extra="workers: 3"), encoding="utf-8")
@@ -690,8 +690,8 @@ class _UnixHTTP(http.client.HTTPConnection):
 
 
 def _exposition_text(path: Path) -> bytes:
-    from agent.gzipjoin import inflate
-    from agent.workers import EXPOSITION_PATH
+    from agent.workers.gzipjoin import inflate
+    from agent.workers.supervisor import EXPOSITION_PATH
 
     conn = _UnixHTTP(path)
     conn.request("GET", EXPOSITION_PATH)
@@ -704,8 +704,8 @@ def _exposition_text(path: Path) -> bytes:
 
 async def test_a_workers_exposition_is_answered_while_its_loop_is_busy(tmp_path: Path) -> None:
     """At national size a worker's loop is saturated by probes; its exposition thread answers anyway."""
-    from agent.worker_api import WorkerAgent
-    from agent.workers import metrics_socket
+    from agent.workers.supervisor import metrics_socket
+    from agent.workers.worker import WorkerAgent
 
     closed = _free_port()
     cfg = loads(

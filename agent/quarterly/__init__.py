@@ -6,6 +6,10 @@ account by the alert rules' veto lines; ``assemble`` turns that into the report'
 or docx.  Exit codes of the command: 2 bad arguments (a period in the future, a sample
 under 20 %), 3 Prometheus unreachable or refusing a query, 4 Prometheus without the
 data (missing series, empty registry).
+
+The report reads Prometheus only and imports nothing of the agent but this package: what it
+needs of a configuration (the lines, the Prometheus and its credentials) comes in as plain
+values, ``Settings``, which the CLI and the ``/report`` handler make from ``xuncha.yml``.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.divisions import region_of
-from agent.durations import parse_duration
 from agent.quarterly import render
 from agent.quarterly.assemble import assemble as assemble_report
 from agent.quarterly.engine import History, Options, ReportError, gather
 from agent.quarterly.period import Period, PeriodError, parse, quarter
 from agent.quarterly.prom import Prometheus, PrometheusError, Querier
 from agent.quarterly.sample import SampleError, draw, parse_fraction
+from domain.divisions import region_of
+from domain.durations import parse_duration
 from domain.thresholds import THRESHOLDS, Thresholds
 
 FORMATS = ("md", "html", "docx", "csv", "json")
@@ -33,6 +37,7 @@ EXIT_USAGE, EXIT_PROMETHEUS, EXIT_DATA = 2, 3, 4
 __all__ = [
     "FORMATS",
     "Report",
+    "Settings",
     "build",
     "current_quarter",
     "main",
@@ -42,6 +47,35 @@ __all__ = [
     "PrometheusError",
     "SampleError",
 ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the report takes from a configuration, as plain values (made by ``agent.cli`` and ``agent.http``).
+
+    ``prometheus`` is the URL the agents are scraped by (None: no ``/report``); ``username`` and
+    ``password`` its basic auth, ``ca_file`` the CA of an https URL; ``thresholds`` the lines to
+    judge by; ``refresh`` how long ``/report`` serves a computed report; ``timeout`` per query.
+    """
+
+    prometheus: str | None = None
+    thresholds: Thresholds = THRESHOLDS
+    timeout: float = 120.0
+    refresh: float = 3600.0
+    username: str | None = None
+    password: str = ""
+    ca_file: str | None = None
+
+    def client(self) -> Prometheus:
+        if not self.prometheus:
+            raise PrometheusError("no Prometheus configured (report.prometheus or --prometheus)")
+        return Prometheus(
+            self.prometheus,
+            timeout=self.timeout,
+            username=self.username,
+            password=self.password,
+            ca_file=self.ca_file,
+        )
 
 
 @dataclass
@@ -133,18 +167,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _thresholds(path: str | None) -> Thresholds:
-    """The lines of ``path``'s configuration (its overrides of domain/thresholds.py), or the shipped ones."""
-    if not path:
-        return THRESHOLDS
-    from agent import config as config_mod
-
-    try:
-        return config_mod.thresholds_of(config_mod.load(path))
-    except config_mod.ConfigError as e:
-        raise PeriodError("\n".join(str(i) for i in e.issues)) from None
-
-
 def _duration(text: str) -> float:
     try:
         seconds = parse_duration(text) if not text.replace(".", "", 1).isdigit() else float(text)
@@ -155,8 +177,11 @@ def _duration(text: str) -> float:
     return seconds
 
 
-def main(args: argparse.Namespace) -> int:
-    """``xuncha report --prometheus …``: write the report, or say clearly why not."""
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    """``xuncha report --prometheus …``: write the report, or say clearly why not.
+
+    ``settings`` carries the Prometheus (``--prometheus`` and the credential flags) and the lines
+    (``-c``'s, or the shipped ones); the CLI made it, so a bad configuration never reaches here."""
     fmt = args.format
     try:
         period = parse(args.quarter, args.date_from, args.date_to)
@@ -166,14 +191,13 @@ def main(args: argparse.Namespace) -> int:
             raise PeriodError("--format docx needs --out FILE (a Word file is not for a terminal)")
         if args.region and not args.region.isalnum():
             raise PeriodError(f"--region {args.region!r}: expected the start of site codes, e.g. 4405")
-        thresholds = _thresholds(args.config)
     except (PeriodError, SampleError) as e:
         print(f"xuncha report: {e}", file=sys.stderr)
         return EXIT_USAGE
-    prom = Prometheus(args.prometheus, timeout=args.timeout or 120.0)
     try:
-        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step, thresholds=thresholds)
-        report = build(prom, period, opts, sample=sample, prom_url=args.prometheus)
+        prom = settings.client()
+        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step, thresholds=settings.thresholds)
+        report = build(prom, period, opts, sample=sample, prom_url=prom.url)
     except PrometheusError as e:
         print(f"xuncha report: {e}", file=sys.stderr)
         return EXIT_PROMETHEUS

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from agent.divisions import region_of
 from agent.quarterly.engine import History, Judged
 from agent.quarterly.period import Period, cn_date
+from domain.divisions import region_of
 from domain.registry import PLATFORM_NAMES
 from domain.thresholds import THRESHOLDS, Thresholds
 

@@ -36,10 +36,10 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
-from agent import metric_names as M
 from agent.quarterly import measures as ms
 from agent.quarterly.period import Period, beijing_date, midnight
 from agent.quarterly.prom import Querier
+from domain import metric_names as M
 from domain.thresholds import DAY, THRESHOLDS, Thresholds
 
 
@@ -727,7 +727,7 @@ def _stale_daily(
 
 def _in_region(label: str, prefix: str) -> bool:
     """Whether an account's ``region`` label (a division's name, or its code when unknown) lies under ``prefix``."""
-    from agent.divisions import region_named
+    from domain.divisions import region_named
 
     try:
         division = region_named(label).division if label else ""

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent import metric_names as M
+from domain import metric_names as M
 from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 
 # The alert rules' ``indicator`` label values (dashboards/rules.py); tests check they agree.

@@ -14,18 +14,17 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from agent.config import Config, thresholds_of
-from agent.quarterly import Report, build, current_quarter
+from agent.quarterly import Report, Settings, build, current_quarter
 from agent.quarterly.engine import Options, ReportError
 from agent.quarterly.period import PeriodError, parse
-from agent.quarterly.prom import Prometheus, PrometheusError
+from agent.quarterly.prom import PrometheusError
 
 CONTENT_TYPES = {"html": "text/html", "md": "text/markdown", "csv": "text/csv", "json": "application/json"}
 
 
 @dataclass
 class _Cache:
-    config: Callable[[], Config]  # the agent's current configuration (it may change on reload)
+    settings: Callable[[], Settings]  # from the agent's current configuration (it may change on reload)
     reports: dict[tuple[str, ...], tuple[float, Report]] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -33,9 +32,10 @@ class _Cache:
 CACHE: web.AppKey[_Cache] = web.AppKey("quarterly_reports", _Cache)
 
 
-def install(app: web.Application, config: Callable[[], Config]) -> None:
-    """Add ``/report`` to ``app``; ``config()`` returns the agent's configuration (``report:`` and its lines)."""
-    app[CACHE] = _Cache(config)
+def install(app: web.Application, settings: Callable[[], Settings]) -> None:
+    """Add ``/report`` to ``app``; ``settings()`` returns what the agent's configuration says now
+    (``report:`` and its lines), as plain values."""
+    app[CACHE] = _Cache(settings)
     app.router.add_get("/report", report_page)
 
 
@@ -45,9 +45,8 @@ def _text(status: int, message: str) -> web.Response:
 
 async def report_page(request: web.Request) -> web.Response:
     cache = request.app[CACHE]
-    full = cache.config()
-    cfg, thresholds = full.report, thresholds_of(full)
-    url = cfg.prometheus
+    cfg = cache.settings()
+    thresholds, url = cfg.thresholds, cfg.prometheus
     if not url:
         return _text(404, "no report: set report.prometheus in xuncha.yml to the Prometheus that scrapes the agents")
     fmt = request.query.get("format", "html")
@@ -67,7 +66,7 @@ async def report_page(request: web.Request) -> web.Response:
     async with cache.lock:
         hit = cache.reports.get(key)
         if hit is None or time.monotonic() - hit[0] > cfg.refresh:
-            prom = Prometheus(url, timeout=cfg.timeout)
+            prom = cfg.client()
             try:
                 report = await asyncio.to_thread(build, prom, period, Options(thresholds=thresholds), prom_url=url)
             except PrometheusError as e:

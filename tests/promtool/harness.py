@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from agent.durations import format_duration
 from dashboards.rules import group_names
+from domain.durations import format_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "deploy" / "prometheus"

@@ -2,7 +2,7 @@
 
 Day ``i`` is the period's ``i``-th Beijing day (0 = the first).  Every story below says
 what the report must find; tests/test_quarterly*.py check it against the real Prometheus.
-The series are the agent's raw metrics (``agent.metric_names``), written as OpenMetrics
+The series are the agent's raw metrics (``domain.metric_names``), written as OpenMetrics
 and backfilled with ``promtool tsdb create-blocks-from openmetrics``.
 """
 
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from agent import metric_names as M
 from agent.demo.hostile import free_port
-from agent.divisions import region_of_unit
 from agent.quarterly.period import midnight
+from domain import metric_names as M
+from domain.divisions import region_of_unit
 from domain.registry import NO_REGION
 
 HOUR, DAY = 3600.0, 86400.0
@@ -308,7 +308,7 @@ def checks_seeing(gauge: Callable[[float], float], origin: float, every: float =
 
 
 def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> None:
-    """The findings counters the agent keeps beside its gauges (``agent.metric_names``), from the gauges'
+    """The findings counters the agent keeps beside its gauges (``domain.metric_names``), from the gauges'
     values: per site and finding, per stopped account.  ``old_agent``: sites without counters;
     ``checks``: sites checked every so many seconds from 23:00 (else every hour, at the samples)."""
     blank: dict[str, list[Value]] = {}
@@ -331,8 +331,12 @@ def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> Non
 
 
 @contextlib.contextmanager
-def prometheus(workdir: Path, openmetrics: Iterator[str] | None) -> Iterator[str]:
-    """The real Prometheus on a free loopback port, its TSDB backfilled from ``openmetrics``; yields its URL."""
+def prometheus(
+    workdir: Path, openmetrics: Iterator[str] | None, basic_auth: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """The real Prometheus on a free loopback port, its TSDB backfilled from ``openmetrics``; yields its URL.
+
+    ``basic_auth`` (user, password): Prometheus asks for it (its own ``--web.config.file``)."""
     tsdb = workdir / "tsdb"
     tsdb.mkdir(parents=True, exist_ok=True)
     if openmetrics is not None:
@@ -357,6 +361,17 @@ def prometheus(workdir: Path, openmetrics: Iterator[str] | None) -> Iterator[str
     config.write_text("global: {scrape_interval: 1h}\n", encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    web_args, ready = [], urllib.request.Request(url + "/-/ready")
+    if basic_auth is not None:
+        import base64
+
+        import bcrypt
+
+        user, password = basic_auth
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+        (workdir / "web.yml").write_text(f"basic_auth_users:\n  {user}: '{hashed}'\n", encoding="utf-8")
+        web_args = [f"--web.config.file={workdir / 'web.yml'}"]
+        ready.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
     log = (workdir / "prometheus.log").open("wb")
     proc = subprocess.Popen(
         [
@@ -365,6 +380,7 @@ def prometheus(workdir: Path, openmetrics: Iterator[str] | None) -> Iterator[str
             f"--storage.tsdb.path={tsdb}",
             "--storage.tsdb.retention.time=100y",
             f"--web.listen-address=127.0.0.1:{port}",
+            *web_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -373,7 +389,7 @@ def prometheus(workdir: Path, openmetrics: Iterator[str] | None) -> Iterator[str
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url + "/-/ready", timeout=2) as r:
+                with urllib.request.urlopen(ready, timeout=2) as r:
                     if r.status == 200:
                         break
             if proc.poll() is not None or time.monotonic() > deadline:

@@ -9,7 +9,7 @@ moved aside and started afresh (``xuncha.db.corrupt-<time>``), with a log line.
 Calls are synchronous: each is one indexed statement on a local file, far
 cheaper than the network I/O around it.
 
-Worker processes (agent.workers) share the one file: WAL lets them read while one
+Worker processes (agent.workers.supervisor) share the one file: WAL lets them read while one
 writes, and a writer waits up to ``BUSY_TIMEOUT`` for another's transaction.  A
 database that is merely locked by a sibling is never mistaken for a damaged one.
 """

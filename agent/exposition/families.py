@@ -1,7 +1,7 @@
 """The per-target metric families, and what each probe kind's result adds to them.
 
 Text format 0.0.4 written straight from results (no client_python objects: a
-country is ~400,000 series, see ``agent.collector.TargetExposition``).  Each
+country is ~400,000 series, see ``agent.exposition.collector.TargetExposition``).  Each
 family is declared once here, in exposition order; each probe kind's emitter is
 named by its declaration in :mod:`agent.kinds`.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client.utils import floatToGoString
 
-from agent import metric_names as m
 from agent.limits import MAX_LABEL_VALUE, clip
+from domain import metric_names as m
 from domain.registry import Account, Site
 from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
 
@@ -172,7 +172,7 @@ def http_counters(out: Lines, code: str, checks: int, failures: int) -> None:
 
 
 def site_findings(out: Lines, site: Site, counts: Sequence[int]) -> None:
-    """``counts`` in :data:`agent.metric_names.SITE_FINDINGS` order (``ResultStore.finding_counts``),
+    """``counts`` in :data:`domain.metric_names.SITE_FINDINGS` order (``ResultStore.finding_counts``),
     each written where its gauge can be: blank_columns for a site with columns, closed_but_online
     for a closed site."""
     for finding, n in zip(m.SITE_FINDINGS, counts, strict=True):
@@ -184,7 +184,7 @@ def site_findings(out: Lines, site: Site, counts: Sequence[int]) -> None:
 
 
 def account_findings(out: Lines, account: Account, counts: Sequence[int]) -> None:
-    """``counts`` in :data:`agent.metric_names.ACCOUNT_FINDINGS` order; stopped accounts only (an
+    """``counts`` in :data:`domain.metric_names.ACCOUNT_FINDINGS` order; stopped accounts only (an
     active account is never flagged: 150,000 series of 0 at national size)."""
     if account.status == "stopped":
         for finding, n in zip(m.ACCOUNT_FINDINGS, counts, strict=True):

@@ -1,7 +1,7 @@
 """Serving the agent's port safely: TLS, basic auth, headers, limits, lifecycle, access log.
 
-An adapter at the edge: :mod:`agent.server` defines the endpoints; this module wraps
-them with what the exporter-toolkit web configuration (:mod:`agent.webconfig`) asks
+An adapter at the edge: :mod:`agent.http.server` defines the endpoints; this module wraps
+them with what the exporter-toolkit web configuration (:mod:`agent.http.webconfig`) asks
 for, and with defences the issue-10 battery showed were missing:
 
 - every endpoint authenticated when ``basic_auth_users`` is set (``/healthz`` open only
@@ -35,7 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.webconfig import OPEN, TlsServerConfig, WebConfig
+from agent.http.webconfig import OPEN, TlsServerConfig, WebConfig
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("xuncha.access")
@@ -454,7 +454,7 @@ class WebState:
         return tuple(out)
 
     def _read(self, settings: Any) -> tuple[WebConfig, ServerLimits]:
-        from agent import webconfig
+        from agent.http import webconfig
 
         self.path = self.flag_file or settings.web.config_file
         config = webconfig.load(self.path) if self.path else OPEN

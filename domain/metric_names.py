@@ -74,7 +74,7 @@ PROBES_IN_FLIGHT = "xuncha_probes_in_flight"
 PROBE_RUNS_TOTAL = "xuncha_probe_runs_total"  # kind, result (success|failure)
 SHARD_INFO = "xuncha_shard_info"  # shard, shards
 
-# --- worker processes (workers: above 1; agent.workers) ------------------------------------
+# --- worker processes (workers: above 1; agent.workers.supervisor) ------------------------------------
 WORKERS = "xuncha_workers"  # worker processes configured
 WORKERS_UP = "xuncha_workers_up"  # worker processes running
 WORKER_RESTARTS_TOTAL = "xuncha_worker_restarts_total"  # worker

@@ -3,10 +3,10 @@
 With ``workers:`` above 1 (``auto``: one per core), ``xuncha run`` is a *supervisor*: it reads
 and validates the configuration, serves the port (``/metrics``, ``/api/``, ``/-/reload``,
 ``/healthz``, with the web configuration), watches the files, and probes nothing.  Each worker
-process (:mod:`agent.worker_api`) owns a shard of the registry and runs the ordinary scheduler
-on it; all of them share the one state database (SQLite in WAL mode, agent.state).
+process (:mod:`agent.workers.worker`) owns a shard of the registry and runs the ordinary scheduler
+on it; all of them share the one state database (SQLite in WAL mode, agent.run.state).
 
-- **Which worker owns a target**: :func:`worker_of`, the jump hash of :mod:`agent.shard` on
+- **Which worker owns a target**: :func:`worker_of`, the jump hash of :mod:`agent.workers.shard` on
   the key salted with ``worker:``.  Salted, because a ``--shard i/n`` agent holds only keys
   whose unsalted bucket is ``i``, and the jump hash of those keys over fewer buckets is not
   uniform (shard 0 of 3 would put everything on worker 0).
@@ -15,7 +15,7 @@ on it; all of them share the one state database (SQLite in WAL mode, agent.state
   answers on stdout with a JSON line.  A reload is validated by the supervisor first; on
   success every worker gets its new part (the reply says it took it); on failure nobody changes.
 - **Scrapes and /api/** go over a Unix socket per worker, HTTP (aiohttp both ends).  A worker
-  returns its per-target samples one block per family (:data:`agent.collector.FAMILIES`);
+  returns its per-target samples one block per family (:data:`agent.exposition.collector.FAMILIES`);
   the supervisor writes each family's header once and then every worker's block for it, so each
   family stays one group, as the text format requires.  Within a family the samples come worker
   by worker (each in registry order) rather than in registry order: the same bytes as one
@@ -26,7 +26,7 @@ on it; all of them share the one state database (SQLite in WAL mode, agent.state
 - **A worker that dies** is started again with backoff (0.5 s doubling to 30 s; reset after
   a minute up), with the same shard and the current configuration.  What its targets keep
   across restarts lives in the shared SQLite file; their latest results are probed again
-  within the first-run spread (agent.scheduler).
+  within the first-run spread (agent.run.scheduler).
 - **No orphans**: a worker stops when its stdin reaches EOF (the supervisor exited, however it
   died) and, on Linux, is sent SIGTERM by the kernel when the supervisor dies
   (``PR_SET_PDEATHSIG``).
@@ -61,14 +61,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 import agent
-from agent import gzipjoin
-from agent import metric_names as m
-from agent.collector import FAMILIES, gzip_body, plain_body
-from agent.config import Config, ConfigError, ConfigIssue, WebSettings
-from agent.runtime import Agent, shard_view
-from agent.selfmetrics import SelfMetrics
-from agent.shard import bucket
-from agent.state import StateStore
+from agent.exposition.collector import FAMILIES, gzip_body, plain_body
+from agent.exposition.selfmetrics import SelfMetrics
+from agent.registry.config import Config, ConfigError, ConfigIssue, WebSettings
+from agent.run.runtime import Agent, shard_view
+from agent.run.state import StateStore
+from agent.workers import gzipjoin
+from agent.workers.shard import bucket
+from domain import metric_names as m
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def load_split(
     carry that.  When the configuration asks for (or ``workers`` forces) more than one worker
     process, it is split there too: the settings (no sites or accounts) and the
     :class:`Registry` come back; else the whole :class:`Config`.  ``ConfigError`` as
-    :func:`agent.config.load` raises it.
+    :func:`agent.registry.config.load` raises it.
     """
     args = ["--workers", str(workers) if workers else "auto", "--shard", f"{shard[0]}/{shard[1]}"]
     if state_dir:
@@ -121,7 +121,7 @@ def load_split(
 
 def _load_in_child(path: str | Path, args: list[str]) -> Any:
     proc = subprocess.run(  # noqa: S603 — our own interpreter and module
-        [sys.executable, "-m", "agent.worker_api", "--load", str(path), *args],
+        [sys.executable, "-m", "agent.workers.worker", "--load", str(path), *args],
         stdout=subprocess.PIPE,
         env=_env(),
         check=False,
@@ -271,7 +271,7 @@ def probe_families(metrics: SelfMetrics) -> list[list[Any]]:
 
 def pack_exposition(blocks: list[gzipjoin.Piece], families: list[list[Any]]) -> bytes:
     """One JSON line (each block's length, CRC-32 and size; the probe series), then the blocks'
-    compressed data back to back (:meth:`agent.collector.TargetExposition.deflated`)."""
+    compressed data back to back (:meth:`agent.exposition.collector.TargetExposition.deflated`)."""
     head = {"blocks": [[len(b.data), b.crc, b.size] for b in blocks], "self": families}
     return json.dumps(head, separators=(",", ":")).encode() + b"\n" + b"".join(b.data for b in blocks)
 
@@ -377,7 +377,7 @@ class WorkerPool:
         w.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "agent.worker_api",
+            "agent.workers.worker",
             "--worker",
             f"{w.index}/{self.count}",
             "--socket",
@@ -571,7 +571,7 @@ async def _close_sessions(w: Worker) -> None:
 
 
 def metrics_socket(socket: Path) -> Path:
-    """Where a worker's exposition thread answers (agent.worker_api.ExpositionThread)."""
+    """Where a worker's exposition thread answers (agent.workers.worker.ExpositionThread)."""
     return socket.with_name(socket.name + ".metrics")
 
 
@@ -718,7 +718,7 @@ class Supervisor(Agent):
 
 
 def _api(sup: Supervisor) -> dict[str, Any]:
-    from agent.server import _json
+    from agent.http.server import _json
 
     pool = sup.pool
 

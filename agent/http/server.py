@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from agent.findings import account_findings, site_findings
+from agent.findings.findings import account_findings, site_findings
 from agent.quarterly import web as quarterly_web
-from agent.results import target_key
+from agent.registry.config import report_settings
+from agent.run.results import target_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agent.runtime import Agent
+    from agent.run.runtime import Agent
 
 AGENT: web.AppKey[Agent] = web.AppKey("agent")
 
@@ -48,20 +49,20 @@ def _default(o: Any) -> Any:
 
 
 def build_app(agent: Agent, middlewares: list[Any] | None = None) -> web.Application:
-    """The endpoints; ``middlewares`` (agent.web.WebGuard) add auth, TLS checks, limits, access log."""
+    """The endpoints; ``middlewares`` (agent.http.web.WebGuard) add auth, TLS checks, limits, access log."""
     app = web.Application(middlewares=middlewares or [], client_max_size=64 * 1024)
     app[AGENT] = agent
     app.router.add_get("/", index)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/-/reload", reload)
-    api = agent.api_handlers()  # with worker processes: answered by the workers (agent.workers)
+    api = agent.api_handlers()  # with worker processes: answered by the workers (agent.workers.supervisor)
     app.router.add_get("/api/sites", api.get("sites", sites))
     app.router.add_get("/api/sites/{code}", api.get("site", site))
     app.router.add_get("/api/accounts", api.get("accounts", accounts))
     app.router.add_get("/api/accounts/{id}", api.get("account", account))
     app.router.add_get("/api/findings", api.get("findings", findings))
-    quarterly_web.install(app, lambda: app[AGENT].config)  # /report (report.prometheus)
+    quarterly_web.install(app, lambda: report_settings(app[AGENT].config))  # /report (report.prometheus)
     return app
 
 
@@ -150,7 +151,7 @@ async def account(request: web.Request) -> web.Response:
 
 
 async def findings(request: web.Request) -> web.Response:
-    """Every current finding of every site and account (agent.findings), one list."""
+    """Every current finding of every site and account (agent.findings.findings), one list."""
     agent = request.app[AGENT]
     now = time.time()
     out: list[dict[str, Any]] = []

@@ -32,7 +32,7 @@ class YamlError(ValueError):
 def safe_load(text: str, *, max_expansion: int = MAX_ALIAS_EXPANSION, loader: Any = None) -> Any:
     """``yaml.safe_load`` that refuses alias bombs; :class:`YamlError` on bad YAML.
 
-    ``loader``: a SafeLoader subclass (agent.config's, with its fast string resolver)."""
+    ``loader``: a SafeLoader subclass (agent.registry.config's, with its fast string resolver)."""
     loader = (loader or _Loader)(text)
     try:
         node = loader.get_single_node()

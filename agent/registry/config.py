@@ -16,15 +16,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import yaml
 
-from agent import csvsafe, limits
-from agent.divisions import SITE_CODE, division_known, region_named, region_of, region_of_unit
-from agent.durations import parse_duration
+from agent import limits
 from agent.kinds import KINDS
+from agent.registry import csvsafe
+from domain.divisions import SITE_CODE, division_known, region_named, region_of, region_of_unit
+from domain.durations import parse_duration
 from domain.registry import (
     ACCOUNT_STATUSES,
     COLUMN_CATEGORIES,
@@ -44,6 +45,9 @@ from domain.settings import (
     TlsConfig,
 )
 from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
+
+if TYPE_CHECKING:
+    from agent.quarterly import Settings as ReportSettings
 
 DEFAULT_LISTEN = "0.0.0.0:9725"
 
@@ -103,7 +107,7 @@ class Intervals:
     def __repr__(self) -> str:
         return f"Intervals({', '.join(f'{k}={v:g}' for k, v in self._seconds.items())})"
 
-    def __reduce__(self) -> tuple[Any, ...]:  # pickled to worker processes (agent.workers)
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled to worker processes (agent.workers.supervisor)
         return _intervals, (dict(self._seconds),)
 
 
@@ -113,7 +117,7 @@ def _intervals(seconds: dict[str, float]) -> Intervals:
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    """``web:``: the exporter-toolkit web configuration file and the port's own limits (agent.web)."""
+    """``web:``: the exporter-toolkit web configuration file and the port's own limits (agent.http.web)."""
 
     config_file: str | None = None
     healthz_open: bool = False  # /healthz answers without authentication (for kubelet probes)
@@ -129,6 +133,9 @@ class ReportConfig:
     prometheus: str | None = None  # None: no /report
     refresh: float = 3600.0  # how long a computed report is served before it is computed again
     timeout: float = 120.0  # per Prometheus query
+    username: str | None = None  # basic auth of that Prometheus (with password_file)
+    password_file: str | None = None
+    ca_file: str | None = None  # the CA of an https:// Prometheus
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +144,9 @@ class Config:
     listen: str = DEFAULT_LISTEN
     web: WebSettings = WebSettings()
     state_dir: str = "./data"
-    workers: int | None = None  # worker processes (agent.workers); None: "auto" (agent.workers.count_of)
+    workers: int | None = (
+        None  # worker processes (agent.workers.supervisor); None: "auto" (agent.workers.supervisor.count_of)
+    )
     dns: DnsConfig = DnsConfig()
     tls: TlsConfig = TlsConfig()
     http: HttpConfig = HttpConfig()
@@ -182,6 +191,23 @@ def thresholds_of(cfg: Config) -> Thresholds:
         stale_age=MappingProxyType({cat: days.get(cat, age / DAY) * DAY for cat, age in t.stale_age.items()}),
         interaction_age=Line(warning=min(t.interaction_age.warning, interaction * 2 / 3), critical=interaction),
         service_age=days.get("service", t.service_age / DAY) * DAY,
+    )
+
+
+def report_settings(cfg: Config) -> ReportSettings:
+    """What the quarterly report needs of ``cfg`` (``report:`` and the lines), as the plain values it takes."""
+    from agent.quarterly import Settings
+
+    r = cfg.report
+    password = Path(r.password_file).read_text(encoding="utf-8").strip() if r.password_file else ""
+    return Settings(
+        prometheus=r.prometheus,
+        thresholds=thresholds_of(cfg),
+        timeout=r.timeout,
+        refresh=r.refresh,
+        username=r.username,
+        password=password,
+        ca_file=r.ca_file,
     )
 
 
@@ -375,7 +401,7 @@ def load(path: str | Path) -> Config:
 
 def loads(text: str, *, path: str = "xuncha.yml") -> Config:
     issues = _Issues(path)
-    from agent.yamlsafe import YamlError, safe_load
+    from agent.registry.yamlsafe import YamlError, safe_load
 
     try:
         raw = safe_load(text, loader=_Loader)  # refuses alias bombs (issue 10)
@@ -512,6 +538,9 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
                 "prometheus": _url,
                 "refresh": _duration,
                 "timeout": _duration,
+                "username": _str,
+                "password_file": lambda v: None if v is None else _existing_file(path, v),
+                "ca_file": lambda v: None if v is None else _existing_file(path, v),
             },
             prefix="report.",
         ),

@@ -20,17 +20,17 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics, generate_latest
 
-from agent import config as config_mod
-from agent import diagnostics, reloads
-from agent.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
-from agent.config import Config, ConfigError
+from agent.exposition.collector import TargetExposition, XunchaCollector, gzip_body, plain_body
+from agent.exposition.selfmetrics import SelfMetrics
+from agent.http.server import build_app
+from agent.http.web import GuardedAppRunner, GuardedTCPSite, WebState
 from agent.limits import clip
-from agent.results import ResultStore
-from agent.scheduler import Scheduler
-from agent.selfmetrics import SelfMetrics
-from agent.server import build_app
-from agent.state import StateStore
-from agent.web import GuardedAppRunner, GuardedTCPSite, WebState
+from agent.registry import config as config_mod
+from agent.registry.config import Config, ConfigError
+from agent.run import diagnostics, reloads
+from agent.run.results import ResultStore
+from agent.run.scheduler import Scheduler
+from agent.run.state import StateStore
 from probes.addresses import policy_of
 from probes.context import ProbeContext
 from probes.links import LinkChecks
@@ -49,7 +49,7 @@ def shard_view(cfg: Config, shard: tuple[int, int]) -> Config:
     index, count = shard
     if count <= 1:
         return cfg
-    from agent.shard import in_shard
+    from agent.workers.shard import in_shard
 
     return dataclasses.replace(
         cfg,
@@ -109,7 +109,7 @@ class Agent:
     # --- lifecycle -------------------------------------------------------------
 
     def _probe_metrics(self) -> SelfMetrics:
-        """The probe and scheduler series (agent.workers sums its workers' instead)."""
+        """The probe and scheduler series (agent.workers.supervisor sums its workers' instead)."""
         return SelfMetrics(self.registry)
 
     def _load(self) -> Config:
@@ -148,7 +148,7 @@ class Agent:
         )
 
     async def _start_probing(self, full: Config) -> None:
-        """State, network and scheduler (agent.workers starts worker processes instead)."""
+        """State, network and scheduler (agent.workers.supervisor starts worker processes instead)."""
         self.state = StateStore(self.state_dir(full) / "xuncha.db")
         self._activate(full)
         self.scheduler = Scheduler(self.results, self.metrics)
@@ -171,7 +171,7 @@ class Agent:
         return len(self.config.sites), len(self.config.accounts)
 
     def api_handlers(self) -> dict[str, Any]:
-        """Replacements for the /api/ handlers of agent.server (agent.workers routes them to workers)."""
+        """Replacements for the /api/ handlers of agent.http.server (agent.workers.supervisor routes them to workers)."""
         return {}
 
     def _activate(self, full: Config) -> None:
@@ -223,7 +223,7 @@ class Agent:
     async def reload(self) -> tuple[bool, list[str]]:
         """Load the configuration again; on failure keep the running one.
 
-        Callers that arrive while a reload runs share the next one (agent.reloads): 200
+        Callers that arrive while a reload runs share the next one (agent.run.reloads): 200
         reloads at once cost two, not 200 (issue 10).
         """
         return await self._reloads.coalesce(self._reload_now)

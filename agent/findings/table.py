@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from agent import csvsafe
+from agent.registry import csvsafe
 from domain.registry import PLATFORM_NAMES
 from domain.thresholds import THRESHOLDS, Thresholds
 

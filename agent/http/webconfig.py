@@ -6,7 +6,7 @@ so an office that already has one for its exporters can point Xuncha at it, and
 Prometheus' scrape configs (``basic_auth``, ``tls_config``) speak to it unchanged.
 
 Loading is pure (files are read, nothing is served): :func:`load` returns a
-:class:`WebConfig` or raises :class:`~agent.config.ConfigError` whose issues name
+:class:`WebConfig` or raises :class:`~agent.registry.config.ConfigError` whose issues name
 the file and the field (``web.yml: tls_server_config.cert_file: …``), so a bad
 file is refused at start and a bad reload keeps the running one.
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.config import ConfigError, ConfigIssue
-from agent.durations import parse_duration
+from agent.registry.config import ConfigError, ConfigIssue
+from domain.durations import parse_duration
 
 CLIENT_AUTH_TYPES = (
     "NoClientCert",
@@ -309,7 +309,7 @@ def _tls(r: _Reader, raw: Any, base: Path) -> TlsServerConfig | None:
 
 
 def loads(text: str, *, path: str = "web.yml") -> WebConfig:
-    from agent.yamlsafe import YamlError, safe_load
+    from agent.registry.yamlsafe import YamlError, safe_load
 
     try:
         raw = safe_load(text)
@@ -361,7 +361,7 @@ def _check_tls_material(cfg: WebConfig) -> None:
     """Certificates that do not load are an error now, not at the first connection."""
     if cfg.tls is None:
         return
-    from agent.web import ssl_context  # the serving side builds the context; one code path
+    from agent.http.web import ssl_context  # the serving side builds the context; one code path
 
     try:
         ssl_context(cfg.tls)

@@ -1,4 +1,4 @@
-"""One worker process of a supervisor (agent.workers): ``python -m agent.worker_api``.
+"""One worker process of a supervisor (agent.workers.supervisor): ``python -m agent.workers.worker``.
 
 It reads its part of the registry from stdin (frames of ``(generation, Config)``), runs the
 ordinary agent on it — scheduler, network, link checks, the shared state database — and
@@ -7,7 +7,7 @@ serves, on a Unix socket and nowhere else, the same ``/api/`` as a single agent 
 - ``GET /-/worker/status``: which worker, which process, which targets, which configuration;
 
 and ``GET /-/worker/exposition`` — its per-target samples, one compressed block per family, and
-its probe series (agent.workers.pack_exposition) — on a second socket (``<socket>.metrics``),
+its probe series (agent.workers.supervisor.pack_exposition) — on a second socket (``<socket>.metrics``),
 answered by a thread of its own: at national size the event loop is saturated by probes, and a
 scrape waiting its turn there took seconds.
 
@@ -34,12 +34,12 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.config import Config
+from agent.http.server import build_app
+from agent.http.web import WebGuard, WebState
 from agent.limits import clip
-from agent.runtime import Agent
-from agent.server import build_app
-from agent.web import WebGuard, WebState
-from agent.workers import (
+from agent.registry.config import Config
+from agent.run.runtime import Agent
+from agent.workers.supervisor import (
     EXPOSITION_PATH,
     REQUEST_TIMEOUT,
     STATUS_PATH,
@@ -245,11 +245,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _load(path: str, split: argparse.Namespace | None) -> int:
-    """For agent.workers.load_split: ("config", what was read) or ("error", issues), pickled."""
+    """For agent.workers.supervisor.load_split: ("config", what was read) or ("error", issues), pickled."""
     import pickle
 
-    from agent import config as config_mod
-    from agent.workers import split_packed
+    from agent.registry import config as config_mod
+    from agent.workers.supervisor import split_packed
 
     try:
         cfg = config_mod.load(path)
@@ -264,12 +264,14 @@ def _load(path: str, split: argparse.Namespace | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from agent import logs
-    from agent.shard import parse_shard
-    from agent.web import raise_nofile_limit
+    from agent.http.web import raise_nofile_limit
+    from agent.workers.shard import parse_shard
 
     p = argparse.ArgumentParser(prog="xuncha-worker")
     p.add_argument("--load", help="only read and validate this configuration; write it pickled to stdout")
-    p.add_argument("--workers", help="with --load: split it for auto or N worker processes (agent.workers.load_split)")
+    p.add_argument(
+        "--workers", help="with --load: split it for auto or N worker processes (agent.workers.supervisor.load_split)"
+    )
     p.add_argument("--shard", type=parse_shard, default=(0, 1), help="with --workers: this agent's shard, i/n")
     p.add_argument(
         "--state-dir", dest="state_dir", help="with --workers: the state directory given on the command line"

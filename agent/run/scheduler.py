@@ -39,10 +39,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.config import Concurrency, Config
+from agent.exposition.selfmetrics import SelfMetrics
 from agent.kinds import KINDS, ProbeFn, Target, jobs_for
-from agent.results import ResultStore, target_key
-from agent.selfmetrics import SelfMetrics
+from agent.registry.config import Concurrency, Config
+from agent.run.results import ResultStore, target_key
 from probes.context import ProbeContext
 from probes.results import Result
 
@@ -109,7 +109,7 @@ class Scheduler:
         """Make the job set match ``ctx.config``: add, retime and drop jobs."""
         cfg = ctx.config
         if not isinstance(cfg, Config):
-            raise TypeError("the scheduler runs the app's configuration (agent.config.Config)")
+            raise TypeError("the scheduler runs the app's configuration (agent.registry.config.Config)")
         loop_now = asyncio.get_running_loop().time()
         if self._ctx is None:
             self._epoch = loop_now

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.config import Account, ContentConfig, Site
+from agent.registry.config import Account, ContentConfig, Site
 from probes.results import ContentResult, FeedResult, LinksResult, Result, TlsResult
 
 DAY = 86400.0

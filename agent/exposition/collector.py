@@ -20,12 +20,13 @@ from typing import Protocol
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from agent import __version__, gzipjoin
-from agent import exposition as x
-from agent import metric_names as m
-from agent.config import Config
+from agent import __version__
+from agent.exposition import families as x
 from agent.kinds import KINDS
-from agent.results import ResultStore, target_key
+from agent.registry.config import Config
+from agent.run.results import ResultStore, target_key
+from agent.workers import gzipjoin
+from domain import metric_names as m
 from domain.registry import Account, Site
 
 # Every per-target family, in exposition order: the sites', then the accounts'.
@@ -90,7 +91,7 @@ class TargetExposition:
     full pass.  Each family's samples are also kept
     gzip-compressed (:meth:`compressed`) and compressed again only when one of
     its targets' lines changed, off the event loop; ``/metrics`` joins these
-    pieces into one gzip body (:mod:`agent.gzipjoin`), and the supervisor of
+    pieces into one gzip body (:mod:`agent.workers.gzipjoin`), and the supervisor of
     worker processes joins its workers' pieces without decompressing them.
     """
 
@@ -119,7 +120,7 @@ class TargetExposition:
     async def deflated(
         self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore
     ) -> list[gzipjoin.Piece]:
-        """:meth:`blocks`, each compressed (:mod:`agent.gzipjoin`): brought up to date on the loop,
+        """:meth:`blocks`, each compressed (:mod:`agent.workers.gzipjoin`): brought up to date on the loop,
         then the families that changed are compressed in a thread; the others are reused."""
         self.refresh(sites, accounts, results)
         return await asyncio.to_thread(self.compressed)
@@ -141,7 +142,7 @@ class TargetExposition:
         was at one instant (two families may be a few results apart, as any scrape may be).
         A family's flag is cleared before its lines are taken, so a change made meanwhile is
         compressed again next time, never lost.  With worker processes this runs in the
-        worker's exposition thread (agent.worker_api), which a loop saturated by probes cannot
+        worker's exposition thread (agent.workers.worker), which a loop saturated by probes cannot
         delay.
         """
         with self._compressing:  # one at a time; a concurrent scrape then finds nothing left to do

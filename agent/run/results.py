@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from agent import metric_names as m
-from agent.config import Account, Site
 from agent.limits import bounded_result
-from agent.state import StateStore
+from agent.registry.config import Account, Site
+from agent.run.state import StateStore
+from domain import metric_names as m
 from probes.results import ContentResult, FeedResult, HttpResult, Result
 
 
@@ -32,7 +32,7 @@ class HttpCounters:
 
 
 def site_findings(r: ContentResult) -> tuple[bool, ...]:
-    """Which of :data:`agent.metric_names.SITE_FINDINGS` one content result shows, in that order:
+    """Which of :data:`domain.metric_names.SITE_FINDINGS` one content result shows, in that order:
     what its gauges say (xuncha_serious_errors > 0, ..., a xuncha_column_blank at 1,
     xuncha_site_closed_but_online)."""
     home = r.homepage_success
@@ -46,7 +46,7 @@ def site_findings(r: ContentResult) -> tuple[bool, ...]:
 
 
 def account_findings(r: FeedResult) -> tuple[bool, ...]:
-    """Which of :data:`agent.metric_names.ACCOUNT_FINDINGS` one feed result shows."""
+    """Which of :data:`domain.metric_names.ACCOUNT_FINDINGS` one feed result shows."""
     return (r.not_deregistered,)
 
 
@@ -54,7 +54,7 @@ def account_findings(r: FeedResult) -> tuple[bool, ...]:
 # national size), a tuple of its own only once a count moved.
 _NO_SITE_FINDINGS = (0,) * len(m.SITE_FINDINGS)
 _NO_ACCOUNT_FINDINGS = (0,) * len(m.ACCOUNT_FINDINGS)
-FINDINGS_NAMESPACE = "findings"  # agent.state: target → its findings counts (those that moved once)
+FINDINGS_NAMESPACE = "findings"  # agent.run.state: target → its findings counts (those that moved once)
 
 
 class ResultStore:
@@ -69,7 +69,7 @@ class ResultStore:
         self._state: StateStore | None = None
         self._stored: dict[str, tuple[int, ...]] = {}
         # Target → the sequence number of its last change, oldest first: the targets changed
-        # since a scrape are a suffix of it (agent.collector.TargetExposition renders only those).
+        # since a scrape are a suffix of it (agent.exposition.collector.TargetExposition renders only those).
         self._changes: dict[str, int] = {}
         self.seq = 0
         self.listener: Callable[[str], None] | None = None  # told of each change, after it is made
@@ -133,8 +133,8 @@ class ResultStore:
         return self._http.get(target_id)
 
     def finding_counts(self, target_id: str) -> tuple[int, ...] | None:
-        """Checks whose result showed each finding, in :data:`agent.metric_names.SITE_FINDINGS`
-        order for a site, :data:`agent.metric_names.ACCOUNT_FINDINGS` order for an account; None
+        """Checks whose result showed each finding, in :data:`domain.metric_names.SITE_FINDINGS`
+        order for a site, :data:`domain.metric_names.ACCOUNT_FINDINGS` order for an account; None
         before the target's first content (site) or feed (account) result."""
         return self._findings.get(target_id)
 

@@ -4,7 +4,7 @@ Issue 10: 200 reloads cost 47 CPU-seconds on the event loop and +437 MiB.  Here 
 reload that arrives while one runs joins the *next* one (at most one running and one
 queued, whatever the number of callers), and a reload whose files have the same
 content as at the last good load returns at once.  The lifecycle endpoint is also
-rate-limited (agent.web).
+rate-limited (agent.http.web).
 """
 
 from __future__ import annotations

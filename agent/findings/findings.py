@@ -4,7 +4,7 @@ Pure functions over results and the configuration's lines (gatus: gather, then
 judge), for ``/api/findings`` — the list an office works through, with what the
 metrics cannot carry (which link, which words, which column).  The alert rules
 judge the same facts in Prometheus, with the early-warning and veto lines of
-``dashboards/thresholds.py``; here the configuration's ``content`` lines apply.
+``domain/thresholds.py``; here the configuration's ``content`` lines apply.
 """
 
 from __future__ import annotations

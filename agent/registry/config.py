@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from agent.quarterly import Settings as ReportSettings
 
 DEFAULT_LISTEN = "0.0.0.0:9725"
+DEFAULT_STATE_DIR = "./data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,7 @@ class Config:
     path: str = ""
     listen: str = DEFAULT_LISTEN
     web: WebSettings = WebSettings()
-    state_dir: str = "./data"
+    state_dir: str = DEFAULT_STATE_DIR
     workers: int | None = (
         None  # worker processes (agent.workers.supervisor); None: "auto" (agent.workers.supervisor.count_of)
     )
@@ -389,22 +390,33 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
         return super().resolve(kind, value, implicit)
 
 
-def load(path: str | Path) -> Config:
-    """Read and validate ``path`` and the CSV files it names."""
+def load(path: str | Path, *, parse_cache: bool = False, state_dir: str | None = None) -> Config:
+    """Read and validate ``path`` and the CSV files it names.
+
+    ``parse_cache``: keep the parsed YAML in the state directory (``state_dir``, else the one the
+    file declares, else the default) and take it from there when the text is the same
+    (:mod:`agent.registry.parsecache`; ``xuncha run`` does, ``check-config`` does not)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([ConfigIssue(str(path), "", "", f"cannot read: {e}")]) from None
-    return loads(text, path=str(path))
+    cache = None
+    if parse_cache:
+        from agent.registry.parsecache import declared_state_dir
+
+        cache = state_dir or declared_state_dir(text) or DEFAULT_STATE_DIR
+    return loads(text, path=str(path), parse_cache_dir=cache)
 
 
-def loads(text: str, *, path: str = "xuncha.yml") -> Config:
+def loads(text: str, *, path: str = "xuncha.yml", parse_cache_dir: str | None = None) -> Config:
     issues = _Issues(path)
+    from agent.registry.parsecache import parsed
     from agent.registry.yamlsafe import YamlError, safe_load
 
     try:
-        raw = safe_load(text, loader=_Loader)  # refuses alias bombs (issue 10)
+        # refuses alias bombs (issue 10); a bomb is never kept, as it never parses
+        raw = parsed(text, lambda s: safe_load(s, loader=_Loader), parse_cache_dir)
     except YamlError as e:
         raise ConfigError([ConfigIssue(path, e.where, "", str(e))]) from None
     if raw is None:

@@ -252,7 +252,7 @@ def _load(path: str, split: argparse.Namespace | None) -> int:
     from agent.workers.supervisor import split_packed
 
     try:
-        cfg = config_mod.load(path)
+        cfg = config_mod.load(path, parse_cache=True, state_dir=split.state_dir if split else None)
         value = cfg if split is None else split_packed(cfg, split.workers, split.shard, split.state_dir)
         message: tuple[str, Any] = ("config", value)
     except config_mod.ConfigError as e:

@@ -130,9 +130,10 @@ def test_no_real_page_has_hidden_links(label: dict[str, Any]) -> None:
 # --- no veto on a healthy real page (issue 22) --------------------------------------------------
 
 # The last lines of the Jiangsu homepage of 2018 (silverfoxy/JSCryptoMinerStudy, pagesource/jiangsu.gov.cn,
-# commit afccd315654b9e4091c20fd0c385a89b1bbb3b3c), byte for byte: the Hanweb JCMS of the province's
-# 集约化平台 hides its credit link in every page it serves.
-JIANGSU_TAIL = "\r\n".join(
+# commit afccd315654b9e4091c20fd0c385a89b1bbb3b3c, characters 89,596 to 90,050), byte for byte — the
+# publisher appends them with bare "\n" line ends, the template's "</body>\r\n</html>" ends the page: the
+# Hanweb JCMS of the province's 集约化平台 hides its credit link in every page it serves.
+JIANGSU_TAIL = "\n".join(
     (
         "<!-- visitcount Begin --><iframe src='./module/visitcount/visit.jsp?type=1&i_webid=1&i_columnid=1' "
         'name="vishidden" id="vishidden" frameborder="0" style="width:0; height:0; display:none"></iframe>'
@@ -140,10 +141,10 @@ JIANGSU_TAIL = "\r\n".join(
         "<a href='http://www.hanweb.com' style='display:none'>Produced By 大汉网络 大汉版通发布系统</a>",
         "<script language=\"javascript\" src='/script/pagecontrol.js'></script>"
         "<script language=\"javascript\" src='/script/web_front.js'></script>",
-        "</body>",
-        "</html>",
+        "</body>\r\n</html>",
     )
 )
+assert len(JIANGSU_TAIL) == 90050 - 89596
 # What an intrusion plants (the demo's 暗链, agent/demo/fleet.py): off-screen links for search engines.
 PLANTED = (
     '<div style="position:absolute;left:-9999px;top:-9999px;"><a href="http://www.yulecheng-demo.example/">'

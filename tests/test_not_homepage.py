@@ -175,3 +175,12 @@ async def test_a_short_homepage_served_is_a_successful_visit(ctx: ProbeContext, 
     async with await hostile.serve_app(app_serving(body)) as served:
         r = await http_probe.probe(site(served.url_for(HOST)), ctx)
     assert r.success, r.reason
+
+
+def test_a_real_script_only_redirect_is_no_challenge_but_the_same_page_setting_a_cookie_is() -> None:
+    """The Ministry of Finance's root of 2018 (tests/fixtures/real/mof_root_2018.html): only a script that
+    sends the browser to /index.htm. It sets no cookie: the site's own redirect, not a challenge."""
+    real = (REAL / "mof_root_2018.html").read_bytes()
+    assert not_homepage.reason(real, "text/html") == ""
+    challenged = real.replace(b"browserRedirect();", b"document.cookie='verify=1';browserRedirect();")
+    assert not_homepage.reason(challenged, "text/html").startswith("a JavaScript challenge page")

@@ -411,3 +411,10 @@ def test_a_visible_link_with_a_dictionary_word_to_state_media_is_not_reported() 
         judged("<ul><li><a href='http://www.xinhuanet.com/legal/1.htm'>扫黄打非：严厉打击色情网站</a></li></ul>").found
         == []
     )
+
+
+def test_a_counters_noscript_fallback_is_no_hidden_link_unless_it_carries_words() -> None:
+    counter = "<noscript><a href='https://www.cnzz.com/stat/website.php?web_id=1'>站长统计</a></noscript>"
+    assert judged(counter).found == [] and judged(counter).excused == {"scored below the line": 1}
+    spam = "<noscript><a href='http://www.bet.example/'>百家乐在线</a></noscript>"
+    assert [f["host"] for f in judged(spam).found] == ["www.bet.example"]

@@ -21,9 +21,9 @@ it is hidden**:
    hidden by an injection trick: off-screen, zero size, a        +2
    zero font or opacity, a one-pixel ``<marquee>``, a hidden
    container written by an inline script
-   hidden by its own markup (``display:none``, ``hidden``,       +1
-   ``<noscript>``)
-   hidden by a class of a style sheet (scripts often show it)     0
+   hidden by its own markup (``display:none``, ``hidden``)       +1
+   hidden by a class of a style sheet (scripts often show it),    0
+   or in ``<noscript>`` (shown to visitors without scripts)
    in a bare container (no tab, slide, menu or list role)        +1
    in a list item, a tab pane, a slide or a menu                 −1
    ========================================================  ======
@@ -96,6 +96,8 @@ def technique(hidden_by: str) -> tuple[int, str]:
     """Points for how a link is hidden, and the words that say so."""
     if hidden_by.startswith(("class ", "id ")):
         return 0, f"hidden by a style sheet ({hidden_by})"
+    if hidden_by == "<noscript>":  # what a visitor without scripts sees: counters' and players' fallbacks
+        return 0, "shown without scripts (<noscript>)"
     if _STRONG.search(hidden_by):
         return STRONG_POINTS, f"an injection trick ({hidden_by})"
     return OWN_MARKUP_POINTS, f"hidden by its own markup ({hidden_by})"

@@ -1,6 +1,6 @@
 """The content judge against real government pages (issue 9), labelled by reading them.
 
-``tests/fixtures/real/`` holds pages of 20 government sites saved in public
+``tests/fixtures/real/`` holds pages of 21 government sites saved in public
 repositories, byte for byte; ``PROVENANCE.md`` says where each comes from and
 ``labels.json`` what a reader finds in it (the newest item of a homepage and the
 evidence for its year, the standard's meta tags, the marks, the record

@@ -324,3 +324,49 @@ sites:
     }
     assert r.hidden_links == 0
     assert r.details["columns"]["统计公报"]["meta"]["ColumnName"] == "统计公报"
+
+
+PARTNER = '<div style="display:none"><a href="http://www.partner-example.com/zt/">合作单位专题活动</a></div>'
+
+
+@pytest.mark.parametrize("allow", [[], ["partner-example.com"]], ids=["not allowed", "allowed"])
+async def test_content_hidden_link_allow_excuses_a_hosts_hidden_links_on_the_served_page(allow: list[str]) -> None:
+    """The Chaoyang homepage served on loopback with a bare hidden block linking to a partner: 暗链 unless
+    ``content.hidden_link_allow`` names the partner's host."""
+    body = (REAL / "bjchy_home_2018.html").read_bytes().replace(b"</body>", PARTNER.encode() + b"</body>")
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Type": "text/html"})
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    dns = DnsServer(records={"www.bjchy.gov.cn": ["127.0.0.1"]})
+    await dns.start()
+    try:
+        async with await hostile.serve_app(app) as server:
+            cfg = loads(f"""
+dns: {{nameservers: ["{dns.address}"]}}
+content: {{timeout: 5s, hidden_link_allow: {allow}}}
+sites:
+  - {{code: "1101050001", name: 北京朝阳, url: "http://www.bjchy.gov.cn:{server.port}/"}}
+""")
+            net = Network(cfg.dns, cfg.tls, cfg.http)
+            try:
+                ctx = ProbeContext(
+                    config=cfg,
+                    net=net,
+                    state=StateStore(None),
+                    clock=lambda: day_after(BY_FILE["bjchy_home_2018.html"]),
+                )
+                r = await content_probe.probe(cfg.sites[0], ctx)
+            finally:
+                await net.close()
+    finally:
+        await dns.close()
+    assert r.homepage_success, r.reason
+    if allow:
+        assert r.hidden_links == 0 and r.details["hidden_links_excused"]["allowed in content.hidden_link_allow"] == 1
+    else:
+        (found,) = r.details["hidden_links"]
+        assert r.hidden_links == 1 and found["host"] == "www.partner-example.com"
+        assert found["why"].startswith('hidden by its own markup (style "display:none") +1; in a bare container')

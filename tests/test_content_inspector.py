@@ -418,3 +418,20 @@ def test_a_counters_noscript_fallback_is_no_hidden_link_unless_it_carries_words(
     assert judged(counter).found == [] and judged(counter).excused == {"scored below the line": 1}
     spam = "<noscript><a href='http://www.bet.example/'>百家乐在线</a></noscript>"
     assert [f["host"] for f in judged(spam).found] == ["www.bet.example"]
+
+
+@pytest.mark.parametrize(
+    ("block", "how"),
+    [
+        ("<marquee height=1 width=1><a href='http://seo.example/'>网站导航大全</a></marquee>", "<marquee height=1>"),
+        ("<div style='font-size:0'><a href='http://seo.example/'>网站导航大全</a></div>", 'style "font-size:0"'),
+        (
+            "<div style='height:0;overflow:hidden'><a href='http://seo.example/'>网站导航大全</a></div>",
+            'zero size (style "height:0")',
+        ),
+        ("<p style='text-indent:-9999em'><a href='http://seo.example/'>网站导航大全</a></p>", "off-screen"),
+    ],
+)
+def test_the_injection_tricks_count_without_a_dictionary_word(block: str, how: str) -> None:
+    (found,) = judged(block).found
+    assert found["hidden_by"].startswith(how) and found["score"] == 2 + 1 and found["words"] == []

@@ -58,6 +58,10 @@ class ContentConfig:
     timeout: float = 15.0
     # Extra wrong-expression dictionaries (TSV: wrong, right, note) besides the shipped one.
     dictionaries: tuple[str, ...] = ()
+    # Hosts (and their subdomains) that hidden links of a homepage may point to without being 暗链, besides
+    # government, state-media, national-service and platform hosts (probes.content.hosts): a partner
+    # the office links from a carousel or a tab, a vendor whose credit line the platform hides.
+    hidden_link_allow: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,9 +83,11 @@ def judge(
     now: float,
     words: serious.Dictionary,
     previous_fingerprint: dict[str, Any] | None = None,
+    allow: tuple[str, ...] = (),
 ) -> tuple[ContentResult, dict[str, Any] | None]:
     """The whole content verdict from fetched pages (pure).  Returns the result and,
-    for a homepage without dated items, the fingerprint record to store."""
+    for a homepage without dated items, the fingerprint record to store.  ``allow``: hosts
+    that hidden links may point to (``content.hidden_link_allow``)."""
     online = home.status is not None and 200 <= home.status < 300
     closed_but_online = site.status == "closed" and online
     got = read(home, now)
@@ -130,7 +132,9 @@ def judge(
     urls = [u for _, u in page.anchors] + list(page.resource_urls)
     checks, found = compliance.check(page, urls, site.code, urlsplit(site.url).hostname or "")
     hits = words.find(page.text, "homepage") + column_hits
-    planted = hidden_links.find(page.anchors, page.hidden_anchors, urlsplit(home.final_url or site.url).hostname or "")
+    home_host = urlsplit(home.final_url or site.url).hostname or ""
+    verdict = hidden_links.judge(page.anchors, page.hidden_anchors, home_host, allow=allow)
+    planted = verdict.found
     leaks = [{"where": "homepage", "id": m} for m in privacy.find(page.text, dates.today(now))] + column_leaks
     closure: bool | None = None
     if site.status == "closing":
@@ -148,6 +152,7 @@ def judge(
         serious_errors=hits,
         privacy_leaks=leaks,
         hidden_links=planted,
+        hidden_links_excused=verdict.excused,
         meta=page.meta,
         year_inference=page.year_report,
         hidden_elements=page.hidden_elements,
@@ -244,7 +249,8 @@ async def probe(site: Site, ctx: ProbeContext) -> ContentResult:
     home, column_pages = await gather(site, ctx)
     now = ctx.clock()
     previous = ctx.state.get(fingerprint.NAMESPACE, site.code)
-    result, record = judge(site, home, column_pages, now, dictionary_for(ctx), previous)
+    allow = tuple(getattr(ctx.config.content, "hidden_link_allow", ()) or ())
+    result, record = judge(site, home, column_pages, now, dictionary_for(ctx), previous, allow)
     if record is not None:
         ctx.state.put(fingerprint.NAMESPACE, site.code, record)
     result = _remember(ctx, site, result)

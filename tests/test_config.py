@@ -245,3 +245,12 @@ def test_a_yaml_error_still_names_line_and_column_with_the_fast_loader() -> None
     with pytest.raises(ConfigError) as e:
         loads("sites:\n  - {code: 1\n", path="x.yml")
     assert "x.yml: line" in str(e.value) and "not valid YAML" in str(e.value)
+
+
+def test_hidden_link_allow_takes_host_names_and_names_a_bad_entry() -> None:
+    cfg = loads('content: {hidden_link_allow: [Partner.Example.com, "*.vendor.example.cn"]}')
+    assert cfg.content.hidden_link_allow == ("partner.example.com", "vendor.example.cn")
+    assert loads("sites: []").content.hidden_link_allow == ()
+    errs = errors_of('content: {hidden_link_allow: ["https://partner.example.com/x"]}')
+    assert len(errs) == 1 and errs[0].startswith("xuncha.yml: content.hidden_link_allow: ")
+    assert "is not a host name" in errs[0]

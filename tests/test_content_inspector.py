@@ -320,3 +320,118 @@ def test_footer_links_are_not_items_of_a_blank_column() -> None:
     )
     p = page(f"<ul class=list></ul>{footer}")
     assert p.items == () and columns.blank_reason(p) == "no items"
+
+
+# --- 暗链 judged by destination and technique (issue 22) -------------------------------------------
+
+
+def judged(body: str, allow: tuple[str, ...] = ()) -> hidden_links.Verdict:
+    p = page(body)
+    return hidden_links.judge(p.anchors, p.hidden_anchors, "www.lh.gov.cn", allow=allow)
+
+
+CAROUSEL = (
+    "<div class=focusBox><ul class=pic><li><a href=/tpxw/1.html>本站图片新闻</a></li>"
+    "<li style='display:none;'><a href='http://www.xinhuanet.com/politics/2018-03/19/c_1.htm'>新华社：两会特别报道</a></li>"
+    "<li style='display:none;'><a href='{url}'>{text}</a></li></ul></div>"
+)
+
+
+def test_an_inactive_carousel_slide_to_state_media_is_no_hidden_link() -> None:
+    v = judged(CAROUSEL.format(url="http://www.people.com.cn/n1/2018/0319/c1.html", text="人民网：代表委员谈发展"))
+    assert v.found == [] and v.excused == {"state media": 2}
+
+
+def test_a_hidden_slide_to_an_unexpected_host_without_words_scores_below_the_line() -> None:
+    v = judged(CAROUSEL.format(url="http://www.bank-example.com/act.html", text="银行惠民活动"))
+    assert v.found == [] and v.excused == {"state media": 1, "scored below the line": 1}
+
+
+def test_a_hidden_slide_with_gambling_words_counts_wherever_it_is_hidden() -> None:
+    v = judged(CAROUSEL.format(url="http://www.bet.example/", text="澳门赌场在线"))
+    assert [f["host"] for f in v.found] == ["www.bet.example"]
+    assert v.found[0]["score"] == 1 - 1 + 3
+    assert "a list item (<li>) -1" in v.found[0]["why"] and "dictionary words 澳门赌 +3" in v.found[0]["why"]
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "<a href='http://www.hanweb.com' style='display:none'>Produced By 大汉网络 大汉版通发布系统</a>",
+        "<div style='display:none'><a href='http://www.cms-vendor.example/'>技术支持：某某信息技术有限公司</a></div>",
+        "<p hidden><a href='http://www.cms-vendor.example/'>Powered by SiteCMS</a></p>",
+    ],
+)
+def test_a_vendors_hidden_credit_line_is_no_hidden_link(credit: str) -> None:
+    v = judged(credit)
+    assert v.found == [] and set(v.excused) <= {"platform vendor", "vendor credit line"}
+
+
+def test_a_credit_line_with_gambling_words_is_no_credit() -> None:
+    v = judged("<div style='display:none'><a href='http://x.example/'>技术支持：澳门娱乐城</a></div>")
+    assert [f["host"] for f in v.found] == ["x.example"]
+
+
+def test_hosts_allowed_in_the_configuration_are_excused_with_their_subdomains() -> None:
+    body = "<div style='display:none'><a href='http://www.partner.example.com/'>合作单位活动专题</a></div>"
+    assert [f["host"] for f in judged(body).found] == ["www.partner.example.com"]
+    v = judged(body, allow=("partner.example.com",))
+    assert v.found == [] and v.excused == {"allowed in content.hidden_link_allow": 1}
+
+
+def test_a_hidden_block_written_by_an_inline_script_is_an_injection_trick() -> None:
+    body = (
+        '<p>正文</p><script>document.write(\'<div style="display:none"><a href="http://seo.example/">'
+        "网址大全导航</a></div>');</script>"
+    )
+    (found,) = judged(body).found
+    assert found["hidden_by"] == 'written by an inline script, style "display:none"'
+    assert found["score"] == 2 + 1 and "an injection trick" in found["why"]
+
+
+def test_an_off_screen_widget_part_without_words_is_below_the_line_a_bare_one_is_not() -> None:
+    slide = "<div class=slide style='left:-9999px'><a href='http://shop.example/'>商城优惠</a></div>"
+    bare = "<div style='left:-9999px'><a href='http://shop.example/'>商城优惠</a></div>"
+    assert judged(slide).found == [] and judged(slide).excused == {"scored below the line": 1}
+    assert [f["score"] for f in judged(bare).found] == [3]
+
+
+def test_sibling_tab_panes_are_widget_parts() -> None:
+    panes = (
+        "<div class='content news'><a href=/a.html>要闻</a></div>"
+        "<div class='content news' style='display:none'><a href='http://www.other-example.com/'>合作媒体报道</a></div>"
+    )
+    v = judged(panes)
+    assert v.found == [] and v.excused == {"scored below the line": 1}
+
+
+def test_a_visible_link_with_a_dictionary_word_to_state_media_is_not_reported() -> None:
+    """A 新华网 headline about a crackdown on pornography is news, not an advert."""
+    assert (
+        judged("<ul><li><a href='http://www.xinhuanet.com/legal/1.htm'>扫黄打非：严厉打击色情网站</a></li></ul>").found
+        == []
+    )
+
+
+def test_a_counters_noscript_fallback_is_no_hidden_link_unless_it_carries_words() -> None:
+    counter = "<noscript><a href='https://www.cnzz.com/stat/website.php?web_id=1'>站长统计</a></noscript>"
+    assert judged(counter).found == [] and judged(counter).excused == {"scored below the line": 1}
+    spam = "<noscript><a href='http://www.bet.example/'>百家乐在线</a></noscript>"
+    assert [f["host"] for f in judged(spam).found] == ["www.bet.example"]
+
+
+@pytest.mark.parametrize(
+    ("block", "how"),
+    [
+        ("<marquee height=1 width=1><a href='http://seo.example/'>网站导航大全</a></marquee>", "<marquee height=1>"),
+        ("<div style='font-size:0'><a href='http://seo.example/'>网站导航大全</a></div>", 'style "font-size:0"'),
+        (
+            "<div style='height:0;overflow:hidden'><a href='http://seo.example/'>网站导航大全</a></div>",
+            'zero size (style "height:0")',
+        ),
+        ("<p style='text-indent:-9999em'><a href='http://seo.example/'>网站导航大全</a></p>", "off-screen"),
+    ],
+)
+def test_the_injection_tricks_count_without_a_dictionary_word(block: str, how: str) -> None:
+    (found,) = judged(block).found
+    assert found["hidden_by"].startswith(how) and found["score"] == 2 + 1 and found["words"] == []

@@ -56,6 +56,61 @@ SHORT_HOMEPAGE = (
 )
 
 
+# Modelled on the structure of Alibaba Cloud's challenge (a public note quotes it: var arg1=…, a setCookie and
+# document.location.reload(), then an obfuscated script) with the vendor's names taken out: simulated, so that
+# only the page's shape can tell it.
+UNNAMED_CHALLENGE = (
+    "<html><script>\nvar arg1='FC0C2D8AD5673C5FB8B9EF3180ECC395B9A5F944';\n"
+    "function setCookie(name,value){var e=new Date();e.setTime(e.getTime()+3600000);"
+    "document.cookie=name+'='+value+';expires='+e.toGMTString()+';path=/';}\n"
+    "function reload(x){setCookie('sec_verify',x);document.location.reload();}\n</script>"
+    "<script>var _0x4818=['" + "','".join(f"0x{i:04x}{i * 7919 % 65521:05d}" for i in range(120)) + "'];"
+    "(function(_0x1,_0x2){var _0x3=function(_0x4){while(--_0x4){_0x1['push'](_0x1['shift']());}};_0x3(++_0x2);}"
+    "(_0x4818,0x1a3));reload(arg1);</script></html>"
+)
+NGINX_302 = (
+    "<html>\r\n<head><title>302 Found</title></head>\r\n<body>\r\n<center><h1>302 Found</h1></center>\r\n"
+    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+IIS_MOVED = (
+    "<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found "
+    '<a HREF="https://www.longhu.gov.cn/index.html">here</a></body>'
+)
+WEBMAIL = (
+    "<html><head><title>汕头市龙湖区电子邮件系统</title></head><body><form method=post action=/coremail/index.jsp>"
+    "<p>用户名 <input name=uid></p><p>密码 <input type=password name=password></p>"
+    "<p><input type=submit value=登录></p></form><p>Powered by Coremail</p></body></html>"
+)
+SSO = (
+    "<html><head><title>统一身份认证平台</title></head><body><div class=login><h2>用户登录</h2>"
+    "<input id=u placeholder='请输入账号'><input id=p type='password'><button>登录</button></div></body></html>"
+)
+# A small real-looking homepage with a login box and a script that remembers the font size in a cookie.
+SHORT_HOMEPAGE_WITH_LOGIN = SHORT_HOMEPAGE.replace(
+    "</ul>",
+    "</ul><form>用户登录 <input name=u><input type=password name=p></form>"
+    "<script>document.cookie='font=16';if(!document.cookie)location.reload();</script>",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (UNNAMED_CHALLENGE, "a JavaScript challenge page: a script of"),
+        (NGINX_302, "a web server's redirect page: 302 Found"),
+        (IIS_MOVED, "a web server's redirect page: Document Moved"),
+        (WEBMAIL, "a login page: 电子邮件系统"),
+        (SSO, "a login page: 统一身份认证"),
+    ],
+)
+def test_short_pages_told_by_their_shape_are_not_the_homepage(body: str, why: str) -> None:
+    assert not_homepage.reason(body.encode()).startswith(why)
+
+
+def test_a_small_homepage_with_a_login_box_and_a_cookie_script_is_a_homepage() -> None:
+    assert not_homepage.reason(SHORT_HOMEPAGE_WITH_LOGIN.encode()) == ""
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [
@@ -107,7 +162,7 @@ def site(url: str) -> Site:
     return Site(code="4405070010", name="汕头市龙湖区人民政府", url=url, region=region_of("4405070010"))
 
 
-@pytest.mark.parametrize("body", [MAINTENANCE, WAF_BLOCK, NGINX, PARKED])
+@pytest.mark.parametrize("body", [MAINTENANCE, WAF_BLOCK, NGINX, PARKED, UNNAMED_CHALLENGE, NGINX_302, WEBMAIL])
 async def test_a_200_that_is_not_the_homepage_is_a_failed_visit(ctx: ProbeContext, body: str) -> None:
     async with await hostile.serve_app(app_serving(body)) as served:
         r = await http_probe.probe(site(served.url_for(HOST)), ctx)
@@ -115,7 +170,17 @@ async def test_a_200_that_is_not_the_homepage_is_a_failed_visit(ctx: ProbeContex
     assert r.reason == f"not the homepage: {not_homepage.reason(body.encode())}"
 
 
-async def test_a_short_homepage_served_is_a_successful_visit(ctx: ProbeContext) -> None:
-    async with await hostile.serve_app(app_serving(SHORT_HOMEPAGE)) as served:
+@pytest.mark.parametrize("body", [SHORT_HOMEPAGE, SHORT_HOMEPAGE_WITH_LOGIN])
+async def test_a_short_homepage_served_is_a_successful_visit(ctx: ProbeContext, body: str) -> None:
+    async with await hostile.serve_app(app_serving(body)) as served:
         r = await http_probe.probe(site(served.url_for(HOST)), ctx)
     assert r.success, r.reason
+
+
+def test_a_real_script_only_redirect_is_no_challenge_but_the_same_page_setting_a_cookie_is() -> None:
+    """The Ministry of Finance's root of 2018 (tests/fixtures/real/mof_root_2018.html): only a script that
+    sends the browser to /index.htm. It sets no cookie: the site's own redirect, not a challenge."""
+    real = (REAL / "mof_root_2018.html").read_bytes()
+    assert not_homepage.reason(real, "text/html") == ""
+    challenged = real.replace(b"browserRedirect();", b"document.cookie='verify=1';browserRedirect();")
+    assert not_homepage.reason(challenged, "text/html").startswith("a JavaScript challenge page")

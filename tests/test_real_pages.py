@@ -1,6 +1,6 @@
 """The content judge against real government pages (issue 9), labelled by reading them.
 
-``tests/fixtures/real/`` holds pages of 18 government sites saved in public
+``tests/fixtures/real/`` holds pages of 21 government sites saved in public
 repositories, byte for byte; ``PROVENANCE.md`` says where each comes from and
 ``labels.json`` what a reader finds in it (the newest item of a homepage and the
 evidence for its year, the standard's meta tags, the marks, the record
@@ -26,13 +26,17 @@ from aiohttp import web
 from agent.demo import hostile
 from agent.demo.dnsserver import DnsServer
 from agent.registry.config import loads
+from agent.run.results import site_findings
 from agent.run.state import StateStore
 from domain.clock import BEIJING
+from domain.metric_names import SITE_FINDINGS
+from domain.registry import Site
+from domain.thresholds import THRESHOLDS
 from probes import content_probe
-from probes.content import compliance, dates, extract, hidden_links
+from probes.content import compliance, dates, extract, hidden_links, serious
 from probes.content.decode import decode
 from probes.context import ProbeContext
-from probes.net import Network
+from probes.net import Fetched, Network
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 LABELS: list[dict[str, Any]] = json.loads((REAL / "labels.json").read_text("utf-8"))
@@ -121,6 +125,99 @@ def test_a_footer_written_by_an_external_script_is_pointed_out(label: dict[str, 
 def test_no_real_page_has_hidden_links(label: dict[str, Any]) -> None:
     page, _, _ = judge(label)
     assert hidden_links.find(page.anchors, page.hidden_anchors, "www.example.gov.cn") == []
+
+
+# --- no veto on a healthy real page (issue 22) --------------------------------------------------
+
+# The last lines of the Jiangsu homepage of 2018 (silverfoxy/JSCryptoMinerStudy, pagesource/jiangsu.gov.cn,
+# commit afccd315654b9e4091c20fd0c385a89b1bbb3b3c, characters 89,596 to 90,050), byte for byte — the
+# publisher appends them with bare "\n" line ends, the template's "</body>\r\n</html>" ends the page: the
+# Hanweb JCMS of the province's 集约化平台 hides its credit link in every page it serves.
+JIANGSU_TAIL = "\n".join(
+    (
+        "<!-- visitcount Begin --><iframe src='./module/visitcount/visit.jsp?type=1&i_webid=1&i_columnid=1' "
+        'name="vishidden" id="vishidden" frameborder="0" style="width:0; height:0; display:none"></iframe>'
+        "<!-- visitcount End -->",
+        "<a href='http://www.hanweb.com' style='display:none'>Produced By 大汉网络 大汉版通发布系统</a>",
+        "<script language=\"javascript\" src='/script/pagecontrol.js'></script>"
+        "<script language=\"javascript\" src='/script/web_front.js'></script>",
+        "</body>\r\n</html>",
+    )
+)
+assert len(JIANGSU_TAIL) == 90050 - 89596
+# What an intrusion plants (the demo's 暗链, agent/demo/fleet.py): off-screen links for search engines.
+PLANTED = (
+    '<div style="position:absolute;left:-9999px;top:-9999px;"><a href="http://www.yulecheng-demo.example/">'
+    '澳门娱乐城</a><a href="http://www.bocai-demo.example/">百家乐真人荷官</a></div>'
+)
+HEALTHY = [label for label in LABELS if label.get("healthy", True)]
+
+
+def day_after(label: dict[str, Any]) -> float:
+    """The day after the page's newest item (or shown date): judged as if visited then, so that only a
+    finding of the page's own making, not its age, can be a veto."""
+    day = label.get("newest_item") or label.get("shown_date")
+    if not day:
+        return TODAY
+    y, m, d = (int(x) for x in day.split("-"))
+    ts = dates.to_timestamp(y, m, d, 10, 0)
+    assert ts is not None
+    return ts + 86400
+
+
+def judged(body: bytes, label: dict[str, Any]) -> Any:
+    site = Site(code=label["site_code"] or "0000000000", name=label["site"], url="https://www.example.gov.cn/")
+    home = Fetched(url=site.url, final_url=site.url, status=200, headers={"content-type": "text/html"}, body=body)
+    return content_probe.judge(site, home, [], day_after(label), serious.default())[0]
+
+
+@pytest.mark.parametrize("label", HEALTHY, ids=lambda label: label["file"])
+def test_no_healthy_real_page_raises_a_veto_level_finding(label: dict[str, Any]) -> None:
+    """The rule of issue 22: every healthy page of tests/fixtures/real/, judged by the content probe the
+    day after its newest item, is read as a homepage and shows none of the findings that are a veto
+    (serious errors, privacy leaks, 暗链, blank columns, a closed site online; a stale homepage)."""
+    r = judged((REAL / label["file"]).read_bytes(), label)
+    assert r.success and r.homepage_success, r.reason
+    shown = dict(zip(SITE_FINDINGS, site_findings(r), strict=True))
+    assert not any(shown.values()), (
+        shown,
+        r.details["serious_errors"],
+        r.details["privacy_leaks"],
+        r.details["hidden_links"],
+    )
+    if label["kind"] == "homepage":
+        assert r.homepage_last_update is not None
+        assert day_after(label) - r.homepage_last_update < THRESHOLDS.homepage_age.critical
+
+
+def test_the_same_real_page_with_planted_links_raises_the_veto() -> None:
+    """The twin: the Chaoyang homepage with the demo's off-screen block planted before </body>."""
+    label = BY_FILE["bjchy_home_2018.html"]
+    body = (REAL / label["file"]).read_bytes().replace(b"</body>", PLANTED.encode() + b"</body>")
+    r = judged(body, label)
+    assert r.hidden_links == 2 and site_findings(r)[2]
+    assert [f["host"] for f in r.details["hidden_links"]] == ["www.yulecheng-demo.example", "www.bocai-demo.example"]
+    why = r.details["hidden_links"][0]["why"]
+    assert "an injection trick (off-screen" in why and "dictionary words 娱乐城" in why
+
+
+def test_the_platforms_hidden_credit_line_is_no_hidden_link() -> None:
+    """The Jiangsu page's real last lines, as the tail of the Chaoyang homepage: the credit link of the
+    Hanweb platform is hidden (display:none) and points outside government hosts, and is excused."""
+    label = BY_FILE["bjchy_home_2018.html"]
+    real = (REAL / label["file"]).read_bytes()
+    body = real[: real.rindex(b"</body>")] + JIANGSU_TAIL.encode()
+    r = judged(body, label)
+    assert r.hidden_links == 0, r.details["hidden_links"]
+    assert r.details["hidden_links_excused"]["platform vendor"] == 1
+
+
+def test_the_hidden_tab_panes_of_a_real_homepage_are_excused_as_the_sites_own() -> None:
+    label = BY_FILE["bjchy_home_2018.html"]
+    page = extract.parse(decode((REAL / label["file"]).read_bytes()).text or "", "http://www.bjchy.gov.cn/", TODAY)
+    verdict = hidden_links.judge(page.anchors, page.hidden_anchors, "www.bjchy.gov.cn")
+    assert verdict.found == []
+    assert verdict.excused == {"government host": len(page.hidden_anchors)} and len(page.hidden_anchors) > 40
 
 
 @pytest.mark.parametrize("now", [TODAY, OTHER_TODAY], ids=["2026-12-06", "2024-03-01"])
@@ -227,3 +324,49 @@ sites:
     }
     assert r.hidden_links == 0
     assert r.details["columns"]["统计公报"]["meta"]["ColumnName"] == "统计公报"
+
+
+PARTNER = '<div style="display:none"><a href="http://www.partner-example.com/zt/">合作单位专题活动</a></div>'
+
+
+@pytest.mark.parametrize("allow", [[], ["partner-example.com"]], ids=["not allowed", "allowed"])
+async def test_content_hidden_link_allow_excuses_a_hosts_hidden_links_on_the_served_page(allow: list[str]) -> None:
+    """The Chaoyang homepage served on loopback with a bare hidden block linking to a partner: 暗链 unless
+    ``content.hidden_link_allow`` names the partner's host."""
+    body = (REAL / "bjchy_home_2018.html").read_bytes().replace(b"</body>", PARTNER.encode() + b"</body>")
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Type": "text/html"})
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    dns = DnsServer(records={"www.bjchy.gov.cn": ["127.0.0.1"]})
+    await dns.start()
+    try:
+        async with await hostile.serve_app(app) as server:
+            cfg = loads(f"""
+dns: {{nameservers: ["{dns.address}"]}}
+content: {{timeout: 5s, hidden_link_allow: {allow}}}
+sites:
+  - {{code: "1101050001", name: 北京朝阳, url: "http://www.bjchy.gov.cn:{server.port}/"}}
+""")
+            net = Network(cfg.dns, cfg.tls, cfg.http)
+            try:
+                ctx = ProbeContext(
+                    config=cfg,
+                    net=net,
+                    state=StateStore(None),
+                    clock=lambda: day_after(BY_FILE["bjchy_home_2018.html"]),
+                )
+                r = await content_probe.probe(cfg.sites[0], ctx)
+            finally:
+                await net.close()
+    finally:
+        await dns.close()
+    assert r.homepage_success, r.reason
+    if allow:
+        assert r.hidden_links == 0 and r.details["hidden_links_excused"]["allowed in content.hidden_link_allow"] == 1
+    else:
+        (found,) = r.details["hidden_links"]
+        assert r.hidden_links == 1 and found["host"] == "www.partner-example.com"
+        assert found["why"].startswith('hidden by its own markup (style "display:none") +1; in a bare container')

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -295,6 +296,19 @@ def _url(v: Any) -> str:
     return v
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+def _allowed_host(v: Any) -> str:
+    """A host name of ``content.hidden_link_allow``: ``partner.example.com`` (its subdomains too)."""
+    host = _str(v).strip().lower().rstrip(".")
+    if host.startswith("*."):
+        host = host[2:]
+    if not _HOST_NAME.match(host):
+        raise ValueError(f"{v!r} is not a host name (write partner.example.com, no scheme or path)")
+    return host
+
+
 def _nameserver(v: Any) -> str:
     v = _str(v)
     host, _, port = v.rpartition(":") if v.count(":") == 1 else (v, "", "")
@@ -508,6 +522,7 @@ def loads(text: str, *, path: str = "xuncha.yml", parse_cache_dir: str | None = 
                 "max_page_bytes": _positive_int,
                 "timeout": _duration,
                 "dictionaries": lambda v: tuple(_dictionary_file(path, x) for x in _list(v)),
+                "hidden_link_allow": lambda v: tuple(_allowed_host(x) for x in _list(v)),
             },
             prefix="content.",
         ),

@@ -116,7 +116,7 @@ class Page:
     scripts: tuple[embeds.Script, ...] = ()  # external scripts and URLs written by inline scripts (resolved)
     hidden_anchors: tuple[
         dict[str, str], ...
-    ] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element"}
+    ] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element", "role"}
     hidden_elements: int = 0
     year_report: dict[str, Any] = field(default_factory=dict)  # how month-days got their year (years.resolve)
 
@@ -235,9 +235,10 @@ def parse(
     visible.remove(hidden)
     text = visible_text(tree)
     if fragments:  # what inline scripts insert (a footer built as a string) is shown too
-        written, written_links = _script_written(fragments, base_url)
+        written, written_links, written_hidden = _script_written(fragments, base_url)
         text = f"{text}\n{written}" if written else text
         scripts += tuple(written_links)
+        hidden_anchors += written_hidden
     return Page(
         title=title,
         text=text,
@@ -256,16 +257,18 @@ def parse(
     )
 
 
-def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script]]:
-    """Visible text and links of the HTML that inline scripts carry."""
+def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script], list[dict[str, str]]]:
+    """Visible text and links of the HTML that inline scripts carry, and the links it hides."""
     tree = LexborHTMLParser(fragments)
-    visible.remove(visible.hidden_elements(tree))
+    hidden = visible.hidden_elements(tree)
+    hidden_anchors = _hidden_anchors(hidden, base, written=True) if hidden else []
+    visible.remove(hidden)
     links = []
     for a in tree.css("a[href]")[:MAX_ANCHORS]:
         url = clean_url(a.attrs.get("href") or "", base)
         if url is not None:
             links.append(embeds.Script(url, "link written by an inline script"))
-    return visible_text(tree), links
+    return visible_text(tree), links, hidden_anchors
 
 
 def _resolved(found: list[embeds.Script], base: str) -> list[embeds.Script]:
@@ -277,19 +280,26 @@ def _resolved(found: list[embeds.Script], base: str) -> list[embeds.Script]:
     return out
 
 
-def _hidden_anchors(hidden: list[visible.Hidden], base: str) -> list[dict[str, str]]:
+def _hidden_anchors(hidden: list[visible.Hidden], base: str, written: bool = False) -> list[dict[str, str]]:
+    """The links of hidden elements (the element itself when it is the link), each with how it is hidden
+    and the element's role (:func:`probes.content.visible.role`).  ``written``: the elements come from
+    HTML that an inline script writes into the page, itself a way to hide a block from a source reader."""
     out: list[dict[str, str]] = []
     seen: set[int] = set()
     for h in hidden:
-        for a in h.node.css("a[href]"):
+        role: str | None = None
+        for a in h.node.css("a[href]"):  # the element itself too, when it is the link
             if a.mem_id in seen:
                 continue  # inside two hidden elements: named after the outer one
             seen.add(a.mem_id)
             url = clean_url(a.attrs.get("href") or "", base)
             if url is None:
                 continue
+            if role is None:
+                role = visible.role(h.node)
             text = _anchor_text(a, _squeeze(a.text(strip=True)))
-            out.append({"text": text, "url": url, "hidden_by": h.how, "element": h.where})
+            how = f"written by an inline script, {h.how}" if written else h.how
+            out.append({"text": text, "url": url, "hidden_by": how, "element": h.where, "role": role})
             if len(out) >= MAX_ANCHORS:
                 return out
     return out

@@ -3,7 +3,11 @@
 A 200 whose body is a maintenance notice (网站维护中, 系统升级), a web-application
 firewall's challenge or block page, a hosting provider's default page or an
 expired domain's parking page did not open the homepage: an inspector's visit
-fails, and so does ours, with the reason.
+fails, and so does ours, with the reason.  So does a short page told by its shape
+(issue 22): a JavaScript challenge of an unnamed WAF (a page that is mostly script,
+sets a cookie and reloads, with no links and no text), a web server's default body
+for a redirect ("302 Found", "Object moved") and a page that is only a login form
+(a webmail or single-sign-on login served at the portal's address).
 
 Such pages are short, so only a body of at most :data:`MAX_BYTES` is looked at,
 and the words must come with a page that has little else: a real homepage
@@ -65,6 +69,24 @@ _KINDS: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...] =
         ),
     ),
 )
+# Kinds judged on the shape of a short page rather than on a name (issue 22).
+_REDIRECT_BODY = re.compile(
+    r"\b30[12378] (?:Moved(?: Permanently| Temporarily)?|Found|See Other|Temporary Redirect|Permanent Redirect)\b|"
+    r"Object moved|The document has moved|Document Moved|This document may be found",
+    re.I,
+)
+_LOGIN_WORDS = re.compile(
+    r"用户登录|登录系统|统一身份认证|邮件系统|企业邮箱|电子邮件系统|Coremail|请输入(?:用户名|账号|密码)|"
+    r"Sign in|Log ?in to|User ?name|Password",
+    re.I,
+)
+_PASSWORD_INPUT = re.compile(r"<input\b[^>]*type\s*=\s*[\"']?password", re.I)
+_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.I | re.S)
+_SETS_COOKIE = re.compile(r"document\s*\.\s*cookie\s*=|\[\s*[\"']cookie[\"']\s*\]")
+_RELOADS = re.compile(
+    r"location\s*\.\s*(?:reload|replace|assign|href\s*=)|location\s*=|\[\s*[\"'](?:reload|replace)[\"']\s*\]"
+)
+MAX_CHALLENGE_TEXT = 40  # visible characters: a challenge shows at most "please wait" (请稍候…)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>", re.I | re.S)
 _WS = re.compile(r"\s+")
@@ -89,4 +111,27 @@ def reason(body: bytes, content_type: str | None = None) -> str:
         if in_text is not None and (short or (title and in_text.search(title))):
             if m := in_text.search(title) or in_text.search(text):
                 return f"{why}: {m.group(0).strip()}"
+    return _shape(source, title, text) if short else ""
+
+
+def _shape(source: str, title: str, text: str) -> str:
+    """The kinds told by what a short page is made of (issue 22): a script-only challenge, a web
+    server's redirect body, a page that is only a login form."""
+    scripts = _SCRIPT.findall(source)
+    script_chars = sum(len(x) for x in scripts)
+    if (
+        len(text) - len(title) <= MAX_CHALLENGE_TEXT
+        and "<a " not in source.lower()
+        and script_chars * 2 >= len(source)
+        and any(_SETS_COOKIE.search(x) for x in scripts)
+        and any(_RELOADS.search(x) for x in scripts)
+    ):
+        return (
+            "a JavaScript challenge page: a script of "
+            f"{script_chars} characters that sets a cookie and reloads, no links, {len(text)} characters of text"
+        )
+    if m := _REDIRECT_BODY.search(title) or _REDIRECT_BODY.search(text):
+        return f"a web server's redirect page: {m.group(0)}"
+    if _PASSWORD_INPUT.search(source) and (m := _LOGIN_WORDS.search(title) or _LOGIN_WORDS.search(text)):
+        return f"a login page: {m.group(0)}"
     return ""

@@ -99,6 +99,43 @@ def remove(hidden: list[Hidden]) -> None:
         h.node.decompose()
 
 
+# Class or id words of the widgets that hide links by design: tab panes, carousels, menus, scrolling lists.
+_ROLE_HINT = re.compile(
+    r"tab|slide|banner|focus|scroll|roll|lunbo|huandeng|swiper|carousel|menu|nav|drop|sub|pane|panel|"
+    r"con(?:tent)?[\d_-]|item|pic|list|marquee|qh|cont",
+    re.I,
+)
+_ITEM_TAGS = frozenset(("li", "option", "dd", "dt", "tr", "td"))
+
+
+def role(node: LexborNode) -> str:
+    """What a hidden element is there for, when its markup says it is a widget's part ("" for a bare
+    container): a list item, one of a set of sibling panes (tabs, slides: the same tag and class, one of
+    them shown), or a class/id of a tab, slide or menu.  Called only for hidden elements that link
+    somewhere unexpected, so the sibling walk is rare."""
+    tag = node.tag or ""
+    if tag in _ITEM_TAGS:
+        return f"a list item (<{tag}>)"
+    attrs = node.attrs
+    cls = (attrs.get("class") or "").strip()
+    hint = _ROLE_HINT.search(f"{cls} {attrs.get('id') or ''}")
+    if hint:
+        return f"a widget's part ({describe(node)})"
+    parent = node.parent
+    if cls and parent is not None:
+        same = 0
+        child = parent.child
+        for _ in range(200):
+            if child is None:
+                break
+            if child.tag == tag and (child.attrs.get("class") or "").strip() == cls:
+                same += 1
+            child = child.next
+        if same >= 2:
+            return f"one of {same} sibling panes ({describe(node)})"
+    return ""
+
+
 def describe(node: LexborNode) -> str:
     attrs = node.attrs
     out = node.tag or "?"

@@ -24,6 +24,7 @@ import yaml
 from agent import limits
 from agent.kinds import KINDS
 from agent.registry import csvsafe
+from agent.registry import scoring as scoring_mod
 from domain.divisions import SITE_CODE, division_known, region_named, region_of, region_of_unit
 from domain.durations import parse_duration
 from domain.registry import (
@@ -35,6 +36,7 @@ from domain.registry import (
     Column,
     Site,
 )
+from domain.scoring import DEFAULT_TABLE, Table
 from domain.settings import (
     Concurrency,
     ContentConfig,
@@ -160,6 +162,7 @@ class Config:
     site_files: tuple[str, ...] = ()
     account_files: tuple[str, ...] = ()
     report: ReportConfig = ReportConfig()
+    scoring: Table = DEFAULT_TABLE  # the scoring table (domain.scoring; ``scoring:``, agent.registry.scoring)
 
     def files(self) -> tuple[Path, ...]:
         """Every file the configuration was read from (watched for changes)."""
@@ -369,6 +372,7 @@ _TOP_KEYS = (
     "account_files",
     "web",
     "report",
+    "scoring",
 )
 
 
@@ -544,6 +548,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             },
             prefix="report.",
         ),
+        scoring=scoring_mod.parse(issues, raw.get("scoring")),
     )
 
     base = Path(path).parent

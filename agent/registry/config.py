@@ -211,6 +211,7 @@ def report_settings(cfg: Config) -> ReportSettings:
         username=r.username,
         password=password,
         ca_file=r.ca_file,
+        scoring=cfg.scoring,
     )
 
 

@@ -342,6 +342,7 @@ async def _check_all(
 # --- other pages: the column pages and the first article of each (issue 19) -------------------------
 
 COLUMNS_AT_ONCE = 2  # as the content probe reads them
+MIN_TITLE = 8  # shorter link texts are navigation (probes.content.columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,11 +372,14 @@ async def _fetch_page(ctx: ProbeContext, url: str, guard: Guard) -> tuple[str | 
 
 
 def read_column(html: str, url: str, now: float) -> tuple[tuple[str, ...], str | None]:
-    """A column page's missing tags and its first article's URL (pure): the first item listed that
-    leads to another page of the web."""
+    """A column page's missing tags and its first article's URL (pure): the first dated item listed,
+    else the first with a title (not a navigation link such as 首页), that leads to another page."""
     page = extract.parse(html, url, now)
-    first = next((i.url for i in page.items if i.url.startswith(("http://", "https://")) and i.url != url), None)
-    return tuple(meta.missing(page.meta, meta.COLUMN_TAGS)), first
+    pages = [i for i in page.items if i.url.startswith(("http://", "https://")) and i.url != url]
+    dated = [i for i in pages if i.published is not None]
+    titled = [i for i in pages if len(i.title) >= MIN_TITLE]
+    first = (dated or titled or [None])[0]
+    return tuple(meta.missing(page.meta, meta.COLUMN_TAGS)), first.url if first is not None else None
 
 
 def read_article(html: str) -> tuple[str, ...]:

@@ -169,6 +169,15 @@ class ResultStore:
             self._state.put(VISITS_NAMESPACE, target_id, days.days)
             days.unsaved = 0
 
+    def save_visits(self) -> None:
+        """Write every site's week not written since its last visit (at shutdown)."""
+        if self._state is None:
+            return
+        for target_id, days in self._visits.items():
+            if days.unsaved:
+                self._state.put(VISITS_NAMESPACE, target_id, days.days)
+                days.unsaved = 0
+
     def visits_week(self, target_id: str, now: float) -> tuple[int, int] | None:
         """(visits, failed visits) of the week ending today (Beijing), or None before the first visit."""
         days = self._visits.get(target_id)

@@ -325,5 +325,6 @@ class Agent:
         if self.net is not None:
             await self.net.close()
         if self.state is not None:
+            self.results.save_visits()  # the week's visits since their last write (issue 19)
             self.state.close()
         self._stopped.set()

@@ -584,7 +584,7 @@ def main() -> int:
         print(f"{NGINX} is missing: apt-get install nginx-light (or nginx)", file=sys.stderr)
         return 2
     if args.links_interval:
-        INTERVALS["links"] = args.links_interval
+        INTERVALS["links"] = int(args.links_interval)
     sizes = ("small", "national") if args.size == "both" else (args.size,)
     figs = []
     for size in sizes:

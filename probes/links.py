@@ -378,7 +378,7 @@ def read_column(html: str, url: str, now: float) -> tuple[tuple[str, ...], str |
     pages = [i for i in page.items if i.url.startswith(("http://", "https://")) and i.url != url]
     dated = [i for i in pages if i.published is not None]
     titled = [i for i in pages if len(i.title) >= MIN_TITLE]
-    first = (dated or titled or [None])[0]
+    first = next(iter(dated or titled), None)
     return tuple(meta.missing(page.meta, meta.COLUMN_TAGS)), first.url if first is not None else None
 
 

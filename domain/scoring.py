@@ -99,8 +99,9 @@ def _once(key: str, name: str, measure: str, points: float, **kw: object) -> Ite
 
 DEFAULT_TABLE = Table(
     (
-        # 首页可用性: "每1%扣5分"; 5 % is the veto (domain.thresholds.unreachable_ratio), so at most 20 here.
-        Item("availability", "首页可用性", "unreachable_percent", 5, per=1, wording="首页打开不稳定"),
+        # 首页可用性: "每1%扣5分" below the veto at 5 % (domain.thresholds.unreachable_ratio): at most 4 whole
+        # 1 % (20 points); at 5 % and above the veto says it, so the cap keeps one outage from being judged twice.
+        Item("availability", "首页可用性", "unreachable_percent", 5, per=1, cap=20, wording="首页打开不稳定"),
         # 链接可用性: the homepage's links −1 each, other pages' −0.1 each.  [ours] No cap: the table's
         # item total is not in our sources; 汕头 2017 Q2 failed 澄海人才网 on links alone (扣分大于40分).
         Item("homepage_links", "首页链接不可用", "homepage_links_broken", 1, per=1, wording="多处链接无法打开"),

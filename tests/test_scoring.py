@@ -60,6 +60,7 @@ def measured(**over: float | None) -> dict[str, float | None]:
     [
         ({"unreachable_percent": 1.9}, "portal", "availability", 5),  # each whole 1 %: −5
         ({"unreachable_percent": 0.99}, "portal", "availability", 0),
+        ({"unreachable_percent": 100}, "portal", "availability", 20),  # at most 4 × 5: from 5 % on, the veto
         ({"homepage_links_broken": 3}, "department", "homepage_links", 3),  # −1 each
         ({"other_links_broken": 450}, "department", "other_links", 45),  # −0.1 each
         ({"homepage_updates": 9}, "portal", "homepage_updates", 5),  # fewer than 10 in two weeks

@@ -79,7 +79,7 @@ _DECLARED = (
          "homepage and column freshness, blank columns, required elements, serious errors, privacy",
          background=True),
     Kind("links", Site, LinksResult, "probes.links", 6 * 3600.0, _links_deadline, x.emit_links,
-         "broken links on the homepage", background=True),
+         "broken links on the homepage, and on the column pages and their first articles", background=True),
     Kind("feed", Account, FeedResult, "probes.feed", 3600.0, lambda s, t: s.feeds.timeout + 10, x.emit_feed,
          "an account's feed: fetched, newest entry, stopped but still posting", background=True),
 )  # fmt: skip

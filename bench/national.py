@@ -289,6 +289,10 @@ def parse_metrics(text: str) -> tuple[dict[str, float], dict[str, list[tuple[flo
     for line in text.splitlines():
         if line.startswith("xuncha_feed_success{"):
             runs["feed targets"] = runs.get("feed targets", 0.0) + 1
+        elif line.startswith(("xuncha_links_checked{", "xuncha_column_links_checked{")):
+            # each site's latest links run: summed, the links checked by the runs so far (one run a site
+            # within the links interval); column pages' and articles' links from issue 19 on
+            runs["link checks"] = runs.get("link checks", 0.0) + float(line.rsplit(" ", 1)[1])
         elif line.startswith("xuncha_probe_success{") and 'probe="homepage"' in line:
             runs["content targets"] = runs.get("content targets", 0.0) + 1
         elif line.startswith("xuncha_probe_runs_total{"):
@@ -515,6 +519,10 @@ def table(figs: list[Figures]) -> str:
     row("content runs, last ~2 min, vs the schedule", lambda f: recent(f, "content", f.sites))
     row("feed runs, last ~2 min, vs the schedule", lambda f: recent(f, "feed", f.accounts))
     row("link runs vs due", lambda f: f"{f.runs.get('links', 0):,.0f} of {f.sites:,}")
+    row(
+        "links checked (latest run of each site), per second measured",
+        lambda f: f"{f.runs.get('link checks', 0):,.0f}, {f.runs.get('link checks', 0) / max(f.elapsed, 1e-9):,.1f} /s",
+    )
     row("TLS runs vs due", lambda f: f"{f.runs.get('tls', 0):,.0f} of {f.sites:,}")
     for kind in INTERVALS:
         row(
@@ -561,6 +569,11 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=10.0, help="measurement after ready (default 10)")
     ap.add_argument("--sites", type=int, help="override the number of sites (a quick trial)")
     ap.add_argument("--accounts", type=int, help="override the number of accounts")
+    ap.add_argument(
+        "--links-interval",
+        type=float,
+        help="seconds between link runs (default the production 6h; shorter to measure link checks)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, configuration)")
     ap.add_argument("--dns-server", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -570,6 +583,8 @@ def main() -> int:
     if not Path(NGINX).exists():
         print(f"{NGINX} is missing: apt-get install nginx-light (or nginx)", file=sys.stderr)
         return 2
+    if args.links_interval:
+        INTERVALS["links"] = int(args.links_interval)
     sizes = ("small", "national") if args.size == "both" else (args.size,)
     figs = []
     for size in sizes:

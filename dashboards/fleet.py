@@ -58,8 +58,8 @@ def build() -> g.Dashboard:
                 unit="percentunit",
                 decimals=1,
                 thresholds=steps((None, "red"), (0.8, "orange"), (0.95, "green")),
-                description="Share of watched sites with no indicator at its veto line. An upper bound: the "
-                "100-point deductions (扣分) are not measured.",
+                description="Share of watched sites with no indicator at its veto line, the score (总分 under 60, "
+                "from the items the agent measures) included.",
             ),
             4,
             4,

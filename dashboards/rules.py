@@ -256,6 +256,8 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
         # Deductions (扣分), not vetoes: at most a warning.
         site("links", f"{LINKS_BROKEN} > bool 0"),
         site("compliance", f"{COMPLIANCE_FAILURES} > bool 0"),
+        # 总分 (issue 19): under the warning line 1, under 60 (more than 40 deducted) 2, as a veto counts.
+        site("score", _score_level(t)),
         # 带病运行: judged for closed sites only.
         site("closed", f"2 * (max by (code) ({M.SITE_CLOSED_BUT_ONLINE}) > bool 0)", f"{SITE_INFO}"),
         _record(
@@ -276,8 +278,8 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
 def _fleet_rules() -> list[dict[str, Any]]:
     """Fleet rollups: sites at veto / warning per indicator and region, and an estimated 合格率.
 
-    The pass rate counts a site as unqualified (不合格) when any indicator is at its veto line;
-    the 100-point deductions cannot be computed from metrics, so it is an upper bound.
+    The pass rate counts a site as unqualified (不合格) when any indicator is at its veto line, the
+    score (总分 under 60, from the items the agent measures) included.
     """
     rules = []
     for lvl, by_ind, by_region_ind in (
@@ -409,6 +411,14 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaHiddenLinks", "critical"): ("暗链：0 个", f"{now}（安全严重问题），请立即清除并排查篡改"),
         ("XunchaClosedSiteOnline", "critical"): ("已关停网站应无法访问", "带病运行，通报点名"),
         ("XunchaClosureNoticeMissing", "warning"): ("关停前首页公示关停公告一个月", "未公示即关停，通报点名"),
+        ("XunchaSiteScoreLow", "warning"): (
+            f"总分：预警 {num(t.site_score.warning)} 分，不合格 低于 {num(t.site_score.critical)} 分",
+            f"低于 {num(t.site_score.critical)} 分即不合格（扣分大于 {num(100 - t.site_score.critical)} 分）",
+        ),
+        ("XunchaSiteScoreLow", "critical"): (
+            f"总分：不合格 低于 {num(t.site_score.critical)} 分",
+            f"{now}（扣分大于 {num(100 - t.site_score.critical)} 分）",
+        ),
         ("XunchaProbeFailing", "warning"): ("检查应能完成", "检查失败期间无法判断相关指标，可能掩盖单项否决"),
         ("XunchaAccountSilent", "warning"): (
             f"账号无更新：预警 {days(a.warning)} 天，否决 {days(a.critical)} 天",
@@ -421,7 +431,44 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def site_alerts(t: Thresholds) -> list[AlertSpec]:
-    return _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t)
+    return _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t) + _score(t)
+
+
+# --- the score (issue 19: domain/scoring.py) ----------------------------------------------------
+
+
+def _score_level(t: Thresholds) -> str:
+    """0 at or above the warning line, 1 below it, 2 below the veto line (lower is worse, strictly:
+    exactly 60 is qualified, "more than 40 deducted" is not)."""
+    s, score = t.site_score, f"min by (code) ({M.SITE_SCORE})"
+    return f"({score} < bool {num(s.warning)}) + ({score} < bool {num(s.critical)})"
+
+
+_SCORE = '{{ $value | printf "%.1f" }}'
+
+
+def _score(t: Thresholds) -> list[AlertSpec]:
+    s, score = t.site_score, f"min by (code) ({M.SITE_SCORE})"
+    return [
+        AlertSpec(
+            "XunchaSiteScoreLow",
+            "warning",
+            "score",
+            site_join(f"{score} < {num(s.warning)} and {score} >= {num(s.critical)}"),
+            f"{_SITE}得分 {_SCORE} 分（预警线 {num(s.warning)} 分），低于 {num(s.critical)} 分即不合格；扣分项见 /api/sites/{{{{ $labels.code }}}}。",
+            f"{_SITE_EN}: scored {_SCORE} (warning below {num(s.warning)}); below {num(s.critical)} the site is "
+            "unqualified — the deductions are under /api/sites/<code>.",
+        ),
+        AlertSpec(
+            "XunchaSiteScoreLow",
+            "critical",
+            "score",
+            site_join(f"{score} < {num(s.critical)}"),
+            f"{_SITE}得分 {_SCORE} 分，低于 {num(s.critical)} 分（扣分大于 {num(100 - s.critical)} 分），季度抽查将判为不合格；扣分项见 /api/sites/{{{{ $labels.code }}}}。",
+            f"{_SITE_EN}: scored {_SCORE}, below {num(s.critical)} (more than {num(100 - s.critical)} points "
+            "deducted): unqualified at the quarterly inspection — the deductions are under /api/sites/<code>.",
+        ),
+    ]
 
 
 def _availability(t: Thresholds) -> list[AlertSpec]:

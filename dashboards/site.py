@@ -199,6 +199,7 @@ def build() -> g.Dashboard:
             6,
             7,
         ),
+        *_score_panels(grid, site),
     ]
     variables = [
         query_variable("region", "Region 地区", f"label_values({R.SITE_INFO}, region)"),
@@ -212,3 +213,58 @@ def build() -> g.Dashboard:
         ),
     ]
     return dashboard(UID, "巡查 Xuncha — site 网站", "One site against the inspection lines.", panels, variables)
+
+
+# --- the score (issue 19: domain/scoring.py) -------------------------------------------------------
+
+
+def _score_panels(grid: Grid, site: str) -> list[g.Panel]:
+    sc = T.site_score
+    return [
+        grid.row("得分 Score"),
+        grid.place(
+            timeseries(
+                "Score 总分",
+                (f"min({M.SITE_SCORE}{{{site}}})", "总分"),
+                minimum=0,
+                lines=steps((None, "red"), (sc.critical, "orange"), (sc.warning, "green")),
+                description=f"100 less the deductions of the items the agent measures (domain/scoring.py), plus the "
+                f"bonus; under {sc.critical:g} unqualified, warning under {sc.warning:g}. "
+                "Which items were not measured: /api/sites/<code>.",
+            ),
+            12,
+            8,
+        ),
+        grid.place(
+            table(
+                "Deductions 扣分项",
+                (f"max by (item) ({M.SITE_DEDUCTIONS}{{{site}}}) > 0", ""),
+                rename={"Value": "points"},
+                sort="points",
+                description="Points deducted per item of the scoring table; items at 0 are left out.",
+            ),
+            6,
+            8,
+        ),
+        grid.place(
+            stat(
+                "Column pages' broken links 栏目页坏链",
+                f"max({M.COLUMN_LINKS_BROKEN}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "orange")),
+                description="Links of the column pages and their first articles (not on the homepage).",
+            ),
+            6,
+            4,
+        ),
+        grid.place(
+            stat(
+                "Pages missing tags 网页标签不规范",
+                f"max({M.PAGE_TAGS_MISSING}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "orange")),
+                description="Column pages (ColumnName/ColumnType/ColumnDescription) and first articles "
+                "(ArticleTitle/PubDate/ContentSource) missing a tag; which: /api/findings.",
+            ),
+            6,
+            4,
+        ),
+    ]

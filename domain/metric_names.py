@@ -55,6 +55,13 @@ SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing 
 SITE_FINDINGS_TOTAL = "xuncha_site_findings_total"  # code, finding (one of SITE_FINDINGS)
 SITE_FINDINGS = ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online")
 
+# --- the score (扣分 / 总分, issue 19: domain.scoring) ----------------------------------------------
+SITE_SCORE = "xuncha_site_score"  # code (总分 from the measured items; under 60 unqualified)
+SITE_DEDUCTIONS = "xuncha_site_deductions"  # code, item (points deducted per measured item, 0 included)
+COLUMN_LINKS_CHECKED = "xuncha_column_links_checked"  # code (links of column pages and their first articles)
+COLUMN_LINKS_BROKEN = "xuncha_column_links_broken"  # code
+PAGE_TAGS_MISSING = "xuncha_page_tags_missing"  # code (column pages and first articles missing a standard tag)
+
 # --- new media (政务新媒体) ---------------------------------------------------
 FEED_SUCCESS = "xuncha_feed_success"  # account
 FEED_LAST_ENTRY = "xuncha_feed_last_entry_timestamp_seconds"  # account

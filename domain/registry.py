@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 SITE_KINDS = ("portal", "department")
 SITE_STATUSES = ("active", "closing", "closed")
 ACCOUNT_STATUSES = ("active", "stopped")
-COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service")
+# survey (调查征集) and interview (在线访谈): scored by their activity in a year (domain.scoring), no stale line.
+COLUMN_CATEGORIES = ("news", "notice", "longterm", "interaction", "service", "survey", "interview")
 
 # The required elements a homepage is checked for (indicators.md), as `xuncha_compliance_check{check}`.
 COMPLIANCE_CHECKS = (

@@ -64,6 +64,9 @@ class Thresholds:
     account_silence: Line = Line(warning=7 * DAY, critical=14 * DAY)
     # Certificates [ours]: time left before expiry (lower is worse).
     cert_remaining: Line = Line(warning=30 * DAY, critical=7 * DAY)
+    # 总分 (domain.scoring) [rule]: under 60 is unqualified (more than 40 deducted; 国办秘函〔2019〕19号,
+    # 2015 普查). [ours] warn under 70. Lower is worse: a score *below* the value trips the line.
+    site_score: Line = Line(warning=70.0, critical=60.0)
     # [ours] The agent's scheduler is late: 90th percentile lag.
     scheduler_lag_seconds: float = 300.0
     # How long a condition must hold before its alert fires (Prometheus ``for:``), per alert name.
@@ -88,6 +91,7 @@ class Thresholds:
                 "XunchaHiddenLinks": 5 * 60,
                 "XunchaClosedSiteOnline": 3600,
                 "XunchaClosureNoticeMissing": 3600,
+                "XunchaSiteScoreLow": 3600,
                 "XunchaAccountSilent": 3600,
                 "XunchaFeedFailing": 3 * 3600,
                 "XunchaAccountNotDeregistered": 3600,

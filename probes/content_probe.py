@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from domain.registry import Column, Site
+from domain.scoring import UPDATE_WINDOW
 from probes.content import columns as columns_mod
 from probes.content import compliance, dates, extract, fingerprint, hidden_links, not_homepage, privacy, serious
 from probes.content.decode import decode
@@ -164,6 +165,7 @@ def judge(
         homepage_success=True,
         homepage_last_update=last_update,
         homepage_update_source=source,
+        homepage_updates=columns_mod.recent(page.dated_items, now, UPDATE_WINDOW) if page.dated_items else None,
         compliance_success=True,
         compliance=checks,
         serious_errors=distinct_errors(hits),
@@ -202,7 +204,7 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
                 )
             )
             continue
-        findings.append(columns_mod.judge(column.name, column.category, column.url, got.page))
+        findings.append(columns_mod.judge(column.name, column.category, column.url, got.page, now))
         newest = _newest(got.page.items)
         details[column.name] = {
             "newest_items": [i.as_dict() for i in newest[:3]],

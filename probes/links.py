@@ -33,9 +33,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from domain.registry import Site
+from domain.registry import Column, Site
 from domain.settings import LinksConfig
 from probes.addresses import Guard, Policy
+from probes.content import extract, meta
 from probes.content.decode import decode
 from probes.content.extract import SKIP_SCHEMES, clean_url, parse_tree
 from probes.context import ProbeContext, Settings
@@ -267,40 +268,24 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched, policy: Policy) -
     decoded = decode(home.body, home.headers.get("content-type"))
     if decoded.text is None:
         return LinksResult(success=False, reason=f"homepage: {decoded.note}", url=site.url)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget(ctx.config)
     found_on = home.final_url or site.url
     cap = ctx.config.links.max_links
     links, found = collect(decoded.text, found_on, cap)
     notes = [f"{found} links on the homepage: checked the first {cap} (links.max_links)"] if found > cap else []
     counts = {"cached": 0, "shared": 0}
     lim = ctx.links if ctx.links is not None else LinkChecks.of(ctx.config.links)
-    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts, policy)): link for link in links}
-    done: set[asyncio.Task[Outcome]] = set()
-    if tasks:
-        done, pending = await asyncio.wait(tasks, timeout=budget(ctx.config))
-        if pending:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            notes.append(f"{len(pending)} links not checked within the {budget(ctx.config):g}s budget")
-    broken: list[dict[str, Any]] = []
-    checked = 0
-    for task in done:
-        if task.cancelled() or task.exception() is not None:
-            continue
-        checked += 1
-        outcome, link = task.result(), tasks[task]
-        if not outcome.ok:
-            broken.append(
-                {
-                    "url": link.url,
-                    "found_on": found_on,
-                    "reason": outcome.reason,
-                    "status": outcome.status,
-                    "kind": link.kind,
-                    "method": outcome.method,
-                }
-            )
-    broken.sort(key=lambda b: b["url"])
+    # The column pages and their first articles are read while the homepage's links are checked.
+    others = asyncio.create_task(_read_others(site, ctx, policy)) if site.columns else None
+    checked, broken, unchecked = await _check_all(
+        ctx, lim, [(link, found_on) for link in links], counts, policy, deadline
+    )
+    if unchecked:
+        notes.append(f"{unchecked} links not checked within the {budget(ctx.config):g}s budget")
+    other: dict[str, Any] = {}
+    if others is not None:
+        other = await _other_links(ctx, lim, others, {link.url for link in links}, counts, policy, deadline, notes)
     return LinksResult(
         success=True,
         reason="; ".join(notes),
@@ -311,7 +296,159 @@ async def _probe(site: Site, ctx: ProbeContext, home: Fetched, policy: Policy) -
         found=found,
         capped=found > cap,
         details={"cached": counts["cached"], "shared": counts["shared"], "by_kind": _by_kind(links)},
+        **other,
     )
+
+
+async def _check_all(
+    ctx: ProbeContext,
+    lim: LinkChecks,
+    links: list[tuple[Link, str]],
+    counts: dict[str, int],
+    policy: Policy,
+    deadline: float,
+) -> tuple[int, list[dict[str, Any]], int]:
+    """Check ``(link, found_on)`` pairs until ``deadline``: (checked, the broken ones, not checked)."""
+    tasks = {asyncio.create_task(_checked(ctx, lim, link.url, counts, policy)): (link, on) for link, on in links}
+    done: set[asyncio.Task[Outcome]] = set()
+    pending: set[asyncio.Task[Outcome]] = set()
+    if tasks:
+        done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    broken: list[dict[str, Any]] = []
+    checked = 0
+    for task in done:
+        if task.cancelled() or task.exception() is not None:
+            continue
+        checked += 1
+        outcome, (link, on) = task.result(), tasks[task]
+        if not outcome.ok:
+            broken.append(
+                {
+                    "url": link.url,
+                    "found_on": on,
+                    "reason": outcome.reason,
+                    "status": outcome.status,
+                    "kind": link.kind,
+                    "method": outcome.method,
+                }
+            )
+    broken.sort(key=lambda b: (b["url"], b["found_on"]))
+    return checked, broken, len(pending)
+
+
+# --- other pages: the column pages and the first article of each (issue 19) -------------------------
+
+COLUMNS_AT_ONCE = 2  # as the content probe reads them
+MIN_TITLE = 8  # shorter link texts are navigation (probes.content.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPage:
+    """A column page or an article, read for its links and its tags (or why not)."""
+
+    url: str
+    page: str  # "column" | "article"
+    column: str
+    html: str | None = None
+    final_url: str = ""
+    reason: str = ""
+    missing_tags: tuple[str, ...] = ()
+
+
+async def _fetch_page(ctx: ProbeContext, url: str, guard: Guard) -> tuple[str | None, str, str]:
+    """(text, final URL, why not) of one page."""
+    got = await ctx.net.fetch(
+        url, timeout=ctx.config.content.timeout, max_bytes=ctx.config.content.max_page_bytes, guard=guard, reuse=True
+    )
+    if got.failure is not None or got.status is None or not 200 <= got.status < 300:
+        return None, url, got.error.removeprefix("body: ") if got.error else f"answered HTTP {got.status}"
+    decoded = decode(got.body, got.headers.get("content-type"))
+    if decoded.text is None:
+        return None, url, decoded.note
+    return decoded.text, got.final_url or url, ""
+
+
+def read_column(html: str, url: str, now: float) -> tuple[tuple[str, ...], str | None]:
+    """A column page's missing tags and its first article's URL (pure): the first dated item listed,
+    else the first with a title (not a navigation link such as 首页), that leads to another page."""
+    page = extract.parse(html, url, now)
+    pages = [i for i in page.items if i.url.startswith(("http://", "https://")) and i.url != url]
+    dated = [i for i in pages if i.published is not None]
+    titled = [i for i in pages if len(i.title) >= MIN_TITLE]
+    first = next(iter(dated or titled), None)
+    return tuple(meta.missing(page.meta, meta.COLUMN_TAGS)), first.url if first is not None else None
+
+
+def read_article(html: str) -> tuple[str, ...]:
+    """An article page's missing tags (pure)."""
+    tree, _ = parse_tree(html)
+    return tuple(meta.missing(meta.read(tree), meta.ARTICLE_TAGS))
+
+
+async def _read_others(site: Site, ctx: ProbeContext, policy: Policy) -> list[OtherPage]:
+    limit = asyncio.Semaphore(max(1, min(COLUMNS_AT_ONCE, ctx.config.concurrency.per_host)))
+
+    async def one(column: Column) -> list[OtherPage]:
+        async with limit:  # the registry's column pages are trusted as configured, as the homepage
+            text, final, why = await _fetch_page(ctx, column.url, Guard(policy, trust_first=True))
+        if text is None:
+            return [OtherPage(column.url, "column", column.name, reason=why)]
+        missing, first = read_column(text, final, ctx.clock())
+        pages = [OtherPage(column.url, "column", column.name, text, final, missing_tags=missing)]
+        if first is not None:
+            async with limit:  # an article is a link found on a page: judged by where it resolves
+                text, final, why = await _fetch_page(ctx, first, Guard(policy, trust_first=False))
+            missing = read_article(text) if text is not None else ()
+            pages.append(OtherPage(first, "article", column.name, text, final, why, missing))
+        return pages
+
+    return [page for pages in await asyncio.gather(*(one(c) for c in site.columns)) for page in pages]
+
+
+async def _other_links(
+    ctx: ProbeContext,
+    lim: LinkChecks,
+    reading: asyncio.Task[list[OtherPage]],
+    on_homepage: set[str],
+    counts: dict[str, int],
+    policy: Policy,
+    deadline: float,
+    notes: list[str],
+) -> dict[str, Any]:
+    """The other pages' links (those not on the homepage, each once), checked until ``deadline``."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            pages = await reading
+    except TimeoutError:
+        notes.append("column pages not read within the links budget")
+        return {}
+    cap = ctx.config.links.max_links
+    links: dict[str, tuple[Link, str]] = {}
+    for page in pages:
+        if page.html is None:
+            notes.append(f"{page.page} {page.url}: {page.reason}")
+            continue
+        for link in collect(page.html, page.final_url, cap)[0]:
+            if link.url not in on_homepage and link.url not in links and len(links) < cap:
+                links[link.url] = (link, page.final_url)
+    checked, broken, unchecked = await _check_all(ctx, lim, list(links.values()), counts, policy, deadline)
+    if unchecked:
+        notes.append(f"{unchecked} links of column pages and articles not checked within the budget")
+    tags = tuple(
+        {"url": p.url, "page": p.page, "column": p.column, "missing": list(p.missing_tags)}
+        for p in pages
+        if p.html is not None and p.missing_tags
+    )
+    return {
+        "other_pages": sum(p.html is not None for p in pages),
+        "other_checked": checked,
+        "other_broken": len(broken),
+        "other_broken_links": tuple(broken),
+        "page_tags": tags,
+    }
 
 
 def _by_kind(links: list[Link]) -> dict[str, int]:

@@ -87,6 +87,7 @@ class ColumnFinding:
     blank: bool = False
     items: int = 0
     note: str = ""  # e.g. the placeholder text that made it blank
+    items_year: int | None = None  # items dated within the last year (domain.scoring.ACTIVITY_WINDOW)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +103,8 @@ class ContentResult(Result):
     homepage_success: bool = False
     homepage_last_update: float | None = None
     homepage_update_source: str = ""  # "dated_items" | "fingerprint" | "remembered" | ""
+    # Different dated items on the homepage within domain.scoring.UPDATE_WINDOW (None: none dated, or unread)
+    homepage_updates: int | None = None
     columns_success: bool = False
     columns: tuple[ColumnFinding, ...] = ()
     compliance_success: bool = False
@@ -125,6 +128,14 @@ class LinksResult(Result):
     found: int = 0  # distinct links on the homepage (checked is at most links.max_links of them)
     capped: bool = False  # more links than links.max_links: the rest were not checked
     details: dict[str, Any] = field(default_factory=dict)  # for /api/ only (cache hits, links by kind)
+    # Other pages (issue 19): the configured column pages and the first article of each, their links
+    # checked apart from the homepage's (the 2015 census deducts 0.1 each, the homepage's 1).
+    other_pages: int = 0  # pages read (column pages and articles); 0 for a site without columns
+    other_checked: int = 0
+    other_broken: int = 0
+    other_broken_links: tuple[dict[str, Any], ...] = ()  # as broken_links, found_on the other page
+    # [{"url", "page": "column"|"article", "column", "missing": [tag, ...]}]: pages lacking the standard's tags
+    page_tags: tuple[dict[str, Any], ...] = ()
 
 
 # --- new media (issue 4) -----------------------------------------------------

@@ -229,6 +229,12 @@ async def test_api_serves_a_sites_latest_results_as_json(world: World) -> None:
     assert data["site"]["code"] == DOWN and data["site"]["region"]["county"] == "澄海区"
     assert data["results"]["http"]["success"] is False and "refused" in data["results"]["http"]["reason"]
     assert data["http_counters"]["failures"] >= 1
+    # the score (issue 19): under 20 visits in the week and nothing read yet, no item is measured
+    sc = data["score"]
+    assert sc["week"]["visits"] == sc["week"]["failed"] == data["http_counters"]["failures"] < 20
+    assert (sc["total"], sc["items"], sc["deductions"], sc["line"]) == (100, {}, [], {"warning": 70, "critical": 60})
+    assert {"availability", "homepage_links", "other_links", "homepage_updates"} <= set(sc["not_measured"])
+    assert sc["measures"]["unreachable_percent"] is None
     assert any(f["code"] == DOWN and f["probe"] == "http" for f in findings)
     assert not any(f.get("code") == UP and f.get("probe") == "http" for f in findings)
 

@@ -64,7 +64,9 @@ FOR_SCALE = 1 / 360  # 1 h → 10 s, 15 min → 2 s, 3 h → 30 s
 WINDOW = 40.0  # the availability window (7 days in production)
 INTERVALS = {"http": "1s", "dns": "2s", "tls": "5s", "content": "3s", "links": "5s", "feed": "3s"}
 
-HEALTHY_SITES = {"4451000001", "4312000009"}
+# (not the slow site 4312000009: each of its visits fails at the 3 s timeout, so once it has the 20 visits
+# the score's week needs, its availability item takes 20 points and its score may fall under 70 — issue 19)
+HEALTHY_SITES = {"4451000001"}
 HEALTHY_ACCOUNTS = {"chaozhou-police-wechat", "chaozhou-police-weibo", "chaozhou-police-douyin"}
 
 # (alertname, severity, code or account) that must fire in Prometheus, after the demo fleet's plan.

@@ -365,13 +365,14 @@ def test_the_pass_rate_counts_sites_with_any_veto_as_unqualified(report):
         "4405070015",
         "4405070018",
         "4405070019",
+        "4405070021",  # the score under 60 (issue 19)
     }
     s = report.data["summary"]
     assert {x["code"] for x in report.data["sites"] if not x["qualified"]} == unqualified
-    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (20, 10, round(10 / 20, 4))
+    assert (s["sites"], s["sites_qualified"], s["site_rate"]) == (22, 11, round(11 / 22, 4))
     assert (s["accounts"], s["accounts_qualified"]) == (8, 5)
     by_region = {r["region"]: (r["total"], r["qualified"]) for r in report.data["by_region"]}
-    assert by_region == {"汕头市": (19, 9), "潮州市": (1, 1)}
+    assert by_region == {"汕头市": (21, 10), "潮州市": (1, 1)}
 
 
 def test_the_previous_period_is_compared_when_prometheus_has_it(prom, fleet):
@@ -437,6 +438,7 @@ def test_the_indicator_words_are_the_alert_rules_words(report):
         "closed",
         "silence",
         "deregistration",
+        "score",
     } <= used
 
 
@@ -455,3 +457,102 @@ def test_every_gauge_the_report_judges_has_the_agents_findings_counter():
     judged = {m.key for m in ms.site_measures() if m.veto and (m.gauge or m.column_gauge)}
     assert judged == set(M.SITE_FINDINGS)
     assert {m.key for m in ms.account_measures() if m.veto and m.gauge} == set(M.ACCOUNT_FINDINGS)
+
+
+# --- the score (issue 19) ---------------------------------------------------------------------------
+
+
+def test_a_score_under_60_is_unqualified_on_its_days_though_the_site_recovers_before_the_end(report, fleet):
+    s = site(report, "4405070021")
+    v = assert_veto(s, "score", "score", fleet.day(10), fleet.day(19))
+    assert (v["worst"], v["line"], v["reason"]) == (55.0, 60.0, "多处链接无法打开")
+    # the seeds' words (汕头 2017 Q2: 澄海人才网), then the lowest score and its days
+    assert problem(v).startswith("扣分大于40分(多处链接无法打开)（最低得分55分，")
+    assert s["score"]["end"] == {
+        "total": 96.0,
+        "deducted": 4.0,
+        "bonus": 0.0,
+        "items": {"homepage_links": 0.0, "other_links": 4.0, "homepage_updates": 0.0},
+    }
+    assert s["annex"]["其他问题"] == ["多处链接无法打开"] and s["warnings"] == []
+
+
+def test_a_score_of_exactly_60_is_qualified_and_65_at_the_end_is_an_early_warning(report):
+    s = site(report, "4405070022")
+    assert s["qualified"] and "score" not in vetoes(s)
+    w = warnings(s)["score"]
+    assert (w["value"], w["warning"], w["line"]) == (65.0, 70.0, 60.0)
+    # fewer than 10 updates in two weeks is 首页不更新 in the 潮州 annex; the broken links 其他问题
+    assert s["annex"]["首页不更新"] and not s["annex"]["栏目不更新"]
+    assert s["annex"]["其他问题"] == ["多处链接无法打开"]
+
+
+def test_a_site_scoring_100_has_no_score_veto_nor_warning(report):
+    s = site(report, "4405070001")
+    assert "score" not in vetoes(s) and "score" not in warnings(s)
+    assert s["score"]["end"]["total"] == 100.0
+
+
+def test_the_annex_prints_every_site_as_chaozhou_does_and_the_items_not_measured_are_noted(report):
+    from agent.quarterly.assemble import SCORE_HEADER, score_rows
+
+    rows = score_rows(report.data)
+    assert (
+        rows[0]
+        == SCORE_HEADER
+        == [
+            "序号",
+            "网站名称",
+            "首页不更新",
+            "栏目不更新",
+            "互动回应差",
+            "服务不实用",
+            "安全、泄密事故等严重问题",
+            "其他问题",
+            "得分情况",
+        ]
+    )
+    by_name = {r[1]: r for r in rows[1:]}
+    assert len(rows) - 1 == report.data["summary"]["sites"]
+    assert by_name["汕头市龙湖区人才网"][2:] == [
+        "否",
+        "否",
+        "否",
+        "否",
+        "否",
+        "多处链接无法打开",
+        "加分：0 扣分：4 总分：96",
+    ]
+    assert by_name["汕头市龙湖区档案馆"][2:] == [
+        "是",
+        "否",
+        "否",
+        "否",
+        "否",
+        "多处链接无法打开",
+        "加分：0 扣分：35 总分：65",
+    ]
+    assert report.data["score"]["judged"] is True
+    assert "consultation_missing" in report.data["score"]["not_measured"]
+    assert "homepage_links" not in report.data["score"]["not_measured"]
+    assert any(n.startswith("未监测的评分项（不计分）：") and "无咨询栏目" in n for n in report.data["notes"])
+    # the pass rate counts the score now: "an upper bound" is no longer said
+    assert not any(
+        "上限" in p for p in __import__("agent.quarterly.assemble", fromlist=["x"]).summary_paragraphs(report.data)
+    )
+
+
+def test_every_format_carries_the_score_annex(report):
+    import io
+    import json
+    import zipfile
+
+    cell = "加分：0 扣分：4 总分：96"
+    for fmt in ("md", "html", "csv"):
+        text = report.render(fmt).decode("utf-8")
+        assert cell in text and "得分情况" in text and "扣分大于40分(多处链接无法打开)" in text, fmt
+    data = json.loads(report.render("json"))
+    assert next(s for s in data["sites"] if s["code"] == "4405070021")["score"]["end"]["total"] == 96.0
+    with zipfile.ZipFile(io.BytesIO(report.render("docx"))) as z:
+        xml = z.read("word/document.xml").decode("utf-8")
+    assert cell in xml and "安全、泄密事故等严重问题" in xml

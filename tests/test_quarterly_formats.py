@@ -113,7 +113,7 @@ def test_docx_has_a_title_the_summary_tables_with_header_rows_and_page_numbers(p
     annex = document.tables[headers.index(["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"])]
     assert "4405070002" in [r.cells[4].text for r in annex.rows]
     numbers = [r.cells[0].text for r in annex.rows[1:]]  # every unqualified site, numbered, in its row
-    assert numbers == [str(i) for i in range(1, 11)]
+    assert numbers == [str(i) for i in range(1, 12)]
     assert all(len(r.cells) == 5 and all(c.text for c in r.cells) for r in annex.rows)
     assert annex.rows[0]._tr.trPr.xml.count("tblHeader") == 1  # the header repeats on every page
     assert "PAGE" in document.sections[0].footer.paragraphs[0]._p.xml
@@ -155,10 +155,10 @@ def test_the_sample_draws_at_least_20_percent_by_region_reproducibly(prom, fleet
     c = json.loads(make(prom, fleet, tmp_path, "json", "--sample", "25%", "--seed", "8").read_text())
     drawn = a["sample"]["sites"]
     assert drawn == b["sample"]["sites"] and drawn != c["sample"]["sites"]
-    # 20 sites in 汕头市龙湖区 (440507) → 5 (25 %); 1 in 潮州市 (445100) → 1; nothing else counts
-    assert len([x for x in drawn if x.startswith("440507")]) == 5 and "4451000001" in drawn
+    # 22 sites in 汕头市龙湖区 (440507) → 6 (25 %, rounded up); 1 in 潮州市 (445100) → 1; nothing else counts
+    assert len([x for x in drawn if x.startswith("440507")]) == 6 and "4451000001" in drawn
     assert sorted(s["code"] for s in a["sites"] + a["closed_sites"]) == drawn
-    assert a["summary"]["sites"] + a["summary"]["closed_sites"] == 6
+    assert a["summary"]["sites"] + a["summary"]["closed_sites"] == 7
     md = make(prom, fleet, tmp_path, "md", "--sample", "25%", "--seed", "7").read_text()
     assert "附件5：抽查名单" in md and "随机种子7" in md
 
@@ -243,7 +243,7 @@ async def test_the_agent_serves_the_report_of_its_prometheus_at_report(prom, fle
         status, html = await get(agent, f"/report?from={fleet.day(0)}&to={fleet.day(DAYS - 1)}")
         assert status == 200 and "<table" in html and "4405070003" in html
         status, text = await get(agent, f"/report?from={fleet.day(0)}&to={fleet.day(DAYS - 1)}&format=json")
-        assert status == 200 and json.loads(text)["summary"]["sites_qualified"] == 10
+        assert status == 200 and json.loads(text)["summary"]["sites_qualified"] == 11
         status, text = await get(agent, "/report?quarter=2099Q1")
         assert status == 400 and "future" in text
     finally:

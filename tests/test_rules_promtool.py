@@ -424,7 +424,43 @@ def agent_absent() -> Group:
     return g
 
 
+# --- the score (issue 19): under 70 a warning, under 60 (more than 40 deducted) the veto level ------
+
+
+def score() -> Group:
+    found = HOUR
+    now = found + for_("XunchaSiteScoreLow")
+    g = fleet("score: 总分 under 70 warns, under 60 is unqualified", now)
+    s = T.site_score
+    values = {A: s.critical - 0.1, B: s.critical, C: s.warning - 0.1, D: s.warning, H: 100.0, CLOSED: 10.0}
+    for code, v in values.items():
+        g.metric(M.SITE_SCORE, const(v, now), code=code)
+    g.metric(M.SITE_SCORE, switch(95, 50, found, now), code=E)  # falls at `found`: fires after the for:
+    g.metric(M.SITE_SCORE, switch(95, 50, found + STEP, now), code=F)  # one step later: still pending
+    g.expect(
+        "XunchaSiteScoreLow",
+        now,
+        ("critical", site_labels(A), s.critical - 0.1),
+        ("warning", site_labels(B), s.critical),  # exactly 60 is qualified: "more than 40 deducted" is not
+        ("warning", site_labels(C), s.warning - 0.1),
+        ("critical", site_labels(E), 50),
+    )
+    g.expect(
+        "XunchaSiteScoreLow",
+        now - STEP,
+        ("critical", site_labels(A), s.critical - 0.1),
+        ("warning", site_labels(B), s.critical),
+        ("warning", site_labels(C), s.warning - 0.1),
+    )
+    level = "code_indicator:xuncha_status:level"
+    for code, want in ((A, 2), (B, 1), (C, 1), (D, 0), (H, 0)):
+        g.expect_value(f'{level}{{code="{code}",indicator="score"}}', now, ({"code": code, "indicator": "score"}, want))
+    g.expect_value(f'{level}{{code="{CLOSED}",indicator="score"}}', now)  # closed sites are not scored
+    return g
+
+
 GROUPS = {
+    "score": score,
     "availability": availability,
     "site_down": site_down,
     "homepage": homepage,

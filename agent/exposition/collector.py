@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -24,10 +25,13 @@ from agent import __version__
 from agent.exposition import families as x
 from agent.kinds import KINDS
 from agent.registry.config import Config
+from agent.run import scores
 from agent.run.results import ResultStore, target_key
 from agent.workers import gzipjoin
 from domain import metric_names as m
 from domain.registry import Account, Site
+from domain.scoring import DEFAULT_TABLE, Table
+from domain.thresholds import THRESHOLDS, Thresholds
 
 # Every per-target family, in exposition order: the sites', then the accounts'.
 FAMILIES = x.SITE_FAMILIES + x.ACCOUNT_FAMILIES
@@ -106,6 +110,16 @@ class TargetExposition:
         self._dirty = [True] * len(FAMILIES)  # families whose lines changed since they were compressed
         self._gzip: list[gzipjoin.Piece] = [gzipjoin.EMPTY] * len(FAMILIES)
         self._compressing = threading.Lock()
+        self.scoring: Table = DEFAULT_TABLE  # xuncha.yml's ``scoring:`` (use_scoring)
+        self.thresholds: Thresholds = THRESHOLDS
+
+    def use_scoring(self, table: Table, thresholds: Thresholds) -> None:
+        """Score by ``table`` (and the lines of ``thresholds``) from now on: a new table renders every
+        site again at the next refresh."""
+        if table != self.scoring or thresholds != self.thresholds:
+            self.scoring, self.thresholds = table, thresholds
+            self._registry = None  # the next refresh rebuilds
+            self._stamps.clear()
 
     def render(self, sites: tuple[Site, ...], accounts: tuple[Account, ...], results: ResultStore) -> str:
         """The whole per-target exposition, headers included (tests, benches, one-process ``/metrics``)."""
@@ -241,8 +255,12 @@ class TargetExposition:
             if findings is not None:
                 x.account_findings(out, target, findings)
             base = len(x.SITE_FAMILIES)
-        for kind, result in results.latest(key).items():
+        latest = results.latest(key)
+        for kind, result in latest.items():
             KINDS[kind].emit(out, target, result)
+        if isinstance(target, Site) and latest:
+            week = results.visits_week(key, time.time())
+            x.site_score(out, target, scores.site_score(target, latest, week, self.scoring, self.thresholds))
         families = self._lines if into is None else into
         for i, lines in enumerate(out.by_family, base):
             family = families[i]

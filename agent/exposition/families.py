@@ -16,6 +16,7 @@ from prometheus_client.utils import floatToGoString
 from agent.limits import MAX_LABEL_VALUE, clip
 from domain import metric_names as m
 from domain.registry import Account, Site
+from domain.scoring import Score
 from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
 
 
@@ -112,12 +113,27 @@ SITE_FINDINGS = Family(
     "counter",
 )
 
+# --- the score (issue 19) ---------------------------------------------------------------------------
+COLUMN_LINKS_CHECKED = Family(
+    m.COLUMN_LINKS_CHECKED,
+    "Links found on the column pages and their first articles (not on the homepage), checked.",
+    _C,
+)
+COLUMN_LINKS_BROKEN = Family(m.COLUMN_LINKS_BROKEN, "Broken links on the column pages and their first articles.", _C)
+PAGE_TAGS_MISSING = Family(
+    m.PAGE_TAGS_MISSING, "Column pages and first articles missing a meta tag of the standard (网页标签不规范).", _C
+)
+SITE_SCORE = Family(m.SITE_SCORE, "总分 from the measured items of the scoring table (under 60 is unqualified).", _C)
+SITE_DEDUCTIONS = Family(m.SITE_DEDUCTIONS, "Points deducted per measured item of the scoring table.", ("code", "item"))
+SCORE_FAMILIES = (COLUMN_LINKS_CHECKED, COLUMN_LINKS_BROKEN, PAGE_TAGS_MISSING, SITE_SCORE, SITE_DEDUCTIONS)
+
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
     HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
+    *SCORE_FAMILIES,
 )  # fmt: skip
 
 _A = ("account",)
@@ -254,6 +270,20 @@ def emit_links(out: Lines, site: Site | Account, r: Result) -> None:
     if r.checked or r.success:
         out.add(LINKS_CHECKED, [site.code], r.checked)
         out.add(LINKS_BROKEN, [site.code], r.broken)
+    if r.success and r.other_pages:
+        out.add(COLUMN_LINKS_CHECKED, [site.code], r.other_checked)
+        out.add(COLUMN_LINKS_BROKEN, [site.code], r.other_broken)
+        out.add(PAGE_TAGS_MISSING, [site.code], len(r.page_tags))
+
+
+def site_score(out: Lines, site: Site, score: Score) -> None:
+    """The score and each measured item's deduction (bonus items are in the score only); nothing for
+    a site with no item measured yet, or a closed one (not scored: listed apart)."""
+    if site.status == "closed" or not (score.items or score.bonus_items):
+        return
+    out.add(SITE_SCORE, [site.code], score.total)
+    for item, points in score.items.items():
+        out.add(SITE_DEDUCTIONS, [site.code, item], points)
 
 
 def emit_feed(out: Lines, account: Site | Account, r: Result) -> None:

@@ -36,6 +36,10 @@ def site_findings(site: Site, latest: dict[str, Result], lines: ContentConfig, n
     links = latest.get("links")
     if isinstance(links, LinksResult):
         out += [{**base, "finding": "broken_link", **link} for link in links.broken_links]
+        # issue 19: links of the column pages and their first articles (扣分: 0.1 each), and the pages
+        # lacking the standard's tags (网页标签不规范), each with the tags it lacks
+        out += [{**base, "finding": "broken_link", "where": "other_page", **link} for link in links.other_broken_links]
+        out += [{**base, "finding": "page_tags_missing", **page} for page in links.page_tags]
     content = latest.get("content")
     if isinstance(content, ContentResult):
         out += _content(base, content, lines, now)

@@ -15,8 +15,11 @@ from aiohttp import web
 
 from agent.findings.findings import account_findings, site_findings
 from agent.quarterly import web as quarterly_web
-from agent.registry.config import report_settings
+from agent.registry.config import Config, Site, report_settings, thresholds_of
+from agent.run import scores
 from agent.run.results import target_key
+from domain.scoring import score
+from probes.results import Result
 
 if TYPE_CHECKING:  # pragma: no cover
     from agent.run.runtime import Agent
@@ -122,14 +125,43 @@ async def site(request: web.Request) -> web.Response:
     found = next((s for s in agent.config.sites if s.code == code), None)
     if found is None:
         return _not_found(f"site with code {code}")
-    counters = agent.results.http_counters(target_key(found))
+    key = target_key(found)
+    counters = agent.results.http_counters(key)
+    latest = agent.results.latest(key)
     return _json(
         {
             "site": found,
             "http_counters": counters and {"checks": counters.checks, "failures": counters.failures},
-            "results": agent.results.latest(target_key(found)),
+            "results": latest,
+            "score": _score(agent.config, found, latest, agent.results.visits_week(key, time.time())),
         }
     )
+
+
+def _score(cfg: Config, found: Site, latest: dict[str, Result], week: tuple[int, int] | None) -> dict[str, Any]:
+    """The score as the collector exports it, with what each item measured and why an item is missing."""
+    lines = thresholds_of(cfg)
+    measured = scores.measures(found, latest, week, lines)
+    result = score(cfg.scoring, found.kind, measured)
+    table = {i.key: i for i in cfg.scoring.items}
+    return {
+        **result.as_dict(),
+        "line": {"warning": lines.site_score.warning, "critical": lines.site_score.critical},
+        "week": week and {"visits": week[0], "failed": week[1]},
+        "measures": measured,
+        "deductions": [
+            {
+                "item": k,
+                "name": table[k].name,
+                "points": v,
+                "measure": table[k].measure,
+                "value": measured.get(table[k].measure),
+            }
+            for k, v in result.items.items()
+            if v
+        ],
+        "table": cfg.scoring.source,
+    }
 
 
 async def accounts(request: web.Request) -> web.Response:

@@ -29,6 +29,7 @@ from agent.quarterly.prom import Prometheus, PrometheusError, Querier
 from agent.quarterly.sample import SampleError, draw, parse_fraction
 from domain.divisions import region_of
 from domain.durations import parse_duration
+from domain.scoring import DEFAULT_TABLE, Table
 from domain.thresholds import THRESHOLDS, Thresholds
 
 FORMATS = ("md", "html", "docx", "csv", "json")
@@ -65,6 +66,7 @@ class Settings:
     username: str | None = None
     password: str = ""
     ca_file: str | None = None
+    scoring: Table = DEFAULT_TABLE  # the scoring table (xuncha.yml's ``scoring:``): names the items
 
     def client(self) -> Prometheus:
         if not self.prometheus:
@@ -120,7 +122,7 @@ def build(
                 history.accounts, lambda a: history.accounts[a].labels.get("platform", ""), fraction, seed
             ),
         }
-    return Report(assemble_report(history, notes, drawn, opts.thresholds), history)
+    return Report(assemble_report(history, notes, drawn, opts.thresholds, opts.scoring), history)
 
 
 def current_quarter(now: float | None = None) -> Period:
@@ -196,7 +198,13 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     try:
         prom = settings.client()
-        opts = Options(region=args.region, step=args.step, scan_step=args.scan_step, thresholds=settings.thresholds)
+        opts = Options(
+            region=args.region,
+            step=args.step,
+            scan_step=args.scan_step,
+            thresholds=settings.thresholds,
+            scoring=settings.scoring,
+        )
         report = build(prom, period, opts, sample=sample, prom_url=prom.url)
     except PrometheusError as e:
         print(f"xuncha report: {e}", file=sys.stderr)

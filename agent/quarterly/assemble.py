@@ -14,8 +14,10 @@ from typing import Any
 
 from agent.quarterly.engine import History, Judged
 from agent.quarterly.period import Period, cn_date
+from domain import metric_names as M
 from domain.divisions import region_of
 from domain.registry import PLATFORM_NAMES
+from domain.scoring import ANNEX_COLUMNS, DEFAULT_TABLE, Table
 from domain.thresholds import THRESHOLDS, Thresholds
 
 SITE_HEADER = ["序号", "地区", "网站名称", "存在的突出问题", "网站标识码"]
@@ -27,7 +29,11 @@ PLATFORM_HEADER = ["账号类型", "账号数", "合格数", "合格率", "上�
 
 
 def assemble(
-    h: History, notes: list[str], sample: dict[str, Any] | None = None, t: Thresholds = THRESHOLDS
+    h: History,
+    notes: list[str],
+    sample: dict[str, Any] | None = None,
+    t: Thresholds = THRESHOLDS,
+    scoring: Table = DEFAULT_TABLE,
 ) -> dict[str, Any]:
     """The report as JSON-ready data (design.md, "The quarterly report", plus the tables' rows)."""
     drawn_sites = set(sample["sites"]) if sample else None
@@ -57,11 +63,12 @@ def assemble(
         "accounts_by_platform": _rates(
             accounts, prev.accounts if prev else None, lambda a: platform_name(a.labels.get("platform", ""))
         ),
-        "sites": [_site(s, level, t) for s in active],
-        "closed_sites": [_site(s, level, t) for s in closed],
+        "sites": [_site(s, level, t, scoring) for s in active],
+        "closed_sites": [_site(s, level, t, scoring) for s in closed],
         "accounts": [_account(a, t) for a in accounts],
         "sample": sample,
-        "notes": notes,
+        "notes": notes + _score_notes(h, active, scoring),
+        "score": _score_table(h, active, scoring, t),
         "thresholds": {
             "source": "domain/thresholds.py with xuncha.yml's overrides (the alert rules' lines)",
             "visit_timeout": t.visit_timeout,
@@ -205,7 +212,14 @@ def problem(v: dict[str, Any], t: Thresholds = THRESHOLDS) -> str:
         "silence": f"超过{_n(line)}天未更新（最长{_n(w)}天，{when}）",
         "not_deregistered": f"已停用未注销（{when}）",
     }
+    if v["measure"] == "score":  # the seeds' words: 扣分大于40分(多处链接无法打开) (汕头 2017 Q2)
+        why = f"({v['reason']})" if v.get("reason") else ""
+        return f"扣分大于{_g(100 - line)}分{why}（最低得分{_g(w)}分，{when}）"
     return texts.get(v["measure"], f"{v['indicator']}（{when}）")
+
+
+def _g(x: float) -> str:
+    return f"{x:.1f}".removesuffix(".0")
 
 
 def warning_text(v: dict[str, Any]) -> str:
@@ -221,11 +235,12 @@ def warning_text(v: dict[str, Any]) -> str:
         "broken_links": f"首页{_n(value)}个链接无法打开（扣分项）",
         "compliance_failures": f"缺少{_n(value)}项必备要素（扣分项）",
         "silence": f"{_n(value)}天未更新{soon}",
+        "score": f"得分{_g(value)}分（预警线{_g(warn)}分，低于{_g(line or 0)}分即不合格）",
     }
     return texts.get(v["measure"], f"{v['indicator']} {value}")
 
 
-def _site(s: Judged, level: str, t: Thresholds) -> dict[str, Any]:
+def _site(s: Judged, level: str, t: Thresholds, scoring: Table = DEFAULT_TABLE) -> dict[str, Any]:
     return {
         "code": s.ident,
         "name": s.labels.get("name", ""),
@@ -236,6 +251,8 @@ def _site(s: Judged, level: str, t: Thresholds) -> dict[str, Any]:
         "vetoes": s.vetoes,
         "warnings": s.warnings,
         "problems": [problem(v, t) for v in s.vetoes],
+        "score": s.score,
+        "annex": _annex_columns(s, scoring),
     }
 
 
@@ -334,7 +351,8 @@ def summary_paragraphs(report: dict[str, Any]) -> list[str]:
     when = f"{p['title']}（监测时段为{cn_date(first)}至{cn_date(last)}）" if p["quarter"] else p["title"]
     text = (
         f"{when}，{drawn}共检查在线运行的政府网站"
-        f"{s['sites']}个，其中{s['sites_qualified']}个在监测时段内未触及单项否决指标，"
+        f"{s['sites']}个，其中{s['sites_qualified']}个在监测时段内未触及单项否决指标"
+        f"{'且得分不低于' + _g(report['score']['line']) + '分' if (report.get('score') or {}).get('judged') else ''}，"
         f"健康状况总体合格率{fmt_rate(s['site_rate'])}"
     )
     if s["change"] and s["change"]["site_rate"] is not None:
@@ -348,10 +366,19 @@ def summary_paragraphs(report: dict[str, Any]) -> list[str]:
         if s["change"] and s["change"]["account_rate"] is not None:
             acc += f"，比上期{fmt_change(s['change']['account_rate'])}"
         paras.append(acc + "（存在问题的政务新媒体名单见附件2）。")
-    paras.append(
-        "合格率按单项否决指标计算：站点无法访问、首页不更新、栏目不更新、互动回应差、严重错误等任一指标在监测时段内"
-        "任一天达到否决线即为不合格；扣分项（链接、必备要素）不在监测数据中评分，合格率为上限。"
-    )
+    sc = report.get("score") or {}
+    if sc.get("judged"):
+        line = sc["line"]
+        paras.append(
+            "合格率按单项否决指标和得分计算：站点无法访问、首页不更新、栏目不更新、互动回应差、严重错误等任一指标在监测时段内"
+            f"任一天达到否决线，或得分低于{_g(line)}分（扣分大于{_g(100 - line)}分），即为不合格；"
+            "得分只计巡查测得的评分项（未测项见数据说明），各网站得分见附件1（续）。"
+        )
+    else:
+        paras.append(
+            "合格率按单项否决指标计算：站点无法访问、首页不更新、栏目不更新、互动回应差、严重错误等任一指标在监测时段内"
+            "任一天达到否决线即为不合格；监测数据中没有得分（xuncha_site_score），扣分项未评分，合格率为上限。"
+        )
     return paras
 
 
@@ -361,3 +388,98 @@ def note_text(report: dict[str, Any]) -> str:
         f"注：监测时段为{cn_date(date.fromisoformat(p['from']))}至{cn_date(date.fromisoformat(p['to']))}，"
         "数据来自巡查（Xuncha）代理导出至 Prometheus 的原始监测序列。"
     )
+
+
+# --- the score (issue 19): 得分情况 and the 潮州 annex ---------------------------------------------------
+
+SCORE_HEADER = ["序号", "网站名称", *ANNEX_COLUMNS, "得分情况"]
+# The vetoes under each column of the 潮州 annex (2020 Q3); the score's own items say theirs (Item.annex).
+_VETO_COLUMNS = {
+    "homepage_age": "首页不更新",
+    "stale_news_notice_columns": "栏目不更新",
+    "stale_columns": "栏目不更新",
+    "blank_columns": "栏目不更新",
+    "interaction_age": "互动回应差",
+    "serious_errors": "安全、泄密事故等严重问题",
+    "privacy_leaks": "安全、泄密事故等严重问题",
+    "hidden_links": "安全、泄密事故等严重问题",
+}
+_OTHER_VETOES = {"unreachable_ratio": "站点无法访问", "closed_but_online": "带病运行"}
+
+
+def _annex_columns(s: Judged, table: Table) -> dict[str, Any]:
+    """Per column of the 潮州 annex: whether the site had it (a veto or a deduction of that column,
+    at the period's end or, for a site under the line, at its worst), and 其他问题's words."""
+    out: dict[str, Any] = {c: False for c in ANNEX_COLUMNS}
+    other: list[str] = []
+    for v in s.vetoes:
+        if v["measure"] in _VETO_COLUMNS:
+            out[_VETO_COLUMNS[v["measure"]]] = True
+        elif v["measure"] in _OTHER_VETOES:
+            other.append(_OTHER_VETOES[v["measure"]])
+    sc = s.score or {}
+    items = dict((sc.get("end") or {}).get("items", {}))
+    for key, v in (sc.get("worst_items") or {}).items():
+        items[key] = max(v, items.get(key, 0.0))
+    for key, points in items.items():
+        item = table.item(key)
+        if item is None or points <= 0:
+            continue
+        if item.annex == "其他问题":
+            other.append(item.wording or item.name)
+        else:
+            out[item.annex] = True
+    out["其他问题"] = list(dict.fromkeys(other))
+    return out
+
+
+def score_text(score: dict[str, Any] | None) -> str:
+    """得分情况 as 潮州 prints it: 加分：22 扣分：13 总分：109 (at the period's end)."""
+    end = (score or {}).get("end")
+    if not end:
+        return "—"
+    return f"加分：{_g(end['bonus'])} 扣分：{_g(end['deducted'])} 总分：{_g(end['total'])}"
+
+
+def score_rows(report: dict[str, Any]) -> list[list[str]]:
+    """附件1（续）: every active site in the 潮州 annex's columns (是/否, 其他问题, 得分情况)."""
+    rows = [SCORE_HEADER]
+    for s in report["sites"]:
+        a = s["annex"]
+        flags = ["是" if a[c] else "否" for c in ANNEX_COLUMNS[:-1]]
+        rows.append([str(len(rows)), s["name"], *flags, "，".join(a["其他问题"]) or "无", score_text(s["score"])])
+    return rows
+
+
+def _score_table(h: History, active: list[Judged], table: Table, t: Thresholds) -> dict[str, Any]:
+    judged = h.coverage.get(M.SITE_SCORE) is not None
+    return {
+        "judged": judged,
+        "line": t.site_score.critical,
+        "warning": t.site_score.warning,
+        "source": table.source,
+        "not_measured": _not_measured(active, table) if judged else [i.key for i in table.items],
+        "items": [
+            {"key": i.key, "name": i.name, "points": i.points, "per": i.per, "cap": i.cap, "applies": list(i.applies)}
+            for i in table.items
+        ],
+    }
+
+
+def _not_measured(active: list[Judged], table: Table) -> list[str]:
+    """Items no site's score carried at the period's end or worst: the agent did not measure them."""
+    seen: set[str] = set()
+    for s in active:
+        sc = s.score or {}
+        seen |= set((sc.get("end") or {}).get("items", {})) | set(sc.get("worst_items") or {})
+    return [i.key for i in table.items if i.key not in seen and not i.bonus]
+
+
+def _score_notes(h: History, active: list[Judged], table: Table) -> list[str]:
+    if h.coverage.get(M.SITE_SCORE) is None:
+        return [f"{M.SITE_SCORE} absent from the period: the score is not judged and 合格率 is an upper bound"]
+    missing = _not_measured(active, table)
+    if not missing:
+        return []
+    names = "、".join((table.item(k).name if table.item(k) else k) for k in missing)  # type: ignore[union-attr]
+    return [f"未监测的评分项（不计分）：{names}"]

@@ -40,6 +40,7 @@ from agent.quarterly import measures as ms
 from agent.quarterly.period import Period, beijing_date, midnight
 from agent.quarterly.prom import Querier
 from domain import metric_names as M
+from domain.scoring import DEFAULT_TABLE, Table
 from domain.thresholds import DAY, THRESHOLDS, Thresholds
 
 
@@ -66,6 +67,7 @@ class Options:
     # age (``_stale_daily``).  False: the older way, a subquery over the period at ``scan_step``/``step``
     # (kept to compare with; it reads every sample of every series).
     daily_ages: bool = True
+    scoring: Table = DEFAULT_TABLE  # names the items of the score (issue 19)
 
 
 @dataclass
@@ -77,6 +79,8 @@ class Judged:
     vetoes: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     status: str = "active"
+    # 总分 (issue 19): {"end": {total, deducted, bonus, items}, "worst": …} from xuncha_site_score; None: no series
+    score: dict[str, Any] | None = None
 
     @property
     def qualified(self) -> bool:
@@ -97,7 +101,14 @@ class History:
 
 REQUIRED_SITE = (M.SITE_INFO, M.HTTP_CHECKS_TOTAL, M.HTTP_FAILURES_TOTAL)
 REQUIRED_ACCOUNT = (M.ACCOUNT_INFO, M.FEED_SUCCESS)
-WATCHED = (*REQUIRED_SITE, M.HOMEPAGE_LAST_UPDATE, M.COLUMN_LAST_UPDATE, *REQUIRED_ACCOUNT, M.FEED_LAST_ENTRY)
+WATCHED = (
+    *REQUIRED_SITE,
+    M.HOMEPAGE_LAST_UPDATE,
+    M.COLUMN_LAST_UPDATE,
+    *REQUIRED_ACCOUNT,
+    M.FEED_LAST_ENTRY,
+    M.SITE_SCORE,  # issue 19: without it the score is not judged (an agent from before it)
+)
 ACCOUNT_WATCHED = (*REQUIRED_ACCOUNT, M.FEED_LAST_ENTRY)  # labelled by ``account``, the others by ``code``
 
 
@@ -210,6 +221,8 @@ def gather(
     notes = check_data(cov, period, prom_url, q)
     history = _judge_period(q, period, end, opts, full=True)
     history.coverage = cov
+    if cov.get(M.SITE_SCORE) is not None:
+        _judge_scores(q, period, end, opts, history.sites)
     if opts.previous:
         prev = period.previous()
         prev_cov = coverage(q, prev, prev.end)
@@ -217,6 +230,8 @@ def gather(
         if info and info[0] <= (prev.first + timedelta(days=1)).isoformat():
             history.previous = _judge_period(q, prev, prev.end, opts, full=False)
             history.previous.coverage = prev_cov
+            if prev_cov.get(M.SITE_SCORE) is not None:
+                _judge_scores(q, prev, prev.end, opts, history.previous.sites)
     return history, notes
 
 
@@ -967,3 +982,107 @@ def _charts(
         if v["measure"] == "unreachable_ratio":
             out[code] = {**v, "points": [(midnight(d) + DAY, r) for d, r in sorted(ratios.get(code, {}).items())]}
     return out
+
+
+# --- the score (总分, issue 19) -----------------------------------------------------------------
+#
+# ``xuncha_site_score`` is judged like the other indicators, lower being worse: its lowest value over
+# the period (a subquery at ``step``, as the measures without a findings counter), the first and last
+# instant under the line (only for the sites that went under it), and its value and deductions at the
+# period's end (the annex's 得分情况; the early warning).  For the sites under the line, each item's
+# largest deduction over the period says why (多处链接无法打开).
+
+
+def _judge_scores(q: Querier, period: Period, end: float, opts: Options, sites: dict[str, Judged]) -> None:
+    t, m = opts.thresholds, ms.region_matchers(opts.region)
+    line = t.site_score.critical
+
+    def score(matchers: str) -> str:
+        return f"min by (code) ({ms.sel(M.SITE_SCORE, matchers)})"
+
+    rng = f"[{int(end - period.start)}s:{int(opts.step)}s]"
+    grace = f"[{int(max(opts.step, LOOKBACK))}s]"
+    deductions = f"max by (code, item) (last_over_time({ms.sel(M.SITE_DEDUCTIONS, m)}{grace}))"
+    worst_rows, at_end, items_end = _parallel(
+        [
+            partial(q.instant, f"min_over_time(({score(m)}){rng}) < {ms._num(line)}", end),
+            partial(q.instant, f"min by (code) (last_over_time({ms.sel(M.SITE_SCORE, m)}{grace}))", end),
+            partial(q.instant, deductions, end),
+        ],
+        opts.workers,
+    )
+    worst = {labels["code"]: v for labels, v in worst_rows if "code" in labels}
+    jobs, specs = [], []
+    for chunk in _chunks(sorted(worst)):
+        under = f"({score(_with(m, 'code', chunk))}) < {ms._num(line)}"
+        each = ms.sel(M.SITE_DEDUCTIONS, _with(m, "code", chunk))
+        jobs += [
+            partial(q.instant, f"min_over_time(timestamp({under}){rng})", end),
+            partial(q.instant, f"max_over_time(timestamp({under}){rng})", end),
+            partial(q.instant, f"max by (code, item) (max_over_time({each}[{int(end - period.start)}s]))", end),
+        ]
+        specs += ["first", "last", "items"]
+    found: dict[str, dict[str, Any]] = defaultdict(dict)
+    for what, rows in zip(specs, _parallel(jobs, opts.workers), strict=True):
+        for labels, v in rows:
+            code = labels.get("code", "")
+            if what == "items":
+                found[code].setdefault("items", {})[labels.get("item", "")] = v
+            else:
+                found[code][what] = v
+    ends: dict[str, dict[str, float]] = defaultdict(dict)
+    for labels, v in items_end:
+        ends[labels.get("code", "")][labels.get("item", "")] = v
+    totals = {labels["code"]: v for labels, v in at_end if "code" in labels}
+    for code, site in sites.items():
+        if site.status == "closed" or (code not in totals and code not in worst):
+            continue
+        site.score = _score_entry(opts.scoring, totals.get(code), ends.get(code, {}), worst.get(code), found[code])
+        if code in worst:
+            first, last = (found[code].get(k, end) for k in ("first", "last"))
+            site.vetoes.append(
+                {
+                    "indicator": ms.SCORE,
+                    "measure": "score",
+                    "from": period.day_of(first).isoformat(),
+                    "to": period.day_of(last).isoformat(),
+                    "worst": round(worst[code], 1),
+                    "unit": "points",
+                    "line": line,
+                    "reason": _main_reason(opts.scoring, found[code].get("items", {})),
+                }
+            )
+        elif code in totals and totals[code] < t.site_score.warning:
+            site.warnings.append(
+                {
+                    "indicator": ms.SCORE,
+                    "measure": "score",
+                    "value": round(totals[code], 1),
+                    "unit": "points",
+                    "warning": t.site_score.warning,
+                    "line": line,
+                    "days_left": None,
+                }
+            )
+
+
+def _score_entry(
+    table: Table, total: float | None, items: dict[str, float], worst: float | None, found: dict[str, Any]
+) -> dict[str, Any]:
+    deducted = round(min(table.deduction_points, sum(items.values())), 2)
+    end = None
+    if total is not None:
+        bonus = round(max(0.0, total - (table.deduction_points - deducted)), 2)
+        end = {"total": round(total, 2), "deducted": deducted, "bonus": bonus, "items": items}
+    return {"end": end, "worst": None if worst is None else round(worst, 2), "worst_items": found.get("items", {})}
+
+
+def _main_reason(table: Table, items: dict[str, float]) -> str:
+    """The wording of the largest deductions over the period (多处链接无法打开), at most two, as the 通报 write."""
+    words: list[str] = []
+    for key, _ in sorted(items.items(), key=lambda kv: -kv[1]):
+        item = table.item(key)
+        word = (item.wording or item.name) if item is not None else key
+        if items[key] > 0 and word not in words:
+            words.append(word)
+    return "、".join(words[:2])

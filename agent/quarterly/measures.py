@@ -20,6 +20,7 @@ from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 AVAILABILITY, HOMEPAGE, COLUMNS, INTERACTION, SERIOUS = "availability", "homepage", "columns", "interaction", "serious"
 LINKS, COMPLIANCE, CLOSED = "links", "compliance", "closed"
 SILENCE, DEREGISTRATION = "silence", "deregistration"
+SCORE = "score"  # 总分 under 60 (issue 19; judged in engine._judge_scores, lower being worse)
 
 NEVER = math.inf  # a deduction (扣分), never a veto on its own
 

@@ -15,6 +15,7 @@ ANNEX_ACCOUNTS = "附件2：存在问题的政务新媒体名单"
 ANNEX_WARNINGS = "附件3：预警名单（尚未达到单项否决线，请尽快整改）"
 ANNEX_CLOSED = "附件4：已关停网站"
 ANNEX_SAMPLE = "附件5：抽查名单"
+ANNEX_SCORES = "附件1（续）：各网站检查情况及得分"
 
 
 def title(report: dict[str, Any]) -> str:
@@ -28,6 +29,7 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[list[str]]]]:
         ("各地区网站合格率", A.rate_rows(report["by_region"], A.REGION_HEADER)),
         ("各类政务新媒体合格率", A.rate_rows(report["accounts_by_platform"], A.PLATFORM_HEADER)),
         (ANNEX_SITES, A.site_rows(report)),
+        *([(ANNEX_SCORES, A.score_rows(report))] if (report.get("score") or {}).get("judged") else []),
         (ANNEX_ACCOUNTS, A.account_rows(report)),
         (ANNEX_WARNINGS + "——网站", site_warn),
         (ANNEX_WARNINGS + "——政务新媒体", account_warn),

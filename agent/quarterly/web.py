@@ -62,13 +62,15 @@ async def report_page(request: web.Request) -> web.Response:
         period.clamp(time.time())
     except (PeriodError, KeyError) as e:
         return _text(400, f"bad period: {e}")
-    key = (url, period.first.isoformat(), period.last.isoformat(), repr(thresholds))
+    key = (url, period.first.isoformat(), period.last.isoformat(), repr(thresholds), repr(cfg.scoring))
     async with cache.lock:
         hit = cache.reports.get(key)
         if hit is None or time.monotonic() - hit[0] > cfg.refresh:
             prom = cfg.client()
             try:
-                report = await asyncio.to_thread(build, prom, period, Options(thresholds=thresholds), prom_url=url)
+                report = await asyncio.to_thread(
+                    build, prom, period, Options(thresholds=thresholds, scoring=cfg.scoring), prom_url=url
+                )
             except PrometheusError as e:
                 return _text(502, str(e))
             except (ReportError, PeriodError) as e:

@@ -25,6 +25,7 @@ import yaml
 from agent import limits
 from agent.kinds import KINDS
 from agent.registry import csvsafe
+from agent.registry import scoring as scoring_mod
 from domain.divisions import SITE_CODE, division_known, region_named, region_of, region_of_unit
 from domain.durations import parse_duration
 from domain.registry import (
@@ -36,6 +37,7 @@ from domain.registry import (
     Column,
     Site,
 )
+from domain.scoring import DEFAULT_TABLE, Table
 from domain.settings import (
     Concurrency,
     ContentConfig,
@@ -162,6 +164,7 @@ class Config:
     site_files: tuple[str, ...] = ()
     account_files: tuple[str, ...] = ()
     report: ReportConfig = ReportConfig()
+    scoring: Table = DEFAULT_TABLE  # the scoring table (domain.scoring; ``scoring:``, agent.registry.scoring)
 
     def files(self) -> tuple[Path, ...]:
         """Every file the configuration was read from (watched for changes)."""
@@ -210,6 +213,7 @@ def report_settings(cfg: Config) -> ReportSettings:
         username=r.username,
         password=password,
         ca_file=r.ca_file,
+        scoring=cfg.scoring,
     )
 
 
@@ -384,6 +388,7 @@ _TOP_KEYS = (
     "account_files",
     "web",
     "report",
+    "scoring",
 )
 
 
@@ -571,6 +576,7 @@ def loads(text: str, *, path: str = "xuncha.yml", parse_cache_dir: str | None = 
             },
             prefix="report.",
         ),
+        scoring=scoring_mod.parse(issues, raw.get("scoring")),
     )
 
     base = Path(path).parent

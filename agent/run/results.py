@@ -55,6 +55,42 @@ def account_findings(r: FeedResult) -> tuple[bool, ...]:
 _NO_SITE_FINDINGS = (0,) * len(m.SITE_FINDINGS)
 _NO_ACCOUNT_FINDINGS = (0,) * len(m.ACCOUNT_FINDINGS)
 FINDINGS_NAMESPACE = "findings"  # agent.run.state: target → its findings counts (those that moved once)
+VISITS_NAMESPACE = "visits_by_day"  # agent.run.state: site → [[Beijing day, visits, failed], ...] of the last week
+BEIJING = 8 * 3600
+VISITS_SAVED_EVERY = 12  # visits (an hour at the 5-minute interval) between writes of a site's week
+
+
+def beijing_day(ts: float) -> int:
+    """Days since the epoch, Beijing time (UTC+8): the day a visit's counts go to."""
+    return int((ts + BEIJING) // 86400)
+
+
+class VisitDays:
+    """One site's visits and failed visits per Beijing day over the last week (the score's
+    availability item: −5 per 1 % failing over the week).  The week is the current Beijing day and
+    the days before it, ``window`` days in all (domain.thresholds: 7), as the quarterly report counts
+    a day's window; the counters above only ever grow and reset with the process."""
+
+    __slots__ = ("days", "unsaved")
+
+    def __init__(self, days: list[list[int]] | None = None) -> None:
+        self.days: list[list[int]] = days or []  # [day, visits, failed], oldest first
+        self.unsaved = 0
+
+    def add(self, day: int, failed: bool, window: int) -> None:
+        if not self.days or self.days[-1][0] < day:
+            self.days.append([day, 0, 0])
+            self.days = [d for d in self.days if d[0] > day - window]
+        elif self.days[-1][0] > day:  # a visit timed before the newest day (a clock step back): into that day
+            day = self.days[-1][0]
+        self.days[-1][1] += 1
+        self.days[-1][2] += failed
+        self.unsaved += 1
+
+    def week(self, today: int, window: int) -> tuple[int, int]:
+        """(visits, failed) of the window ending ``today``."""
+        inside = [d for d in self.days if today - window < d[0] <= today]
+        return sum(d[1] for d in inside), sum(d[2] for d in inside)
 
 
 class ResultStore:
@@ -71,6 +107,9 @@ class ResultStore:
         # Target → the sequence number of its last change, oldest first: the targets changed
         # since a scrape are a suffix of it (agent.exposition.collector.TargetExposition renders only those).
         self._changes: dict[str, int] = {}
+        self._visits: dict[str, VisitDays] = {}  # site → its visits per day over the last week (the score)
+        self._stored_visits: dict[str, list[list[int]]] = {}
+        self.window_days = 7  # domain.thresholds' unreachable_window, in days (set by the app)
         self.seq = 0
         self.listener: Callable[[str], None] | None = None  # told of each change, after it is made
 
@@ -97,6 +136,7 @@ class ResultStore:
             counters = self._http.setdefault(target_id, HttpCounters())
             counters.checks += 1
             counters.failures += not result.success
+            self._visit(target_id, result)
         elif isinstance(result, ContentResult):
             self._count(target_id, site_findings(result), _NO_SITE_FINDINGS)
         elif isinstance(result, FeedResult):
@@ -113,6 +153,35 @@ class ResultStore:
         for target_id, counts in state.items(FINDINGS_NAMESPACE):
             if isinstance(counts, list) and all(isinstance(n, int) and n >= 0 for n in counts):
                 self._stored[target_id] = tuple(counts)
+        self._stored_visits = {}
+        for target_id, days in state.items(VISITS_NAMESPACE):
+            if target_id not in self._visits and _visit_days(days):
+                self._stored_visits[target_id] = [list(d) for d in days]
+
+    def _visit(self, target_id: str, result: HttpResult) -> None:
+        days = self._visits.get(target_id)
+        if days is None:
+            days = self._visits[target_id] = VisitDays(self._stored_visits.pop(target_id, None))
+        before = days.days[-1][0] if days.days else None
+        days.add(beijing_day(result.started), not result.success, self.window_days)
+        # Written when a day ends and every hour or so: a restart loses at most the hour's visits.
+        if self._state is not None and (before != days.days[-1][0] or days.unsaved >= VISITS_SAVED_EVERY):
+            self._state.put(VISITS_NAMESPACE, target_id, days.days)
+            days.unsaved = 0
+
+    def save_visits(self) -> None:
+        """Write every site's week not written since its last visit (at shutdown)."""
+        if self._state is None:
+            return
+        for target_id, days in self._visits.items():
+            if days.unsaved:
+                self._state.put(VISITS_NAMESPACE, target_id, days.days)
+                days.unsaved = 0
+
+    def visits_week(self, target_id: str, now: float) -> tuple[int, int] | None:
+        """(visits, failed visits) of the week ending today (Beijing), or None before the first visit."""
+        days = self._visits.get(target_id)
+        return None if days is None else days.week(beijing_day(now), self.window_days)
 
     def _count(self, target_id: str, shown: tuple[bool, ...], zero: tuple[int, ...]) -> None:
         counts = self._findings.get(target_id)
@@ -141,7 +210,7 @@ class ResultStore:
     def retain(self, target_ids: Iterable[str]) -> None:
         """Forget every target not in ``target_ids`` (after a reload removed them)."""
         keep = set(target_ids)
-        for store in (self._latest, self._http, self._findings, self._changes):
+        for store in (self._latest, self._http, self._findings, self._changes, self._visits):
             for gone in [t for t in store if t not in keep]:
                 del store[gone]
 
@@ -151,3 +220,10 @@ class ResultStore:
             for kind in kinds:
                 latest.pop(kind, None)
             self._changed(target_id)
+
+
+def _visit_days(v: object) -> bool:
+    """A stored week is a list of [day, visits, failed] of non-negative integers (anything else: ignored)."""
+    return isinstance(v, list) and all(
+        isinstance(d, list) and len(d) == 3 and all(isinstance(n, int) and n >= 0 for n in d) for d in v
+    )

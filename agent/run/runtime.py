@@ -26,11 +26,12 @@ from agent.http.server import build_app
 from agent.http.web import GuardedAppRunner, GuardedTCPSite, WebState
 from agent.limits import clip
 from agent.registry import config as config_mod
-from agent.registry.config import Config, ConfigError
+from agent.registry.config import Config, ConfigError, thresholds_of
 from agent.run import diagnostics, reloads
 from agent.run.results import ResultStore
 from agent.run.scheduler import Scheduler
 from agent.run.state import StateStore
+from domain.thresholds import DAY
 from probes.addresses import policy_of
 from probes.context import ProbeContext
 from probes.links import LinkChecks
@@ -186,6 +187,9 @@ class Agent:
         self.links = LinkChecks.of(full.links) if self.links is None else self.links.with_bounds(full.links)
         if self.state is not None:  # at start and at each reload (a target may come from another worker)
             self.results.keep_findings_in(self.state)
+        lines = thresholds_of(full)
+        self.results.window_days = max(1, round(lines.unreachable_window / DAY))
+        self.exposition.use_scoring(full.scoring, lines)
         # The text of /metrics for this registry now (a reload: only what it changed), so that the
         # results that follow are rendered as they come and the first scrape finds it ready.
         self.exposition.refresh(self.config.sites, self.config.accounts, self.results)
@@ -321,5 +325,6 @@ class Agent:
         if self.net is not None:
             await self.net.close()
         if self.state is not None:
+            self.results.save_visits()  # the week's visits since their last write (issue 19)
             self.state.close()
         self._stopped.set()

@@ -9,10 +9,12 @@ item is blank; a page with no dated item and no title-like list entry is blank.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from probes.content.extract import Page
+from domain.scoring import ACTIVITY_WINDOW
+from probes.content.extract import Item, Page
 from probes.results import ColumnFinding
 
 PLACEHOLDER = re.compile(
@@ -21,6 +23,9 @@ PLACEHOLDER = re.compile(
 )
 # Column-like names in a navigation bar, and the category each suggests (indicators.md).
 _CATEGORY_HINTS = (
+    # 调查征集 and 在线访谈 before 互动: the 2015 census scores their activity (domain.scoring).
+    ("survey", re.compile(r"调查|意见征集|征集调查|民意征集")),
+    ("interview", re.compile(r"访谈")),
     ("interaction", re.compile(r"互动|咨询|留言|信箱|建言|访谈|征集|民意|投诉|问答")),
     ("service", re.compile(r"办事|服务|指南|下载|在线办理|政务服务")),
     ("notice", re.compile(r"通知|公告|公示|政策|文件|法规|规章|解读|信息公开")),
@@ -56,9 +61,10 @@ def blank_reason(page: Page) -> str:
     return ""
 
 
-def judge(name: str, category: str, url: str, page: Page) -> ColumnFinding:
+def judge(name: str, category: str, url: str, page: Page, now: float | None = None) -> ColumnFinding:
     reason = blank_reason(page)
     dated = page.dated_items
+    year = None if now is None else recent(dated, now, ACTIVITY_WINDOW)
     note = reason
     if not reason and not dated:
         note = "items without dates: cannot tell when it was updated"
@@ -71,7 +77,14 @@ def judge(name: str, category: str, url: str, page: Page) -> ColumnFinding:
         blank=bool(reason),
         items=len(dated) or len(page.items),
         note=note,
+        items_year=year,
     )
+
+
+def recent(items: Sequence[Item], now: float, window: float) -> int:
+    """Different items (by URL, else title) published within ``window`` before ``now`` (pure): a
+    headline shown in two blocks of a page is one update."""
+    return len({i.url or i.title for i in items if i.published is not None and now - window <= i.published <= now})
 
 
 def candidates(page: Page, site_url: str, configured: set[str]) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ STANDARD = (
     "ContentSource",
 )
 SITE_TAGS = ("SiteName", "SiteDomain", "SiteIDCode")  # required on the homepage (check ``site_meta_tags``)
+COLUMN_TAGS = ("ColumnName", "ColumnType", "ColumnDescription")  # required on column pages
+ARTICLE_TAGS = ("ArticleTitle", "PubDate", "ContentSource")  # required on article pages
 _BY_LOWER = {name.lower(): name for name in STANDARD}
 MAX_VALUE = 300
 
@@ -47,3 +49,8 @@ def site_problems(meta: dict[str, str], site_code: str) -> list[str]:
     if declared and declared.lower() != site_code.lower():
         problems.append(f"SiteIDCode {declared} is not the registry's {site_code}")
     return problems
+
+
+def missing(meta: dict[str, str], required: tuple[str, ...]) -> list[str]:
+    """The tags of ``required`` a page does not declare, or declares empty (网页标签不规范)."""
+    return [name for name in required if not meta.get(name)]

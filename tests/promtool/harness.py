@@ -99,6 +99,8 @@ def render(template: str, labels: dict[str, str], value: float) -> str:
             return f"{value * 100:.4g}%"
         if expr == '$value | printf "%.0f"':
             return f"{value:.0f}"
+        if expr == '$value | printf "%.1f"':  # the score (issue 19)
+            return f"{value:.1f}"
         raise ValueError(f"template {expr!r} not known to the test harness")
 
     return re.sub(r"\{\{(.*?)\}\}", one, template)

@@ -104,6 +104,10 @@ def build_fleet(first: date) -> Fleet:
         f.add(M.HTTP_FAILURES_TOTAL, counter(lambda t: visits * fail(t), at(-LEAD)), code=code)
         daily = homepage or (lambda t: at((t - at(0, 1)) // DAY, 1))  # a new item at 01:00 every day
         f.add(M.HOMEPAGE_LAST_UPDATE, daily, code=code)
+        # the score (issue 19): 100, the links and the homepage's updates measured without a deduction
+        f.add(M.SITE_SCORE, lambda t: 100.0, code=code)
+        for item in ("homepage_links", "other_links", "homepage_updates"):
+            f.add(M.SITE_DEDUCTIONS, lambda t: 0.0, code=code, item=item)
 
     def during(a: float, b: float, inside: float, outside: float = 0.0) -> Callable[[float], float]:
         return lambda t: inside if a <= t < b else outside
@@ -281,6 +285,20 @@ def build_fleet(first: date) -> Fleet:
     # 已停用未注销, and a stopped account that is really gone
     account("chaoan-fda-wechat", "潮安区食品药品监督管理局", "wechat", "潮安食药监", status="stopped", online=1.0)
     account("chaoan-old-wechat", "潮安区卫生健康局", "wechat", "潮安卫生健康", status="stopped", online=0.0)
+    # 扣分大于40分(多处链接无法打开), as 汕头 2017 Q2 failed 澄海人才网: 450 broken links on column pages and
+    # articles (−0.1 each: 45) from day 10 to the end of day 19, then all but 40 fixed (−4): unqualified,
+    # though it ends the period at 96
+    site("4405070021", "汕头市龙湖区人才网")
+    links = during(at(10), at(20), 45.0, 4.0)
+    f.add(M.SITE_DEDUCTIONS, links, code="4405070021", item="other_links")
+    f.add(M.SITE_SCORE, lambda t: 100.0 - links(t), code="4405070021")
+    # exactly 60 on day 5 (qualified: "more than 40" deducted is not), 65 at the end (the early warning):
+    # 30 broken homepage links and fewer than 10 homepage updates in two weeks
+    site("4405070022", "汕头市龙湖区档案馆")
+    home = during(at(5), at(6), 35.0, 30.0)
+    f.add(M.SITE_DEDUCTIONS, home, code="4405070022", item="homepage_links")
+    f.add(M.SITE_DEDUCTIONS, lambda t: 5.0, code="4405070022", item="homepage_updates")
+    f.add(M.SITE_SCORE, lambda t: 100.0 - home(t) - 5.0, code="4405070022")
     add_findings(f, old_agent={"4405070018"}, checks={"4405070019": 6 * HOUR, "4405070020": 6 * HOUR})
     return f
 

@@ -89,7 +89,7 @@ class FloodFilter(logging.Filter):
         burst: int = 10,
         window: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        emit: Callable[[logging.LogRecord], None] | None = None,
+        emit: Callable[[logging.LogRecord], object] | None = None,
         schedule: Callable[[float, Callable[[], None]], None] | None = None,
     ) -> None:
         super().__init__()

@@ -36,6 +36,7 @@ image:                    ## the container image $(IMAGE)
 	$(BUILDAH) bud --quiet --isolation chroot --network host --pull-never --format docker --layers=false \
 	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \
 	  --build-arg CREATED=$$(date -u +%FT%TZ) -t $(IMAGE) -f Dockerfile .
+	-$(BUILDAH) rmi --prune >/dev/null 2>&1  # the previous build, untagged: vfs keeps every layer whole
 
 print-image:              ## the image name the Kubernetes manifests must name (tests/test_deploy.py)
 	@echo $(IMAGE)

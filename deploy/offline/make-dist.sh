@@ -82,5 +82,6 @@ echo "$VERSION" >"$STAGE/VERSION"
 epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -C dist -cf - "$NAME" \
   | gzip -n >"dist/$NAME.tar.gz"
-echo "make-dist: dist/$NAME.tar.gz $(du -h "dist/$NAME.tar.gz" | cut -f1)," \
-  "$(ls "$STAGE/wheels" | wc -l) wheels ($(du -sh "$STAGE/wheels" | cut -f1)), image $(du -h "$STAGE/image"/*.tar | cut -f1)"
+rm -rf "$STAGE"
+summary="$(ls "$STAGE/wheels" | wc -l) wheels ($(du -sh "$STAGE/wheels" | cut -f1)), image $(du -h "$STAGE/image"/*.tar | cut -f1)"
+echo "make-dist: dist/$NAME.tar.gz $(du -h "dist/$NAME.tar.gz" | cut -f1): $summary"

@@ -79,9 +79,9 @@ cp README.md CHANGELOG.md "$STAGE/"
 echo "$VERSION" >"$STAGE/VERSION"
 (cd "$STAGE" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
 
+summary="$(ls "$STAGE/wheels" | wc -l) wheels ($(du -sh "$STAGE/wheels" | cut -f1)), image $(du -h "$STAGE/image"/*.tar | cut -f1)"
 epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -C dist -cf - "$NAME" \
   | gzip -n >"dist/$NAME.tar.gz"
 rm -rf "$STAGE"
-summary="$(ls "$STAGE/wheels" | wc -l) wheels ($(du -sh "$STAGE/wheels" | cut -f1)), image $(du -h "$STAGE/image"/*.tar | cut -f1)"
 echo "make-dist: dist/$NAME.tar.gz $(du -h "dist/$NAME.tar.gz" | cut -f1): $summary"

@@ -329,7 +329,7 @@ async def _wait_http(url: str, timeout: float = 20) -> None:
 
 
 def test_the_container_entrypoint_runs_and_its_healthcheck_passes(tmp_path: Path) -> None:
-    """The image cannot be built here; run what its ENTRYPOINT/CMD and HEALTHCHECK run."""
+    """Run what the image's ENTRYPOINT/CMD and HEALTHCHECK run (tests/test_image.py runs them in the image)."""
     root = Path(__file__).resolve().parents[1]
     dockerfile = (root / "Dockerfile").read_text()
     entry = json.loads(

@@ -61,7 +61,10 @@ FEED_LAST_ENTRY = "xuncha_feed_last_entry_timestamp_seconds"  # account
 FEED_ENTRIES_RECENT = "xuncha_feed_entries_recent"  # account (entries in the last 14 days)
 ACCOUNT_NOT_DEREGISTERED = "xuncha_account_not_deregistered"  # account (stopped accounts only; 1: still live)
 ACCOUNT_FINDINGS_TOTAL = "xuncha_account_findings_total"  # account, finding (one of ACCOUNT_FINDINGS)
-ACCOUNT_FINDINGS = ("not_deregistered",)
+ACCOUNT_FINDINGS = ("not_deregistered", "serious_errors", "privacy_leaks")
+# --- accounts' posts (issue 18): the content probe's dictionaries on each post's title and summary ---
+ACCOUNT_SERIOUS_ERRORS = "xuncha_account_serious_errors"  # account (different wrong expressions in posts)
+ACCOUNT_PRIVACY_LEAKS = "xuncha_account_privacy_leaks"  # account (valid resident ID numbers in posts)
 
 # --- self-metrics -----------------------------------------------------------
 BUILD_INFO = "xuncha_build_info"  # version, python

@@ -139,6 +139,10 @@ class FeedResult(Result):
     entries: int = 0
     entries_recent: int = 0  # entries in the last 14 days
     not_deregistered: bool = False  # status `stopped` and the feed still has entries
+    # In the posts' titles and summaries (probes.posts; which posts: details["posts"]); 0 when the
+    # feed could not be read (then the emitter writes neither).
+    serious_errors: int = 0  # different wrong expressions of the dictionary
+    privacy_leaks: int = 0  # different valid resident ID numbers
     format: str = ""  # rss2.0 | rss1.0 | atom | json1.1 | feedparser:<version> (last successful reading)
     unchanged: bool = False  # the server answered 304 Not Modified; the last reading was reused
     backoff_until: float | None = None  # Unix time until which the feed's host is left alone

@@ -411,8 +411,8 @@ def account_series(text: str, account: str) -> dict[str, float]:
         if name == m.ACCOUNT_NOT_DEREGISTERED and ("account", account) in labels
     }
     for (name, labels), v in s.items():
-        if name == m.ACCOUNT_FINDINGS_TOTAL and ("account", account) in labels:
-            out[f"{name}/{dict(labels)['finding']}"] = v
+        if name == m.ACCOUNT_FINDINGS_TOTAL and {("account", account), ("finding", "not_deregistered")} <= labels:
+            out[f"{name}/not_deregistered"] = v
     return out
 
 
@@ -524,10 +524,10 @@ def test_the_counts_are_forgotten_with_their_target() -> None:
     results = ResultStore()
     results.record(target_key(WITH_COLUMNS), _clean(hidden_links=1))
     results.record(target_key(STOPPED), FeedResult(success=True, entries=1, not_deregistered=True))
-    assert results.finding_counts(target_key(STOPPED)) == (1,)
+    assert results.finding_counts(target_key(STOPPED)) == (1, 0, 0)
     results.retain([target_key(STOPPED)])
     assert results.finding_counts(target_key(WITH_COLUMNS)) is None
-    assert results.finding_counts(target_key(STOPPED)) == (1,)
+    assert results.finding_counts(target_key(STOPPED)) == (1, 0, 0)
     results.record(target_key(WITH_COLUMNS), _clean())  # back after a reload: from 0, as a new series
     assert results.finding_counts(target_key(WITH_COLUMNS)) == (0, 0, 0, 0, 0)
 
@@ -555,7 +555,7 @@ def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_pat
     after.record(account, dataclasses.replace(online, not_deregistered=False))
     counts = dict(zip(m.SITE_FINDINGS, after.finding_counts(site) or (), strict=True))
     assert counts == {**dict.fromkeys(m.SITE_FINDINGS, 0), "serious_errors": 2, "blank_columns": 1}
-    assert after.finding_counts(account) == (1,)
+    assert after.finding_counts(account) == (1, 0, 0)
     after.record(site, _clean(serious_errors=1))
     assert (after.finding_counts(site) or ())[0] == 3
     # a target that never showed a finding is not stored, and starts at 0

@@ -134,19 +134,24 @@ NOT_DEREGISTERED = Family(
     "For stopped accounts: 1 if the account still publishes (must be deregistered, 注销).",
     _A,
 )
+ACCOUNT_SERIOUS = Family(
+    m.ACCOUNT_SERIOUS_ERRORS, "Different wrong expressions of the dictionary in the account's posts (严重表述错误).", _A
+)
+ACCOUNT_PRIVACY = Family(m.ACCOUNT_PRIVACY_LEAKS, "Valid resident ID numbers in the account's posts.", _A)
 ACCOUNT_FINDINGS = Family(
     m.ACCOUNT_FINDINGS_TOTAL,
-    "For stopped accounts: feed checks whose result showed the finding (not_deregistered: still publishing). "
-    "From the account's first feed check on; a count that did not move between two instants means no check "
-    "saw the finding between them.",
+    "Feed checks whose result showed the finding: serious_errors, privacy_leaks (the gauges above 0), and for "
+    "stopped accounts not_deregistered (still publishing). From the account's first feed check on; a count that "
+    "did not move between two instants means no check saw the finding between them.",
     ("account", "finding"),
     "counter",
 )
 
 # Exposition order of the account families.
 ACCOUNT_FAMILIES = _indexed(
-    ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED, ACCOUNT_FINDINGS
-)
+    ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED, ACCOUNT_SERIOUS, ACCOUNT_PRIVACY,
+    ACCOUNT_FINDINGS,
+)  # fmt: skip
 
 # What one probe kind's latest result adds to its target's lines.
 Emitter = Callable[[Lines, Site | Account, Result], None]
@@ -184,11 +189,14 @@ def site_findings(out: Lines, site: Site, counts: Sequence[int]) -> None:
 
 
 def account_findings(out: Lines, account: Account, counts: Sequence[int]) -> None:
-    """``counts`` in :data:`domain.metric_names.ACCOUNT_FINDINGS` order; stopped accounts only (an
-    active account is never flagged: 150,000 series of 0 at national size)."""
-    if account.status == "stopped":
-        for finding, n in zip(m.ACCOUNT_FINDINGS, counts, strict=True):
-            out.add(ACCOUNT_FINDINGS, [account.id, finding], n)
+    """``counts`` in :data:`domain.metric_names.ACCOUNT_FINDINGS` order.  not_deregistered for stopped
+    accounts only (an active account is never flagged: 150,000 series of 0 at national size);
+    serious_errors and privacy_leaks for every account, as the report reads them instead of every
+    sample of the gauges (an account without the counter would be read sample by sample)."""
+    for finding, n in zip(m.ACCOUNT_FINDINGS, counts, strict=True):
+        if finding == "not_deregistered" and account.status != "stopped":
+            continue
+        out.add(ACCOUNT_FINDINGS, [account.id, finding], n)
 
 
 def emit_http(out: Lines, site: Site | Account, r: Result) -> None:
@@ -265,3 +273,6 @@ def emit_feed(out: Lines, account: Site | Account, r: Result) -> None:
         out.add(FEED_RECENT, [account.id], r.entries_recent)
     if account.status == "stopped":  # never 1 for another account
         out.add(NOT_DEREGISTERED, [account.id], 1 if r.not_deregistered else 0)
+    if r.success:  # a feed that could not be read says nothing of its posts
+        out.add(ACCOUNT_SERIOUS, [account.id], r.serious_errors)
+        out.add(ACCOUNT_PRIVACY, [account.id], r.privacy_leaks)

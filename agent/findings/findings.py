@@ -97,6 +97,9 @@ def account_findings(account: Account, feed: Result | None) -> list[dict[str, An
         out.append({**base, "finding": "feed_failed", "reason": feed.reason})
     if feed.not_deregistered:
         out.append({**base, "finding": "not_deregistered", "last_entry": feed.last_entry})
+    found = feed.details.get("posts", {}) if feed.success else {}
+    out += [{**base, "finding": "serious_error", **hit} for hit in found.get("errors", ())]
+    out += [{**base, "finding": "privacy_leak", **leak} for leak in found.get("leaks", ())]
     return out
 
 

@@ -80,8 +80,15 @@ _ELEMENTS = {
 
 def account_result(findings: Iterable[dict[str, Any]]) -> str:
     kinds = {f["finding"] for f in findings}
+    found = []
+    if "serious_error" in kinds:
+        found.append("存在严重表述错误")
+    if "privacy_leak" in kinds:
+        found.append("泄露公民个人信息")
     if "not_deregistered" in kinds:
-        return "已停用未注销"
+        found.append("已停用未注销")
+    if found:
+        return "；".join(found)
     if "feed_failed" in kinds:
         return "无法获取更新情况（订阅源故障）"
     return ""

@@ -46,8 +46,10 @@ def site_findings(r: ContentResult) -> tuple[bool, ...]:
 
 
 def account_findings(r: FeedResult) -> tuple[bool, ...]:
-    """Which of :data:`domain.metric_names.ACCOUNT_FINDINGS` one feed result shows."""
-    return (r.not_deregistered,)
+    """Which of :data:`domain.metric_names.ACCOUNT_FINDINGS` one feed result shows, in that order: what
+    its gauges say (xuncha_account_not_deregistered, xuncha_account_serious_errors > 0, ...)."""
+    read = r.success
+    return (r.not_deregistered, read and r.serious_errors > 0, read and r.privacy_leaks > 0)
 
 
 # No finding seen yet: shared by every target in that state (most of them; 150,000 accounts at
@@ -118,7 +120,8 @@ class ResultStore:
         counts = self._findings.get(target_id)
         if counts is None:
             stored = self._stored.pop(target_id, None)
-            counts = stored if stored is not None and len(stored) == len(zero) else zero
+            # A count stored before a finding was added has fewer places: the new ones start at 0.
+            counts = stored + zero[len(stored) :] if stored is not None and len(stored) <= len(zero) else zero
         if any(shown):
             counts = tuple(n + seen for n, seen in zip(counts, shown, strict=True))
             if self._state is not None:

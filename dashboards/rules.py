@@ -106,6 +106,8 @@ class AlertSpec:
     labels: dict[str, str] = field(default_factory=dict)
     line: str = ""  # 中文: the lines it is judged by ("预警 10 天，否决 14 天")
     veto: str = ""  # 中文: by when, or whether, it becomes a veto (单项否决)
+    # "account" for an account's alert under an indicator word sites share (serious): its group and dashboard.
+    subject: str = "site"
 
     def rule(self, opts: Options) -> dict[str, Any]:
         seconds = opts.thresholds.for_seconds[self.name] * opts.for_scale
@@ -128,7 +130,7 @@ class AlertSpec:
         base = opts.grafana_url.rstrip("/")
         if self.indicator == "agent":
             return f"{base}/d/{DASHBOARD_UIDS['fleet']}/"
-        if self.indicator in ACCOUNT_INDICATORS_ALL:
+        if self.indicator in ACCOUNT_INDICATORS_ALL or self.subject == "account":
             return f"{base}/d/{DASHBOARD_UIDS['newmedia']}/?var-platform={{{{ $labels.platform }}}}"
         return f"{base}/d/{DASHBOARD_UIDS['site']}/?var-code={{{{ $labels.code }}}}"
 
@@ -268,6 +270,13 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
             f"2 * (max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > bool 0)",
             {"indicator": "deregistration"},
         ),
+        # 严重表述错误 in posts (issue 18): a veto for accounts as for sites.
+        _record(
+            ACCOUNT_LEVEL_BY_INDICATOR,
+            f'(2 * (max by (account) ({{__name__=~"{M.ACCOUNT_SERIOUS_ERRORS}|{M.ACCOUNT_PRIVACY_LEAKS}"}}) > bool 0)) '
+            f"and on (account) {active_accounts()}",
+            {"indicator": "serious"},
+        ),
         _record(SITE_LEVEL, f"max by (code) ({SITE_LEVEL_BY_INDICATOR})"),
         _record(ACCOUNT_LEVEL, f"max by (account) ({ACCOUNT_LEVEL_BY_INDICATOR})"),
     ]
@@ -342,7 +351,7 @@ def alert_groups(opts: Options = Options()) -> list[dict[str, Any]]:
             "silence": "xuncha-accounts",
             "deregistration": "xuncha-accounts",
             "feed": "xuncha-accounts",
-        }.get(spec.indicator, "xuncha-sites")
+        }.get(spec.indicator, "xuncha-accounts" if spec.subject == "account" else "xuncha-sites")
         groups[group].append(spec.rule(opts))
     return [{"name": name, "rules": rules} for name, rules in groups.items()]
 
@@ -417,6 +426,8 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaAccountSilent", "critical"): (f"账号无更新：否决 {days(a.critical)} 天", f"{now}（内容不更新）"),
         ("XunchaFeedFailing", "warning"): ("订阅源应能获取并解析", "订阅源失败期间无法判断账号是否停更"),
         ("XunchaAccountNotDeregistered", "critical"): ("停用账号应注销", "停用未注销，通报点名"),
+        ("XunchaAccountSeriousError", "critical"): ("发布内容严重表述错误：0 处", f"{now}（严重问题），请立即更正"),
+        ("XunchaAccountPrivacyLeak", "critical"): ("发布内容公民身份号码泄露：0 个", f"{now}（严重问题），请立即处理"),
     }
 
 
@@ -706,6 +717,33 @@ def account_alerts(t: Thresholds) -> list[AlertSpec]:
             account_join(f"max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > 0", f'{ACCOUNT_INFO}{{status="stopped"}}'),
             f"{_ACCOUNT}已停止运维但未注销，仍可访问；通报中会点名。",
             f"{_ACCOUNT_EN}: stopped but not deregistered, still reachable; reports name such accounts.",
+        ),
+        *_account_posts(),
+    ]
+
+
+def _account_posts() -> list[AlertSpec]:
+    """The content probe's dictionaries on an account's posts (issue 18): vetoes, as on a site."""
+    return [
+        AlertSpec(
+            "XunchaAccountSeriousError",
+            "critical",
+            "serious",
+            account_join(f"max by (account) ({M.ACCOUNT_SERIOUS_ERRORS}) > 0"),
+            f"{_ACCOUNT}发布的内容中有 {_COUNT} 处严重表述错误；严重错误属单项否决，请立即更正（各条链接见 /api/accounts/）。",
+            f"{_ACCOUNT_EN}: {_COUNT} serious wrong expressions in its posts; a veto — correct them now "
+            "(each post's link under /api/accounts/).",
+            subject="account",
+        ),
+        AlertSpec(
+            "XunchaAccountPrivacyLeak",
+            "critical",
+            "serious",
+            account_join(f"max by (account) ({M.ACCOUNT_PRIVACY_LEAKS}) > 0"),
+            f"{_ACCOUNT}发布的内容中有 {_COUNT} 个公民身份号码；泄露个人信息属严重问题，单项否决，请立即处理。",
+            f"{_ACCOUNT_EN}: {_COUNT} valid resident ID numbers in its posts; leaking personal data is a veto "
+            "— remove them now.",
+            subject="account",
         ),
     ]
 

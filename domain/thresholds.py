@@ -91,6 +91,8 @@ class Thresholds:
                 "XunchaAccountSilent": 3600,
                 "XunchaFeedFailing": 3 * 3600,
                 "XunchaAccountNotDeregistered": 3600,
+                "XunchaAccountSeriousError": 5 * 60,
+                "XunchaAccountPrivacyLeak": 5 * 60,
                 "XunchaAgentDown": 5 * 60,
                 "XunchaAgentAbsent": 15 * 60,
                 "XunchaAgentNotProbing": 15 * 60,

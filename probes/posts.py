@@ -103,10 +103,10 @@ def scan(entries: Sequence[Entry], words: serious.Dictionary, today: date) -> Po
     leaks: list[dict[str, Any]] = []
     numbers: set[str] = set()
     if any(c.isdigit() for c in text):  # most posts carry digits; the check is a cheap guard for the rest
-        for m in privacy.find_spans(text, today):
-            numbers.add(m[0])
+        for number, at in privacy.find_spans(text, today):
+            numbers.add(number)
             if len(leaks) < MAX_FINDINGS:
-                leaks.append({"id": privacy.mask(m[0])} | _post(posts[bisect.bisect_right(starts, m[1]) - 1]))
+                leaks.append({"id": privacy.mask(number)} | _post(posts[bisect.bisect_right(starts, at) - 1]))
     if not wrong and not numbers:
         return NONE
     return PostFindings(len(wrong), len(numbers), tuple(errors), tuple(leaks))

@@ -377,6 +377,35 @@ def accounts() -> Group:
     return g
 
 
+def account_posts() -> Group:
+    """Issue 18: wrong expressions and ID numbers in posts are vetoes; a clean account and a stopped
+    one (its alerts are the not-deregistered one only) raise nothing."""
+    now = HOUR
+    g = Group("accounts: wrong expressions and ID numbers in posts", now)
+    for acc in ("chaozhou-police-wechat", "longhu-weibo", "longhu-douyin", "old-wechat"):
+        g.account(acc, status="stopped" if acc == "old-wechat" else "active")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(2, now), account="chaozhou-police-wechat")
+    g.metric(M.ACCOUNT_PRIVACY_LEAKS, const(0, now), account="chaozhou-police-wechat")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(0, now), account="longhu-weibo")
+    g.metric(M.ACCOUNT_PRIVACY_LEAKS, const(1, now), account="longhu-weibo")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(0, now), account="longhu-douyin")  # clean
+    g.metric(M.ACCOUNT_PRIVACY_LEAKS, const(0, now), account="longhu-douyin")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(1, now), account="old-wechat")  # stopped
+    hold = for_("XunchaAccountSeriousError")
+    g.expect("XunchaAccountSeriousError", hold - STEP)
+    g.expect("XunchaAccountSeriousError", now, ("critical", account_labels("chaozhou-police-wechat"), 2))
+    g.expect("XunchaAccountPrivacyLeak", now, ("critical", account_labels("longhu-weibo"), 1))
+    level = 'account_indicator:xuncha_status:level{indicator="serious"}'
+    g.expect_value(
+        level,
+        now,
+        ({"account": "chaozhou-police-wechat", "indicator": "serious"}, 2),
+        ({"account": "longhu-weibo", "indicator": "serious"}, 2),
+        ({"account": "longhu-douyin", "indicator": "serious"}, 0),
+    )
+    return g
+
+
 # --- the agent itself -----------------------------------------------------------------------------
 
 
@@ -434,6 +463,7 @@ GROUPS = {
     "closure": closure,
     "probe_failing": probe_failing,
     "accounts": accounts,
+    "account_posts": account_posts,
     "agent": agent,
     "agent_absent": agent_absent,
 }

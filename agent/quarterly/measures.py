@@ -175,6 +175,25 @@ def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             "stopped",
             gauge=M.ACCOUNT_NOT_DEREGISTERED,
         ),
+        # 严重表述错误 in posts (issue 18): a veto for accounts as for sites, under the same word.
+        Measure(
+            "serious_errors",
+            SERIOUS,
+            "account",
+            Line(1, 1),
+            "count",
+            lambda m: f"max by (account) ({sel(M.ACCOUNT_SERIOUS_ERRORS, m)})",
+            gauge=M.ACCOUNT_SERIOUS_ERRORS,
+        ),
+        Measure(
+            "privacy_leaks",
+            SERIOUS,
+            "account",
+            Line(1, 1),
+            "count",
+            lambda m: f"max by (account) ({sel(M.ACCOUNT_PRIVACY_LEAKS, m)})",
+            gauge=M.ACCOUNT_PRIVACY_LEAKS,
+        ),
     ]
 
 

@@ -222,6 +222,8 @@ def build_fleet(first: date) -> Fleet:
         last: Value | None = None,
         status: str = "active",
         online: float = 0.0,
+        serious: Value | None = None,
+        leaks: Value | None = None,
     ) -> None:
         region = region_of_unit(unit) or NO_REGION  # as the agent labels it (issue 10)
         f.add(
@@ -239,10 +241,23 @@ def build_fleet(first: date) -> Fleet:
         f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
         if status == "stopped":
             f.add(M.ACCOUNT_NOT_DEREGISTERED, lambda t: online, account=ident)
+        # every read feed reports its posts' wrong expressions and ID numbers (issue 18), mostly 0
+        f.add(M.ACCOUNT_SERIOUS_ERRORS, serious or (lambda t: 0), account=ident)
+        f.add(M.ACCOUNT_PRIVACY_LEAKS, leaks or (lambda t: 0), account=ident)
 
     account("chaozhou-police-wechat", "潮州市公安局", "wechat", "平安潮州")
     # 内容不更新: silent from 10:00 day 5 until 10:00 day 28 → veto days 19–28
-    account("longhu-weibo", "汕头市龙湖区人民政府", "weibo", "龙湖发布", last=stuck(at(5, 10), at(28, 10)))
+    # and a post with a wrong expression from 09:00 day 33 until 15:00 day 35, one with an ID number on
+    # day 36 from 10:00 to 14:00 (issue 18): vetoes of their own on those days
+    account(
+        "longhu-weibo",
+        "汕头市龙湖区人民政府",
+        "weibo",
+        "龙湖发布",
+        last=stuck(at(5, 10), at(28, 10)),
+        serious=during(at(33, 9), at(35, 15), 1.0),
+        leaks=during(at(36, 10), at(36, 14), 1.0),
+    )
     # silent 8.6 days at the end: a warning with 5.4 days left
     account("longhu-douyin", "汕头市龙湖区人民政府", "douyin", "龙湖抖音", last=stuck(at(DAYS - 9, 10), at(DAYS + 5)))
     # posts every 13 days: never a veto
@@ -293,6 +308,13 @@ SITE_GAUGE_FINDINGS = {
 }
 
 
+ACCOUNT_GAUGE_FINDINGS = {
+    M.ACCOUNT_NOT_DEREGISTERED: "not_deregistered",
+    M.ACCOUNT_SERIOUS_ERRORS: "serious_errors",
+    M.ACCOUNT_PRIVACY_LEAKS: "privacy_leaks",
+}
+
+
 def checks_seeing(gauge: Callable[[float], float], origin: float, every: float = HOUR) -> Value:
     """The agent's findings counter: the checks at ``origin + k * every`` whose result showed the finding
     (``gauge`` above 0 there); asked in rising time order."""
@@ -321,9 +343,9 @@ def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> Non
             origin = f.at(-LEAD, 23) if every else f.at(-LEAD)
             seen = checks_seeing(value, origin, every or HOUR)  # type: ignore[arg-type]
             f.add(M.SITE_FINDINGS_TOTAL, seen, code=lab["code"], finding=SITE_GAUGE_FINDINGS[name])
-        elif name == M.ACCOUNT_NOT_DEREGISTERED:
+        elif name in ACCOUNT_GAUGE_FINDINGS:
             seen = checks_seeing(value, f.at(-LEAD))  # type: ignore[arg-type]
-            f.add(M.ACCOUNT_FINDINGS_TOTAL, seen, account=lab["account"], finding="not_deregistered")
+            f.add(M.ACCOUNT_FINDINGS_TOTAL, seen, account=lab["account"], finding=ACCOUNT_GAUGE_FINDINGS[name])
     for code, columns in blank.items():
         if code not in old_agent:
             anyone = checks_seeing(lambda t, cs=columns: max((c(t) or 0) for c in cs), f.at(-LEAD))

@@ -53,7 +53,17 @@ SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing 
 # A count that did not move between two instants means no check saw the finding between them: the
 # quarterly report reads these at a few instants instead of every sample of the gauges.
 SITE_FINDINGS_TOTAL = "xuncha_site_findings_total"  # code, finding (one of SITE_FINDINGS)
-SITE_FINDINGS = ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online")
+SITE_FINDINGS = (
+    "serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online",
+    # the services probe's (issue 18): appended, so a count stored before them continues
+    "incomplete_guides", "no_services",
+)  # fmt: skip
+# --- services (服务不实用, issue 18) ----------------------------------------------------------
+# The guides read in the latest services run, by state: complete (no element category missing),
+# partial (some), incomplete (at least services.missing_elements).  What the score deducts reads these.
+SITE_SERVICE_GUIDES = "xuncha_site_service_guides"  # code, state (one of SERVICE_GUIDE_STATES)
+SERVICE_GUIDE_STATES = ("complete", "partial", "incomplete")
+SITE_NO_SERVICES = "xuncha_site_no_services"  # code (1: no 办事服务 column, no way into the 政务服务网)
 
 # --- new media (政务新媒体) ---------------------------------------------------
 FEED_SUCCESS = "xuncha_feed_success"  # account

@@ -16,7 +16,16 @@ from prometheus_client.utils import floatToGoString
 from agent.limits import MAX_LABEL_VALUE, clip
 from domain import metric_names as m
 from domain.registry import Account, Site
-from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
+from probes.results import (
+    ContentResult,
+    DnsResult,
+    FeedResult,
+    HttpResult,
+    LinksResult,
+    Result,
+    ServicesResult,
+    TlsResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +121,22 @@ SITE_FINDINGS = Family(
     "counter",
 )
 
+SERVICE_GUIDES = Family(
+    m.SITE_SERVICE_GUIDES,
+    "Service guides (办事指南) read in the latest services run, by state: complete (all ten element categories), "
+    "partial, incomplete (at least services.missing_elements missing). Which and what is missing: /api/.",
+    ("code", "state"),
+)
+NO_SERVICES = Family(
+    m.SITE_NO_SERVICES, "1 if the site offers no services (no 办事服务 column, no way into the 政务服务网).", _C
+)
+
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
-    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
+    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS, SERVICE_GUIDES, NO_SERVICES,
 )  # fmt: skip
 
 _A = ("account",)
@@ -185,6 +204,8 @@ def site_findings(out: Lines, site: Site, counts: Sequence[int]) -> None:
             continue
         if finding == "closed_but_online" and site.status != "closed":
             continue
+        if finding in ("incomplete_guides", "no_services") and site.status == "closed":
+            continue  # a closed site is judged for 带病运行 only (no services probe)
         out.add(SITE_FINDINGS, [site.code, finding], n)
 
 
@@ -276,3 +297,14 @@ def emit_feed(out: Lines, account: Site | Account, r: Result) -> None:
     if r.success:  # a feed that could not be read says nothing of its posts
         out.add(ACCOUNT_SERIOUS, [account.id], r.serious_errors)
         out.add(ACCOUNT_PRIVACY, [account.id], r.privacy_leaks)
+
+
+def emit_services(out: Lines, site: Site | Account, r: Result) -> None:
+    """服务不实用 (issue 18): the guides read by state, and whether the site offers services at all."""
+    assert isinstance(site, Site) and isinstance(r, ServicesResult)
+    out.add(PROBE_SUCCESS, [site.code, "services"], 1 if r.success else 0)
+    if r.offered is not None:
+        out.add(NO_SERVICES, [site.code], 0 if r.offered else 1)
+    if r.guides or r.offered:
+        for state in m.SERVICE_GUIDE_STATES:
+            out.add(SERVICE_GUIDES, [site.code, state], r.count(state))

@@ -14,7 +14,7 @@ from agent.limits import bounded_result
 from agent.registry.config import Account, Site
 from agent.run.state import StateStore
 from domain import metric_names as m
-from probes.results import ContentResult, FeedResult, HttpResult, Result
+from probes.results import ContentResult, FeedResult, HttpResult, Result, ServicesResult
 
 
 def target_key(target: Site | Account) -> str:
@@ -42,7 +42,15 @@ def site_findings(r: ContentResult) -> tuple[bool, ...]:
         home and r.hidden_links > 0,
         any(col.success and col.blank for col in r.columns),
         r.closed_but_online,
+        False,  # the services probe's (below)
+        False,
     )
+
+
+def service_findings(r: ServicesResult) -> tuple[bool, ...]:
+    """Which of :data:`domain.metric_names.SITE_FINDINGS` one services result shows: incomplete guides
+    (xuncha_site_service_guides{state="incomplete"} above 0) and no services (xuncha_site_no_services)."""
+    return (False, False, False, False, False, r.count("incomplete") > 0, r.offered is False)
 
 
 def account_findings(r: FeedResult) -> tuple[bool, ...]:
@@ -101,6 +109,8 @@ class ResultStore:
             counters.failures += not result.success
         elif isinstance(result, ContentResult):
             self._count(target_id, site_findings(result), _NO_SITE_FINDINGS)
+        elif isinstance(result, ServicesResult):
+            self._count(target_id, service_findings(result), _NO_SITE_FINDINGS)
         elif isinstance(result, FeedResult):
             self._count(target_id, account_findings(result), _NO_ACCOUNT_FINDINGS)
         self._changed(target_id)

@@ -102,13 +102,21 @@ async def probe(site: Site, ctx: ProbeContext) -> ServicesResult:
     hosts = {_host(site.url), _host(base)} | {_host(u) for u in site.services}
     pages = [Page(u, True) for u in site.services] + [Page(u, True) for u in columns]
     pages += [Page(e.url, False, base) for e in entries if _host(e.url) in hosts]
-    read, candidates, notes = await _read_pages(fetch, _unique(pages)[: cfg.max_pages], hosts, cfg)
+    listed = _unique(pages)[: cfg.max_pages]
+    read, candidates, notes = await _read_pages(fetch, listed, hosts, cfg)
+    # a link back to a service page or the homepage (navigation) is not a guide
+    skip = {p.url for p in listed} | {site.url, base}
+    candidates = [c for c in candidates if c.url not in skip]
     offset = _offset(ctx, site.code)
     sample, next_offset = _rotate(candidates, offset, max(0, cfg.max_guides - len(read)))
     if candidates:
         ctx.state.put(NAMESPACE, site.code, {"offset": next_offset})
     for link in sample:
-        read.append(await _read_guide(fetch, link, cfg))
+        guide = await _read_guide(fetch, link, cfg)
+        if guide is None:
+            notes.append(f"{link.url}: a list of guides, not a guide")
+        else:
+            read.append(guide)
     known = home_html is not None or bool(site.services or columns)
     if sources and not read and not candidates:
         notes.append("no guide found on the service pages read")
@@ -158,12 +166,17 @@ async def _read_pages(
     return read, _unique([p for p in links if p.url not in {g.url for g in read}]), notes
 
 
-async def _read_guide(fetch: _Fetcher, page: Page, cfg: ServicesConfig) -> GuideFinding:
+async def _read_guide(fetch: _Fetcher, page: Page, cfg: ServicesConfig) -> GuideFinding | None:
+    """The guide at ``page``; None for a page that labels no element and links to guides itself (a
+    list of guides, reached by its 办事指南 link)."""
     got = await fetch.get(page.url, page.trusted)
     html, why = _html(got)
     if html is None:
         return GuideFinding(url=page.url, success=False, reason=why, found_on=page.found_on)
-    return _finding(page.url, page.found_on, guides.read_guide(html), cfg)
+    guide = guides.read_guide(html)
+    if not guide.present and not guide.empty and guides.guide_links(guides.links(html, got.final_url or page.url)):
+        return None
+    return _finding(page.url, page.found_on, guide, cfg)
 
 
 def _finding(url: str, found_on: str, guide: guides.Guide, cfg: ServicesConfig) -> GuideFinding:

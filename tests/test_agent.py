@@ -492,18 +492,23 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
         cfg = fleet.config_dict()
         cfg["listen"] = "127.0.0.1:0"
         cfg["http"] = {"timeout": "1s"}
-        cfg["intervals"] = {"http": "1h", "dns": "1h", "tls": "1h", "content": "1s", "links": "1h", "feed": "1s"}
+        cfg["intervals"] = {
+            "http": "1h", "dns": "1h", "tls": "1h", "content": "1s", "links": "1h", "services": "1s", "feed": "1s"
+        }  # fmt: skip
         path = tmp_path / "xuncha.yml"
         path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
         agent = Agent(path)
         await agent.start()
         try:
             content = {"5328010055", "4408020007", "4405070010", "5304230001", "4451000001"}
+            services = {"4451020011", "4451220005", "4451000001"}  # 服务不实用 (issue 18), and the healthy portal
             await until(
                 lambda: (
-                    all(agent.results.finding_counts(f"site/{c}") for c in content)  # checked once at least
+                    all(agent.results.latest(f"site/{c}").get("content") for c in content)  # checked once at least
+                    and all(agent.results.latest(f"site/{c}").get("services") for c in services)
                     and (agent.results.finding_counts("account/chaoan-fda-wechat") or (0,))[0] >= 2
                     and agent.results.finding_counts("account/chaozhou-police-wechat") is not None
+                    and (agent.results.finding_counts("account/chaozhou-culture-wechat") or (0, 0))[1] >= 1
                 ),
                 timeout=30,
             )
@@ -535,8 +540,10 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
     assert counted("5304230001")["closed_but_online"] >= 1  # 带病运行
     # the healthy portal: every count there, at 0; an open site has no closed_but_online
     assert counted("4451000001") == dict.fromkeys(
-        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns"), 0
+        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "incomplete_guides", "no_services"), 0
     )
+    assert counted("4451020011")["incomplete_guides"] >= 1  # a guide missing seven of the ten elements
+    assert counted("4451220005")["no_services"] >= 1  # no 办事服务 at all
     # a counter moved only where its gauge showed the finding
     for (name, labels), v in s.items():
         if name == m.SITE_FINDINGS_TOTAL and v > 0:
@@ -546,6 +553,8 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
                 ("4408020007", "hidden_links"),
                 ("4405070010", "blank_columns"),
                 ("5304230001", "closed_but_online"),
+                ("4451020011", "incomplete_guides"),
+                ("4451220005", "no_services"),
             }, (code, finding, v)
     fda = {"account": "chaoan-fda-wechat"}
     assert (value(s, m.ACCOUNT_FINDINGS_TOTAL, **fda, finding="not_deregistered") or 0) >= 2  # two checks
@@ -553,6 +562,18 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
     stopped = {
         dict(labels)["account"] for (name, labels) in s if name == m.ACCOUNT_INFO and ("status", "stopped") in labels
     }
-    for metric in (m.ACCOUNT_NOT_DEREGISTERED, m.ACCOUNT_FINDINGS_TOTAL):
-        assert {dict(labels)["account"] for (name, labels) in s if name == metric} == stopped, metric
+    not_deregistered = {
+        dict(labels)["account"]
+        for (name, labels) in s
+        if name == m.ACCOUNT_FINDINGS_TOTAL and ("finding", "not_deregistered") in labels
+    }
+    assert not_deregistered == stopped
+    assert {dict(labels)["account"] for (name, labels) in s if name == m.ACCOUNT_NOT_DEREGISTERED} == stopped
+    # 严重表述错误 in posts (issue 18): counted for the account that posts one, at 0 for the others
+    culture = {"account": "chaozhou-culture-wechat"}
+    assert (value(s, m.ACCOUNT_FINDINGS_TOTAL, **culture, finding="serious_errors") or 0) >= 1
+    assert value(s, m.ACCOUNT_SERIOUS_ERRORS, **culture) == 1
+    police = {"account": "chaozhou-police-wechat"}
+    assert value(s, m.ACCOUNT_FINDINGS_TOTAL, **police, finding="serious_errors") == 0
+    assert value(s, m.ACCOUNT_SERIOUS_ERRORS, **police) == 0
     assert value(s, m.FEED_SUCCESS, account="chaozhou-police-wechat") == 1  # probed, active: no such series

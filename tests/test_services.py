@@ -349,3 +349,15 @@ def test_api_findings_list_each_guide_with_its_missing_elements_and_the_table_wo
         )
         == []
     )
+
+
+async def test_a_list_of_guides_reached_by_a_guide_link_is_not_read_as_a_guide(
+    web_site: Site_, ctx: ProbeContext
+) -> None:
+    # the common navigation: every page links 办事指南 to the list itself, and the list to its guides
+    web_site.serve("/bszn/", listing("/bszn/", "/bszn/more/", "/bszn/1.html"))
+    web_site.serve("/bszn/more/", listing("/bszn/1.html"))
+    web_site.serve("/bszn/1.html", guide_page(FULL))
+    r = await services.probe(site_at(web_site.serve("/", homepage(("/bszn/", "办事服务")))), ctx)
+    assert [g.url for g in r.guides] == [web_site.base + "/bszn/1.html"]
+    assert "a list of guides, not a guide" in r.reason

@@ -171,7 +171,7 @@ class DemoSite:
     def expect_guide_states(self) -> set[str]:
         """The states of the guides the services probe reads (empty: none read)."""
         service = [c for c in self.columns if c.category == "service" and c.newest_days is not None]
-        if not service or self.guides == "none" or not self.expect_http_ok():
+        if not service or self.guides == "none" or not self.expect_http_ok:
             return set()
         return {"complete", "partial", "incomplete"} if self.guides == "mixed" else {"complete"}
 

@@ -256,9 +256,23 @@ def test_gauges_are_read_sample_by_sample_only_for_the_subjects_whose_findings_c
     # the columns of the sites with a blank one at some point; not 4405070001's or 4405070005's
     assert read_for(M.COLUMN_BLANK) == {"4405070004", "4405070007", "4405070008", "4405070009", "4405070014"}
     assert read_for(M.ACCOUNT_NOT_DEREGISTERED) == {"chaoan-fda-wechat"}
+    # issue 18's site findings: only where the counters moved
+    assert read_for(M.SITE_SERVICE_GUIDES) == {"4405070007"}
+    assert read_for(M.SITE_NO_SERVICES) == {"4405070008"}
     # issue 18: only the account whose counters moved; every other one is judged from its counters
     assert read_for(M.ACCOUNT_SERIOUS_ERRORS) == {"longhu-weibo"}
     assert read_for(M.ACCOUNT_PRIVACY_LEAKS) == {"longhu-weibo"}
+
+
+def test_an_incomplete_guide_and_a_site_offering_no_services_are_service_vetoes_on_those_days(report, fleet):
+    v = assert_veto(site(report, "4405070007"), "incomplete_guides", "service", fleet.day(20), fleet.day(22))
+    assert v["worst"] == 1
+    assert_veto(site(report, "4405070008"), "no_services", "service", fleet.day(10), fleet.day(11))
+    assert "服务不实用（未提供办事服务，" in "".join(site(report, "4405070008")["problems"])
+
+
+def test_complete_guides_are_no_service_veto(report):
+    assert not {"incomplete_guides", "no_services"} & set(vetoes(site(report, "4405070001")))
 
 
 def test_healthy_sites_have_neither_vetoes_nor_warnings(report):
@@ -448,6 +462,7 @@ def test_the_indicator_words_are_the_alert_rules_words(report):
         "columns",
         "interaction",
         "serious",
+        "service",
         "closed",
         "silence",
         "deregistration",

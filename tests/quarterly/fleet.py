@@ -180,6 +180,18 @@ def build_fleet(first: date) -> Fleet:
     # 暗链: three hidden links planted on day 38, cleaned on day 40 (same site: the counts stay)
     f.add(M.HIDDEN_LINKS, during(at(38, 6), at(40, 9), 3.0), code="4405070007")
     f.add(M.HIDDEN_LINKS, lambda t: 0.0, code="4405070001")  # measured and clean all along
+    # 服务不实用 (issue 18): 4405070007 shows an incomplete guide from 09:00 day 20 until 15:00 day 22;
+    # 4405070008 offers no services on days 10-11; 4405070001's guides are complete all along
+    for code, incomplete in (
+        ("4405070007", during(at(20, 9), at(22, 15), 1.0)),
+        ("4405070001", lambda t: 0.0),
+        ("4405070008", lambda t: 0.0),
+    ):
+        f.add(M.SITE_SERVICE_GUIDES, incomplete, code=code, state="incomplete")
+        f.add(M.SITE_SERVICE_GUIDES, lambda t: 3.0, code=code, state="complete")
+    f.add(M.SITE_NO_SERVICES, during(at(10, 0), at(12, 0), 1.0), code="4405070008")
+    f.add(M.SITE_NO_SERVICES, lambda t: 0.0, code="4405070001")
+    f.add(M.SITE_NO_SERVICES, lambda t: 0.0, code="4405070007")
     # 栏目不更新 between two midnights: five news columns 14 days without news from 02:00 to 20:00 on day
     # 16 (13.9 days at its first midnight, fresh at its last) → a veto on day 16 only
     for i in range(5):
@@ -305,6 +317,8 @@ SITE_GAUGE_FINDINGS = {
     M.PRIVACY_LEAKS: "privacy_leaks",
     M.HIDDEN_LINKS: "hidden_links",
     M.SITE_CLOSED_BUT_ONLINE: "closed_but_online",
+    M.SITE_SERVICE_GUIDES: "incomplete_guides",  # its state="incomplete" series
+    M.SITE_NO_SERVICES: "no_services",
 }
 
 
@@ -338,6 +352,8 @@ def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> Non
         lab = dict(labels)
         if name == M.COLUMN_BLANK:
             blank.setdefault(lab["code"], []).append(value)
+        elif name == M.SITE_SERVICE_GUIDES and lab.get("state") != "incomplete":
+            continue  # the counter counts the checks that read an incomplete guide
         elif name in SITE_GAUGE_FINDINGS and lab["code"] not in old_agent:
             every = checks.get(lab["code"])
             origin = f.at(-LEAD, 23) if every else f.at(-LEAD)

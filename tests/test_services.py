@@ -361,3 +361,22 @@ async def test_a_list_of_guides_reached_by_a_guide_link_is_not_read_as_a_guide(
     r = await services.probe(site_at(web_site.serve("/", homepage(("/bszn/", "办事服务")))), ctx)
     assert [g.url for g in r.guides] == [web_site.base + "/bszn/1.html"]
     assert "a list of guides, not a guide" in r.reason
+
+
+def test_what_a_hostile_service_page_says_is_clipped_before_it_reaches_the_api() -> None:
+    from agent.limits import MAX_ERROR, MAX_URL, bounded_result
+    from probes.results import GuideFinding
+
+    long_url = "https://x.gov.cn/bszn/" + "a" * 10_000
+    r = ServicesResult(
+        success=True,
+        guides=(GuideFinding(url=long_url, success=False, reason="x" * 100_000, found_on=long_url),),
+        entries=({"url": long_url, "text": "办事服务"},),
+    )
+    clipped = bounded_result(r)
+    (g,) = clipped.guides
+    slack = 40  # the marker: "… [98,976 more characters]"
+    assert len(g.reason) <= MAX_ERROR + slack and len(g.url) <= MAX_URL + slack and len(g.found_on) <= MAX_URL + slack
+    assert len(clipped.entries[0]["url"]) <= MAX_URL + slack
+    small = ServicesResult(success=True, guides=(GuideFinding(url="https://x.gov.cn/1", success=True),))
+    assert bounded_result(small) is small

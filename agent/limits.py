@@ -70,8 +70,8 @@ def bounded_result(result: Any) -> Any:
             dataclasses.replace(g, reason=clip(g.reason), url=clip(g.url, MAX_URL), found_on=clip(g.found_on, MAX_URL))
             for g in guides
         )
-    entries = getattr(result, "entries", ())
-    if any(_long_link(e) for e in entries):
+    entries = getattr(result, "entries", ())  # a services result's ways in (a feed's ``entries`` is a count)
+    if isinstance(entries, tuple) and any(_long_link(e) for e in entries):
         changes["entries"] = tuple(_clip_link(e) for e in entries)
     return dataclasses.replace(result, **changes) if changes else result
 

@@ -253,9 +253,11 @@ def build_fleet(first: date) -> Fleet:
         f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
         if status == "stopped":
             f.add(M.ACCOUNT_NOT_DEREGISTERED, lambda t: online, account=ident)
-        # every read feed reports its posts' wrong expressions and ID numbers (issue 18), mostly 0
-        f.add(M.ACCOUNT_SERIOUS_ERRORS, serious or (lambda t: 0), account=ident)
-        f.add(M.ACCOUNT_PRIVACY_LEAKS, leaks or (lambda t: 0), account=ident)
+        # wrong expressions and ID numbers in posts (issue 18): the agent writes them only above 0
+        if serious is not None:
+            f.add(M.ACCOUNT_SERIOUS_ERRORS, sparse(serious), account=ident)
+        if leaks is not None:
+            f.add(M.ACCOUNT_PRIVACY_LEAKS, sparse(leaks), account=ident)
 
     account("chaozhou-police-wechat", "潮州市公安局", "wechat", "平安潮州")
     # 内容不更新: silent from 10:00 day 5 until 10:00 day 28 → veto days 19–28
@@ -329,6 +331,16 @@ ACCOUNT_GAUGE_FINDINGS = {
 }
 
 
+def sparse(value: Value) -> Value:
+    """``value`` without its zeros (no sample), as the agent writes the account post findings."""
+
+    def sampled(t: float) -> float | None:
+        v = value(t)
+        return v if v else None
+
+    return sampled
+
+
 def checks_seeing(gauge: Callable[[float], float], origin: float, every: float = HOUR) -> Value:
     """The agent's findings counter: the checks at ``origin + k * every`` whose result showed the finding
     (``gauge`` above 0 there); asked in rising time order."""
@@ -361,6 +373,8 @@ def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> Non
             f.add(M.SITE_FINDINGS_TOTAL, seen, code=lab["code"], finding=SITE_GAUGE_FINDINGS[name])
         elif name in ACCOUNT_GAUGE_FINDINGS:
             seen = checks_seeing(value, f.at(-LEAD))  # type: ignore[arg-type]
+            if name != M.ACCOUNT_NOT_DEREGISTERED:
+                seen = sparse(seen)  # written once it moved, as the agent does
             f.add(M.ACCOUNT_FINDINGS_TOTAL, seen, account=lab["account"], finding=ACCOUNT_GAUGE_FINDINGS[name])
     for code, columns in blank.items():
         if code not in old_agent:

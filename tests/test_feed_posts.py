@@ -226,3 +226,9 @@ def test_atom_and_json_feed_summaries_are_read() -> None:
     for body, ctype in ((atom, "application/atom+xml"), (json_feed, "application/feed+json")):
         parsed = parse(body.encode(), ctype)
         assert posts.scan(parsed.entries, serious.default(), date.today()).serious_errors == 1
+
+
+def test_a_wrong_expression_split_by_inline_markup_is_still_found() -> None:
+    entries = [Entry(None, "1", "通知", "https://mp.example.cn/1", "<p>坚持开诚<b>不公</b></p>")]
+    assert posts.scan(entries, serious.default(), date.today()).serious_errors == 1
+    assert posts.visible_text("<p>a&amp;b</p><!-- x --><script>y</script>") == "a&b"

@@ -512,10 +512,28 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
                 ),
                 timeout=30,
             )
-            async with aiohttp.ClientSession() as http, http.get(f"http://{agent.address}/metrics") as r:
-                text = await r.text()
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://{agent.address}/metrics") as r:
+                    text = await r.text()
+                async with http.get(f"http://{agent.address}/api/sites/4451020011") as r:
+                    mixed = await r.json()
+                async with http.get(f"http://{agent.address}/api/accounts/chaozhou-culture-wechat") as r:
+                    culture_api = await r.json()
+                async with http.get(f"http://{agent.address}/api/findings") as r:
+                    all_findings = await r.json()
         finally:
             await agent.stop()
+
+    # /api/: each guide read with what it misses, and the post with its link (issue 18)
+    read = mixed["results"]["services"]["guides"]
+    assert {g["state"] for g in read} == {"complete", "partial", "incomplete"}
+    assert ["办理时间", "联系电话"] in [g["missing"] for g in read]
+    (hit,) = culture_api["results"]["feed"]["details"]["posts"]["errors"]
+    assert (hit["wrong"], hit["link"]) == ("开诚不公", "https://mp.example.cn/chaozhou-culture-wechat/9")
+    kinds = {(f.get("code") or f.get("account"), f["finding"]) for f in all_findings}
+    assert {("4451020011", "service_guide_incomplete"), ("4451220005", "no_services")} <= kinds
+    assert ("chaozhou-culture-wechat", "serious_error") in kinds
+    assert not {k for k in kinds if k[0] == "4451000001"}  # the healthy portal: nothing
 
     lines = text.splitlines()
     for name in (m.SITE_FINDINGS_TOTAL, m.ACCOUNT_FINDINGS_TOTAL):

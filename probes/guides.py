@@ -15,8 +15,9 @@ an empty cell, ``&nbsp;`` or a dash is not.  A label is recognised by the names 
 each category (:data:`CATEGORIES`, the longest name a short label holds wins, so 收费依据 is
 收费标准's and not 设定依据's); a cell that is itself a label is never another label's value
 (a header row of labels is not ten elements).  Text hidden by markup (``display:none``, scripts,
-templates) is not shown and does not count.  The agent runs no scripts: a guide whose values a
-script writes reads empty, and the result says so.
+templates) is not shown and does not count.  The agent runs no scripts: a page that labels the
+elements without a single value and runs scripts (a portal template filling the values by script)
+is ``scripted``, listed with that reason and not judged — never a false 要素缺失.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ class Guide:
     present: tuple[str, ...]  # in ELEMENTS order
     empty: tuple[str, ...]  # labelled, but with no value
     note: str = ""
+    # Labels without a single value on a page that runs scripts: the portal writes the values by script
+    # (Epoint-style 政务服务网 templates), which the agent does not run — not judged, never a finding.
+    scripted: bool = False
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -99,16 +103,18 @@ def _text(node: LexborNode) -> str:
     return node.text(separator=" ", strip=True)
 
 
-def _visible_tree(html: str) -> tuple[LexborHTMLParser, list[str]]:
+def _visible_tree(html: str) -> tuple[LexborHTMLParser, list[str], bool]:
+    """The page without what a visitor does not see; and whether it runs scripts."""
     tree, notes = parse_tree(html)
+    scripts = tree.css_first("script") is not None
     visible.remove([h for h in visible.hidden_elements(tree) if not h.by_style_sheet])
     tree.strip_tags(["script", "style", "noscript", "template", "svg"])
-    return tree, notes
+    return tree, notes, scripts
 
 
 def read_guide(html: str) -> Guide:
     """The element categories ``html`` shows as label + value (see the module's docstring)."""
-    tree, notes = _visible_tree(html)
+    tree, notes, scripts = _visible_tree(html)
     title_node = tree.css_first("title")
     title = title_node.text(strip=True)[:200] if title_node is not None else ""
     present: set[str] = set()
@@ -118,15 +124,18 @@ def read_guide(html: str) -> Guide:
         if has_value(value):
             present.add(cat)
     empty = labelled - present
-    if len(empty) >= GUIDE_MIN_LABELS and tree.css_first("script[src]") is None and not present:
-        notes.append("every labelled element is empty")
-    elif len(empty) >= GUIDE_MIN_LABELS:
-        notes.append(f"{len(empty)} labelled elements are empty (values written by scripts are not read)")
+    scripted = scripts and not present and len(empty) >= GUIDE_MIN_LABELS
+    if scripted:
+        notes.append(f"{len(empty)} elements labelled, none with a value, on a page that runs scripts: the values "
+                     "are written by script (not run by the agent); not judged")  # fmt: skip
+    elif empty:
+        notes.append(f"{len(empty)} labelled elements are empty")
     return Guide(
         title=title,
         present=tuple(c for c in ELEMENTS if c in present),
         empty=tuple(c for c in ELEMENTS if c in empty),
         note="; ".join(notes),
+        scripted=scripted,
     )
 
 
@@ -224,7 +233,7 @@ def portal_host(url: str) -> bool:
 
 def links(html: str, base: str) -> list[Link]:
     """The page's visible links (absolute http(s) URLs), each once, in document order."""
-    tree, _ = _visible_tree(html)
+    tree, _, _ = _visible_tree(html)
     out: dict[str, Link] = {}
     for a in tree.css("a[href]"):
         url = clean_url(a.attributes.get("href") or "", base)

@@ -180,6 +180,8 @@ async def _read_guide(fetch: _Fetcher, page: Page, cfg: ServicesConfig) -> Guide
 
 
 def _finding(url: str, found_on: str, guide: guides.Guide, cfg: ServicesConfig) -> GuideFinding:
+    if guide.scripted:  # read, but what it says is written by scripts: listed, not judged
+        return GuideFinding(url=url, success=False, reason=guide.note, title=guide.title, found_on=found_on)
     return GuideFinding(
         url=url,
         success=True,

@@ -380,3 +380,15 @@ def test_what_a_hostile_service_page_says_is_clipped_before_it_reaches_the_api()
     assert len(clipped.entries[0]["url"]) <= MAX_URL + slack
     small = ServicesResult(success=True, guides=(GuideFinding(url="https://x.gov.cn/1", success=True),))
     assert bounded_result(small) is small
+
+
+def test_a_guide_whose_values_a_script_writes_is_not_judged_but_one_without_scripts_is() -> None:
+    # Epoint-style portal templates: every label in the page, every value filled by script later
+    labels = "".join(f"<tr><td>{k}</td><td><span id='v{i}'></span></td></tr>" for i, k in enumerate(FULL))
+    scripted = f"<html><body><table>{labels}</table><script src='/js/guide.js'></script></body></html>"
+    g = guides.read_guide(scripted)
+    assert g.scripted and "written by script" in g.note
+    finding = services._finding("https://x.gov.cn/bszn/1.html", "", g, loads("").services)
+    assert not finding.success and finding.state == ""  # listed with the reason, never counted
+    plain = guides.read_guide(f"<html><body><table>{labels}</table></body></html>")
+    assert not plain.scripted and services._finding("u", "", plain, loads("").services).state == "incomplete"

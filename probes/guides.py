@@ -149,37 +149,78 @@ def _pairs(tree: LexborHTMLParser) -> Iterator[tuple[str, str]]:
 
 
 def _table_pairs(tree: LexborHTMLParser) -> Iterator[tuple[str, str]]:
-    for row in tree.css("tr"):
+    """A label cell and the cell beside it (its first text only: nested tables stay linear)."""
+    for row in tree.css("tr")[:MAX_ROWS]:
         cells = [c for c in row.iter() if c.tag in ("td", "th")]
-        texts = [_text(c) for c in cells]
-        cats = [category_of(t) for t in texts]
+        cats = [category_of(_first_text(c)) if _short(c) else None for c in cells]
         for i, cat in enumerate(cats):
             if cat is None:
                 continue
             if i + 1 < len(cells) and cats[i + 1] is None:
-                yield cat, texts[i + 1]
+                yield cat, _first_text(cells[i + 1])
             else:
                 yield cat, ""  # a label with no value cell beside it (or a header row of labels)
 
 
+MAX_ROWS = 2000  # table rows read per page
+
+
+MAX_LABEL_BLOCKS = 400  # label-holding elements read per page (a guide has a few dozen)
+MAX_SIBLINGS = 8  # siblings after a label looked at for its value
+MAX_STEPS = 64  # nodes walked into a sibling for its first text
+
+
 def _heading_pairs(tree: LexborHTMLParser) -> Iterator[tuple[str, str]]:
-    """An element holding a label alone (a heading, <dt>, a label <p>) and the text of its following
-    siblings up to the next heading or label: its value (<dd>, <p>, <div> …)."""
+    """An element holding a label alone (a heading, <dt>, a label <p>) and the first text after it,
+    in its following siblings up to the next heading or label: its value (<dd>, <p>, <div> …).
+
+    Bounded: only the first text of each sibling is read (a hostile page nesting the rest of itself
+    after every label would otherwise cost the square of its size), a few siblings, a few hundred labels."""
+    seen = 0
     for head in tree.css(_LABEL_BLOCKS):
-        cat = category_of(_text(head))
-        if cat is None:
+        cat = category_of(_first_text(head))
+        if cat is None or not _short(head):
             continue
-        parts = []
+        seen += 1
+        if seen > MAX_LABEL_BLOCKS:
+            return
+        value = ""
         sib = head.next
-        while sib is not None and sib.tag not in _STOP:
-            text = (
-                (sib.text_content or "").strip() if sib.tag == "-text" else "" if sib.tag == "-comment" else _text(sib)
-            )
-            if text and category_of(text):
-                break  # the next label
-            parts.append(text)
+        for _ in range(MAX_SIBLINGS):
+            if sib is None or sib.tag in _STOP:
+                break
+            text = _first_text(sib)
+            if text:
+                if category_of(text) is None:
+                    value = text
+                break  # a value, or the next label
             sib = sib.next
-        yield cat, " ".join(p for p in parts if p)
+        yield cat, value
+
+
+def _short(node: LexborNode) -> bool:
+    """True when ``node`` holds no more text than a label (walked, never its whole text)."""
+    size = 0
+    for steps, inner in enumerate(node.traverse(include_text=True)):
+        if inner.tag == "-text":
+            size += len((inner.text_content or "").strip())
+        if size > 2 * MAX_LABEL or steps >= MAX_STEPS:
+            return False
+    return True
+
+
+def _first_text(node: LexborNode) -> str:
+    """The first non-blank text in ``node`` (itself, when a text node), within MAX_STEPS nodes."""
+    if node.tag == "-text":
+        return (node.text_content or "").strip()
+    if node.tag == "-comment":
+        return ""
+    for steps, inner in enumerate(node.traverse(include_text=True)):
+        if steps >= MAX_STEPS:
+            break
+        if inner.tag == "-text" and (text := (inner.text_content or "").strip()):
+            return text
+    return ""
 
 
 def _line_pairs(text: str) -> Iterator[tuple[str, str]]:

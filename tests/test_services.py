@@ -392,3 +392,16 @@ def test_a_guide_whose_values_a_script_writes_is_not_judged_but_one_without_scri
     assert not finding.success and finding.state == ""  # listed with the reason, never counted
     plain = guides.read_guide(f"<html><body><table>{labels}</table></body></html>")
     assert not plain.scripted and services._finding("u", "", plain, loads("").services).state == "incomplete"
+
+
+def test_a_page_nesting_itself_after_every_label_is_read_in_bounded_time() -> None:
+    # each label followed by the rest of the page: reading every value's whole text would be quadratic
+    n = 1400
+    for open_, close in (
+        ("<div><span>设定依据</span><div>", "</div></div>"),
+        ("<table><tr><td>设定依据</td><td>", "</td></tr></table>"),
+    ):
+        page = open_ * n + "x" * 3_000_000 + close * n
+        t0 = time.process_time()
+        guides.read_guide(page)
+        assert time.process_time() - t0 < 2.0

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING
 from agent.exposition import families as x
 from domain.registry import Account, Site
 from probes.context import ProbeContext, Settings
-from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
+from probes.results import (
+    ContentResult,
+    DnsResult,
+    FeedResult,
+    HttpResult,
+    LinksResult,
+    Result,
+    ServicesResult,
+    TlsResult,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from agent.registry.config import Config
@@ -64,6 +73,15 @@ def _links_deadline(s: Settings, target: Target) -> float:
     return s.content.timeout + budget(s) + 30
 
 
+def _services_deadline(s: Settings, target: Target) -> float:
+    # the homepage, the service pages and the guides, one after the other (probes.services)
+    return s.content.timeout * (1 + s.services.max_pages + s.services.max_guides) + 10
+
+
+def _not_closed(target: Target) -> bool:
+    return isinstance(target, Site) and target.status != "closed"
+
+
 def _https(target: Target) -> bool:
     return isinstance(target, Site) and target.url.startswith("https://")
 
@@ -80,8 +98,14 @@ _DECLARED = (
          background=True),
     Kind("links", Site, LinksResult, "probes.links", 6 * 3600.0, _links_deadline, x.emit_links,
          "broken links on the homepage, and on the column pages and their first articles", background=True),
+    # 服务不实用 (issue 18): guides change slowly and cost a few pages each, so every 6 h.
+    Kind("services", Site, ServicesResult, "probes.services", 6 * 3600.0, _services_deadline, x.emit_services,
+         "services offered, and a sample of service guides read for their ten element categories (服务不实用); "
+         "not for `closed` sites",
+         applies=_not_closed, background=True),
     Kind("feed", Account, FeedResult, "probes.feed", 3600.0, lambda s, t: s.feeds.timeout + 10, x.emit_feed,
-         "an account's feed: fetched, newest entry, stopped but still posting", background=True),
+         "an account's feed: fetched, newest entry, stopped but still posting, wrong expressions and ID numbers "
+         "in posts", background=True),
 )  # fmt: skip
 
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _DECLARED})

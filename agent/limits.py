@@ -64,6 +64,15 @@ def bounded_result(result: Any) -> Any:
     broken = getattr(result, "broken_links", ())
     if any(_long_link(b) for b in broken):
         changes["broken_links"] = tuple(_clip_link(b) for b in broken)
+    guides = getattr(result, "guides", ())  # the services probe's (issue 18): URLs and errors of crawled pages
+    if any(len(g.reason) > MAX_ERROR or len(g.url) > MAX_URL or len(g.found_on) > MAX_URL for g in guides):
+        changes["guides"] = tuple(
+            dataclasses.replace(g, reason=clip(g.reason), url=clip(g.url, MAX_URL), found_on=clip(g.found_on, MAX_URL))
+            for g in guides
+        )
+    entries = getattr(result, "entries", ())  # a services result's ways in (a feed's ``entries`` is a count)
+    if isinstance(entries, tuple) and any(_long_link(e) for e in entries):
+        changes["entries"] = tuple(_clip_link(e) for e in entries)
     return dataclasses.replace(result, **changes) if changes else result
 
 

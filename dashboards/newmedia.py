@@ -1,4 +1,5 @@
-"""New-media accounts (政务新媒体): silent accounts, failing feeds, stopped but still live."""
+"""New-media accounts (政务新媒体): silent accounts, failing feeds, stopped but still live, wrong
+expressions and ID numbers in posts."""
 
 from __future__ import annotations
 
@@ -97,6 +98,39 @@ def build() -> g.Dashboard:
             12,
             7,
         ),
+        *_posts(grid, joined, s),
     ]
     variables = [query_variable("platform", "Platform 平台", f"label_values({R.ACCOUNT_INFO}, platform)")]
     return dashboard(UID, "巡查 Xuncha — new media 政务新媒体", "Government new-media accounts.", panels, variables)
+
+
+def _posts(grid: Grid, joined: str, level: str) -> list[g.Panel]:
+    """Issue 18: the content probe's dictionaries on posts; which posts: /api/accounts/<id>."""
+    both = " or ".join(
+        f'label_replace(max by (account) ({metric}), "what", "{what}", "", "")'
+        for metric, what in ((M.ACCOUNT_SERIOUS_ERRORS, "严重表述错误"), (M.ACCOUNT_PRIVACY_LEAKS, "身份证号"))
+    )
+    return [
+        grid.row("Posts 发布内容"),
+        grid.place(
+            stat(
+                "Serious problems in posts 严重问题 否决",
+                f'sum(({level}{{indicator="serious"}} == bool 2) {joined}) or vector(0)',
+                thresholds=steps((None, "green"), (1, "red")),
+                description="Accounts whose posts hold a wrong expression of the dictionary or a resident ID number.",
+            ),
+            6,
+            6,
+        ),
+        grid.place(
+            table(
+                "Wrong expressions and ID numbers in posts 严重表述错误 / 身份证号",
+                (f"(({both}) > 0) {joined}", ""),
+                rename={"Value": "found"},
+                thresholds=steps((None, "green"), (1, "red")),
+                description="Each post's link and the correct form: /api/accounts/<id> (details.posts).",
+            ),
+            18,
+            6,
+        ),
+    ]

@@ -54,6 +54,9 @@ COLUMNS_BLANK = "code:xuncha_columns_blank:count"
 INTERACTION_AGE = "code:xuncha_interaction_age:seconds"
 LINKS_BROKEN = "code:xuncha_links_broken:max"
 COMPLIANCE_FAILURES = "code:xuncha_compliance_failures:count"
+# 服务不实用 (issue 18): guides read in the latest services run missing any element, and incomplete ones.
+SERVICE_GUIDES_MISSING = "code:xuncha_service_guides_missing:count"
+SERVICE_GUIDES_INCOMPLETE = "code:xuncha_service_guides_incomplete:count"
 CERT_REMAINING = "code:xuncha_tls_cert_remaining:seconds"
 ACCOUNT_SILENCE = "account:xuncha_feed_silence:seconds"
 SITE_LEVEL_BY_INDICATOR = "code_indicator:xuncha_status:level"  # 0 ok, 1 warning, 2 veto
@@ -106,6 +109,8 @@ class AlertSpec:
     labels: dict[str, str] = field(default_factory=dict)
     line: str = ""  # 中文: the lines it is judged by ("预警 10 天，否决 14 天")
     veto: str = ""  # 中文: by when, or whether, it becomes a veto (单项否决)
+    # "account" for an account's alert under an indicator word sites share (serious): its group and dashboard.
+    subject: str = "site"
 
     def rule(self, opts: Options) -> dict[str, Any]:
         seconds = opts.thresholds.for_seconds[self.name] * opts.for_scale
@@ -128,7 +133,7 @@ class AlertSpec:
         base = opts.grafana_url.rstrip("/")
         if self.indicator == "agent":
             return f"{base}/d/{DASHBOARD_UIDS['fleet']}/"
-        if self.indicator in ACCOUNT_INDICATORS_ALL:
+        if self.indicator in ACCOUNT_INDICATORS_ALL or self.subject == "account":
             return f"{base}/d/{DASHBOARD_UIDS['newmedia']}/?var-platform={{{{ $labels.platform }}}}"
         return f"{base}/d/{DASHBOARD_UIDS['site']}/?var-code={{{{ $labels.code }}}}"
 
@@ -213,12 +218,36 @@ def recording_groups(opts: Options = Options()) -> list[dict[str, Any]]:
         _record(COMPLIANCE_FAILURES, f"sum by (code) (max by (code, check) ({M.COMPLIANCE_CHECK}) == bool 0)"),
         _record(CERT_REMAINING, f"min by (code) ({M.TLS_CERT_NOT_AFTER}) - time()"),
         _record(ACCOUNT_SILENCE, f"time() - max by (account) ({M.FEED_LAST_ENTRY})"),
+        *_service_records(),
     ]
     return [
         {"name": "xuncha-indicators", "rules": site_rules},
         {"name": "xuncha-status", "rules": _status_rules(t)},
         {"name": "xuncha-fleet", "rules": _fleet_rules()},
     ]
+
+
+def _service_records() -> list[dict[str, Any]]:
+    guides = M.SITE_SERVICE_GUIDES
+    return [
+        _record(
+            SERVICE_GUIDES_MISSING,
+            f'sum by (code) (max by (code, state) ({guides}{{state=~"partial|incomplete"}}))',
+        ),
+        _record(SERVICE_GUIDES_INCOMPLETE, f'sum by (code) (max by (code, state) ({guides}{{state="incomplete"}}))'),
+    ]
+
+
+def _service_level(t: Thresholds) -> str:
+    """服务不实用: 2 with no services at all or incomplete guides at the veto line; 1 with a guide
+    missing any element (the warning counts another series than the veto, so not ``level``)."""
+    g = t.service_guides
+    return (
+        f"max by (code) ("
+        f'label_replace(2 * (max by (code) ({M.SITE_NO_SERVICES}) > bool 0), "part", "none", "", "") or '
+        f'label_replace(2 * ({SERVICE_GUIDES_INCOMPLETE} >= bool {num(g.critical)}), "part", "incomplete", "", "") or '
+        f'label_replace({SERVICE_GUIDES_MISSING} >= bool {num(g.warning)}, "part", "missing", "", ""))'
+    )
 
 
 def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
@@ -253,6 +282,7 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
         ),
         site("interaction", level(INTERACTION_AGE, t.interaction_age)),
         site("serious", f"2 * (max by (code) ({serious}) > bool 0)"),
+        site("service", _service_level(t)),
         # Deductions (扣分), not vetoes: at most a warning.
         site("links", f"{LINKS_BROKEN} > bool 0"),
         site("compliance", f"{COMPLIANCE_FAILURES} > bool 0"),
@@ -269,6 +299,13 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
             ACCOUNT_LEVEL_BY_INDICATOR,
             f"2 * (max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > bool 0)",
             {"indicator": "deregistration"},
+        ),
+        # 严重表述错误 in posts (issue 18): a veto for accounts as for sites.
+        _record(
+            ACCOUNT_LEVEL_BY_INDICATOR,
+            f'(2 * (max by (account) ({{__name__=~"{M.ACCOUNT_SERIOUS_ERRORS}|{M.ACCOUNT_PRIVACY_LEAKS}"}}) > bool 0)) '
+            f"and on (account) {active_accounts()}",
+            {"indicator": "serious"},
         ),
         _record(SITE_LEVEL, f"max by (code) ({SITE_LEVEL_BY_INDICATOR})"),
         _record(ACCOUNT_LEVEL, f"max by (account) ({ACCOUNT_LEVEL_BY_INDICATOR})"),
@@ -344,7 +381,7 @@ def alert_groups(opts: Options = Options()) -> list[dict[str, Any]]:
             "silence": "xuncha-accounts",
             "deregistration": "xuncha-accounts",
             "feed": "xuncha-accounts",
-        }.get(spec.indicator, "xuncha-sites")
+        }.get(spec.indicator, "xuncha-accounts" if spec.subject == "account" else "xuncha-sites")
         groups[group].append(spec.rule(opts))
     return [{"name": name, "rules": rules} for name, rules in groups.items()]
 
@@ -427,11 +464,22 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaAccountSilent", "critical"): (f"账号无更新：否决 {days(a.critical)} 天", f"{now}（内容不更新）"),
         ("XunchaFeedFailing", "warning"): ("订阅源应能获取并解析", "订阅源失败期间无法判断账号是否停更"),
         ("XunchaAccountNotDeregistered", "critical"): ("停用账号应注销", "停用未注销，通报点名"),
+        ("XunchaServiceGuidesIncomplete", "warning"): (
+            f"办事指南要素：缺少任一类即预警；要素缺失（缺少设定数量以上类别）的指南达 {num(t.service_guides.critical)} 个即否决",
+            f"要素缺失的办事指南达 {num(t.service_guides.critical)} 个即单项否决（服务不实用）",
+        ),
+        ("XunchaServiceGuidesIncomplete", "critical"): (
+            f"要素缺失的办事指南：否决 {num(t.service_guides.critical)} 个",
+            f"{now}（服务不实用）",
+        ),
+        ("XunchaNoServices", "critical"): ("应提供办事服务或政务服务网入口", f"{now}（服务不实用）"),
+        ("XunchaAccountSeriousError", "critical"): ("发布内容严重表述错误：0 处", f"{now}（严重问题），请立即更正"),
+        ("XunchaAccountPrivacyLeak", "critical"): ("发布内容公民身份号码泄露：0 个", f"{now}（严重问题），请立即处理"),
     }
 
 
 def site_alerts(t: Thresholds) -> list[AlertSpec]:
-    return _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t) + _score(t)
+    return _availability(t) + _homepage(t) + _columns(t) + _certificates(t) + _content(t) + _services(t) + _score(t)
 
 
 # --- the score (issue 19: domain/scoring.py) ----------------------------------------------------
@@ -467,6 +515,42 @@ def _score(t: Thresholds) -> list[AlertSpec]:
             f"{_SITE}得分 {_SCORE} 分，低于 {num(s.critical)} 分（扣分大于 {num(100 - s.critical)} 分），季度抽查将判为不合格；扣分项见 /api/sites/{{{{ $labels.code }}}}。",
             f"{_SITE_EN}: scored {_SCORE}, below {num(s.critical)} (more than {num(100 - s.critical)} points "
             "deducted): unqualified at the quarterly inspection — the deductions are under /api/sites/<code>.",
+        ),
+    ]
+
+
+def _services(t: Thresholds) -> list[AlertSpec]:
+    """服务不实用 (issue 18): guides lacking element categories, and a site offering no services."""
+    g = t.service_guides
+    return [
+        AlertSpec(
+            "XunchaServiceGuidesIncomplete",
+            "warning",
+            "service",
+            site_join(
+                f"({SERVICE_GUIDES_MISSING} >= {num(g.warning)}) unless on (code) "
+                f"({SERVICE_GUIDES_INCOMPLETE} >= {num(g.critical)})"
+            ),
+            f"{_SITE}有 {_COUNT} 个办事指南缺少要素（事项名称、设定依据、申请条件、办理材料、办理地点、办理机构、收费标准、办理时间、联系电话、办理流程；详见 /api/）。",
+            f"{_SITE_EN}: {_COUNT} service guides read lack element categories (which: /api/).",
+        ),
+        AlertSpec(
+            "XunchaServiceGuidesIncomplete",
+            "critical",
+            "service",
+            site_join(f"{SERVICE_GUIDES_INCOMPLETE} >= {num(g.critical)}"),
+            f"{_SITE}有 {_COUNT} 个办事指南要素严重缺失，达到单项否决线（服务不实用，详见 /api/）。",
+            f"{_SITE_EN}: {_COUNT} service guides read lack many element categories; a veto "
+            "(services not practical; which: /api/).",
+        ),
+        AlertSpec(
+            "XunchaNoServices",
+            "critical",
+            "service",
+            site_join(f"max by (code) ({M.SITE_NO_SERVICES}) > 0"),
+            f"{_SITE}未提供办事服务（无办事服务栏目，也无政务服务网入口），属单项否决（服务不实用）。",
+            f"{_SITE_EN}: offers no services (no service column, no way into the 政务服务网); a veto "
+            "(services not practical).",
         ),
     ]
 
@@ -753,6 +837,33 @@ def account_alerts(t: Thresholds) -> list[AlertSpec]:
             account_join(f"max by (account) ({M.ACCOUNT_NOT_DEREGISTERED}) > 0", f'{ACCOUNT_INFO}{{status="stopped"}}'),
             f"{_ACCOUNT}已停止运维但未注销，仍可访问；通报中会点名。",
             f"{_ACCOUNT_EN}: stopped but not deregistered, still reachable; reports name such accounts.",
+        ),
+        *_account_posts(),
+    ]
+
+
+def _account_posts() -> list[AlertSpec]:
+    """The content probe's dictionaries on an account's posts (issue 18): vetoes, as on a site."""
+    return [
+        AlertSpec(
+            "XunchaAccountSeriousError",
+            "critical",
+            "serious",
+            account_join(f"max by (account) ({M.ACCOUNT_SERIOUS_ERRORS}) > 0"),
+            f"{_ACCOUNT}发布的内容中有 {_COUNT} 处严重表述错误；严重错误属单项否决，请立即更正（各条链接见 /api/accounts/）。",
+            f"{_ACCOUNT_EN}: {_COUNT} serious wrong expressions in its posts; a veto — correct them now "
+            "(each post's link under /api/accounts/).",
+            subject="account",
+        ),
+        AlertSpec(
+            "XunchaAccountPrivacyLeak",
+            "critical",
+            "serious",
+            account_join(f"max by (account) ({M.ACCOUNT_PRIVACY_LEAKS}) > 0"),
+            f"{_ACCOUNT}发布的内容中有 {_COUNT} 个公民身份号码；泄露个人信息属严重问题，单项否决，请立即处理。",
+            f"{_ACCOUNT_EN}: {_COUNT} valid resident ID numbers in its posts; leaking personal data is a veto "
+            "— remove them now.",
+            subject="account",
         ),
     ]
 

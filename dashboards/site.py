@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from dashboards import rules as R
-from dashboards._common import Grid, dashboard, query_variable, stat, steps, table, timeseries
+from dashboards._common import Grid, bars, dashboard, query_variable, stat, steps, table, timeseries
 from domain import metric_names as M
 from domain.thresholds import THRESHOLDS as T
 
@@ -199,6 +199,7 @@ def build() -> g.Dashboard:
             6,
             7,
         ),
+        *_services(grid, site),
         *_score_panels(grid, site),
     ]
     variables = [
@@ -266,5 +267,34 @@ def _score_panels(grid: Grid, site: str) -> list[g.Panel]:
             ),
             6,
             4,
+        ),
+    ]
+
+
+def _services(grid: Grid, site: str) -> list[g.Panel]:
+    """服务不实用 (issue 18): the guides read in the latest services run by state, and whether the site
+    offers services; which guides miss what: /api/sites/<code>."""
+    return [
+        grid.row("Services 办事服务"),
+        grid.place(
+            stat(
+                "No services 未提供办事服务",
+                f"max({M.SITE_NO_SERVICES}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "red")),
+                description="1: no 办事服务 column and no way into the 政务服务网 (a veto).",
+            ),
+            6,
+            6,
+        ),
+        grid.place(
+            bars(
+                "Service guides read 办事指南要素",
+                f"max by (state) ({M.SITE_SERVICE_GUIDES}{{{site}}})",
+                "{{state}}",
+                description="Guides read in the latest services run: complete, partial (some of the ten element "
+                "categories missing), incomplete (at least services.missing_elements missing). Which: /api/.",
+            ),
+            18,
+            6,
         ),
     ]

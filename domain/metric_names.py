@@ -53,7 +53,17 @@ SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing 
 # A count that did not move between two instants means no check saw the finding between them: the
 # quarterly report reads these at a few instants instead of every sample of the gauges.
 SITE_FINDINGS_TOTAL = "xuncha_site_findings_total"  # code, finding (one of SITE_FINDINGS)
-SITE_FINDINGS = ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online")
+SITE_FINDINGS = (
+    "serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online",
+    # the services probe's (issue 18): appended, so a count stored before them continues
+    "incomplete_guides", "no_services",
+)  # fmt: skip
+# --- services (服务不实用, issue 18) ----------------------------------------------------------
+# The guides read in the latest services run, by state: complete (no element category missing),
+# partial (some), incomplete (at least services.missing_elements).  What the score deducts reads these.
+SITE_SERVICE_GUIDES = "xuncha_site_service_guides"  # code, state (one of SERVICE_GUIDE_STATES)
+SERVICE_GUIDE_STATES = ("complete", "partial", "incomplete")
+SITE_NO_SERVICES = "xuncha_site_no_services"  # code (1: no 办事服务 column, no way into the 政务服务网)
 
 # --- the score (扣分 / 总分, issue 19: domain.scoring) ----------------------------------------------
 SITE_SCORE = "xuncha_site_score"  # code (总分 from the measured items; under 60 unqualified)
@@ -68,7 +78,10 @@ FEED_LAST_ENTRY = "xuncha_feed_last_entry_timestamp_seconds"  # account
 FEED_ENTRIES_RECENT = "xuncha_feed_entries_recent"  # account (entries in the last 14 days)
 ACCOUNT_NOT_DEREGISTERED = "xuncha_account_not_deregistered"  # account (stopped accounts only; 1: still live)
 ACCOUNT_FINDINGS_TOTAL = "xuncha_account_findings_total"  # account, finding (one of ACCOUNT_FINDINGS)
-ACCOUNT_FINDINGS = ("not_deregistered",)
+ACCOUNT_FINDINGS = ("not_deregistered", "serious_errors", "privacy_leaks")
+# --- accounts' posts (issue 18): the content probe's dictionaries on each post's title and summary ---
+ACCOUNT_SERIOUS_ERRORS = "xuncha_account_serious_errors"  # account (different wrong expressions in posts)
+ACCOUNT_PRIVACY_LEAKS = "xuncha_account_privacy_leaks"  # account (valid resident ID numbers in posts)
 
 # --- self-metrics -----------------------------------------------------------
 BUILD_INFO = "xuncha_build_info"  # version, python

@@ -79,6 +79,8 @@ class Site:
     organizer: str = ""  # 主办单位
     columns: tuple[Column, ...] = ()
     region: Region = field(default=NO_REGION, compare=False)
+    # 办事服务 (issue 18): service pages of the site — a guide, or a page listing guides (服务不实用).
+    services: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:

@@ -90,3 +90,18 @@ class FeedsConfig:
     timeout: float = 30.0
     max_bytes: int = 20 * 1024 * 1024
     recent_days: float = 14
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesConfig:
+    """服务不实用 (issue 18): how many service guides are read, and when one is incomplete.
+
+    Neither number is confirmed by a public source: the rule (国办秘函〔2019〕19号) fails a site whose
+    guides "lack key element categories" without a count we could read.  [ours] A guide missing at
+    least half of the ten categories is incomplete (要素缺失); one incomplete guide among those read
+    fails the site (``incomplete_guides``, the veto line); a guide missing any is an early warning."""
+
+    max_guides: int = 5  # guide pages read per site and run (the sample rotates over the runs)
+    max_pages: int = 3  # service pages (lists of guides) read per site and run, besides the homepage
+    missing_elements: int = 5  # [ours] categories missing that make a guide incomplete
+    incomplete_guides: int = int(THRESHOLDS.service_guides.critical)  # [ours] the veto line

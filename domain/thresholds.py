@@ -60,6 +60,10 @@ class Thresholds:
     blank_columns: Line = Line(warning=3, critical=5)
     # 互动回应差 [rule]: a consultation left unanswered for more than 3 months. [ours] warn at 2 months.
     interaction_age: Line = Line(warning=60 * DAY, critical=90 * DAY)
+    # 服务不实用 [rule]: guides lacking key element categories; the counts are not confirmed by a public
+    # source. [ours] warning: a guide read missing any of the ten categories; veto: this many guides read
+    # missing at least ``services.missing_elements`` (incomplete). ``services.incomplete_guides`` sets it.
+    service_guides: Line = Line(warning=1, critical=1)
     # 政务新媒体 内容不更新 [rule]: nothing in the 2 weeks before the check; [practice] provinces warn at 1 week.
     account_silence: Line = Line(warning=7 * DAY, critical=14 * DAY)
     # Certificates [ours]: time left before expiry (lower is worse).
@@ -95,6 +99,10 @@ class Thresholds:
                 "XunchaAccountSilent": 3600,
                 "XunchaFeedFailing": 3 * 3600,
                 "XunchaAccountNotDeregistered": 3600,
+                "XunchaServiceGuidesIncomplete": 3600,
+                "XunchaNoServices": 3600,
+                "XunchaAccountSeriousError": 5 * 60,
+                "XunchaAccountPrivacyLeak": 5 * 60,
                 "XunchaAgentDown": 5 * 60,
                 "XunchaAgentAbsent": 15 * 60,
                 "XunchaAgentNotProbing": 15 * 60,

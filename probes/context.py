@@ -20,6 +20,7 @@ from domain.settings import (
     FeedsConfig,
     HttpConfig,
     LinksConfig,
+    ServicesConfig,
     TlsConfig,
 )
 
@@ -57,6 +58,8 @@ class Settings(Protocol):
     def concurrency(self) -> Concurrency: ...
     @property
     def intervals(self) -> Intervals: ...
+    @property
+    def services(self) -> ServicesConfig: ...
 
 
 class StateStore(Protocol):

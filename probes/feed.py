@@ -39,16 +39,20 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from domain.clock import EARLIEST_TIMESTAMP
+from domain.clock import BEIJING, EARLIEST_TIMESTAMP
 from domain.registry import Account
+from probes.content import serious
 from probes.context import ProbeContext
 from probes.feedparse import Parsed, html_title, parse
 from probes.net import Failure, Fetched
+from probes.posts import NONE as NO_POSTS
+from probes.posts import PostFindings
+from probes.posts import scan as scan_posts
 from probes.results import FeedResult
 
 NAMESPACE = "feed"  # state: account id -> memo of the last reading
@@ -140,6 +144,8 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
             account, memo, started, t0, success=False, reason=parsed.error, recent_seconds=recent, status=fetched.status
         )
     reading = judge(parsed, memo, now, recent)
+    words = serious.for_paths(tuple(getattr(ctx.config.content, "dictionaries", ()) or ()))
+    reading = replace(reading, posts=scan_posts(parsed.entries, words, _today(now)))
     new_memo = memo.updated(reading, fetched, now)
     ctx.state.put(NAMESPACE, account.id, new_memo.dump())
     return _result(account, reading, new_memo, started, t0, status=fetched.status)
@@ -164,6 +170,7 @@ class Memo:
     format: str = ""
     newest_title: str = ""
     newest_link: str = ""
+    posts: PostFindings = NO_POSTS  # wrong expressions and ID numbers of the last reading
 
     @property
     def has_reading(self) -> bool:
@@ -187,6 +194,7 @@ class Memo:
                 format=str(raw.get("format", "")),
                 newest_title=str(raw.get("newest_title", "")),
                 newest_link=str(raw.get("newest_link", "")),
+                posts=PostFindings.load(raw.get("posts")),
             )
         except (TypeError, ValueError):
             return cls(url=url)  # a damaged memo costs one conditional GET, nothing more
@@ -197,7 +205,8 @@ class Memo:
         return memo
 
     def dump(self) -> dict[str, Any]:
-        return {
+        found = {"posts": self.posts.dump()} if self.posts != NO_POSTS else {}
+        return found | {
             "url": self.url,
             "etag": self.etag,
             "last_modified": self.last_modified,
@@ -239,6 +248,7 @@ class Memo:
             format=reading.format,
             newest_title=reading.newest_title,
             newest_link=reading.newest_link,
+            posts=reading.posts,
         )
 
 
@@ -266,6 +276,7 @@ class Reading:
     newest_title: str = ""
     newest_link: str = ""
     notes: tuple[str, ...] = field(default=())
+    posts: PostFindings = NO_POSTS
 
 
 def judge(parsed: Parsed, memo: Memo, now: float, recent_seconds: float) -> Reading:
@@ -437,6 +448,10 @@ def _retry_after(value: str | None, now: float) -> float | None:
     return min(max(0.0, when - now), RETRY_AFTER_CAP)
 
 
+def _today(now: float) -> date:
+    return datetime.fromtimestamp(now, BEIJING).date()
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -461,6 +476,8 @@ def _result(account: Account, r: Reading, memo: Memo, started: float, t0: float,
     flagged = not_deregistered(account, True, r.entries)
     if flagged:
         details["not_deregistered"] = _finding(account, r.last_entry, r.entries, r.entries_recent)
+    if r.posts != NO_POSTS:
+        details["posts"] = r.posts.dump()
     return FeedResult(
         success=True,
         reason="; ".join(r.notes),
@@ -472,6 +489,8 @@ def _result(account: Account, r: Reading, memo: Memo, started: float, t0: float,
         entries=r.entries,
         entries_recent=r.entries_recent,
         not_deregistered=flagged,
+        serious_errors=r.posts.serious_errors,
+        privacy_leaks=r.posts.privacy_leaks,
         format=r.format,
         details=details,
     )
@@ -498,6 +517,10 @@ def _from_memo(
     details = _base_details(account, memo) | (extra or {})
     if flagged:
         details["not_deregistered"] = _finding(account, memo.last_entry, entries, recent)
+    # After a 304 the last reading's posts stand; a feed we could not read shows nothing (unknown).
+    found = memo.posts if success else NO_POSTS
+    if found != NO_POSTS:
+        details["posts"] = found.dump()
     return FeedResult(
         success=success,
         reason=reason,
@@ -509,6 +532,8 @@ def _from_memo(
         entries=entries,
         entries_recent=recent,
         not_deregistered=flagged,
+        serious_errors=found.serious_errors,
+        privacy_leaks=found.privacy_leaks,
         format=memo.format,
         unchanged=bool(extra and extra.get("unchanged")),
         backoff_until=(extra or {}).get("backoff_until"),

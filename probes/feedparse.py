@@ -34,6 +34,7 @@ from probes.content.decode import normalize
 
 MAX_ENTRIES = 5000  # entries read per feed; feeds list newest first, a 50,000-entry feed costs no more
 LENIENT_MAX_BYTES = 2 * 1024 * 1024  # feedparser only below this size (bounded CPU)
+SUMMARY_CHARS = 2000  # of each entry's summary kept (a post's summary, not its article)
 
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -48,6 +49,9 @@ class Entry:
     key: str  # a short stable hash of id/link/title, to recognise an undated entry again
     title: str = ""
     link: str = ""
+    # The entry's summary as written (RSS description, Atom summary, JSON Feed summary, clipped to
+    # SUMMARY_CHARS; often HTML): read for wrong expressions and ID numbers (probes.posts).
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +276,8 @@ def _rss(fmt: str, title: str, items: list[ET.Element], ns: str) -> Parsed:
         link = _text(item.find(f"{ns}link"))
         t = _text(item.find(f"{ns}title"))
         guid = _text(item.find("guid"))
-        entries.append(Entry(date, entry_key(guid, link, t), t[:200], link[:500]))
+        summary = _text(item.find(f"{ns}description"))[:SUMMARY_CHARS]
+        entries.append(Entry(date, entry_key(guid, link, t), t[:200], link[:500], summary))
     return Parsed(fmt, tuple(entries), len(items), title, notes=_skipped(len(items)), parser="fast")
 
 
@@ -286,7 +291,8 @@ def _atom(root: ET.Element) -> Parsed:
             link_el = item.find(f"{_ATOM}link")
         link = link_el.get("href", "") if link_el is not None else ""
         t = _text(item.find(f"{_ATOM}title"))
-        entries.append(Entry(date, entry_key(_text(item.find(f"{_ATOM}id")), link, t), t[:200], link[:500]))
+        summary = _text(item.find(f"{_ATOM}summary"))[:SUMMARY_CHARS]
+        entries.append(Entry(date, entry_key(_text(item.find(f"{_ATOM}id")), link, t), t[:200], link[:500], summary))
     return Parsed(
         "atom", tuple(entries), len(items), _text(root.find(f"{_ATOM}title")), notes=_skipped(len(items)), parser="fast"
     )
@@ -318,7 +324,8 @@ def parse_json_feed(body: bytes) -> Parsed:
             continue
         date = parse_date(_s(item.get("date_published")) or _s(item.get("date_modified")))
         link, t = _s(item.get("url")), _s(item.get("title"))
-        entries.append(Entry(date, entry_key(_s(item.get("id")), link, t), t[:200], link[:500]))
+        summary = _s(item.get("summary"))[:SUMMARY_CHARS]
+        entries.append(Entry(date, entry_key(_s(item.get("id")), link, t), t[:200], link[:500], summary))
     return Parsed(
         "json" + str(doc["version"]).rsplit("/", 1)[-1],
         tuple(entries),
@@ -362,7 +369,8 @@ def _parse_feedparser(body: bytes, content_type: str) -> Parsed:
         if not (link or t or ident or date):
             debris += 1  # the remains of a broken document, not an entry
             continue
-        entries.append(Entry(date, entry_key(ident, link, t), t[:200], link[:500]))
+        summary = str(item.get("summary", ""))[:SUMMARY_CHARS]
+        entries.append(Entry(date, entry_key(ident, link, t), t[:200], link[:500], summary))
     if d.bozo and not entries:
         return Parsed(error=f"not a feed: {_bozo(d.get('bozo_exception'))}")
     notes = _skipped(len(items))

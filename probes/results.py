@@ -150,7 +150,48 @@ class FeedResult(Result):
     entries: int = 0
     entries_recent: int = 0  # entries in the last 14 days
     not_deregistered: bool = False  # status `stopped` and the feed still has entries
+    # In the posts' titles and summaries (probes.posts; which posts: details["posts"]); 0 when the
+    # feed could not be read (then the emitter writes neither).
+    serious_errors: int = 0  # different wrong expressions of the dictionary
+    privacy_leaks: int = 0  # different valid resident ID numbers
     format: str = ""  # rss2.0 | rss1.0 | atom | json1.1 | feedparser:<version> (last successful reading)
     unchanged: bool = False  # the server answered 304 Not Modified; the last reading was reused
     backoff_until: float | None = None  # Unix time until which the feed's host is left alone
     details: dict[str, Any] = field(default_factory=dict)
+
+
+# --- services (issue 18: 服务不实用) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuideFinding:
+    """One service guide (办事指南) read: the element categories it shows with a value, those missing."""
+
+    url: str
+    success: bool  # fetched and read
+    reason: str = ""
+    title: str = ""
+    found_on: str = ""  # the service page that links to it ("" for a guide the registry names)
+    present: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # of the ten categories (probes.guides.ELEMENTS), in that order
+    empty: tuple[str, ...] = ()  # labelled, without a value (a subset of ``missing``)
+    state: str = ""  # complete | partial | incomplete (services.missing_elements); "" when not read
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServicesResult(Result):
+    """The site's ways to services and a bounded sample of its guides, read for their elements.
+
+    ``success`` is the homepage read (discovery); ``offered`` is known only then, or from the registry."""
+
+    kind: str = "services"
+    url: str = ""
+    offered: bool | None = None  # None: not known (homepage unreadable and nothing in the registry)
+    sources: tuple[str, ...] = ()  # where services come from: "registry", "columns", "homepage"
+    entries: tuple[dict[str, str], ...] = ()  # ways in found on the homepage: {"url", "text"}
+    guides: tuple[GuideFinding, ...] = ()  # the guides read this run
+    guides_known: int = 0  # guide links known this run (the sample is drawn from them)
+
+    def count(self, state: str) -> int:
+        return sum(1 for g in self.guides if g.state == state)

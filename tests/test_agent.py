@@ -498,25 +498,48 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
         cfg = fleet.config_dict()
         cfg["listen"] = "127.0.0.1:0"
         cfg["http"] = {"timeout": "1s"}
-        cfg["intervals"] = {"http": "1h", "dns": "1h", "tls": "1h", "content": "1s", "links": "1h", "feed": "1s"}
+        cfg["intervals"] = {
+            "http": "1h", "dns": "1h", "tls": "1h", "content": "1s", "links": "1h", "services": "1s", "feed": "1s"
+        }  # fmt: skip
         path = tmp_path / "xuncha.yml"
         path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
         agent = Agent(path)
         await agent.start()
         try:
             content = {"5328010055", "4408020007", "4405070010", "5304230001", "4451000001"}
+            services = {"4451020011", "4451220005", "4451000001"}  # 服务不实用 (issue 18), and the healthy portal
             await until(
                 lambda: (
-                    all(agent.results.finding_counts(f"site/{c}") for c in content)  # checked once at least
+                    all(agent.results.latest(f"site/{c}").get("content") for c in content)  # checked once at least
+                    and all(agent.results.latest(f"site/{c}").get("services") for c in services)
                     and (agent.results.finding_counts("account/chaoan-fda-wechat") or (0,))[0] >= 2
                     and agent.results.finding_counts("account/chaozhou-police-wechat") is not None
+                    and (agent.results.finding_counts("account/chaozhou-culture-wechat") or (0, 0))[1] >= 1
                 ),
                 timeout=30,
             )
-            async with aiohttp.ClientSession() as http, http.get(f"http://{agent.address}/metrics") as r:
-                text = await r.text()
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://{agent.address}/metrics") as r:
+                    text = await r.text()
+                async with http.get(f"http://{agent.address}/api/sites/4451020011") as r:
+                    mixed = await r.json()
+                async with http.get(f"http://{agent.address}/api/accounts/chaozhou-culture-wechat") as r:
+                    culture_api = await r.json()
+                async with http.get(f"http://{agent.address}/api/findings") as r:
+                    all_findings = await r.json()
         finally:
             await agent.stop()
+
+    # /api/: each guide read with what it misses, and the post with its link (issue 18)
+    read = mixed["results"]["services"]["guides"]
+    assert {g["state"] for g in read} == {"complete", "partial", "incomplete"}
+    assert ["办理时间", "联系电话"] in [g["missing"] for g in read]
+    (hit,) = culture_api["results"]["feed"]["details"]["posts"]["errors"]
+    assert (hit["wrong"], hit["link"]) == ("开诚不公", "https://mp.example.cn/chaozhou-culture-wechat/9")
+    kinds = {(f.get("code") or f.get("account"), f["finding"]) for f in all_findings}
+    assert {("4451020011", "service_guide_incomplete"), ("4451220005", "no_services")} <= kinds
+    assert ("chaozhou-culture-wechat", "serious_error") in kinds
+    assert not {k for k in kinds if k[0] == "4451000001"}  # the healthy portal: nothing
 
     lines = text.splitlines()
     for name in (m.SITE_FINDINGS_TOTAL, m.ACCOUNT_FINDINGS_TOTAL):
@@ -541,8 +564,10 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
     assert counted("5304230001")["closed_but_online"] >= 1  # 带病运行
     # the healthy portal: every count there, at 0; an open site has no closed_but_online
     assert counted("4451000001") == dict.fromkeys(
-        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns"), 0
+        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "incomplete_guides", "no_services"), 0
     )
+    assert counted("4451020011")["incomplete_guides"] >= 1  # a guide missing seven of the ten elements
+    assert counted("4451220005")["no_services"] >= 1  # no 办事服务 at all
     # a counter moved only where its gauge showed the finding
     for (name, labels), v in s.items():
         if name == m.SITE_FINDINGS_TOTAL and v > 0:
@@ -552,6 +577,8 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
                 ("4408020007", "hidden_links"),
                 ("4405070010", "blank_columns"),
                 ("5304230001", "closed_but_online"),
+                ("4451020011", "incomplete_guides"),
+                ("4451220005", "no_services"),
             }, (code, finding, v)
     fda = {"account": "chaoan-fda-wechat"}
     assert (value(s, m.ACCOUNT_FINDINGS_TOTAL, **fda, finding="not_deregistered") or 0) >= 2  # two checks
@@ -559,6 +586,18 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
     stopped = {
         dict(labels)["account"] for (name, labels) in s if name == m.ACCOUNT_INFO and ("status", "stopped") in labels
     }
-    for metric in (m.ACCOUNT_NOT_DEREGISTERED, m.ACCOUNT_FINDINGS_TOTAL):
-        assert {dict(labels)["account"] for (name, labels) in s if name == metric} == stopped, metric
+    not_deregistered = {
+        dict(labels)["account"]
+        for (name, labels) in s
+        if name == m.ACCOUNT_FINDINGS_TOTAL and ("finding", "not_deregistered") in labels
+    }
+    assert not_deregistered == stopped
+    assert {dict(labels)["account"] for (name, labels) in s if name == m.ACCOUNT_NOT_DEREGISTERED} == stopped
+    # 严重表述错误 in posts (issue 18): counted for the account that posts one, at 0 for the others
+    culture = {"account": "chaozhou-culture-wechat"}
+    assert (value(s, m.ACCOUNT_FINDINGS_TOTAL, **culture, finding="serious_errors") or 0) >= 1
+    assert value(s, m.ACCOUNT_SERIOUS_ERRORS, **culture) == 1
+    police = {"account": "chaozhou-police-wechat"}  # clean posts: neither series (absent is none)
+    assert value(s, m.ACCOUNT_FINDINGS_TOTAL, **police, finding="serious_errors") is None
+    assert value(s, m.ACCOUNT_SERIOUS_ERRORS, **police) is None
     assert value(s, m.FEED_SUCCESS, account="chaozhou-police-wechat") == 1  # probed, active: no such series

@@ -62,7 +62,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[1]
 FOR_SCALE = 1 / 360  # 1 h → 10 s, 15 min → 2 s, 3 h → 30 s
 WINDOW = 40.0  # the availability window (7 days in production)
-INTERVALS = {"http": "1s", "dns": "2s", "tls": "5s", "content": "3s", "links": "5s", "feed": "3s"}
+INTERVALS = {"http": "1s", "dns": "2s", "tls": "5s", "content": "3s", "links": "5s", "services": "3s", "feed": "3s"}
 
 # (not the slow site 4312000009: each of its visits fails at the 3 s timeout, so once it has the 20 visits
 # the score's week needs, its availability item takes 20 points and its score may fall under 70 — issue 19)
@@ -102,6 +102,10 @@ EXPECTED_FIRING = {
     ("XunchaFeedFailing", "warning", "chaozhou-justice-weibo"),  # anti-crawler page
     ("XunchaAccountNotDeregistered", "critical", "chaoan-fda-wechat"),
     ("XunchaAccountNotDeregistered", "critical", "chaoan-health-wechat"),
+    # issue 18: 服务不实用 and a wrong expression in a post
+    ("XunchaServiceGuidesIncomplete", "critical", "4451020011"),  # a guide lacking seven of ten elements
+    ("XunchaNoServices", "critical", "4451220005"),
+    ("XunchaAccountSeriousError", "critical", "chaozhou-culture-wechat"),  # 开诚不公 in a post
 }
 
 # What reaches the offices after inhibition: (receiver, alertname, severity, code or account).
@@ -304,10 +308,14 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
         ("4408020007", "hidden_links"),
         ("4405070010", "blank_columns"),
         ("5304230001", "closed_but_online"),
+        ("4451020011", "incomplete_guides"),
+        ("4451220005", "no_services"),
     } <= moved
     assert not {code for code, _ in moved} & HEALTHY_SITES
     assert {s["code"] for s in await series(M.SITE_FINDINGS_TOTAL)} >= HEALTHY_SITES  # there, at 0
     stopped = {s["account"] for s in await series(f'{M.ACCOUNT_INFO}{{status="stopped"}}')}
     assert stopped == {"chaoan-fda-wechat", "chaoan-health-wechat"}
-    for name in (M.ACCOUNT_NOT_DEREGISTERED, M.ACCOUNT_FINDINGS_TOTAL):
+    for name in (M.ACCOUNT_NOT_DEREGISTERED, f'{M.ACCOUNT_FINDINGS_TOTAL}{{finding="not_deregistered"}}'):
         assert {s["account"] for s in await series(name)} == stopped, name
+    posted = {s["account"] for s in await series(f'{M.ACCOUNT_FINDINGS_TOTAL}{{finding="serious_errors"}} > 0')}
+    assert posted == {"chaozhou-culture-wechat"}

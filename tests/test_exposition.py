@@ -411,8 +411,8 @@ def account_series(text: str, account: str) -> dict[str, float]:
         if name == m.ACCOUNT_NOT_DEREGISTERED and ("account", account) in labels
     }
     for (name, labels), v in s.items():
-        if name == m.ACCOUNT_FINDINGS_TOTAL and ("account", account) in labels:
-            out[f"{name}/{dict(labels)['finding']}"] = v
+        if name == m.ACCOUNT_FINDINGS_TOTAL and {("account", account), ("finding", "not_deregistered")} <= labels:
+            out[f"{name}/not_deregistered"] = v
     return out
 
 
@@ -433,7 +433,8 @@ def test_a_content_result_with_a_finding_counts_exactly_that_finding(finding: st
     assert findings_of(text, WITH_COLUMNS.code) == {}  # no content check yet: no counter, as no gauge
     results.record(key, _clean())
     text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
-    zero = {"serious_errors": 0, "privacy_leaks": 0, "hidden_links": 0, "blank_columns": 0}
+    services = {"incomplete_guides": 0, "no_services": 0}  # issue 18's, there at 0 for open sites
+    zero = {"serious_errors": 0, "privacy_leaks": 0, "hidden_links": 0, "blank_columns": 0, **services}
     assert findings_of(text, WITH_COLUMNS.code) == zero  # there at 0: the agent has the counter
     results.record(key, shown)
     results.record(key, _clean())
@@ -457,7 +458,13 @@ def test_a_series_is_written_only_where_its_gauge_can_be() -> None:
     results.record(target_key(CLOSED), ContentResult(success=False, homepage_success=False, reason="refused"))
     text = TargetExposition().render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
     # no configured column: no blank_columns; an open site: no closed_but_online
-    assert findings_of(text, WITHOUT_COLUMNS.code) == {"serious_errors": 1, "privacy_leaks": 0, "hidden_links": 0}
+    assert findings_of(text, WITHOUT_COLUMNS.code) == {
+        "serious_errors": 1,
+        "privacy_leaks": 0,
+        "hidden_links": 0,
+        "incomplete_guides": 0,
+        "no_services": 0,
+    }
     assert (m.COLUMN_BLANK, frozenset({"code": WITHOUT_COLUMNS.code}.items())) not in samples(text)
     # a closed site that does not answer: closed_but_online at 0 (its gauge is 0 too)
     assert findings_of(text, CLOSED.code) == {
@@ -524,12 +531,12 @@ def test_the_counts_are_forgotten_with_their_target() -> None:
     results = ResultStore()
     results.record(target_key(WITH_COLUMNS), _clean(hidden_links=1))
     results.record(target_key(STOPPED), FeedResult(success=True, entries=1, not_deregistered=True))
-    assert results.finding_counts(target_key(STOPPED)) == (1,)
+    assert results.finding_counts(target_key(STOPPED)) == (1, 0, 0)
     results.retain([target_key(STOPPED)])
     assert results.finding_counts(target_key(WITH_COLUMNS)) is None
-    assert results.finding_counts(target_key(STOPPED)) == (1,)
+    assert results.finding_counts(target_key(STOPPED)) == (1, 0, 0)
     results.record(target_key(WITH_COLUMNS), _clean())  # back after a reload: from 0, as a new series
-    assert results.finding_counts(target_key(WITH_COLUMNS)) == (0, 0, 0, 0, 0)
+    assert results.finding_counts(target_key(WITH_COLUMNS)) == (0,) * len(m.SITE_FINDINGS)
 
 
 def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_path: Path) -> None:
@@ -555,7 +562,7 @@ def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_pat
     after.record(account, dataclasses.replace(online, not_deregistered=False))
     counts = dict(zip(m.SITE_FINDINGS, after.finding_counts(site) or (), strict=True))
     assert counts == {**dict.fromkeys(m.SITE_FINDINGS, 0), "serious_errors": 2, "blank_columns": 1}
-    assert after.finding_counts(account) == (1,)
+    assert after.finding_counts(account) == (1, 0, 0)
     after.record(site, _clean(serious_errors=1))
     assert (after.finding_counts(site) or ())[0] == 3
     # a target that never showed a finding is not stored, and starts at 0

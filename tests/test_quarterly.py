@@ -256,6 +256,23 @@ def test_gauges_are_read_sample_by_sample_only_for_the_subjects_whose_findings_c
     # the columns of the sites with a blank one at some point; not 4405070001's or 4405070005's
     assert read_for(M.COLUMN_BLANK) == {"4405070004", "4405070007", "4405070008", "4405070009", "4405070014"}
     assert read_for(M.ACCOUNT_NOT_DEREGISTERED) == {"chaoan-fda-wechat"}
+    # issue 18's site findings: only where the counters moved
+    assert read_for(M.SITE_SERVICE_GUIDES) == {"4405070007"}
+    assert read_for(M.SITE_NO_SERVICES) == {"4405070008"}
+    # issue 18: only the account whose counters moved; every other one is judged from its counters
+    assert read_for(M.ACCOUNT_SERIOUS_ERRORS) == {"longhu-weibo"}
+    assert read_for(M.ACCOUNT_PRIVACY_LEAKS) == {"longhu-weibo"}
+
+
+def test_an_incomplete_guide_and_a_site_offering_no_services_are_service_vetoes_on_those_days(report, fleet):
+    v = assert_veto(site(report, "4405070007"), "incomplete_guides", "service", fleet.day(20), fleet.day(22))
+    assert v["worst"] == 1
+    assert_veto(site(report, "4405070008"), "no_services", "service", fleet.day(10), fleet.day(11))
+    assert "服务不实用（未提供办事服务，" in "".join(site(report, "4405070008")["problems"])
+
+
+def test_complete_guides_are_no_service_veto(report):
+    assert not {"incomplete_guides", "no_services"} & set(vetoes(site(report, "4405070001")))
 
 
 def test_healthy_sites_have_neither_vetoes_nor_warnings(report):
@@ -286,6 +303,17 @@ def test_early_warnings_at_the_end_say_how_many_days_are_left(report):
 def test_an_account_silent_for_14_days_is_a_veto_until_it_posts_again(report, fleet):
     v = assert_veto(account(report, "longhu-weibo"), "silence", "silence", fleet.day(19), fleet.day(28))
     assert 22.5 <= v["worst"] <= 23.0
+
+
+def test_a_wrong_expression_or_an_id_number_in_posts_is_a_veto_of_the_account_on_those_days(report, fleet):
+    weibo = account(report, "longhu-weibo")
+    assert_veto(weibo, "serious_errors", "serious", fleet.day(33), fleet.day(35))
+    assert_veto(weibo, "privacy_leaks", "serious", fleet.day(36), fleet.day(36))
+
+
+def test_an_account_whose_posts_are_clean_has_no_serious_veto(report):
+    for ident in ("chaozhou-police-wechat", "longhu-douyin"):
+        assert not {"serious_errors", "privacy_leaks"} & set(vetoes(account(report, ident)))
 
 
 def test_an_account_posting_every_13_days_is_never_silent_enough_for_a_veto(report):
@@ -435,6 +463,7 @@ def test_the_indicator_words_are_the_alert_rules_words(report):
         "columns",
         "interaction",
         "serious",
+        "service",
         "closed",
         "silence",
         "deregistration",

@@ -164,7 +164,7 @@ def test_every_alert_links_its_dashboard_and_its_runbook_section() -> None:
         dash = ann["dashboard_url"]
         if labels["indicator"] == "agent":
             assert dash == "http://localhost:3000/d/xuncha-fleet/"
-        elif labels["indicator"] in ("silence", "deregistration", "feed"):
+        elif labels["indicator"] in ("silence", "deregistration", "feed") or "by (account)" in str(rule["expr"]):
             assert dash == "http://localhost:3000/d/xuncha-newmedia/?var-platform={{ $labels.platform }}"
         else:
             assert dash == "http://localhost:3000/d/xuncha-site/?var-code={{ $labels.code }}"

@@ -301,6 +301,41 @@ def content() -> Group:
     return g
 
 
+def services() -> Group:
+    """服务不实用 (issue 18): a guide missing any element warns, incomplete guides at the line and a site
+    offering no services are vetoes; complete guides and a closed site raise nothing."""
+    found = HOUR
+    now = found + for_("XunchaServiceGuidesIncomplete")
+    g = Group("services: guides missing elements, no services", now)
+    for code in (A, B, C, D):
+        g.site(code)
+    g.site(CLOSED, status="closed")
+
+    def guides(code: str, complete: int, partial: int, incomplete: int) -> None:
+        for state, n in (("complete", complete), ("partial", partial), ("incomplete", incomplete)):
+            g.metric(M.SITE_SERVICE_GUIDES, switch(0, n, found, now) if n else const(0, now), code=code, state=state)
+        g.metric(M.SITE_NO_SERVICES, const(0, now), code=code)
+
+    guides(A, 2, 1, 1)  # one incomplete: the veto (and no warning beside it)
+    guides(B, 1, 2, 0)  # two missing some: a warning
+    guides(C, 3, 0, 0)  # complete: nothing
+    g.metric(M.SITE_NO_SERVICES, switch(0, 1, found, now), code=D)
+    g.metric(M.SITE_NO_SERVICES, const(1, now), code=CLOSED)  # closed: judged for 带病运行 only
+    g.expect("XunchaServiceGuidesIncomplete", now, ("warning", site_labels(B), 2), ("critical", site_labels(A), 1))
+    g.expect("XunchaServiceGuidesIncomplete", now - STEP)
+    g.expect("XunchaNoServices", now, ("critical", site_labels(D), 1))
+    level = 'code_indicator:xuncha_status:level{indicator="service"}'
+    g.expect_value(
+        level,
+        now,
+        ({"code": A, "indicator": "service"}, 2),
+        ({"code": B, "indicator": "service"}, 1),
+        ({"code": C, "indicator": "service"}, 0),
+        ({"code": D, "indicator": "service"}, 2),
+    )
+    return g
+
+
 def closure() -> Group:
     now = 2 * HOUR
     g = Group("closure: 带病运行 and the closure notice", now)
@@ -374,6 +409,35 @@ def accounts() -> Group:
         ("warning", account_labels("longhu-weibo"), DAY + STEP),
     )
     g.expect("XunchaAccountNotDeregistered", now, ("critical", account_labels("old-wechat"), 1))
+    return g
+
+
+def account_posts() -> Group:
+    """Issue 18: wrong expressions and ID numbers in posts are vetoes; a clean account and a stopped
+    one (its alerts are the not-deregistered one only) raise nothing."""
+    now = HOUR
+    g = Group("accounts: wrong expressions and ID numbers in posts", now)
+    for acc in ("chaozhou-police-wechat", "longhu-weibo", "longhu-douyin", "old-wechat"):
+        g.account(acc, status="stopped" if acc == "old-wechat" else "active")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(2, now), account="chaozhou-police-wechat")
+    g.metric(M.ACCOUNT_PRIVACY_LEAKS, const(0, now), account="chaozhou-police-wechat")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(0, now), account="longhu-weibo")
+    g.metric(M.ACCOUNT_PRIVACY_LEAKS, const(1, now), account="longhu-weibo")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(0, now), account="longhu-douyin")  # clean
+    g.metric(M.ACCOUNT_PRIVACY_LEAKS, const(0, now), account="longhu-douyin")
+    g.metric(M.ACCOUNT_SERIOUS_ERRORS, const(1, now), account="old-wechat")  # stopped
+    hold = for_("XunchaAccountSeriousError")
+    g.expect("XunchaAccountSeriousError", hold - STEP)
+    g.expect("XunchaAccountSeriousError", now, ("critical", account_labels("chaozhou-police-wechat"), 2))
+    g.expect("XunchaAccountPrivacyLeak", now, ("critical", account_labels("longhu-weibo"), 1))
+    level = 'account_indicator:xuncha_status:level{indicator="serious"}'
+    g.expect_value(
+        level,
+        now,
+        ({"account": "chaozhou-police-wechat", "indicator": "serious"}, 2),
+        ({"account": "longhu-weibo", "indicator": "serious"}, 2),
+        ({"account": "longhu-douyin", "indicator": "serious"}, 0),
+    )
     return g
 
 
@@ -467,9 +531,11 @@ GROUPS = {
     "columns": columns,
     "certificates": certificates,
     "content": content,
+    "services": services,
     "closure": closure,
     "probe_failing": probe_failing,
     "accounts": accounts,
+    "account_posts": account_posts,
     "agent": agent,
     "agent_absent": agent_absent,
 }

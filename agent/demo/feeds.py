@@ -5,7 +5,7 @@
 in RSS 2.0, Atom and JSON Feed, one account silent for three weeks, a broken route
 (RSSHub's 503 error page), an anti-crawler HTML page served instead of XML, and
 the two 微信公众号 of 潮安区 that were stopped but never deregistered — one of them
-still posting.  :func:`demo_accounts` gives the matching ``accounts:`` items.
+still posting — and an account whose post writes 开诚不公 (严重表述错误 in posts).  :func:`demo_accounts` gives the matching ``accounts:`` items.
 
 Entry dates are relative to the current hour, so the demo stays fresh whenever it
 runs and each feed keeps one ETag for an hour (conditional GETs answer 304).
@@ -38,6 +38,7 @@ class DemoFeed:
     newest_days_ago: float = 1.0
     status: str = "active"
     note: str = ""
+    wrong_expression: str = ""  # written in one post's summary (严重表述错误 in posts, issue 18)
 
 
 FEEDS: tuple[DemoFeed, ...] = (
@@ -99,6 +100,16 @@ FEEDS: tuple[DemoFeed, ...] = (
         note="anti-crawler page instead of a feed: unreachable",
     ),
     DemoFeed(
+        "chaozhou-culture-wechat",
+        "潮州市文化广电旅游体育局",
+        "wechat",
+        "潮州文旅",
+        "/wechat/mp/chaozhou-wenlv",
+        "rss",
+        note="posts 开诚不公 (for 开诚布公) in a summary: 严重表述错误 in posts",
+        wrong_expression="开诚不公",
+    ),
+    DemoFeed(
         "chaoan-fda-wechat",
         "潮安区食品药品监督管理局",
         "wechat",
@@ -143,6 +154,13 @@ def _entries(feed: DemoFeed, now: float, count: int = 10) -> list[tuple[str, str
     ]
 
 
+def _summary(feed: DemoFeed, i: int) -> str:
+    """Each post's summary, HTML as RSSHub passes it on; the second post of a feed with a wrong expression holds it."""
+    if feed.wrong_expression and i == 1:
+        return f"<p>{feed.unit}坚持<b>{feed.wrong_expression}</b>，主动回应群众关切。</p>"
+    return f"<p>{feed.unit}本期工作动态。</p>"
+
+
 def render(feed: DemoFeed, now: float) -> tuple[str, str]:
     """The body and content type of ``feed`` at time ``now``."""
     entries = _entries(feed, now)
@@ -167,8 +185,9 @@ def render(feed: DemoFeed, now: float) -> tuple[str, str]:
         return json.dumps(doc, ensure_ascii=False), "application/feed+json"
     items = "".join(
         f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
+        f"<description>{escape(_summary(feed, i))}</description>"
         f"<pubDate>{format_datetime(datetime.fromtimestamp(d, UTC))}</pubDate></item>"
-        for t, link, d in entries
+        for i, (t, link, d) in enumerate(entries)
     )
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(feed.name)}</title>'

@@ -6,7 +6,8 @@ is modelled on a site named in the inspection reports (``shared/seeds``): its
 findings the agent must report — unreachable, slower than the 15 s rule, a
 certificate about to expire, expired, issued for another host, NXDOMAIN, HTTP
 500, a stale homepage, blank columns, a footer without the required marks, a
-serious wrong expression (开诚不公), broken links.
+serious wrong expression (开诚不公), broken links, service guides missing elements, a
+site offering no services.
 
 Every host name ends in ``.gov.cn`` to look real, and is only ever resolved
 through the fleet's own DNS server, which maps it to 127.0.0.1.  The links in the
@@ -92,6 +93,10 @@ class DemoSite:
     wrong_expression: str = ""  # a serious wrong expression on the homepage
     broken_links: int = 0  # links on the homepage that answer 404
     hidden_links: int = 0  # 暗链 planted in an off-screen block of the homepage
+    # 服务不实用 (issue 18): the guides of the service column — "complete" (all ten element categories),
+    # "mixed" (one complete, one missing two, one missing seven, in turn), or "none" (no services at all:
+    # no service column, nothing on the homepage leads to services)
+    guides: str = "complete"
     notes: str = ""
     port: int = 0  # filled when the fleet has started
 
@@ -159,6 +164,16 @@ class DemoSite:
     @property
     def expect_serious_errors(self) -> tuple[str, ...]:
         return (self.wrong_expression,) if self.wrong_expression else ()
+
+    def expect_no_services(self) -> bool:
+        return self.guides == "none"
+
+    def expect_guide_states(self) -> set[str]:
+        """The states of the guides the services probe reads (empty: none read)."""
+        service = [c for c in self.columns if c.category == "service" and c.newest_days is not None]
+        if not service or self.guides == "none" or not self.expect_http_ok:
+            return set()
+        return {"complete", "partial", "incomplete"} if self.guides == "mixed" else {"complete"}
 
     def _homepage_columns(self) -> tuple[DemoColumn, ...]:
         return tuple(c for c in self.columns if c.category in ("news", "notice"))[:2]
@@ -345,6 +360,24 @@ def demo_sites() -> tuple[DemoSite, ...]:
             status="closed",
             columns=_columns(gzdt=1),
             notes="registered as closed (已关停) but still answering: 带病运行",
+        ),
+        DemoSite(
+            "4451020011",
+            "潮州市湘桥区人民政府",
+            "潮州市湘桥区人民政府办公室",
+            "www.xiangqiao.gov.cn",
+            columns=_columns(gzdt=1, tzgg=3),
+            guides="mixed",
+            notes="服务不实用: of its service guides one lacks 办理时间 and 联系电话, one seven of the ten elements",
+        ),
+        DemoSite(
+            "4451220005",
+            "饶平县人民政府",
+            "饶平县人民政府办公室",
+            "www.raoping.gov.cn",
+            columns=tuple(c for c in _columns(gzdt=1, tzgg=2) if c.category != "service"),
+            guides="none",
+            notes="服务不实用: no 办事服务 column and no way into the 政务服务网",
         ),
     )
 
@@ -538,6 +571,39 @@ def _column_page(site: DemoSite, col: DemoColumn, today: dt.date, services: str)
     return _page(site, f"{col.name}_{site.name}", body, today, services)
 
 
+# A service guide's ten element categories as a 政务服务网 prints them (labels and values).
+_GUIDE_ROWS = (
+    ("事项名称", "{title}"),
+    ("设定依据", "《中华人民共和国行政许可法》第二十九条"),
+    ("申请条件", "申请人为本行政区域内依法登记的单位或个人"),
+    ("申请材料", "1.申请表；2.申请人身份证明；3.相关证明材料"),
+    ("办理地点", "{unit}政务服务中心一楼综合窗口"),
+    ("实施主体", "{unit}"),
+    ("是否收费", "否"),
+    ("受理时间", "法定工作日上午9:00-12:00，下午14:30-17:30"),
+    ("咨询电话", "0768-2220000"),
+    ("办理流程", "申请、受理、审查、决定、送达"),
+)
+# "mixed" guides, in turn: complete, lacking 办理时间 and 联系电话 (partial), lacking seven (incomplete).
+_MIXED_EMPTY = (
+    (),
+    ("受理时间", "咨询电话"),
+    ("设定依据", "申请条件", "办理地点", "实施主体", "是否收费", "受理时间", "咨询电话"),
+)
+
+
+def _guide(site: DemoSite, item: _Item, n: int, today: dt.date, services: str) -> str:
+    empty = _MIXED_EMPTY[(n - 1) % 3] if site.guides == "mixed" else ()
+    rows = "".join(
+        f'<tr><td class="label">{label}</td><td>'
+        f"{'' if label in empty else html.escape(value.format(title=item.title, unit=site.organizer))}</td></tr>"
+        for label, value in _GUIDE_ROWS
+    )
+    body = f"""<div class="article"><h1>{html.escape(item.title)}</h1>
+<table class="bszn">{rows}</table></div>"""
+    return _page(site, f"{item.title}_{site.name}", body, today, services)
+
+
 def _article(site: DemoSite, item: _Item, today: dt.date, services: str) -> str:
     body = f"""<div class="article"><h1>{html.escape(item.title)}</h1>
 <div class="info">发布时间：{item.date.isoformat()} 09:30　来源：{html.escape(site.organizer)}</div>
@@ -587,6 +653,8 @@ def site_app(
         items = _items(site, col, today()) if col else []
         if not 1 <= n <= len(items):
             raise web.HTTPNotFound()
+        if col is not None and col.category == "service":  # a service column's items are its guides
+            return respond(_guide(site, items[n - 1], n, today(), services))
         return respond(_article(site, items[n - 1], today(), services))
 
     async def sitemap(request: web.Request) -> web.Response:
@@ -813,7 +881,15 @@ class Fleet:
             "http": {"timeout": "15s"},
         }
         if self.fast:
-            cfg["intervals"] = {"http": "15s", "dns": "15s", "tls": "1m", "content": "30s", "links": "2m", "feed": "1m"}
+            cfg["intervals"] = {
+                "http": "15s",
+                "dns": "15s",
+                "tls": "1m",
+                "content": "30s",
+                "links": "2m",
+                "services": "2m",
+                "feed": "1m",
+            }
         if self.feeds_url:
             cfg["feeds"] = {"rsshub": self.feeds_url}
         cfg["sites"] = [

@@ -17,7 +17,16 @@ from agent.limits import MAX_LABEL_VALUE, clip
 from domain import metric_names as m
 from domain.registry import Account, Site
 from domain.scoring import Score
-from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
+from probes.results import (
+    ContentResult,
+    DnsResult,
+    FeedResult,
+    HttpResult,
+    LinksResult,
+    Result,
+    ServicesResult,
+    TlsResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +136,22 @@ SITE_SCORE = Family(m.SITE_SCORE, "总分 from the measured items of the scoring
 SITE_DEDUCTIONS = Family(m.SITE_DEDUCTIONS, "Points deducted per measured item of the scoring table.", ("code", "item"))
 SCORE_FAMILIES = (COLUMN_LINKS_CHECKED, COLUMN_LINKS_BROKEN, PAGE_TAGS_MISSING, SITE_SCORE, SITE_DEDUCTIONS)
 
+SERVICE_GUIDES = Family(
+    m.SITE_SERVICE_GUIDES,
+    "Service guides (办事指南) read in the latest services run, by state: complete (all ten element categories), "
+    "partial, incomplete (at least services.missing_elements missing). Which and what is missing: /api/.",
+    ("code", "state"),
+)
+NO_SERVICES = Family(
+    m.SITE_NO_SERVICES, "1 if the site offers no services (no 办事服务 column, no way into the 政务服务网).", _C
+)
+
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
-    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
+    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS, SERVICE_GUIDES, NO_SERVICES,
     *SCORE_FAMILIES,
 )  # fmt: skip
 
@@ -150,19 +169,24 @@ NOT_DEREGISTERED = Family(
     "For stopped accounts: 1 if the account still publishes (must be deregistered, 注销).",
     _A,
 )
+ACCOUNT_SERIOUS = Family(
+    m.ACCOUNT_SERIOUS_ERRORS, "Different wrong expressions of the dictionary in the account's posts (严重表述错误).", _A
+)
+ACCOUNT_PRIVACY = Family(m.ACCOUNT_PRIVACY_LEAKS, "Valid resident ID numbers in the account's posts.", _A)
 ACCOUNT_FINDINGS = Family(
     m.ACCOUNT_FINDINGS_TOTAL,
-    "For stopped accounts: feed checks whose result showed the finding (not_deregistered: still publishing). "
-    "From the account's first feed check on; a count that did not move between two instants means no check "
-    "saw the finding between them.",
+    "Feed checks whose result showed the finding: serious_errors, privacy_leaks (the gauges above 0), and for "
+    "stopped accounts not_deregistered (still publishing). From the account's first feed check on; a count that "
+    "did not move between two instants means no check saw the finding between them.",
     ("account", "finding"),
     "counter",
 )
 
 # Exposition order of the account families.
 ACCOUNT_FAMILIES = _indexed(
-    ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED, ACCOUNT_FINDINGS
-)
+    ACCOUNT_INFO, FEED_SUCCESS, FEED_LAST_ENTRY, FEED_RECENT, NOT_DEREGISTERED, ACCOUNT_SERIOUS, ACCOUNT_PRIVACY,
+    ACCOUNT_FINDINGS,
+)  # fmt: skip
 
 # What one probe kind's latest result adds to its target's lines.
 Emitter = Callable[[Lines, Site | Account, Result], None]
@@ -196,15 +220,28 @@ def site_findings(out: Lines, site: Site, counts: Sequence[int]) -> None:
             continue
         if finding == "closed_but_online" and site.status != "closed":
             continue
+        if finding in ("incomplete_guides", "no_services") and site.status == "closed":
+            continue  # a closed site is judged for 带病运行 only (no services probe)
         out.add(SITE_FINDINGS, [site.code, finding], n)
 
 
 def account_findings(out: Lines, account: Account, counts: Sequence[int]) -> None:
-    """``counts`` in :data:`domain.metric_names.ACCOUNT_FINDINGS` order; stopped accounts only (an
-    active account is never flagged: 150,000 series of 0 at national size)."""
-    if account.status == "stopped":
-        for finding, n in zip(m.ACCOUNT_FINDINGS, counts, strict=True):
-            out.add(ACCOUNT_FINDINGS, [account.id, finding], n)
+    """``counts`` in :data:`domain.metric_names.ACCOUNT_FINDINGS` order.  not_deregistered for stopped
+    accounts only (an active account is never flagged: 150,000 series of 0 at national size);
+    serious_errors and privacy_leaks once they moved (below)."""
+    for finding, n in zip(m.ACCOUNT_FINDINGS, counts, strict=True):
+        if finding == "not_deregistered" and account.status != "stopped":
+            continue
+        if finding in _SPARSE_ACCOUNT_FINDINGS and n == 0:
+            continue
+        out.add(ACCOUNT_FINDINGS, [account.id, finding], n)
+
+
+# Issue 18's findings of posts: written once a check saw one (as their gauges, above 0 only).  The
+# report reads a count that appeared within the period as moved, and an account with neither a
+# count nor a gauge had nothing; at national size 150,000 accounts would otherwise carry 600,000
+# series of 0 (+40 % of /metrics).
+_SPARSE_ACCOUNT_FINDINGS = frozenset(("serious_errors", "privacy_leaks"))
 
 
 def emit_http(out: Lines, site: Site | Account, r: Result) -> None:
@@ -295,3 +332,19 @@ def emit_feed(out: Lines, account: Site | Account, r: Result) -> None:
         out.add(FEED_RECENT, [account.id], r.entries_recent)
     if account.status == "stopped":  # never 1 for another account
         out.add(NOT_DEREGISTERED, [account.id], 1 if r.not_deregistered else 0)
+    # Only while a read feed's posts show one (see _SPARSE_ACCOUNT_FINDINGS): absent is none, or not read.
+    if r.success and r.serious_errors:
+        out.add(ACCOUNT_SERIOUS, [account.id], r.serious_errors)
+    if r.success and r.privacy_leaks:
+        out.add(ACCOUNT_PRIVACY, [account.id], r.privacy_leaks)
+
+
+def emit_services(out: Lines, site: Site | Account, r: Result) -> None:
+    """服务不实用 (issue 18): the guides read by state, and whether the site offers services at all."""
+    assert isinstance(site, Site) and isinstance(r, ServicesResult)
+    out.add(PROBE_SUCCESS, [site.code, "services"], 1 if r.success else 0)
+    if r.offered is not None:
+        out.add(NO_SERVICES, [site.code], 0 if r.offered else 1)
+    if r.guides or r.offered:
+        for state in m.SERVICE_GUIDE_STATES:
+            out.add(SERVICE_GUIDES, [site.code, state], r.count(state))

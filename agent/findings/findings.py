@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.registry.config import Account, ContentConfig, Site
-from probes.results import ContentResult, FeedResult, LinksResult, Result, TlsResult
+from probes.results import ContentResult, FeedResult, LinksResult, Result, ServicesResult, TlsResult
 
 DAY = 86400.0
 # Where the content probe says why a required element failed (details["compliance_found"]).
@@ -43,7 +43,30 @@ def site_findings(site: Site, latest: dict[str, Result], lines: ContentConfig, n
     content = latest.get("content")
     if isinstance(content, ContentResult):
         out += _content(base, content, lines, now)
+    found = latest.get("services")
+    if isinstance(found, ServicesResult):
+        out += _services(base, found)
     return out
+
+
+def _services(base: dict[str, Any], r: ServicesResult) -> list[dict[str, Any]]:
+    """服务不实用 (issue 18): no services at all, and each guide read with elements missing."""
+    if r.offered is False:
+        return [{**base, "finding": "no_services"}]
+    return [
+        {
+            **base,
+            "finding": "service_guide_incomplete",
+            "url": g.url,
+            "title": g.title,
+            "found_on": g.found_on,
+            "state": g.state,  # partial | incomplete (services.missing_elements)
+            "missing": list(g.missing),
+            **({"note": g.note} if g.note else {}),
+        }
+        for g in r.guides
+        if g.success and g.missing
+    ]
 
 
 def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: float) -> list[dict[str, Any]]:
@@ -101,6 +124,9 @@ def account_findings(account: Account, feed: Result | None) -> list[dict[str, An
         out.append({**base, "finding": "feed_failed", "reason": feed.reason})
     if feed.not_deregistered:
         out.append({**base, "finding": "not_deregistered", "last_entry": feed.last_entry})
+    found = feed.details.get("posts", {}) if feed.success else {}
+    out += [{**base, "finding": "serious_error", **hit} for hit in found.get("errors", ())]
+    out += [{**base, "finding": "privacy_leak", **leak} for leak in found.get("leaks", ())]
     return out
 
 

@@ -53,6 +53,13 @@ def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS
         out.append(f"多个栏目长期不更新（{len(stale)}个）")
     elif stale:
         out.append(f"栏目长期未更新{len(stale)}个：" + "、".join(f["column"] for f in stale))
+    if by_kind["no_services"]:
+        out.append("未提供办事服务（服务不实用）")
+    incomplete = [f for f in by_kind["service_guide_incomplete"] if f.get("state") == "incomplete"]
+    if by_kind["service_guide_incomplete"]:
+        missing = sorted({e for f in by_kind["service_guide_incomplete"] for e in f["missing"]})
+        what = f"办事指南要素缺失{len(by_kind['service_guide_incomplete'])}个（缺{'、'.join(missing)}）"
+        out.append(what + ("（服务不实用）" if len(incomplete) >= t.service_guides.critical else ""))
     if by_kind["broken_link"]:
         out.append(f"链接无法打开{len(by_kind['broken_link'])}处")
     if by_kind["certificate_invalid"]:
@@ -80,8 +87,15 @@ _ELEMENTS = {
 
 def account_result(findings: Iterable[dict[str, Any]]) -> str:
     kinds = {f["finding"] for f in findings}
+    found = []
+    if "serious_error" in kinds:
+        found.append("存在严重表述错误")
+    if "privacy_leak" in kinds:
+        found.append("泄露公民个人信息")
     if "not_deregistered" in kinds:
-        return "已停用未注销"
+        found.append("已停用未注销")
+    if found:
+        return "；".join(found)
     if "feed_failed" in kinds:
         return "无法获取更新情况（订阅源故障）"
     return ""

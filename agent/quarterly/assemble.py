@@ -211,6 +211,8 @@ def problem(v: dict[str, Any], t: Thresholds = THRESHOLDS) -> str:
         "closed_but_online": f"已关停仍在运行（带病运行，{when}）",
         "silence": f"超过{_n(line)}天未更新（最长{_n(w)}天，{when}）",
         "not_deregistered": f"已停用未注销（{when}）",
+        "incomplete_guides": f"服务不实用（办事指南要素缺失，最多{_n(w)}个，{when}）",
+        "no_services": f"服务不实用（未提供办事服务，{when}）",
     }
     if v["measure"] == "score":  # the seeds' words: 扣分大于40分(多处链接无法打开) (汕头 2017 Q2)
         why = f"({v['reason']})" if v.get("reason") else ""

@@ -342,7 +342,7 @@ def _finding_candidates(q: Querier, measure: ms.Measure, m: str, start: float, e
     matchers = m if site else ""
     family = M.SITE_FINDINGS_TOTAL if site else M.ACCOUNT_FINDINGS_TOTAL
     counter = ms.sel(family, matchers, f'finding="{measure.key}"')
-    gauge = ms.sel(measure.column_gauge or measure.gauge or "", matchers)
+    gauge = ms.sel(measure.column_gauge or measure.gauge or "", matchers, measure.gauge_matchers)
     grace = f"[{FINDINGS_GRACE}s]"
 
     def c(at: float) -> str:
@@ -385,7 +385,8 @@ def _gauge_worst(
             each = f"max_over_time({ms.sel(measure.column_gauge, extra)}[{int(end - start + LOOKBACK)}s])"
             value = f"sum by (code) (max by (code, column, category) ({each}))"
         else:
-            value = f"max by ({key}) (max_over_time({ms.sel(measure.gauge or '', extra)}[{int(end - start)}s]))"
+            selector = ms.sel(measure.gauge or "", extra, measure.gauge_matchers)
+            value = f"max by ({key}) (max_over_time({selector}[{int(end - start)}s]))"
         return f"{value} >= {ms._num(measure.line.critical)}"
 
     if len(candidates) > FULL_READ_ABOVE:  # a regex of thousands costs more than reading everyone

@@ -18,6 +18,7 @@ from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
 
 # The alert rules' ``indicator`` label values (dashboards/rules.py); tests check they agree.
 AVAILABILITY, HOMEPAGE, COLUMNS, INTERACTION, SERIOUS = "availability", "homepage", "columns", "interaction", "serious"
+SERVICE = "service"  # 服务不实用 (issue 18)
 LINKS, COMPLIANCE, CLOSED = "links", "compliance", "closed"
 SILENCE, DEREGISTRATION = "silence", "deregistration"
 SCORE = "score"  # 总分 under 60 (issue 19; judged in engine._judge_scores, lower being worse)
@@ -37,6 +38,7 @@ class Measure:
     # The raw series when the measure is its largest value a subject (``max by (code) (metric)``): its
     # worst over the period is then ``max_over_time`` of the series, with no subquery (see engine).
     gauge: str | None = None
+    gauge_matchers: str = ""  # label matchers of ``gauge`` (one state of a state-labelled family)
     # Column counts.  ``stale``: the categories whose stale columns are counted (each column's age
     # against its category's line, ``Thresholds.stale_age``); the count is judged from the columns'
     # ages at Beijing midnights (engine).  ``column_gauge``: a 0/1 series per column whose simultaneous
@@ -140,6 +142,18 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             "closed",
             gauge=M.SITE_CLOSED_BUT_ONLINE,
         ),
+        # 服务不实用 (issue 18): incomplete guides at the configured line; no services at all.
+        Measure(
+            "incomplete_guides",
+            SERVICE,
+            "site",
+            Line(1, t.service_guides.critical),
+            "count",
+            lambda m: f"max by (code) ({sel(M.SITE_SERVICE_GUIDES, m, 'state=' + chr(34) + 'incomplete' + chr(34))})",
+            gauge=M.SITE_SERVICE_GUIDES,
+            gauge_matchers='state="incomplete"',
+        ),
+        Measure("no_services", SERVICE, "site", any_hit, "count", gauge(M.SITE_NO_SERVICES), gauge=M.SITE_NO_SERVICES),
         Measure("broken_links", LINKS, "site", Line(1, NEVER), "count", gauge(M.LINKS_BROKEN), gauge=M.LINKS_BROKEN),
         Measure(
             "compliance_failures",
@@ -175,6 +189,25 @@ def account_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             lambda m: f"max by (account) ({sel(M.ACCOUNT_NOT_DEREGISTERED, m)})",
             "stopped",
             gauge=M.ACCOUNT_NOT_DEREGISTERED,
+        ),
+        # 严重表述错误 in posts (issue 18): a veto for accounts as for sites, under the same word.
+        Measure(
+            "serious_errors",
+            SERIOUS,
+            "account",
+            Line(1, 1),
+            "count",
+            lambda m: f"max by (account) ({sel(M.ACCOUNT_SERIOUS_ERRORS, m)})",
+            gauge=M.ACCOUNT_SERIOUS_ERRORS,
+        ),
+        Measure(
+            "privacy_leaks",
+            SERIOUS,
+            "account",
+            Line(1, 1),
+            "count",
+            lambda m: f"max by (account) ({sel(M.ACCOUNT_PRIVACY_LEAKS, m)})",
+            gauge=M.ACCOUNT_PRIVACY_LEAKS,
         ),
     ]
 

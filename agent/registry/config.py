@@ -45,6 +45,7 @@ from domain.settings import (
     FeedsConfig,
     HttpConfig,
     LinksConfig,
+    ServicesConfig,
     TlsConfig,
 )
 from domain.thresholds import DAY, THRESHOLDS, Line, Thresholds
@@ -159,6 +160,7 @@ class Config:
     content: ContentConfig = ContentConfig()
     links: LinksConfig = LinksConfig()
     feeds: FeedsConfig = FeedsConfig()
+    services: ServicesConfig = ServicesConfig()
     sites: tuple[Site, ...] = ()
     accounts: tuple[Account, ...] = ()
     site_files: tuple[str, ...] = ()
@@ -196,6 +198,7 @@ def thresholds_of(cfg: Config) -> Thresholds:
         stale_age=MappingProxyType({cat: days.get(cat, age / DAY) * DAY for cat, age in t.stale_age.items()}),
         interaction_age=Line(warning=min(t.interaction_age.warning, interaction * 2 / 3), critical=interaction),
         service_age=days.get("service", t.service_age / DAY) * DAY,
+        service_guides=Line(warning=t.service_guides.warning, critical=cfg.services.incomplete_guides),
     )
 
 
@@ -382,6 +385,7 @@ _TOP_KEYS = (
     "content",
     "links",
     "feeds",
+    "services",
     "sites",
     "accounts",
     "site_files",
@@ -559,6 +563,19 @@ def loads(text: str, *, path: str = "xuncha.yml", parse_cache_dir: str | None = 
             },
             prefix="feeds.",
         ),
+        services=_section(
+            issues,
+            "",
+            raw.get("services"),
+            ServicesConfig,
+            {
+                "max_guides": _non_negative_int,
+                "max_pages": _non_negative_int,
+                "missing_elements": _elements_count,
+                "incomplete_guides": _positive_int,
+            },
+            prefix="services.",
+        ),
         site_files=_top(issues, raw, "site_files", _str_list, ()),
         account_files=_top(issues, raw, "account_files", _str_list, ()),
         report=_section(
@@ -615,6 +632,13 @@ def _list(v: Any) -> list[Any]:
 def _non_negative_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         raise ValueError(f"{v!r} is not a non-negative integer")
+    return v
+
+
+def _elements_count(v: Any) -> int:
+    """How many of the ten element categories of a service guide (probes.guides.ELEMENTS)."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10:
+        raise ValueError(f"{v!r} is not a number of element categories (1 to 10)")
     return v
 
 
@@ -717,6 +741,7 @@ _SITE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "status": _choice(SITE_STATUSES),
     "organizer": _name,
     "columns": lambda v: tuple(_column(c) for c in _list(v)),
+    "services": lambda v: tuple(_url(u) for u in _list(v)),  # 办事服务 pages: guides or lists of guides
 }
 
 

@@ -14,7 +14,7 @@ from agent.limits import bounded_result
 from agent.registry.config import Account, Site
 from agent.run.state import StateStore
 from domain import metric_names as m
-from probes.results import ContentResult, FeedResult, HttpResult, Result
+from probes.results import ContentResult, FeedResult, HttpResult, Result, ServicesResult
 
 
 def target_key(target: Site | Account) -> str:
@@ -42,12 +42,22 @@ def site_findings(r: ContentResult) -> tuple[bool, ...]:
         home and r.hidden_links > 0,
         any(col.success and col.blank for col in r.columns),
         r.closed_but_online,
+        False,  # the services probe's (below)
+        False,
     )
 
 
+def service_findings(r: ServicesResult) -> tuple[bool, ...]:
+    """Which of :data:`domain.metric_names.SITE_FINDINGS` one services result shows: incomplete guides
+    (xuncha_site_service_guides{state="incomplete"} above 0) and no services (xuncha_site_no_services)."""
+    return (False, False, False, False, False, r.count("incomplete") > 0, r.offered is False)
+
+
 def account_findings(r: FeedResult) -> tuple[bool, ...]:
-    """Which of :data:`domain.metric_names.ACCOUNT_FINDINGS` one feed result shows."""
-    return (r.not_deregistered,)
+    """Which of :data:`domain.metric_names.ACCOUNT_FINDINGS` one feed result shows, in that order: what
+    its gauges say (xuncha_account_not_deregistered, xuncha_account_serious_errors > 0, ...)."""
+    read = r.success
+    return (r.not_deregistered, read and r.serious_errors > 0, read and r.privacy_leaks > 0)
 
 
 # No finding seen yet: shared by every target in that state (most of them; 150,000 accounts at
@@ -139,6 +149,8 @@ class ResultStore:
             self._visit(target_id, result)
         elif isinstance(result, ContentResult):
             self._count(target_id, site_findings(result), _NO_SITE_FINDINGS)
+        elif isinstance(result, ServicesResult):
+            self._count(target_id, service_findings(result), _NO_SITE_FINDINGS)
         elif isinstance(result, FeedResult):
             self._count(target_id, account_findings(result), _NO_ACCOUNT_FINDINGS)
         self._changed(target_id)
@@ -187,7 +199,8 @@ class ResultStore:
         counts = self._findings.get(target_id)
         if counts is None:
             stored = self._stored.pop(target_id, None)
-            counts = stored if stored is not None and len(stored) == len(zero) else zero
+            # A count stored before a finding was added has fewer places: the new ones start at 0.
+            counts = stored + zero[len(stored) :] if stored is not None and len(stored) <= len(zero) else zero
         if any(shown):
             counts = tuple(n + seen for n, seen in zip(counts, shown, strict=True))
             if self._state is not None:

@@ -57,3 +57,15 @@ def find(text: str, today: date) -> list[str]:
             if len(seen) >= MAX_FOUND:
                 break
     return list(seen.values())
+
+
+def find_spans(text: str, today: date) -> list[tuple[str, int]]:
+    """Each valid ID number in ``text`` (upper case) and where it starts, in order (up to ``MAX_FOUND``):
+    for texts joined from several posts, where each number is told which post it is in."""
+    out: list[tuple[str, int]] = []
+    for m in _ID.finditer(text):
+        if _plausible(m, today):
+            out.append((m.group(0).upper(), m.start()))
+            if len(out) >= MAX_FOUND:
+                break
+    return out

@@ -95,3 +95,9 @@ def _shipped() -> str:
 @lru_cache(maxsize=1)
 def default() -> Dictionary:
     return load()[0]
+
+
+@lru_cache(maxsize=8)
+def for_paths(paths: tuple[str, ...]) -> Dictionary:
+    """The shipped dictionary plus ``content.dictionaries``, loaded once per set of paths."""
+    return load(*paths)[0] if paths else default()

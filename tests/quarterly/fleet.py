@@ -184,6 +184,18 @@ def build_fleet(first: date) -> Fleet:
     # 暗链: three hidden links planted on day 38, cleaned on day 40 (same site: the counts stay)
     f.add(M.HIDDEN_LINKS, during(at(38, 6), at(40, 9), 3.0), code="4405070007")
     f.add(M.HIDDEN_LINKS, lambda t: 0.0, code="4405070001")  # measured and clean all along
+    # 服务不实用 (issue 18): 4405070007 shows an incomplete guide from 09:00 day 20 until 15:00 day 22;
+    # 4405070008 offers no services on days 10-11; 4405070001's guides are complete all along
+    for code, incomplete in (
+        ("4405070007", during(at(20, 9), at(22, 15), 1.0)),
+        ("4405070001", lambda t: 0.0),
+        ("4405070008", lambda t: 0.0),
+    ):
+        f.add(M.SITE_SERVICE_GUIDES, incomplete, code=code, state="incomplete")
+        f.add(M.SITE_SERVICE_GUIDES, lambda t: 3.0, code=code, state="complete")
+    f.add(M.SITE_NO_SERVICES, during(at(10, 0), at(12, 0), 1.0), code="4405070008")
+    f.add(M.SITE_NO_SERVICES, lambda t: 0.0, code="4405070001")
+    f.add(M.SITE_NO_SERVICES, lambda t: 0.0, code="4405070007")
     # 栏目不更新 between two midnights: five news columns 14 days without news from 02:00 to 20:00 on day
     # 16 (13.9 days at its first midnight, fresh at its last) → a veto on day 16 only
     for i in range(5):
@@ -226,6 +238,8 @@ def build_fleet(first: date) -> Fleet:
         last: Value | None = None,
         status: str = "active",
         online: float = 0.0,
+        serious: Value | None = None,
+        leaks: Value | None = None,
     ) -> None:
         region = region_of_unit(unit) or NO_REGION  # as the agent labels it (issue 10)
         f.add(
@@ -243,10 +257,25 @@ def build_fleet(first: date) -> Fleet:
         f.add(M.FEED_LAST_ENTRY, last or (lambda t: t - 3 * HOUR), account=ident)
         if status == "stopped":
             f.add(M.ACCOUNT_NOT_DEREGISTERED, lambda t: online, account=ident)
+        # wrong expressions and ID numbers in posts (issue 18): the agent writes them only above 0
+        if serious is not None:
+            f.add(M.ACCOUNT_SERIOUS_ERRORS, sparse(serious), account=ident)
+        if leaks is not None:
+            f.add(M.ACCOUNT_PRIVACY_LEAKS, sparse(leaks), account=ident)
 
     account("chaozhou-police-wechat", "潮州市公安局", "wechat", "平安潮州")
     # 内容不更新: silent from 10:00 day 5 until 10:00 day 28 → veto days 19–28
-    account("longhu-weibo", "汕头市龙湖区人民政府", "weibo", "龙湖发布", last=stuck(at(5, 10), at(28, 10)))
+    # and a post with a wrong expression from 09:00 day 33 until 15:00 day 35, one with an ID number on
+    # day 36 from 10:00 to 14:00 (issue 18): vetoes of their own on those days
+    account(
+        "longhu-weibo",
+        "汕头市龙湖区人民政府",
+        "weibo",
+        "龙湖发布",
+        last=stuck(at(5, 10), at(28, 10)),
+        serious=during(at(33, 9), at(35, 15), 1.0),
+        leaks=during(at(36, 10), at(36, 14), 1.0),
+    )
     # silent 8.6 days at the end: a warning with 5.4 days left
     account("longhu-douyin", "汕头市龙湖区人民政府", "douyin", "龙湖抖音", last=stuck(at(DAYS - 9, 10), at(DAYS + 5)))
     # posts every 13 days: never a veto
@@ -308,7 +337,26 @@ SITE_GAUGE_FINDINGS = {
     M.PRIVACY_LEAKS: "privacy_leaks",
     M.HIDDEN_LINKS: "hidden_links",
     M.SITE_CLOSED_BUT_ONLINE: "closed_but_online",
+    M.SITE_SERVICE_GUIDES: "incomplete_guides",  # its state="incomplete" series
+    M.SITE_NO_SERVICES: "no_services",
 }
+
+
+ACCOUNT_GAUGE_FINDINGS = {
+    M.ACCOUNT_NOT_DEREGISTERED: "not_deregistered",
+    M.ACCOUNT_SERIOUS_ERRORS: "serious_errors",
+    M.ACCOUNT_PRIVACY_LEAKS: "privacy_leaks",
+}
+
+
+def sparse(value: Value) -> Value:
+    """``value`` without its zeros (no sample), as the agent writes the account post findings."""
+
+    def sampled(t: float) -> float | None:
+        v = value(t)
+        return v if v else None
+
+    return sampled
 
 
 def checks_seeing(gauge: Callable[[float], float], origin: float, every: float = HOUR) -> Value:
@@ -334,14 +382,18 @@ def add_findings(f: Fleet, old_agent: set[str], checks: dict[str, float]) -> Non
         lab = dict(labels)
         if name == M.COLUMN_BLANK:
             blank.setdefault(lab["code"], []).append(value)
+        elif name == M.SITE_SERVICE_GUIDES and lab.get("state") != "incomplete":
+            continue  # the counter counts the checks that read an incomplete guide
         elif name in SITE_GAUGE_FINDINGS and lab["code"] not in old_agent:
             every = checks.get(lab["code"])
             origin = f.at(-LEAD, 23) if every else f.at(-LEAD)
             seen = checks_seeing(value, origin, every or HOUR)  # type: ignore[arg-type]
             f.add(M.SITE_FINDINGS_TOTAL, seen, code=lab["code"], finding=SITE_GAUGE_FINDINGS[name])
-        elif name == M.ACCOUNT_NOT_DEREGISTERED:
+        elif name in ACCOUNT_GAUGE_FINDINGS:
             seen = checks_seeing(value, f.at(-LEAD))  # type: ignore[arg-type]
-            f.add(M.ACCOUNT_FINDINGS_TOTAL, seen, account=lab["account"], finding="not_deregistered")
+            if name != M.ACCOUNT_NOT_DEREGISTERED:
+                seen = sparse(seen)  # written once it moved, as the agent does
+            f.add(M.ACCOUNT_FINDINGS_TOTAL, seen, account=lab["account"], finding=ACCOUNT_GAUGE_FINDINGS[name])
     for code, columns in blank.items():
         if code not in old_agent:
             anyone = checks_seeing(lambda t, cs=columns: max((c(t) or 0) for c in cs), f.at(-LEAD))

@@ -58,6 +58,12 @@ class ContentConfig:
     timeout: float = 15.0
     # Extra wrong-expression dictionaries (TSV: wrong, right, note) besides the shipped one.
     dictionaries: tuple[str, ...] = ()
+    # Extra blocklists of hosts, miner file names and start calls (probes/data/malicious_hosts.txt's format).
+    blocklists: tuple[str, ...] = ()
+    # 伪造发稿日期 [ours]: an item new since a check is back-dated when its day ended this long before that
+    # check (pages regenerated late are not back-dating); findings are kept this long for review.
+    backdated_grace_days: float = 1.0
+    backdated_keep_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

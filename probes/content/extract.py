@@ -39,6 +39,7 @@ MAX_ANCHORS = 5000  # anchors examined for items and navigation
 MAX_ITEM_TEXT = 400  # a "container" longer than this is a block of content, not one item
 MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer matters)
 MAX_IGNORED = 30
+MAX_FRAMES = 200
 MAX_BLOCK_LINKS = 3  # a block with this many links or fewer is one item (title, source, "more")
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
@@ -119,6 +120,7 @@ class Page:
     ] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element"}
     hidden_elements: int = 0
     year_report: dict[str, Any] = field(default_factory=dict)  # how month-days got their year (years.resolve)
+    frames: tuple[dict[str, str], ...] = ()  # iframes: {"url", "hidden_by" ("" when shown), "element"} (malware)
 
     @property
     def dated_items(self) -> tuple[Item, ...]:
@@ -231,6 +233,7 @@ def parse(
     items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified, unchanged_since)
     hidden = visible.hidden_elements(tree)
     hidden_anchors = _hidden_anchors(hidden, base_url)
+    frames = _frames(tree, hidden, base_url)
     fragments = embeds.script_html(tree, html)
     visible.remove(hidden)
     text = visible_text(tree)
@@ -253,7 +256,22 @@ def parse(
         hidden_anchors=tuple(hidden_anchors),
         hidden_elements=len(hidden),
         year_report=year_report,
+        frames=tuple(frames),
     )
+
+
+def _frames(tree: LexborHTMLParser, hidden: list[visible.Hidden], base: str) -> list[dict[str, str]]:
+    """Every frame, and how it is hidden (for :mod:`probes.content.malware`).  An ancestor hidden by a
+    style sheet's class does not hide it: that is often a tab panel a script opens (``visible.remove``)."""
+    nodes = tree.css("iframe[src], frame[src]")
+    if not nodes:
+        return []
+    hiding = {h.node.mem_id: h.how for h in hidden if not h.by_style_sheet}
+    out = []
+    for node in nodes[:MAX_FRAMES]:
+        if (url := clean_url(node.attrs.get("src") or "", base)) is not None:
+            out.append({"url": url, "hidden_by": visible.frame_hidden(node, hiding), "element": visible.describe(node)})
+    return out
 
 
 def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script]]:

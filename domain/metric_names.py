@@ -53,7 +53,20 @@ SITE_CLOSURE_NOTICE_SHOWN = "xuncha_site_closure_notice_shown"  # code (closing 
 # A count that did not move between two instants means no check saw the finding between them: the
 # quarterly report reads these at a few instants instead of every sample of the gauges.
 SITE_FINDINGS_TOTAL = "xuncha_site_findings_total"  # code, finding (one of SITE_FINDINGS)
-SITE_FINDINGS = ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online")
+SITE_FINDINGS = (
+    "serious_errors",
+    "privacy_leaks",
+    "hidden_links",
+    "blank_columns",
+    "closed_but_online",
+    # --- issue 19: security findings (appended: stored counts of older agents keep their order) ---
+    "malicious_scripts",
+)
+# --- issue 19: security findings ----------------------------------------------
+# 挂马 and crypto-mining: injected scripts and frames on the homepage and column pages (listed under /api/).
+SITE_MALICIOUS_SCRIPTS = "xuncha_site_malicious_scripts"  # code
+# 伪造发稿日期: column items that first appeared after a check that did not show them, dated before it.
+SITE_BACKDATED_ITEMS = "xuncha_site_backdated_items"  # code
 
 # --- new media (政务新媒体) ---------------------------------------------------
 FEED_SUCCESS = "xuncha_feed_success"  # account

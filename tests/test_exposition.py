@@ -423,6 +423,7 @@ def account_series(text: str, account: str) -> dict[str, float]:
         ("privacy_leaks", _clean(privacy_leaks=2)),
         ("hidden_links", _clean(hidden_links=3, details={"hidden_links": []})),
         ("blank_columns", _clean(columns=(_column(True),))),
+        ("malicious_scripts", _clean(malicious_scripts=2, details={"malicious_scripts": []})),
     ],
 )
 def test_a_content_result_with_a_finding_counts_exactly_that_finding(finding: str, shown: ContentResult) -> None:
@@ -433,7 +434,7 @@ def test_a_content_result_with_a_finding_counts_exactly_that_finding(finding: st
     assert findings_of(text, WITH_COLUMNS.code) == {}  # no content check yet: no counter, as no gauge
     results.record(key, _clean())
     text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
-    zero = {"serious_errors": 0, "privacy_leaks": 0, "hidden_links": 0, "blank_columns": 0}
+    zero = {"serious_errors": 0, "privacy_leaks": 0, "hidden_links": 0, "blank_columns": 0, "malicious_scripts": 0}
     assert findings_of(text, WITH_COLUMNS.code) == zero  # there at 0: the agent has the counter
     results.record(key, shown)
     results.record(key, _clean())
@@ -457,7 +458,12 @@ def test_a_series_is_written_only_where_its_gauge_can_be() -> None:
     results.record(target_key(CLOSED), ContentResult(success=False, homepage_success=False, reason="refused"))
     text = TargetExposition().render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
     # no configured column: no blank_columns; an open site: no closed_but_online
-    assert findings_of(text, WITHOUT_COLUMNS.code) == {"serious_errors": 1, "privacy_leaks": 0, "hidden_links": 0}
+    assert findings_of(text, WITHOUT_COLUMNS.code) == {
+        "serious_errors": 1,
+        "privacy_leaks": 0,
+        "hidden_links": 0,
+        "malicious_scripts": 0,
+    }
     assert (m.COLUMN_BLANK, frozenset({"code": WITHOUT_COLUMNS.code}.items())) not in samples(text)
     # a closed site that does not answer: closed_but_online at 0 (its gauge is 0 too)
     assert findings_of(text, CLOSED.code) == {
@@ -465,6 +471,7 @@ def test_a_series_is_written_only_where_its_gauge_can_be() -> None:
         "privacy_leaks": 0,
         "hidden_links": 0,
         "closed_but_online": 0,
+        "malicious_scripts": 0,
     }
     assert samples(text)[(m.SITE_CLOSED_BUT_ONLINE, frozenset({"code": CLOSED.code}.items()))] == 0
     # then it answers: 带病运行, counted once per check that saw it
@@ -529,7 +536,22 @@ def test_the_counts_are_forgotten_with_their_target() -> None:
     assert results.finding_counts(target_key(WITH_COLUMNS)) is None
     assert results.finding_counts(target_key(STOPPED)) == (1,)
     results.record(target_key(WITH_COLUMNS), _clean())  # back after a reload: from 0, as a new series
-    assert results.finding_counts(target_key(WITH_COLUMNS)) == (0, 0, 0, 0, 0)
+    assert results.finding_counts(target_key(WITH_COLUMNS)) == (0, 0, 0, 0, 0, 0)
+
+
+def test_counts_stored_by_an_agent_without_the_newer_findings_go_on_from_where_they_were(tmp_path: Path) -> None:
+    # issue 19 appended malicious_scripts: an agent upgraded in mid-quarter keeps the five older counts (a
+    # count back at 0 would hide a finding from the report) and starts the new one at 0.
+    from agent.run.results import FINDINGS_NAMESPACE
+    from agent.run.state import StateStore
+
+    state = StateStore(tmp_path / "xuncha.db")
+    state.put(FINDINGS_NAMESPACE, target_key(WITH_COLUMNS), [4, 0, 1, 0, 0])
+    results = ResultStore()
+    results.keep_findings_in(state)
+    results.record(target_key(WITH_COLUMNS), _clean(malicious_scripts=1))
+    assert results.finding_counts(target_key(WITH_COLUMNS)) == (4, 0, 1, 0, 0, 1)
+    assert state.get(FINDINGS_NAMESPACE, target_key(WITH_COLUMNS)) == [4, 0, 1, 0, 0, 1]
 
 
 def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def site_findings(r: ContentResult) -> tuple[bool, ...]:
         home and r.hidden_links > 0,
         any(col.success and col.blank for col in r.columns),
         r.closed_but_online,
+        home and r.malicious_scripts > 0,
     )
 
 
@@ -118,6 +119,9 @@ class ResultStore:
         counts = self._findings.get(target_id)
         if counts is None:
             stored = self._stored.pop(target_id, None)
+            # A finding added since the counts were stored starts at 0 (appended: the others keep their order).
+            if stored is not None and len(stored) < len(zero):
+                stored += zero[len(stored) :]
             counts = stored if stored is not None and len(stored) == len(zero) else zero
         if any(shown):
             counts = tuple(n + seen for n, seen in zip(counts, shown, strict=True))

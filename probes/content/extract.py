@@ -40,6 +40,7 @@ MAX_ITEM_TEXT = 400  # a "container" longer than this is a block of content, not
 MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer matters)
 MAX_IGNORED = 30
 MAX_FRAMES = 200
+MAX_HANDLERS = 50
 MAX_BLOCK_LINKS = 3  # a block with this many links or fewer is one item (title, source, "more")
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
@@ -121,6 +122,9 @@ class Page:
     hidden_elements: int = 0
     year_report: dict[str, Any] = field(default_factory=dict)  # how month-days got their year (years.resolve)
     frames: tuple[dict[str, str], ...] = ()  # iframes: {"url", "hidden_by" ("" when shown), "element"} (malware)
+    # onclick handlers of the error-report entry (compliance): "<onclick> <img src>" of images with one, and
+    # every handler that names jiucuo (``OpenUrl('…/exposure/jiucuo.html?site_code=…')``)
+    handlers: tuple[str, ...] = ()
 
     @property
     def dated_items(self) -> tuple[Item, ...]:
@@ -234,6 +238,7 @@ def parse(
     hidden = visible.hidden_elements(tree)
     hidden_anchors = _hidden_anchors(hidden, base_url)
     frames = _frames(tree, hidden, base_url)
+    handlers = _handlers(tree)
     fragments = embeds.script_html(tree, html)
     visible.remove(hidden)
     text = visible_text(tree)
@@ -257,7 +262,18 @@ def parse(
         hidden_elements=len(hidden),
         year_report=year_report,
         frames=tuple(frames),
+        handlers=tuple(handlers),
     )
+
+
+def _handlers(tree: LexborHTMLParser) -> list[str]:
+    out = []
+    for node in tree.css("img[onclick], [onclick*=jiucuo i]")[:MAX_HANDLERS]:
+        attrs = node.attrs
+        onclick, src = (attrs.get("onclick") or "")[:200], (attrs.get("src") or "")[:200]
+        if "jiucuo" in onclick.lower() or "jiucuo" in src.lower():
+            out.append(f"{onclick} {src}".strip())
+    return out
 
 
 def _frames(tree: LexborHTMLParser, hidden: list[visible.Hidden], base: str) -> list[dict[str, str]]:

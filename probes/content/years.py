@@ -54,7 +54,9 @@ _URL_MONTH = re.compile(r"/(20\d{2})-?(\d{2})/")  # /202310/f7747480….shtml, /
 # Article identifiers: a CMS numbers its articles in the order they are written (TRS ``t…_2290635``,
 # JCMS ``art_1234_5678``, 博达 ``/info/1041/31887.htm``, ``show.asp?id=1234``), so a higher id was
 # written later.  The last run of at least three digits of the URL's last segment, or an id parameter.
-_LAST_DIGITS = re.compile(r"(\d{3,})(?!.*\d{3,})")
+# The last segment's stem is a number, or a short prefix and numbers: ``t20231011_2290635``, ``art_12_5678``,
+# ``content_16815``, ``31887``; a hex digest (``02264b867b4b….shtml``) holds digits but no id.
+_ID_STEM = re.compile(r"^(?:[A-Za-z]{1,12}[-_]?)?(?:\d+[-_])*(\d{3,})$")
 _ID_PARAM = re.compile(r"(?:^|&)(id|articleid|newsid|docid|infoid|contentid|messagekey|aid)=(\d{3,})(?:&|$)", re.I)
 _DIGITS = re.compile(r"\d+")
 FRESH_STAMP = 3600.0  # a Last-Modified within this of the request is the server's clock, not the page's
@@ -90,7 +92,7 @@ def article_id(url: str) -> tuple[str, int] | None:
     last = path.partition("#")[0].rsplit("/", 1)[-1]
     if query and (m := _ID_PARAM.search(query.partition("#")[0])):
         return f"{host.lower()}|{_DIGITS.sub('#', last)}?{m.group(1).lower()}", int(m.group(2))
-    if m := _LAST_DIGITS.search(last):
+    if m := _ID_STEM.match(last.rsplit(".", 1)[0]):
         return f"{host.lower()}|{_DIGITS.sub('#', last)}", int(m.group(1))
     return None
 
@@ -180,7 +182,7 @@ def resolve(
         if md is None or item.published is not None:
             out.append(item)
             continue
-        year, source = _year(item.url, md, ref, _bounds(item.url, known))
+        year, source = _year(item.url, md, ref, _bounds(item.url, known), now)
         if year is None:
             counts["unknown"] += 1
             out.append(replace(item, year_from="unknown"))
@@ -212,7 +214,11 @@ def resolve(
 
 
 def _year(
-    url: str, md: dates.MonthDay, ref: dict[str, Any] | None, bounds: tuple[float | None, float | None]
+    url: str,
+    md: dates.MonthDay,
+    ref: dict[str, Any] | None,
+    bounds: tuple[float | None, float | None],
+    now: float,
 ) -> tuple[int | None, str]:
     ud = url_date(url)
     if ud is not None and ud[1] == md.month and (ud[2] in (0, md.day)):
@@ -227,10 +233,11 @@ def _year(
     else:
         return None, "unknown"
     start = dates.to_timestamp(year, md.month, md.day)
-    if after is not None and start is not None and start < after and ceiling is not None:
-        # Written after an item of a later day than that: the year after, when the upper bound allows it.
+    if after is not None and start is not None and start < after:
+        # Written after an item of a later day than that: the year after, unless an item written later
+        # says otherwise or it would be after today (then the ids of the page do not follow one sequence).
         later = dates.to_timestamp(year + 1, md.month, md.day)
-        if later is not None and later <= ceiling:
+        if later is not None and later <= (before if before is not None else now):
             return year + 1, "article ids"
     return year, source
 

@@ -58,7 +58,6 @@ class Read:
     reason: str = ""
     encoding: str = ""
     note: str = ""
-    html: str = ""  # the decoded page (malware: code inside inline scripts)
 
 
 def read(fetched: Fetched, now: float, unchanged_since: float | None = None) -> Read:
@@ -76,7 +75,7 @@ def read(fetched: Fetched, now: float, unchanged_since: float | None = None) -> 
         return Read(None, decoded.note, note=decoded.note)
     modified = fingerprint.last_modified(fetched.headers.get("last-modified"), now)
     page = extract.parse(decoded.text, fetched.final_url or fetched.url, now, modified, unchanged_since)
-    return Read(page, "", decoded.encoding, decoded.note, decoded.text)
+    return Read(page, "", decoded.encoding, decoded.note)
 
 
 @lru_cache(maxsize=8)
@@ -262,7 +261,7 @@ def _injected(got: Read, where: str, site: Site, lists: malware.Blocklist, final
     if got.page is None:
         return []
     label = where if where == "homepage" else f"column {where}"
-    return malware.find(got.page, got.html, urlsplit(final_url or site.url).hostname or "", lists, label)
+    return malware.find(got.page, urlsplit(final_url or site.url).hostname or "", lists, label)
 
 
 def _backdated(
@@ -324,7 +323,10 @@ async def probe(site: Site, ctx: ProbeContext) -> ContentResult:
         ctx.state.put(fingerprint.NAMESPACE, site.code, record)
     if listings.now:
         # Columns not read this time keep what they showed at their last successful check.
-        ctx.state.put(backdated.NAMESPACE, site.code, {**listings.before, **listings.now})
+        # Bounded: the configured columns only (a renamed or removed column's record goes).
+        configured = {c.name for c in site.columns}
+        kept = {k: v for k, v in {**listings.before, **listings.now}.items() if k in configured}
+        ctx.state.put(backdated.NAMESPACE, site.code, kept)
     result = _remember(ctx, site, result)
     return replace(result, started=started, duration_seconds=time.perf_counter() - t0)
 

@@ -41,6 +41,7 @@ MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer
 MAX_IGNORED = 30
 MAX_FRAMES = 200
 MAX_HANDLERS = 50
+MAX_INLINE_CODE = 500_000
 MAX_BLOCK_LINKS = 3  # a block with this many links or fewer is one item (title, source, "more")
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
@@ -125,6 +126,7 @@ class Page:
     # onclick handlers of the error-report entry (compliance): "<onclick> <img src>" of images with one, and
     # every handler that names jiucuo (``OpenUrl('…/exposure/jiucuo.html?site_code=…')``)
     handlers: tuple[str, ...] = ()
+    inline_code: str = ""  # the code of the inline scripts, joined and capped (malware: miners' start calls)
 
     @property
     def dated_items(self) -> tuple[Item, ...]:
@@ -233,6 +235,7 @@ def parse(
     tags = meta.read(tree)
     resources, alts = _resources(tree, base_url)
     scripts = tuple(_resolved(embeds.scripts(tree, html), base_url))
+    inline_code = _inline_code(tree)
     items, anchors, nav, ignored, anchor_notes = _anchors(tree, base_url, now)
     items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified, unchanged_since)
     hidden = visible.hidden_elements(tree)
@@ -263,7 +266,21 @@ def parse(
         year_report=year_report,
         frames=tuple(frames),
         handlers=tuple(handlers),
+        inline_code=inline_code,
     )
+
+
+def _inline_code(tree: LexborHTMLParser) -> str:
+    """Inline scripts' code (scripts inside comments are no elements, so never here): searching it costs a
+    tenth of searching the page, and words in the page's text are not code."""
+    parts, size = [], 0
+    for node in tree.css("script:not([src])")[: embeds.MAX_SCRIPTS]:
+        code = node.text()
+        parts.append(code)
+        size += len(code)
+        if size > MAX_INLINE_CODE:
+            break
+    return "\n".join(parts)[:MAX_INLINE_CODE]
 
 
 def _handlers(tree: LexborHTMLParser) -> list[str]:

@@ -143,10 +143,16 @@ async def test_a_hidden_frame_to_a_host_outside_government_is_injected(site: Sit
     site.pages["/"] = page(
         '<iframe src="http://www.bc-yule-888.com/in.html" width="0" height="0" frameborder="0"></iframe>'
         '<div style="position:absolute;left:-9999px"><iframe src="https://pay.example.net/x"></iframe></div>'
+        '<iframe src="http://fake-conac.cn/x" style="display:none"></iframe>'  # not conac.cn's own host
+        '<iframe src="https://dcs.conac.cn/js/mark.html" width="1" height="1"></iframe>'  # the national service
     )
     r = await run(config(site, dns))
-    assert r.malicious_scripts == 2
-    assert kinds(r) == [("hidden frame", "pay.example.net"), ("hidden frame", "www.bc-yule-888.com")]
+    assert r.malicious_scripts == 3
+    assert kinds(r) == [
+        ("hidden frame", "fake-conac.cn"),
+        ("hidden frame", "pay.example.net"),
+        ("hidden frame", "www.bc-yule-888.com"),
+    ]
     hows = {f["host"]: f["evidence"] for f in r.details["malicious_scripts"]}
     assert "width=0" in hows["www.bc-yule-888.com"] and "off-screen" in hows["pay.example.net"]
 

@@ -531,11 +531,12 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
 
     assert counted("5328010055")["serious_errors"] >= 1  # 开诚不公
     assert counted("4408020007")["hidden_links"] >= 1  # 暗链
+    assert counted("4408020007")["malicious_scripts"] >= 1  # 挂马 (issue 19)
     assert counted("4405070010")["blank_columns"] >= 1  # 5 blank columns
     assert counted("5304230001")["closed_but_online"] >= 1  # 带病运行
     # the healthy portal: every count there, at 0; an open site has no closed_but_online
     assert counted("4451000001") == dict.fromkeys(
-        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns"), 0
+        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "malicious_scripts"), 0
     )
     # a counter moved only where its gauge showed the finding
     for (name, labels), v in s.items():
@@ -544,6 +545,7 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
             assert (code, finding) in {
                 ("5328010055", "serious_errors"),
                 ("4408020007", "hidden_links"),
+                ("4408020007", "malicious_scripts"),
                 ("4405070010", "blank_columns"),
                 ("5304230001", "closed_but_online"),
             }, (code, finding, v)

@@ -137,6 +137,22 @@ def build() -> g.Dashboard:
             24,
             6,
         ),
+        # --- issue 19: security findings ---
+        grid.place(
+            table(
+                "Injected scripts 挂马/挖矿",
+                (
+                    f"(max by (code) ({M.SITE_MALICIOUS_SCRIPTS}) > 0) * on (code) group_left (name, region) {active}",
+                    "",
+                ),
+                rename={"Value": "injected scripts"},
+                sort="injected scripts",
+                description="Sites whose pages load a script or frame from a blocklisted host, a crypto-miner, or a "
+                "hidden frame to a host outside government (挂马). A security veto; /api/sites/<code> lists each.",
+            ),
+            24,
+            6,
+        ),
         grid.row("Agents 巡查代理"),
         grid.place(
             timeseries(

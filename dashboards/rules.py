@@ -262,7 +262,7 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
         tagged = " or ".join(f'label_replace({e}, "part", "{p}", "", "")' for p, e in parts.items())
         return f"max by (code) ({tagged})"
 
-    serious = f'{{__name__=~"{M.SERIOUS_ERRORS}|{M.PRIVACY_LEAKS}|{M.HIDDEN_LINKS}"}}'
+    serious = f'{{__name__=~"{M.SERIOUS_ERRORS}|{M.PRIVACY_LEAKS}|{M.HIDDEN_LINKS}|{M.SITE_MALICIOUS_SCRIPTS}"}}'
     return [
         site(
             "availability",
@@ -446,6 +446,14 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ("XunchaSeriousError", "critical"): ("严重表述错误：0 处", f"{now}（严重问题），请立即更正"),
         ("XunchaPrivacyLeak", "critical"): ("公民身份号码泄露：0 个", f"{now}（严重问题），请立即处理"),
         ("XunchaHiddenLinks", "critical"): ("暗链：0 个", f"{now}（安全严重问题），请立即清除并排查篡改"),
+        ("XunchaMaliciousScripts", "critical"): (
+            "挂马、挖矿脚本：0 处",
+            f"{now}（安全严重问题），请立即清除并排查篡改",
+        ),
+        ("XunchaBackdatedItems", "warning"): (
+            "栏目新增信息的发布日期不应早于上次检查",
+            "不属单项否决：疑似伪造发稿日期，待人工核实",
+        ),
         ("XunchaClosedSiteOnline", "critical"): ("已关停网站应无法访问", "带病运行，通报点名"),
         ("XunchaClosureNoticeMissing", "warning"): ("关停前首页公示关停公告一个月", "未公示即关停，通报点名"),
         ("XunchaSiteScoreLow", "warning"): (
@@ -773,6 +781,24 @@ def _content(t: Thresholds) -> list[AlertSpec]:
             f"{_SITE}首页发现 {_COUNT} 个暗链（隐藏的外部链接或博彩、色情、私服等链接）；属安全严重问题，单项否决，请立即清除并排查网页篡改（详见 /api/）。",
             f"{_SITE_EN}: {_COUNT} hidden links (暗链: hidden links to outside or gambling/adult/private-server sites) "
             "on the homepage; a security veto — remove them and look for the intrusion (details under /api/).",
+        ),
+        AlertSpec(
+            "XunchaMaliciousScripts",
+            "critical",
+            "serious",
+            site_join(f"max by (code) ({M.SITE_MALICIOUS_SCRIPTS}) > 0"),
+            f"{_SITE}发现 {_COUNT} 处被植入的恶意脚本或隐藏框架（挂马、挖矿脚本）；属安全严重问题，单项否决，请立即清除并排查网页篡改（详见 /api/）。",
+            f"{_SITE_EN}: {_COUNT} injected scripts or hidden frames (挂马, crypto-mining); a security veto — "
+            "remove them and look for the intrusion (details under /api/).",
+        ),
+        AlertSpec(
+            "XunchaBackdatedItems",
+            "warning",
+            "backdated",
+            site_join(f"max by (code) ({M.SITE_BACKDATED_ITEMS}) > 0"),
+            f"{_SITE}栏目中有 {_COUNT} 条信息在上次检查后才出现，发布日期却早于那次检查（疑似伪造发稿日期），请人工核实（详见 /api/）。",
+            f"{_SITE_EN}: {_COUNT} column items appeared after a check that did not show them, dated before it "
+            "(possibly back-dated); for review, not a veto (details under /api/).",
         ),
         AlertSpec(
             "XunchaClosedSiteOnline",

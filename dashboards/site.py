@@ -199,6 +199,25 @@ def build() -> g.Dashboard:
             6,
             7,
         ),
+        # --- issue 19: security findings ---
+        grid.place(
+            stat(
+                "Injected scripts 挂马/挖矿",
+                f"max({M.SITE_MALICIOUS_SCRIPTS}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "red")),
+            ),
+            6,
+            7,
+        ),
+        grid.place(
+            stat(
+                "Back-dated items 伪造发稿日期 (review)",
+                f"max({M.SITE_BACKDATED_ITEMS}{{{site}}})",
+                thresholds=steps((None, "green"), (1, "orange")),
+            ),
+            6,
+            7,
+        ),
         *_services(grid, site),
         *_score_panels(grid, site),
     ]

@@ -57,7 +57,14 @@ SITE_FINDINGS = (
     "serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "closed_but_online",
     # the services probe's (issue 18): appended, so a count stored before them continues
     "incomplete_guides", "no_services",
+    # issue 19's security findings (appended after issue 18's, for the same reason)
+    "malicious_scripts",
 )  # fmt: skip
+# --- issue 19: security findings ----------------------------------------------
+# 挂马 and crypto-mining: injected scripts and frames on the homepage and column pages (listed under /api/).
+SITE_MALICIOUS_SCRIPTS = "xuncha_site_malicious_scripts"  # code
+# 伪造发稿日期: column items that first appeared after a check that did not show them, dated before it.
+SITE_BACKDATED_ITEMS = "xuncha_site_backdated_items"  # code
 # --- services (服务不实用, issue 18) ----------------------------------------------------------
 # The guides read in the latest services run, by state: complete (no element category missing),
 # partial (some), incomplete (at least services.missing_elements).  What the score deducts reads these.

@@ -62,6 +62,12 @@ class ContentConfig:
     # government, state-media, national-service and platform hosts (probes.content.hosts): a partner
     # the office links from a carousel or a tab, a vendor whose credit line the platform hides.
     hidden_link_allow: tuple[str, ...] = ()
+    # Extra blocklists of hosts, miner file names and start calls (probes/data/malicious_hosts.txt's format).
+    blocklists: tuple[str, ...] = ()
+    # 伪造发稿日期 [ours]: an item new since a check is back-dated when its day ended this long before that
+    # check (pages regenerated late are not back-dating); findings are kept this long for review.
+    backdated_grace_days: float = 1.0
+    backdated_keep_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,8 @@ class Thresholds:
                 "XunchaSeriousError": 5 * 60,
                 "XunchaPrivacyLeak": 5 * 60,
                 "XunchaHiddenLinks": 5 * 60,
+                "XunchaMaliciousScripts": 5 * 60,
+                "XunchaBackdatedItems": 5 * 60,
                 "XunchaClosedSiteOnline": 3600,
                 "XunchaClosureNoticeMissing": 3600,
                 "XunchaSiteScoreLow": 3600,

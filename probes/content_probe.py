@@ -23,14 +23,26 @@ from urllib.parse import urlsplit
 
 from domain.registry import Column, Site
 from domain.scoring import UPDATE_WINDOW
+from probes.content import (
+    backdated,
+    compliance,
+    dates,
+    extract,
+    fingerprint,
+    hidden_links,
+    malware,
+    not_homepage,
+    privacy,
+    serious,
+)
 from probes.content import columns as columns_mod
-from probes.content import compliance, dates, extract, fingerprint, hidden_links, not_homepage, privacy, serious
 from probes.content.decode import decode
 from probes.context import ProbeContext
 from probes.net import Failure, Fetched
 from probes.results import ColumnFinding, ContentResult
 
 REMEMBERED = "content_last_update"
+DAY = 86400.0
 NEWEST_SHOWN = 10
 # 关停公告: a closing site tells its visitors (indicators.md: a notice on the homepage for a month).
 CLOSURE_NOTICE = re.compile(
@@ -77,6 +89,10 @@ def dictionary_for(ctx: ProbeContext) -> serious.Dictionary:
     return _dictionary(tuple(getattr(ctx.config.content, "dictionaries", ()) or ()))
 
 
+def blocklist_for(ctx: ProbeContext) -> malware.Blocklist:
+    return malware.for_paths(tuple(ctx.config.content.blocklists))
+
+
 def judge(
     site: Site,
     home: Fetched,
@@ -85,10 +101,20 @@ def judge(
     words: serious.Dictionary,
     previous_fingerprint: dict[str, Any] | None = None,
     allow: tuple[str, ...] = (),
+    *,
+    blocklist: malware.Blocklist | None = None,
+    listings: backdated.Listings | None = None,
+    grace: float = DAY,
+    keep: float = 30 * DAY,
 ) -> tuple[ContentResult, dict[str, Any] | None]:
     """The whole content verdict from fetched pages (pure).  Returns the result and,
     for a homepage without dated items, the fingerprint record to store.  ``allow``: hosts
-    that hidden links may point to (``content.hidden_link_allow``)."""
+    that hidden links may point to (``content.hidden_link_allow``).
+
+    ``blocklist``: injected scripts and frames (the shipped list when None).  ``listings``: what each
+    column showed at its last successful check, for back-dated items; the judge fills ``listings.now``
+    with what to store (no back-dating is judged without it)."""
+    lists = blocklist if blocklist is not None else malware.for_paths(())
     online = home.status is not None and 200 <= home.status < 300
     closed_but_online = site.status == "closed" and online
     got = read(home, now)
@@ -102,7 +128,9 @@ def judge(
         # Dates without a year and nothing on the page to date them: our own history is evidence.
         # We have seen this very item list since `changed`, so every item on it was there by then.
         got = read(home, now, unchanged_since=float(previous_fingerprint["changed"]))
-    columns, column_details, column_hits, column_leaks = _judge_columns(column_pages, now, words)
+    columns, column_details, column_hits, column_leaks, column_pages_read = _judge_columns(column_pages, now, words)
+    injected = [f for name, r in column_pages_read for f in _injected(r, name, site, lists)]
+    dated_back = _backdated(column_pages_read, listings, now, grace, keep)
     columns_success = all(c.success for c in columns)
     base: dict[str, Any] = {
         "url": site.url,
@@ -119,8 +147,11 @@ def judge(
             details=details,
             serious_errors=distinct_errors(column_hits),
             privacy_leaks=len(column_leaks),
+            malicious_scripts=malware.distinct(injected),
+            backdated_items=len(dated_back),
             **base,
         )
+        details.update(malicious_scripts=injected, backdated_items=dated_back)
         return result, None
     page = got.page
     details.update(encoding=got.encoding, decode_note=got.note, title=page.title, notes=list(page.notes))
@@ -136,6 +167,7 @@ def judge(
     home_host = urlsplit(home.final_url or site.url).hostname or ""
     verdict = hidden_links.judge(page.anchors, page.hidden_anchors, home_host, allow=allow)
     planted = verdict.found
+    injected = _injected(got, "homepage", site, lists, home.final_url) + injected
     leaks = [{"where": "homepage", "id": m} for m in privacy.find(page.text, dates.today(now))] + column_leaks
     closure: bool | None = None
     if site.status == "closing":
@@ -157,6 +189,8 @@ def judge(
         meta=page.meta,
         year_inference=page.year_report,
         hidden_elements=page.hidden_elements,
+        malicious_scripts=injected,
+        backdated_items=dated_back,
     )
     reason = "; ".join(page.notes)
     result = ContentResult(
@@ -171,6 +205,8 @@ def judge(
         serious_errors=distinct_errors(hits),
         privacy_leaks=len(leaks),
         hidden_links=len(planted),
+        malicious_scripts=malware.distinct(injected),
+        backdated_items=len(dated_back),
         closure_notice_shown=closure,
         details=details,
         **base,
@@ -195,6 +231,7 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
     details: dict[str, Any] = {}
     hits: list[dict[str, Any]] = []
     leaks: list[dict[str, Any]] = []
+    pages: list[tuple[str, Read]] = []  # the column pages read, for the judges that need the page itself
     for column, fetched in column_pages:
         got = read(fetched, now)
         if got.page is None:
@@ -205,6 +242,7 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
             )
             continue
         findings.append(columns_mod.judge(column.name, column.category, column.url, got.page, now))
+        pages.append((column.name, got))
         newest = _newest(got.page.items)
         details[column.name] = {
             "newest_items": [i.as_dict() for i in newest[:3]],
@@ -223,7 +261,29 @@ def _judge_columns(column_pages: Sequence[tuple[Column, Fetched]], now: float, w
             )
         hits += words.find("\n".join(i.title for i in newest), f"column {column.name}")
         leaks += [{"where": f"column {column.name}", "id": m} for m in privacy.find(got.page.text, dates.today(now))]
-    return findings, details, hits, leaks
+    return findings, details, hits, leaks, pages
+
+
+def _injected(got: Read, where: str, site: Site, lists: malware.Blocklist, final_url: str = "") -> list[dict[str, Any]]:
+    if got.page is None:
+        return []
+    label = where if where == "homepage" else f"column {where}"
+    return malware.find(got.page, urlsplit(final_url or site.url).hostname or "", lists, label)
+
+
+def _backdated(
+    pages: Sequence[tuple[str, Read]], listings: backdated.Listings | None, now: float, grace: float, keep: float
+) -> list[dict[str, Any]]:
+    """Back-dated items of the columns read now (and those kept for review); fills ``listings.now``."""
+    if listings is None:
+        return []
+    found: list[dict[str, Any]] = []
+    for name, got in pages:
+        assert got.page is not None
+        record, items = backdated.observe(name, got.page.items, listings.before.get(name), now, grace, keep)
+        listings.now[name] = record
+        found += [{k: v for k, v in f.items() if k != "seen_at"} for f in items]
+    return found
 
 
 # Column pages fetched at once: with the homepage's connection kept alive, one site's five pages
@@ -251,10 +311,31 @@ async def probe(site: Site, ctx: ProbeContext) -> ContentResult:
     home, column_pages = await gather(site, ctx)
     now = ctx.clock()
     previous = ctx.state.get(fingerprint.NAMESPACE, site.code)
-    allow = tuple(getattr(ctx.config.content, "hidden_link_allow", ()) or ())
-    result, record = judge(site, home, column_pages, now, dictionary_for(ctx), previous, allow)
+    stored = ctx.state.get(backdated.NAMESPACE, site.code)
+    listings = backdated.Listings(stored if isinstance(stored, dict) else {})
+    cfg = ctx.config.content
+    allow = tuple(getattr(cfg, "hidden_link_allow", ()) or ())
+    result, record = judge(
+        site,
+        home,
+        column_pages,
+        now,
+        dictionary_for(ctx),
+        previous,
+        allow,
+        blocklist=blocklist_for(ctx),
+        listings=listings,
+        grace=cfg.backdated_grace_days * DAY,
+        keep=cfg.backdated_keep_days * DAY,
+    )
     if record is not None:
         ctx.state.put(fingerprint.NAMESPACE, site.code, record)
+    if listings.now:
+        # Columns not read this time keep what they showed at their last successful check.
+        # Bounded: the configured columns only (a renamed or removed column's record goes).
+        configured = {c.name for c in site.columns}
+        kept = {k: v for k, v in {**listings.before, **listings.now}.items() if k in configured}
+        ctx.state.put(backdated.NAMESPACE, site.code, kept)
     result = _remember(ctx, site, result)
     return replace(result, started=started, duration_seconds=time.perf_counter() - t0)
 

@@ -112,6 +112,10 @@ class ContentResult(Result):
     serious_errors: int = 0
     privacy_leaks: int = 0
     hidden_links: int = 0  # 暗链 on the homepage (listed in details["hidden_links"])
+    # 挂马 and mining scripts on the homepage and column pages (listed in details["malicious_scripts"])
+    malicious_scripts: int = 0
+    # 伪造发稿日期: column items that appeared after a check, dated before it (details["backdated_items"])
+    backdated_items: int = 0
     closed_but_online: bool = False
     closure_notice_shown: bool | None = None  # None unless the site is `closing`
     details: dict[str, Any] = field(default_factory=dict)  # for /api/ only

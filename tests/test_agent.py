@@ -560,11 +560,21 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
 
     assert counted("5328010055")["serious_errors"] >= 1  # 开诚不公
     assert counted("4408020007")["hidden_links"] >= 1  # 暗链
+    assert counted("4408020007")["malicious_scripts"] >= 1  # 挂马 (issue 19)
     assert counted("4405070010")["blank_columns"] >= 1  # 5 blank columns
     assert counted("5304230001")["closed_but_online"] >= 1  # 带病运行
     # the healthy portal: every count there, at 0; an open site has no closed_but_online
     assert counted("4451000001") == dict.fromkeys(
-        ("serious_errors", "privacy_leaks", "hidden_links", "blank_columns", "incomplete_guides", "no_services"), 0
+        (
+            "serious_errors",
+            "privacy_leaks",
+            "hidden_links",
+            "blank_columns",
+            "incomplete_guides",
+            "no_services",
+            "malicious_scripts",
+        ),
+        0,
     )
     assert counted("4451020011")["incomplete_guides"] >= 1  # a guide missing seven of the ten elements
     assert counted("4451220005")["no_services"] >= 1  # no 办事服务 at all
@@ -575,6 +585,7 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
             assert (code, finding) in {
                 ("5328010055", "serious_errors"),
                 ("4408020007", "hidden_links"),
+                ("4408020007", "malicious_scripts"),
                 ("4405070010", "blank_columns"),
                 ("5304230001", "closed_but_online"),
                 ("4451020011", "incomplete_guides"),

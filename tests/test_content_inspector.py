@@ -90,6 +90,66 @@ def test_a_month_day_just_after_the_evidence_keeps_its_year_but_not_one_months_l
     assert dated["另一条只有月日的新闻标题"] == ts(2024, 12, 30)  # weeks after it: the year before
 
 
+# --- issue 19: the year from the order of article ids ---------------------------------------------
+
+
+def _ids(rows: list[tuple[str, str, int]], path: str = "/info/1041/") -> str:
+    return "<ul>" + "".join(li(t, d, f"{path}{n}.htm") for t, d, n in rows) + "</ul>"
+
+
+def test_a_block_abandoned_for_a_year_beside_fresh_dated_items_is_dated_by_its_lower_article_ids() -> None:
+    fresh = _ids([("本周的工作动态标题一", "2026-11-19", 9120), ("本周的工作动态标题二", "2026-11-12", 9101)])
+    stale = _ids([("旧栏目里的通知标题一", "[11-18]", 7040), ("旧栏目里的通知标题二", "[11-02]", 7031)], "/info/1042/")
+    p = page(fresh + stale)
+    dated = {i.title: (i.published, i.year_from) for i in p.items}
+    # written before items of 2026-11-12 and printing 11-18: not this year's 11-18 but last year's
+    assert dated["旧栏目里的通知标题一"] == (ts(2025, 11, 18), "article ids")
+    assert dated["旧栏目里的通知标题二"] == (ts(2026, 11, 2), "article ids")
+    assert p.year_report["year_from_article_ids"] == 2
+    # the twin: without the ids, the page's newest evidence (a week's slack) made it this year's
+    plain = page(fresh + stale.replace("/info/1042/7040.htm", "/a1.html").replace("/info/1042/7031.htm", "/a2.html"))
+    assert {i.title: i.published for i in plain.items}["旧栏目里的通知标题一"] == ts(2026, 11, 18)
+
+
+def test_an_item_written_after_a_dated_one_is_dated_after_it() -> None:
+    # 11-19 is nine days after the page's newest full date: the page's evidence alone (a week's slack) puts
+    # it in the year before; its higher id says it was written after 2026-11-10, so this year's 11-19.
+    p = page(_ids([("有年份的新闻标题文字", "2026-11-10", 500), ("只有月日的新闻标题", "[11-19]", 510)]))
+    (short,) = [i for i in p.items if i.year_from]
+    assert short.published == ts(2026, 11, 19) and short.year_from == "article ids"
+    twin = page(_ids([("有年份的新闻标题文字", "2026-11-10", 500), ("只有月日的新闻标题", "[11-19]", 490)]))
+    (short,) = [i for i in twin.items if i.year_from]
+    assert short.published == ts(2025, 11, 19) and short.year_from == "article ids"
+
+
+def test_ids_date_a_month_day_when_only_the_urls_of_other_items_carry_a_year() -> None:
+    # No full date anywhere, and item URLs that carry a year and month only (no day): not a reference, so
+    # without the ids the month-days have no year; the ids put 10-08 before the item of October 2023.
+    body = "<ul>" + li("十月份的一条新闻标题", "10-09", "/xxgk/202310/5001.html")
+    body += li("另一栏目只有月日的标题", "[10-08]", "/news/4990.html") + "</ul>"
+    p = page(body)
+    dated = {i.title: (i.published, i.year_from) for i in p.items}
+    assert dated["十月份的一条新闻标题"] == (ts(2023, 10, 9), "item URL")
+    assert dated["另一栏目只有月日的标题"] == (ts(2023, 10, 8), "article ids")
+    twin = page(body.replace("/news/4990.html", "/news/list.html"))
+    assert {i.title: i.year_from for i in twin.items}["另一栏目只有月日的标题"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://x.gov.cn/xxgk/202310/t20231011_2290635.html", ("x.gov.cn|t#_#.html", 2290635)),
+        ("https://x.gov.cn/art/2023/10/11/art_1229_5678.html", ("x.gov.cn|art_#_#.html", 5678)),
+        ("https://x.gov.cn/info/1041/31887.htm", ("x.gov.cn|#.htm", 31887)),
+        ("https://x.gov.cn/show.asp?id=1234&page=2", ("x.gov.cn|show.asp?id", 1234)),
+        ("https://x.gov.cn/zwyw/202310/02264b867b4b4b6d91a3844f29b22154.shtml", None),  # a digest, not an id
+        ("https://x.gov.cn/list/index_2.html", None),
+    ],
+)
+def test_article_ids_in_item_urls(url: str, expected: tuple[str, int] | None) -> None:
+    assert years.article_id(url) == expected
+
+
 def test_with_no_evidence_at_all_month_days_are_not_dates_and_the_page_says_so() -> None:
     p = page(
         "<ul>" + li("区政府召开常务会议研究工作", "[11-19]") + li("关于开展安全检查的通知", "[11-12]", "/b") + "</ul>"
@@ -232,6 +292,34 @@ def test_an_error_report_script_of_another_site_fails() -> None:
         "<script id='_jiucuo_' sitecode='4405070011' src='https://zfwzgl.www.gov.cn/exposure/jiucuo.js'></script>"
     )
     assert ok["error_report_entry"] is False and "4405070011" in str(found["error_report_problem"])
+
+
+# issue 19: every host the official script and its form came from, as real pages carry them (PROVENANCE.md)
+ENTRIES = {
+    "census platform script": "<script id='_jiucuo_' sitecode='{code}' src='http://pucha.kaipuyun.cn/exposure/jiucuo.js '>"
+    "</script>",
+    "saved page's copy": '<script id="_jiucuo_" sitecode="{code}" src="./首页_files/jiucuo.js.下载"></script>',
+    "image the script wrote": "<span id='_span_jiucuo'><img onclick=\"Link('{code}')\" style='cursor: pointer;' "
+    "src='http://121.43.68.40/exposure/images/jiucuo.png?v={code}'></span>",
+    "image alone": "<img src='http://121.43.68.40/exposure/images/jiucuo.png?v={code}'>",
+    "handler opening the form": "<a href='javascript:void(0)' onclick=\"OpenUrl('http://121.43.68.40/exposure/"
+    "jiucuo.html?site_code={code}&url=http%3A%2F%2Fwww.lh.gov.cn%2F')\"><img src='images/jiucuo.png'></a>",
+    "link to the form": "<a href='http://121.43.68.40/exposure/jiucuo.html?site_code={code}'><img src=/err.png></a>",
+}
+
+
+@pytest.mark.parametrize("how", list(ENTRIES))
+def test_the_error_report_entry_from_every_platform_host_carries_its_site_code(how: str) -> None:
+    ok, found = checks(ENTRIES[how].format(code=CODE))
+    assert ok["error_report_entry"] is True, found
+    assert f"sitecode {CODE}" in str(found["error_report_evidence"])
+    other, found = checks(ENTRIES[how].format(code="4405070011"))  # the twin: another site's entry
+    assert other["error_report_entry"] is False and "4405070011" in str(found["error_report_problem"])
+
+
+def test_an_image_named_jiucuo_on_the_sites_own_host_without_a_handler_is_not_the_entry() -> None:
+    ok, _ = checks("<img src='/images/jiucuo.png' alt=''>")
+    assert ok["error_report_entry"] is False
 
 
 def test_the_words_without_a_link_are_not_the_entry() -> None:

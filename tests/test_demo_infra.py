@@ -589,6 +589,7 @@ async def test_the_content_probe_finds_the_planted_hidden_links_and_only_there(f
             r = await content_probe.probe(site, ProbeContext(config=cfg, net=net, state=StateStore(None)))
             assert r.homepage_success, r.reason
             assert r.hidden_links == fleet.site(code).expect_hidden_links, r.details["hidden_links"]
+            assert r.malicious_scripts == fleet.site(code).expect_malicious_scripts, r.details["malicious_scripts"]
             assert all(r.compliance.values()), r.details["compliance_found"]
     finally:
         await net.close()

@@ -94,6 +94,7 @@ EXPECTED_FIRING = {
     ("XunchaColumnsBlank", "critical", "4405070010"),
     ("XunchaSeriousError", "critical", "5328010055"),  # 开诚不公
     ("XunchaHiddenLinks", "critical", "4408020007"),  # 暗链 in an off-screen block
+    ("XunchaMaliciousScripts", "critical", "4408020007"),  # 挂马: a zero-size frame and a miner (issue 19)
     *{("XunchaRequiredElementMissing", "warning", "3707040004")},
     ("XunchaClosedSiteOnline", "critical", "5304230001"),  # 带病运行
     ("XunchaAccountSilent", "warning", "chaozhou-forestry-wechat"),  # 3 weeks
@@ -306,6 +307,7 @@ async def test_alerts_fire_route_and_dashboards_show_data(stack: dict[str, Any])
     assert {
         ("5328010055", "serious_errors"),
         ("4408020007", "hidden_links"),
+        ("4408020007", "malicious_scripts"),
         ("4405070010", "blank_columns"),
         ("5304230001", "closed_but_online"),
         ("4451020011", "incomplete_guides"),

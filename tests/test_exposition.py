@@ -423,6 +423,7 @@ def account_series(text: str, account: str) -> dict[str, float]:
         ("privacy_leaks", _clean(privacy_leaks=2)),
         ("hidden_links", _clean(hidden_links=3, details={"hidden_links": []})),
         ("blank_columns", _clean(columns=(_column(True),))),
+        ("malicious_scripts", _clean(malicious_scripts=2, details={"malicious_scripts": []})),
     ],
 )
 def test_a_content_result_with_a_finding_counts_exactly_that_finding(finding: str, shown: ContentResult) -> None:
@@ -434,7 +435,14 @@ def test_a_content_result_with_a_finding_counts_exactly_that_finding(finding: st
     results.record(key, _clean())
     text = kept.render(FINDINGS_CFG.sites, FINDINGS_CFG.accounts, results)
     services = {"incomplete_guides": 0, "no_services": 0}  # issue 18's, there at 0 for open sites
-    zero = {"serious_errors": 0, "privacy_leaks": 0, "hidden_links": 0, "blank_columns": 0, **services}
+    zero = {
+        "serious_errors": 0,
+        "privacy_leaks": 0,
+        "hidden_links": 0,
+        "blank_columns": 0,
+        **services,
+        "malicious_scripts": 0,
+    }
     assert findings_of(text, WITH_COLUMNS.code) == zero  # there at 0: the agent has the counter
     results.record(key, shown)
     results.record(key, _clean())
@@ -464,6 +472,7 @@ def test_a_series_is_written_only_where_its_gauge_can_be() -> None:
         "hidden_links": 0,
         "incomplete_guides": 0,
         "no_services": 0,
+        "malicious_scripts": 0,
     }
     assert (m.COLUMN_BLANK, frozenset({"code": WITHOUT_COLUMNS.code}.items())) not in samples(text)
     # a closed site that does not answer: closed_but_online at 0 (its gauge is 0 too)
@@ -472,6 +481,7 @@ def test_a_series_is_written_only_where_its_gauge_can_be() -> None:
         "privacy_leaks": 0,
         "hidden_links": 0,
         "closed_but_online": 0,
+        "malicious_scripts": 0,
     }
     assert samples(text)[(m.SITE_CLOSED_BUT_ONLINE, frozenset({"code": CLOSED.code}.items()))] == 0
     # then it answers: 带病运行, counted once per check that saw it
@@ -537,6 +547,21 @@ def test_the_counts_are_forgotten_with_their_target() -> None:
     assert results.finding_counts(target_key(STOPPED)) == (1, 0, 0)
     results.record(target_key(WITH_COLUMNS), _clean())  # back after a reload: from 0, as a new series
     assert results.finding_counts(target_key(WITH_COLUMNS)) == (0,) * len(m.SITE_FINDINGS)
+
+
+def test_counts_stored_by_an_agent_without_the_newer_findings_go_on_from_where_they_were(tmp_path: Path) -> None:
+    # issue 19 appended malicious_scripts: an agent upgraded in mid-quarter keeps the five older counts (a
+    # count back at 0 would hide a finding from the report) and starts the new ones at 0.
+    from agent.run.results import FINDINGS_NAMESPACE
+    from agent.run.state import StateStore
+
+    state = StateStore(tmp_path / "xuncha.db")
+    state.put(FINDINGS_NAMESPACE, target_key(WITH_COLUMNS), [4, 0, 1, 0, 0])
+    results = ResultStore()
+    results.keep_findings_in(state)
+    results.record(target_key(WITH_COLUMNS), _clean(malicious_scripts=1))
+    assert results.finding_counts(target_key(WITH_COLUMNS)) == (4, 0, 1, 0, 0, 0, 0, 1)
+    assert state.get(FINDINGS_NAMESPACE, target_key(WITH_COLUMNS)) == [4, 0, 1, 0, 0, 0, 0, 1]
 
 
 def test_findings_counts_start_where_the_state_left_them_after_a_restart(tmp_path: Path) -> None:

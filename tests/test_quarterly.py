@@ -198,6 +198,20 @@ def test_hidden_links_gone_three_days_before_the_period_are_no_veto(report):
     assert not vetoes(site(report, "4405070020"))
 
 
+# --- issue 19: 挂马 and crypto-mining, a security (serious) veto ------------------------------------
+
+
+def test_injected_scripts_are_a_serious_veto_on_the_days_they_were_online(report, fleet):
+    v = assert_veto(site(report, "4405070007"), "malicious_scripts", "serious", fleet.day(34), fleet.day(35))
+    assert v["worst"] == 2
+    assert problem(v).startswith("网页被植入恶意代码（挂马、挖矿脚本，最多2处，")  # as the annex table words it
+
+
+def test_a_site_whose_injected_scripts_gauge_stayed_at_0_has_no_such_veto(report):
+    assert site(report, "4405070001")["qualified"] is True
+    assert "malicious_scripts" not in {v["measure"] for v in site(report, "4405070001")["vetoes"]}
+
+
 @dataclass
 class Recording(Prometheus):
     queries: list[str] = field(default_factory=list)
@@ -250,6 +264,7 @@ def test_gauges_are_read_sample_by_sample_only_for_the_subjects_whose_findings_c
     # 4405070001 has 暗链 measured at 0 all along, 4405070020 had them before the period only;
     # 4405070007 had them on days 38-40, 4405070019 until 05:00 on day 0
     assert read_for(M.HIDDEN_LINKS) == {"4405070007", "4405070019"}
+    assert read_for(M.SITE_MALICIOUS_SCRIPTS) == {"4405070007"}  # 4405070001: measured at 0, its counter still
     # 4405070018's agent kept no counter: read as before
     assert read_for(M.PRIVACY_LEAKS) == {"4405070008", "4405070018"}
     assert read_for(M.SERIOUS_ERRORS) == {"4405070007", "4405070008"}

@@ -111,6 +111,29 @@ def test_the_error_report_entry_is_judged_as_labelled(label: dict[str, Any]) -> 
         assert f"sitecode {label['site_code']}" in found["error_report_evidence"]
 
 
+# --- issue 19: the error-report entry as the pages show it, whichever platform host serves it ---------
+
+
+@pytest.mark.parametrize(
+    "label", [lb for lb in LABELS if lb.get("error_report_sitecode")], ids=lambda label: label["file"]
+)
+def test_the_error_report_entrys_site_code_is_read_wherever_the_page_carries_it(label: dict[str, Any]) -> None:
+    # A link to the platform's form (site_code=) or what the script wrote, saved with the page (the image's
+    # Link('<code>') handler): the site code they carry is checked as the script's sitecode is.
+    _, checks, found = judge(label)
+    assert checks["error_report_entry"] is True
+    assert f"sitecode {label['error_report_sitecode']}" in found["error_report_evidence"]
+    if label["error_report"] == "written":
+        assert "Link(" in found["error_report_evidence"]
+    other = "6100000000" if label["site_code"] != "6100000000" else "6100000001"
+    decoded = decode((REAL / label["file"]).read_bytes(), "text/html")
+    assert decoded.text is not None
+    page = extract.parse(decoded.text, "https://www.example.gov.cn/", TODAY)
+    wrong, found = compliance.check(page, [], other, "www.example.gov.cn")
+    assert wrong["error_report_entry"] is False
+    assert f"site code {label['error_report_sitecode']} is not this site's {other}" in found["error_report_problem"]
+
+
 @pytest.mark.parametrize("label", LABELS, ids=lambda label: label["file"])
 def test_a_footer_written_by_an_external_script_is_pointed_out(label: dict[str, Any]) -> None:
     _, _, found = judge(label)

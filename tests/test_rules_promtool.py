@@ -336,6 +336,31 @@ def services() -> Group:
     return g
 
 
+# --- issue 19: 挂马 and crypto-mining (a security veto), back-dated items (for review) ------------
+
+
+def security() -> Group:
+    now = HOUR + for_("XunchaMaliciousScripts")
+    g = fleet("security: injected scripts and back-dated items", now)
+    g.metric(M.SITE_MALICIOUS_SCRIPTS, switch(0, 2, now - for_("XunchaMaliciousScripts"), now), code=A)
+    g.metric(M.SITE_MALICIOUS_SCRIPTS, switch(0, 1, now - for_("XunchaMaliciousScripts") + STEP, now), code=B)
+    g.metric(M.SITE_MALICIOUS_SCRIPTS, const(0, now), code=H)
+    g.metric(M.SITE_MALICIOUS_SCRIPTS, const(3, now), code=CLOSED)  # closed sites: only 带病运行 is judged
+    g.metric(M.SITE_BACKDATED_ITEMS, switch(0, 1, now - for_("XunchaBackdatedItems"), now), code=C)
+    g.metric(M.SITE_BACKDATED_ITEMS, const(0, now), code=H)
+    g.expect("XunchaMaliciousScripts", now, ("critical", site_labels(A), 2))  # B: found one step ago, pending
+    g.expect("XunchaMaliciousScripts", now - STEP)
+    g.expect("XunchaBackdatedItems", now, ("warning", site_labels(C), 1))  # a warning at most: never critical
+    # the injected scripts are the serious indicator at its veto line; back-dated items are no veto
+    g.expect_value(
+        f'code_indicator:xuncha_status:level{{code="{A}",indicator="serious"}}',
+        now,
+        ({"code": A, "indicator": "serious"}, 2),
+    )
+    g.expect_value(f'code_indicator:xuncha_status:level{{code="{C}",indicator="serious"}}', now)  # none at all
+    return g
+
+
 def closure() -> Group:
     now = 2 * HOUR
     g = Group("closure: 带病运行 and the closure notice", now)
@@ -533,6 +558,7 @@ GROUPS = {
     "content": content,
     "services": services,
     "closure": closure,
+    "security": security,
     "probe_failing": probe_failing,
     "accounts": accounts,
     "account_posts": account_posts,

@@ -97,6 +97,7 @@ class DemoSite:
     # "mixed" (one complete, one missing two, one missing seven, in turn), or "none" (no services at all:
     # no service column, nothing on the homepage leads to services)
     guides: str = "complete"
+    injected: bool = False  # 挂马 (issue 19): a hidden frame to a spam host and a miner's start call
     notes: str = ""
     port: int = 0  # filled when the fleet has started
 
@@ -160,6 +161,10 @@ class DemoSite:
     @property
     def expect_hidden_links(self) -> int:
         return self.hidden_links if self.expect_http_ok else 0
+
+    @property
+    def expect_malicious_scripts(self) -> int:
+        return 2 if self.injected and self.expect_http_ok else 0
 
     @property
     def expect_serious_errors(self) -> tuple[str, ...]:
@@ -337,8 +342,10 @@ def demo_sites() -> tuple[DemoSite, ...]:
             "湛江市赤坎区文化广电旅游体育局",
             "wgltj.chikan.gov.cn",
             hidden_links=3,
+            injected=True,
             columns=_columns(gzdt=1, tzgg=4),
-            notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block",
+            notes="暗链: 3 links to gambling and private-server sites planted in an off-screen block; "
+            "挂马: a zero-size frame to a gambling site and a miner's start call",
         ),
         DemoSite(
             "4452220010",
@@ -553,6 +560,11 @@ def _homepage(site: DemoSite, today: dt.date, services: str) -> str:
         pairs = list(zip(SPAM_HOSTS, SPAM_TEXTS, strict=True))[: site.hidden_links]
         planted = "".join(f'<a href="http://{host}:{services}/">{text}</a>' for host, text in pairs)
         blocks.append(f'<div style="position:absolute;left:-9999px;top:-9999px;">{planted}</div>')
+    if site.injected:  # the same intrusion's code: nothing is fetched (the agent runs no scripts)
+        blocks.append(
+            f'<iframe src="http://{SPAM_HOSTS[0]}:{services}/" width="0" height="0" frameborder="0"></iframe>'
+            "<script>var miner = new CoinHive.Anonymous('demo-site-key', {throttle: 0.3}); miner.start();</script>"
+        )
     return _page(site, site.name, "\n".join(blocks), today, services)
 
 

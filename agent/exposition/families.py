@@ -108,14 +108,21 @@ COMPLIANCE = Family(m.COMPLIANCE_CHECK, "1 pass / 0 fail per required element.",
 SERIOUS = Family(m.SERIOUS_ERRORS, "Different wrong expressions of the dictionary found (严重错误).", _C)
 PRIVACY = Family(m.PRIVACY_LEAKS, "Valid resident ID numbers found (个人信息泄露).", _C)
 HIDDEN_LINKS = Family(m.HIDDEN_LINKS, "Links hidden on the homepage (暗链), listed under /api/.", _C)
+MALICIOUS = Family(
+    m.SITE_MALICIOUS_SCRIPTS, "Injected scripts and frames (挂马, crypto-mining) on the homepage and columns.", _C
+)
+BACKDATED = Family(
+    m.SITE_BACKDATED_ITEMS, "Column items that appeared after a check, dated before it (伪造发稿日期, for review).", _C
+)
 CLOSED_ONLINE = Family(m.SITE_CLOSED_BUT_ONLINE, "1 if a site registered as closed still answers (带病运行).", _C)
 CLOSURE_NOTICE = Family(
     m.SITE_CLOSURE_NOTICE_SHOWN, "For closing sites: 1 if the homepage shows a closure notice (关停公告).", _C
 )
 SITE_FINDINGS = Family(
     m.SITE_FINDINGS_TOTAL,
-    "Content checks whose result showed the finding: serious_errors, privacy_leaks, hidden_links (the gauges "
-    "above 0), blank_columns (at least one blank column), closed_but_online (a closed site answering). "
+    "Content checks whose result showed the finding: serious_errors, privacy_leaks, hidden_links, "
+    "malicious_scripts (the gauges above 0), blank_columns (at least one blank column), closed_but_online "
+    "(a closed site answering). "
     "From the site's first content check on; a count that did not move between two instants means no check "
     "saw the finding between them.",
     ("code", "finding"),
@@ -152,6 +159,7 @@ SITE_FAMILIES = _indexed(
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
     HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS, SERVICE_GUIDES, NO_SERVICES,
+    MALICIOUS, BACKDATED,
     *SCORE_FAMILIES,
 )  # fmt: skip
 
@@ -295,6 +303,9 @@ def emit_content(out: Lines, site: Site | Account, r: Result) -> None:
         out.add(SERIOUS, [code], r.serious_errors)
         out.add(PRIVACY, [code], r.privacy_leaks)
         out.add(HIDDEN_LINKS, [code], r.hidden_links)
+        out.add(MALICIOUS, [code], r.malicious_scripts)
+    if site.columns:
+        out.add(BACKDATED, [code], r.backdated_items)
     if site.status == "closed":
         out.add(CLOSED_ONLINE, [code], 1 if r.closed_but_online else 0)
     if r.closure_notice_shown is not None:

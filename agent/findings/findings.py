@@ -106,6 +106,8 @@ def _content(base: dict[str, Any], r: ContentResult, lines: ContentConfig, now: 
     out += [{**base, "finding": "serious_error", **hit} for hit in r.details.get("serious_errors", ())]
     out += [{**base, "finding": "hidden_link", **link} for link in r.details.get("hidden_links", ())]
     out += [{**base, "finding": "privacy_leak", **leak} for leak in r.details.get("privacy_leaks", ())]
+    out += [{**base, "finding": "malicious_script", **f} for f in r.details.get("malicious_scripts", ())]
+    out += [{**base, "finding": "backdated_item", **f} for f in r.details.get("backdated_items", ())]
     return out
 
 

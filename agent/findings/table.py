@@ -42,6 +42,14 @@ def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS
         out.append(
             f"首页存在暗链{len(by_kind['hidden_link'])}处（{'、'.join(hosts[:3])}{'等' if len(hosts) > 3 else ''}）"
         )
+    if by_kind["malicious_script"]:
+        hosts = sorted({f["host"] or f["kind"] for f in by_kind["malicious_script"]})
+        out.append(
+            f"网页被植入恶意代码（挂马、挖矿脚本）{len(by_kind['malicious_script'])}处"
+            f"（{'、'.join(hosts[:3])}{'等' if len(hosts) > 3 else ''}）"
+        )
+    if by_kind["backdated_item"]:
+        out.append(f"疑似伪造发稿日期{len(by_kind['backdated_item'])}条（待人工核实）")
     if by_kind["homepage_stale"]:
         out.append(f"首页长期未更新（{by_kind['homepage_stale'][0]['days']:g}天）")
     blank, blank_veto = len(by_kind["column_blank"]), t.blank_columns.critical

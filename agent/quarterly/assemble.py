@@ -208,6 +208,7 @@ def problem(v: dict[str, Any], t: Thresholds = THRESHOLDS) -> str:
         "serious_errors": f"存在严重错误（{when}）",
         "privacy_leaks": f"泄露公民个人信息（身份证号码{_n(w)}个，{when}）",
         "hidden_links": f"首页存在暗链（最多{_n(w)}个，{when}）",
+        "malicious_scripts": f"网页被植入恶意代码（挂马、挖矿脚本，最多{_n(w)}处，{when}）",
         "closed_but_online": f"已关停仍在运行（带病运行，{when}）",
         "silence": f"超过{_n(line)}天未更新（最长{_n(w)}天，{when}）",
         "not_deregistered": f"已停用未注销（{when}）",

@@ -132,6 +132,16 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
         Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS), gauge=M.SERIOUS_ERRORS),
         Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS), gauge=M.PRIVACY_LEAKS),
         Measure("hidden_links", SERIOUS, "site", any_hit, "count", gauge(M.HIDDEN_LINKS), gauge=M.HIDDEN_LINKS),
+        # issue 19: 挂马 and crypto-mining, a security veto like 暗链
+        Measure(
+            "malicious_scripts",
+            SERIOUS,
+            "site",
+            any_hit,
+            "count",
+            gauge(M.SITE_MALICIOUS_SCRIPTS),
+            gauge=M.SITE_MALICIOUS_SCRIPTS,
+        ),
         Measure(
             "closed_but_online",
             CLOSED,

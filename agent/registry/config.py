@@ -532,6 +532,9 @@ def loads(text: str, *, path: str = "xuncha.yml", parse_cache_dir: str | None = 
                 "timeout": _duration,
                 "dictionaries": lambda v: tuple(_dictionary_file(path, x) for x in _list(v)),
                 "hidden_link_allow": lambda v: tuple(_allowed_host(x) for x in _list(v)),
+                "blocklists": lambda v: tuple(_blocklist_file(path, x) for x in _list(v)),
+                "backdated_grace_days": lambda v: _days(v),
+                "backdated_keep_days": lambda v: _days(v),
             },
             prefix="content.",
         ),
@@ -678,6 +681,19 @@ def _dictionary_file(config_path: str, v: Any) -> str:
     p = _existing_file(config_path, v)
     try:
         _, problems = parse_tsv(Path(p).read_text(encoding="utf-8"), p)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{p!r} is not UTF-8: {e}") from None
+    if problems:
+        raise ValueError("; ".join(problems))
+    return p
+
+
+def _blocklist_file(config_path: str, v: Any) -> str:
+    from probes.content.malware import parse_list  # the probe's own reader: one format, one parser
+
+    p = _existing_file(config_path, v)
+    try:
+        _, problems = parse_list(Path(p).read_text(encoding="utf-8"), p)
     except UnicodeDecodeError as e:
         raise ValueError(f"{p!r} is not UTF-8: {e}") from None
     if problems:

@@ -44,13 +44,14 @@ def site_findings(r: ContentResult) -> tuple[bool, ...]:
         r.closed_but_online,
         False,  # the services probe's (below)
         False,
+        home and r.malicious_scripts > 0,
     )
 
 
 def service_findings(r: ServicesResult) -> tuple[bool, ...]:
     """Which of :data:`domain.metric_names.SITE_FINDINGS` one services result shows: incomplete guides
     (xuncha_site_service_guides{state="incomplete"} above 0) and no services (xuncha_site_no_services)."""
-    return (False, False, False, False, False, r.count("incomplete") > 0, r.offered is False)
+    return (False, False, False, False, False, r.count("incomplete") > 0, r.offered is False, False)
 
 
 def account_findings(r: FeedResult) -> tuple[bool, ...]:

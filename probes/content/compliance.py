@@ -30,7 +30,24 @@ POLICE = re.compile(rf"[{_PROVINCES}]\s*公网?安备案?\s*(?:号\s*)?[：:]?\s
 _CONAC_HOST = "conac.cn"
 _CONAC_TEXT = re.compile(r"党政机关")
 # 我为政府网站找错: the national platform's script (…/exposure/jiucuo.js with a sitecode) or a link to it.
-_JIUCUO_HOSTS = ("zfwzzc.www.gov.cn", "zfwzgl.www.gov.cn", "pucha.kaipuyun.cn")
+# Every host the official script and its form were served from, as government pages in public
+# repositories load them (issue 19): today's platform; the 2015 national census platform (全国政府网站
+# 普查, run by 开普云) that served jiucuo.js until 2018, and its address, from which the script's
+# image (exposure/images/jiucuo.png?v=<sitecode>) and form (exposure/jiucuo.html?site_code=) came and
+# which pages still link to; and the census platform's check_web address.
+_JIUCUO_HOSTS = (
+    "zfwzgl.www.gov.cn",
+    "zfwzzc.www.gov.cn",
+    "pucha.kaipuyun.cn",
+    "121.43.68.40",
+    "121.40.115.217",
+)
+# A page saved with a browser keeps its scripts as local files: "jiucuo.js.下载" (Chinese Chrome), ".download".
+_SAVED_SUFFIXES = (".下载", ".download")
+# The site code an error-report link or the script's image carries (site_code=, term=, the image's v=),
+# and the image's handler as the script writes it: <img onclick="Link('3702000025')" src=…jiucuo.png>.
+_CODE_IN_URL = re.compile(r"[?&](?:site_?code|term|v)=((?:bm|BM)\d{8}|\d{10})(?![0-9])")
+_LINK_CALL = re.compile(r"Link\(\s*(?:&#39;|['\"])?((?:bm|BM)\d{8}|\d{10})")
 _JIUCUO_TEXT = re.compile(r"政府网站找错")
 GOV_SUFFIXES = (".gov.cn", ".政务", ".xn--zfr164b")
 CHECKS = COMPLIANCE_CHECKS
@@ -123,6 +140,8 @@ def _jiucuo(page: Page, site_code: str) -> tuple[bool, str, str]:
     """(passed, evidence, problem) of the 我为政府网站找错 entry."""
     for s in page.scripts:
         path = urlsplit(s.url).path.lower() if "://" in s.url else s.url.lower()
+        for suffix in _SAVED_SUFFIXES:
+            path = path.removesuffix(suffix)
         if path.endswith("jiucuo.js") or _host(s.url) in _JIUCUO_HOSTS:
             evidence = f"error-report {s.how}: {s.url[:90]}"
             if s.sitecode:
@@ -138,13 +157,33 @@ def _jiucuo(page: Page, site_code: str) -> tuple[bool, str, str]:
         low = url.lower()
         if "jiucuo" in low or any(h in low for h in _JIUCUO_HOSTS) or "找错" in text:
             if "jiucuo" in low or _host(url) in _JIUCUO_HOSTS or _JIUCUO_TEXT.search(text):
-                return True, f"link to {url[:90]}", ""
+                return _coded(f"link to {url[:90]}", url, site_code)
+    # What the script wrote, saved with the page (its image and handler), or a handler opening the form.
+    for handler in page.handlers:
+        m = _LINK_CALL.search(handler) or _CODE_IN_URL.search(handler)
+        if m or any(h in handler for h in _JIUCUO_HOSTS):
+            return _coded(f"what the error-report script writes: {handler[:90]}", handler, site_code, m)
     for url in page.resource_urls:
-        if "jiucuo" in url.lower() and not url.lower().endswith((".png", ".gif", ".jpg", ".jpeg", ".svg")):
-            return True, f"embedded {url[:90]}", ""
+        low = url.lower()
+        if "jiucuo" in low and (
+            not low.endswith((".png", ".gif", ".jpg", ".jpeg", ".svg")) or _host(url) in _JIUCUO_HOSTS
+        ):
+            return _coded(f"embedded {url[:90]}", url, site_code)
     if _JIUCUO_TEXT.search(page.text + " " + page.alt_text):
         return False, "", "我为政府网站找错 is shown without a link to the national platform or its script"
     return False, "", ""
+
+
+def _coded(evidence: str, where: str, site_code: str, m: re.Match[str] | None = None) -> tuple[bool, str, str]:
+    """An error-report entry found at ``where``; failed when the site code it carries is another site's."""
+    m = m or _CODE_IN_URL.search(where)
+    if m is None:
+        return True, evidence, ""
+    code = m.group(1)
+    evidence += f", sitecode {code}"
+    if code.lower() != site_code.lower():
+        return False, evidence, f"the error-report entry's site code {code} is not this site's {site_code}"
+    return True, evidence, ""
 
 
 def _squash(s: str) -> str:

@@ -39,6 +39,9 @@ MAX_ANCHORS = 5000  # anchors examined for items and navigation
 MAX_ITEM_TEXT = 400  # a "container" longer than this is a block of content, not one item
 MAX_TEXT = 200_000  # characters of visible text kept (head and tail: the footer matters)
 MAX_IGNORED = 30
+MAX_FRAMES = 200
+MAX_HANDLERS = 50
+MAX_INLINE_CODE = 500_000
 MAX_BLOCK_LINKS = 3  # a block with this many links or fewer is one item (title, source, "more")
 
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "#", "sms:", "vbscript:")
@@ -119,6 +122,11 @@ class Page:
     ] = ()  # links inside hidden elements: {"text", "url", "hidden_by", "element", "role"}
     hidden_elements: int = 0
     year_report: dict[str, Any] = field(default_factory=dict)  # how month-days got their year (years.resolve)
+    frames: tuple[dict[str, str], ...] = ()  # iframes: {"url", "hidden_by" ("" when shown), "element"} (malware)
+    # onclick handlers of the error-report entry (compliance): "<onclick> <img src>" of images with one, and
+    # every handler that names jiucuo (``OpenUrl('…/exposure/jiucuo.html?site_code=…')``)
+    handlers: tuple[str, ...] = ()
+    inline_code: str = ""  # the code of the inline scripts, joined and capped (malware: miners' start calls)
 
     @property
     def dated_items(self) -> tuple[Item, ...]:
@@ -227,10 +235,13 @@ def parse(
     tags = meta.read(tree)
     resources, alts = _resources(tree, base_url)
     scripts = tuple(_resolved(embeds.scripts(tree, html), base_url))
+    inline_code = _inline_code(tree)
     items, anchors, nav, ignored, anchor_notes = _anchors(tree, base_url, now)
     items, year_report, year_notes = years.resolve(items, now, tags.get("PubDate", ""), last_modified, unchanged_since)
     hidden = visible.hidden_elements(tree)
     hidden_anchors = _hidden_anchors(hidden, base_url)
+    frames = _frames(tree, hidden, base_url)
+    handlers = _handlers(tree)
     fragments = embeds.script_html(tree, html)
     visible.remove(hidden)
     text = visible_text(tree)
@@ -254,7 +265,47 @@ def parse(
         hidden_anchors=tuple(hidden_anchors),
         hidden_elements=len(hidden),
         year_report=year_report,
+        frames=tuple(frames),
+        handlers=tuple(handlers),
+        inline_code=inline_code,
     )
+
+
+def _inline_code(tree: LexborHTMLParser) -> str:
+    """Inline scripts' code (scripts inside comments are no elements, so never here): searching it costs a
+    tenth of searching the page, and words in the page's text are not code."""
+    parts, size = [], 0
+    for node in tree.css("script:not([src])")[: embeds.MAX_SCRIPTS]:
+        code = node.text()
+        parts.append(code)
+        size += len(code)
+        if size > MAX_INLINE_CODE:
+            break
+    return "\n".join(parts)[:MAX_INLINE_CODE]
+
+
+def _handlers(tree: LexborHTMLParser) -> list[str]:
+    out = []
+    for node in tree.css("img[onclick], [onclick*=jiucuo i]")[:MAX_HANDLERS]:
+        attrs = node.attrs
+        onclick, src = (attrs.get("onclick") or "")[:200], (attrs.get("src") or "")[:200]
+        if "jiucuo" in onclick.lower() or "jiucuo" in src.lower():
+            out.append(f"{onclick} {src}".strip())
+    return out
+
+
+def _frames(tree: LexborHTMLParser, hidden: list[visible.Hidden], base: str) -> list[dict[str, str]]:
+    """Every frame, and how it is hidden (for :mod:`probes.content.malware`).  An ancestor hidden by a
+    style sheet's class does not hide it: that is often a tab panel a script opens (``visible.remove``)."""
+    nodes = tree.css("iframe[src], frame[src]")
+    if not nodes:
+        return []
+    hiding = {h.node.mem_id: h.how for h in hidden if not h.by_style_sheet}
+    out = []
+    for node in nodes[:MAX_FRAMES]:
+        if (url := clean_url(node.attrs.get("src") or "", base)) is not None:
+            out.append({"url": url, "hidden_by": visible.frame_hidden(node, hiding), "element": visible.describe(node)})
+    return out
 
 
 def _script_written(fragments: str, base: str) -> tuple[str, list[embeds.Script], list[dict[str, str]]]:

@@ -146,6 +146,32 @@ def describe(node: LexborNode) -> str:
     return out
 
 
+# A frame one pixel wide or tall shows nothing: the classic 挂马 is ``<iframe src=… width=0 height=0>``.
+_TINY = frozenset(("0", "1", "0px", "1px"))
+_ZERO_STYLE = re.compile(r"(?:^|[;\s\"'])(?:width|height)\s*:\s*[01](?:px)?\s*(?:;|$)", re.I)
+
+
+def frame_hidden(node: LexborNode, hiding: dict[int, str]) -> str:
+    """How a frame is kept from the visitor ("" when it is shown): its own size or markup, or an ancestor
+    that ``hiding`` (mem_id -> how, the elements hidden by their own markup) names."""
+    attrs = node.attrs
+    tiny = [a for a in ("width", "height") if (attrs.get(a) or "").strip().lower() in _TINY]
+    if tiny:
+        return f"{tiny[0]}={attrs.get(tiny[0])}"
+    if (style := attrs.get("style") or "") and (m := _ZERO_STYLE.search(style)):
+        return f'zero size (style "{_squash(m.group(0))}")'
+    if how := _how(node, {}):
+        return how
+    parent = node.parent
+    for _ in range(200):
+        if parent is None or not hiding:
+            return ""
+        if (outer := hiding.get(parent.mem_id)) is not None:
+            return f"inside {describe(parent)} ({outer})"
+        parent = parent.parent
+    return ""
+
+
 def _how(node: LexborNode, hiding_rules: dict[str, str]) -> str:
     tag = node.tag
     if tag in ("noscript", "template"):

@@ -196,6 +196,9 @@ def build_fleet(first: date) -> Fleet:
     f.add(M.SITE_NO_SERVICES, during(at(10, 0), at(12, 0), 1.0), code="4405070008")
     f.add(M.SITE_NO_SERVICES, lambda t: 0.0, code="4405070001")
     f.add(M.SITE_NO_SERVICES, lambda t: 0.0, code="4405070007")
+    # 挂马 (issue 19): a mining script and a hidden frame from 09:00 day 34 until cleaned at 15:00 day 35
+    f.add(M.SITE_MALICIOUS_SCRIPTS, during(at(34, 9), at(35, 15), 2.0), code="4405070007")
+    f.add(M.SITE_MALICIOUS_SCRIPTS, lambda t: 0.0, code="4405070001")  # measured and clean all along
     # 栏目不更新 between two midnights: five news columns 14 days without news from 02:00 to 20:00 on day
     # 16 (13.9 days at its first midnight, fresh at its last) → a veto on day 16 only
     for i in range(5):
@@ -336,6 +339,7 @@ SITE_GAUGE_FINDINGS = {
     M.SERIOUS_ERRORS: "serious_errors",
     M.PRIVACY_LEAKS: "privacy_leaks",
     M.HIDDEN_LINKS: "hidden_links",
+    M.SITE_MALICIOUS_SCRIPTS: "malicious_scripts",
     M.SITE_CLOSED_BUT_ONLINE: "closed_but_online",
     M.SITE_SERVICE_GUIDES: "incomplete_guides",  # its state="incomplete" series
     M.SITE_NO_SERVICES: "no_services",

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING
 from agent.exposition import families as x
 from domain.registry import Account, Site
 from probes.context import ProbeContext, Settings
-from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
+from probes.results import (
+    ContentResult,
+    DnsResult,
+    FeedResult,
+    HttpResult,
+    InteractionResult,
+    LinksResult,
+    Result,
+    TlsResult,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from agent.registry.config import Config
@@ -64,6 +73,16 @@ def _links_deadline(s: Settings, target: Target) -> float:
     return s.content.timeout + budget(s) + 30
 
 
+def _interaction_deadline(s: Settings, target: Target) -> float:
+    # the homepage or the lists, then the detail pages, two at a time
+    lists = 1 + (len(target.columns) if isinstance(target, Site) else 0) + s.interaction.discovered_lists
+    return s.content.timeout * (lists + s.interaction.detail_pages / 2 + 1) + 10
+
+
+def _open(target: Target) -> bool:
+    return isinstance(target, Site) and target.status != "closed"
+
+
 def _https(target: Target) -> bool:
     return isinstance(target, Site) and target.url.startswith("https://")
 
@@ -80,6 +99,9 @@ _DECLARED = (
          background=True),
     Kind("links", Site, LinksResult, "probes.links", 6 * 3600.0, _links_deadline, x.emit_links,
          "broken links on the homepage", background=True),
+    Kind("interaction", Site, InteractionResult, "probes.interaction", 6 * 3600.0, _interaction_deadline,
+         x.emit_interaction, "consultation channels read as messages: unanswered, reply times (互动回应差)",
+         applies=_open, background=True),
     Kind("feed", Account, FeedResult, "probes.feed", 3600.0, lambda s, t: s.feeds.timeout + 10, x.emit_feed,
          "an account's feed: fetched, newest entry, stopped but still posting", background=True),
 )  # fmt: skip

@@ -86,3 +86,14 @@ class FeedsConfig:
     timeout: float = 30.0
     max_bytes: int = 20 * 1024 * 1024
     recent_days: float = 14
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionConfig:
+    """The ``interaction`` probe: message lists read as messages (互动回应差)."""
+
+    # [ours] Message detail pages read per site and run, oldest unanswered first: a list rarely shows
+    # the reply date, and the detail page does; bounded so one run costs a few pages, not a crawl.
+    detail_pages: int = 5
+    # [ours] Consultation channels discovered on the homepage (when none is configured) read as lists.
+    discovered_lists: int = 2

@@ -16,7 +16,16 @@ from prometheus_client.utils import floatToGoString
 from agent.limits import MAX_LABEL_VALUE, clip
 from domain import metric_names as m
 from domain.registry import Account, Site
-from probes.results import ContentResult, DnsResult, FeedResult, HttpResult, LinksResult, Result, TlsResult
+from probes.results import (
+    ContentResult,
+    DnsResult,
+    FeedResult,
+    HttpResult,
+    InteractionResult,
+    LinksResult,
+    Result,
+    TlsResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +121,44 @@ SITE_FINDINGS = Family(
     "counter",
 )
 
+# 互动回应差 (probes/interaction.py): consultation channels read as messages.
+_MC = ("code", "column")
+INTERACTION_STATE_SHOWN = Family(
+    m.INTERACTION_STATE_SHOWN,
+    "1 if the consultation column's rows show a state (judged by its messages); 0: judged by its newest item.",
+    _MC,
+)
+INTERACTION_OLDEST = Family(
+    m.INTERACTION_OLDEST_UNANSWERED,
+    "Question date of the oldest message of the past year still unanswered (互动回应差); absent when none.",
+    _MC,
+)
+INTERACTION_MESSAGES = Family(
+    m.INTERACTION_MESSAGES, "Messages read on the column's list, by state.", ("code", "column", "state")
+)
+INTERACTION_ANSWERED = Family(m.INTERACTION_ANSWERED, "Answered messages of the past year.", _MC)
+INTERACTION_OVERDUE = Family(
+    m.INTERACTION_OVERDUE, "Unanswered messages of the past year older than the veto line.", _MC
+)
+INTERACTION_REPLY = Family(
+    m.INTERACTION_REPLY_SECONDS,
+    "From question to reply over the answered messages showing both dates: stat=max or median.",
+    ("code", "column", "stat"),
+)
+CONSULTATION_CHANNELS = Family(
+    m.SITE_CONSULTATION_CHANNELS,
+    "Effective consultation channels (configured, else discovered on the homepage); 0 is a veto.",
+    _C,
+)
+
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
     HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
+    CONSULTATION_CHANNELS, INTERACTION_STATE_SHOWN, INTERACTION_OLDEST, INTERACTION_MESSAGES,
+    INTERACTION_ANSWERED, INTERACTION_OVERDUE, INTERACTION_REPLY,
 )  # fmt: skip
 
 _A = ("account",)
@@ -265,3 +306,28 @@ def emit_feed(out: Lines, account: Site | Account, r: Result) -> None:
         out.add(FEED_RECENT, [account.id], r.entries_recent)
     if account.status == "stopped":  # never 1 for another account
         out.add(NOT_DEREGISTERED, [account.id], 1 if r.not_deregistered else 0)
+
+
+def emit_interaction(out: Lines, site: Site | Account, r: Result) -> None:
+    assert isinstance(site, Site) and isinstance(r, InteractionResult)
+    code = site.code
+    out.add(PROBE_SUCCESS, [code, "interaction"], 1 if r.success else 0)
+    if r.channels is not None:
+        out.add(CONSULTATION_CHANNELS, [code], r.channels)
+    for col in r.columns:
+        if not col.success and col.note == "":
+            continue  # never read: nothing known
+        labels = [code, col.name]
+        out.add(INTERACTION_STATE_SHOWN, labels, 1 if col.state_shown else 0)
+        if not col.state_shown:
+            continue
+        if col.oldest_unanswered is not None:
+            out.add(INTERACTION_OLDEST, labels, col.oldest_unanswered)
+        if col.success:
+            for state in m.INTERACTION_STATES:
+                out.add(INTERACTION_MESSAGES, [*labels, state], col.by_state.get(state, 0))
+            out.add(INTERACTION_OVERDUE, labels, col.overdue)
+        out.add(INTERACTION_ANSWERED, labels, col.answered_past_year)
+        if col.reply_max is not None and col.reply_median is not None:
+            out.add(INTERACTION_REPLY, [*labels, "max"], col.reply_max)
+            out.add(INTERACTION_REPLY, [*labels, "median"], col.reply_median)

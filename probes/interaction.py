@@ -228,7 +228,9 @@ async def probe(site: Site, ctx: ProbeContext) -> InteractionResult:
         excluded=tuple(excluded),
         discovered=tuple(found[:20]),
         detail_pages=sum(read),
-        details={"messages": {c.name: [m.as_dict() for m in rows[:20]] for c, rows in zip(columns, lists)}},
+        details={
+            "messages": {c.name: [m.as_dict() for m in rows[:20]] for c, rows in zip(columns, lists, strict=True)}
+        },
     )
 
 
@@ -245,7 +247,7 @@ def _remember(ctx: ProbeContext, site: Site, columns: list[MessageColumn]) -> li
         if c.success:
             record[c.name] = {k: getattr(c, k) for k in _KEPT}
         elif isinstance(old := stored.get(c.name), dict):
-            kept = {k: old.get(k) for k in _KEPT if isinstance(old.get(k), (int, float, bool))}
+            kept: dict[str, Any] = {k: old[k] for k in _KEPT if isinstance(old.get(k), (int, float, bool))}
             c = replace(c, **kept, note="remembered from an earlier check")
         out.append(c)
     record = {k: v for k, v in record.items() if k in {c.name for c in columns}}

@@ -258,13 +258,18 @@ def parse_detail(html: str, now: float) -> Facts:
 
 
 def merge(message: Message, page: Facts) -> Message:
-    """A list row completed by its detail page: the page's state and dates win where it shows them."""
+    """A list row completed by its detail page: the page's state and dates win where it shows them
+    (a reply dated before the question is a misread and left out)."""
+    asked = message.asked if message.asked is not None else page.asked
+    replied = page.replied if page.replied is not None else message.replied
+    if replied is not None and asked is not None and replied < asked:
+        replied = None
     return replace(
         message,
         state=page.state or message.state,
         state_text=page.state_text or message.state_text,
-        asked=message.asked if message.asked is not None else page.asked,
-        replied=page.replied if page.replied is not None else message.replied,
+        asked=asked,
+        replied=replied,
         source="detail",
     )
 

@@ -255,7 +255,9 @@ def interaction() -> Group:
         if oldest is not None:
             g.metric(M.INTERACTION_OLDEST_UNANSWERED, const(now - oldest, now), code=code, column="市长信箱")
         if newest is not None:  # the content probe's newest item (the newest question)
-            g.metric(M.COLUMN_LAST_UPDATE, const(now - newest, now), code=code, column="市长信箱", category="interaction")
+            g.metric(
+                M.COLUMN_LAST_UPDATE, const(now - newest, now), code=code, column="市长信箱", category="interaction"
+            )
 
     # a letter every day, none answered for four months: the newest item is an hour old
     column(C, shown=1, oldest=ia.critical + hold, newest=HOUR)

@@ -45,6 +45,12 @@ _CLIMB = 6
 MAX_ROW_TEXT = 600  # a longer block is a page section, not one message's row
 MAX_MESSAGES = 500
 MIN_TITLE = 4
+# Links that are never a message (page furniture), and rows that are the header's date display.
+_FURNITURE = re.compile(
+    r"首页|网站地图|无障碍|适老|关怀|登录|注册|english|手机版|更多|上一页|下一页|尾页|返回|打印|关闭|我要写信|我要留言",
+    re.I,
+)
+_DISPLAY = re.compile(r"今天是|今日是|星期[一二三四五六日天]")
 _WS = re.compile(r"\s+")
 
 
@@ -214,7 +220,7 @@ def parse_list(html: str, base: str, now: float) -> list[Message]:
     order: list[int] = []
     for a in tree.css("a"):
         title = _title(a)
-        if len(title) < MIN_TITLE or dates.find_full(title, now) and len(title) <= 20:
+        if len(title) < MIN_TITLE or dates.find_full(title, now) and len(title) <= 20 or _FURNITURE.search(title):
             continue
         row = _row_of(a)
         if row is None:
@@ -230,7 +236,7 @@ def parse_list(html: str, base: str, now: float) -> list[Message]:
     for key in order:
         row, a, title = best[key]
         text = _squeeze(row.text(separator=" "))
-        if len(text) > MAX_ROW_TEXT and row.tag != "tr":
+        if len(text) > MAX_ROW_TEXT and row.tag != "tr" or _DISPLAY.search(text):
             continue
         roles = None
         if row.tag == "tr" and (header := _header_roles(row)) is not None:

@@ -44,6 +44,7 @@ YEAR = 365 * DAY  # [rule] "within the past year"
 NAMESPACE = "interaction"
 MAX_LISTED = 50  # unanswered messages listed per column under /api/
 AT_ONCE = 2
+STATELESS_DETAILS = 2  # detail pages read per run for rows that show no state
 # [rule] Not consultation channels: 网上信访 and 纪检举报 (channels of their own procedures), 在线访谈
 # and 调查征集 (columns of another indicator).  A column's ``consultation:`` key overrides its name.
 EXCLUDED = re.compile(r"信访|纪检|纪委|监委|监察|违纪|访谈|调查|征集|问卷|民意测评")
@@ -151,7 +152,11 @@ def detail_candidates(lists: Sequence[Sequence[msg.Message]], hosts: Sequence[st
                 ranked.append((1, m.asked, i, j))
             elif m.replied is None:
                 ranked.append((2, -m.asked, i, j))
-    return [(i, j) for _, _, i, j in sorted(ranked)[:n]]
+    # Rows without a state are read only to learn whether their pages show one: two are enough.
+    best = sorted(ranked)
+    stateless = [r for r in best if r[0] == 1][:STATELESS_DETAILS]
+    best = sorted([r for r in best if r[0] != 1] + stateless)
+    return [(i, j) for _, _, i, j in best[:n]]
 
 
 # --- gather -------------------------------------------------------------------------------------

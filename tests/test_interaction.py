@@ -378,3 +378,12 @@ def test_exposition_of_a_message_column_and_of_a_fallback_column() -> None:
     assert f'{M.INTERACTION_STATE_SHOWN}{{code="4405070010",column="咨询"}} 0' in text
     assert 'column="咨询"' not in text.replace(f'{M.INTERACTION_STATE_SHOWN}{{code="4405070010",column="咨询"}} 0', "")
     assert M.SITE_CONSULTATION_CHANNELS not in exported(InteractionResult(success=False, channels=None))
+
+
+def test_rows_without_a_state_cost_two_detail_pages_at_most() -> None:
+    rows = [messages.Message(f"关于第{i}号事项的咨询", f"http://{HOST}/n/{i}", NOW - i * DAY) for i in range(10)]
+    assert len(interaction.detail_candidates([rows], [HOST], 5)) == 2
+    late = [messages.Message("关于某事项的咨询", f"http://{HOST}/u/{i}", NOW - i * DAY, "unanswered") for i in range(4)]
+    picked = interaction.detail_candidates([rows, late], [HOST, HOST], 5)
+    assert [i for i, _ in picked] == [1, 1, 1, 1, 0]  # the unanswered first, oldest first
+    assert [j for i, j in picked if i == 1] == [3, 2, 1, 0]

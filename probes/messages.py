@@ -45,9 +45,12 @@ _CLIMB = 6
 MAX_ROW_TEXT = 600  # a longer block is a page section, not one message's row
 MAX_MESSAGES = 500
 MIN_TITLE = 4
-# Links that are never a message (page furniture), and rows that are the header's date display.
+# Links that are never a message (page furniture: the whole link text), and rows that are the header's
+# date display.  A title merely containing 更多 (希望增加更多公交线路) is a message.
 _FURNITURE = re.compile(
-    r"首页|网站地图|无障碍|适老|关怀|登录|注册|english|手机版|更多|上一页|下一页|尾页|返回|打印|关闭|我要写信|我要留言",
+    r"[\[【(（]?(?:网站)?(?:首页|网站地图|无障碍\S{0,4}|适老化?\S{0,3}|关怀版|长者版|登录|注册|english|手机版|"
+    r"更多\S{0,3}|上一页|下一页|尾页|末页|返回\S{0,4}|打印\S{0,3}|关闭\S{0,3}|我要写信|我要留言|我要咨询|"
+    r"写信须知|留言须知)[\]】)）>»]*",
     re.I,
 )
 _DISPLAY = re.compile(r"今天是|今日是|星期[一二三四五六日天]")
@@ -163,19 +166,21 @@ def _row_of(a: LexborNode) -> LexborNode | None:
     return block
 
 
-def _header_roles(row: LexborNode) -> list[str] | None:
-    """For a table row: each cell's role from the table's header row ("title", "state", "asked",
-    "replied" or "")."""
+def _table_of(row: LexborNode) -> LexborNode | None:
     table = row.parent
     while table is not None and table.tag != "table":
         table = table.parent
-    if table is None:
-        return None
+    return table
+
+
+def _header_roles(row: LexborNode, table: LexborNode) -> list[str] | None:
+    """For a table row: each cell's role from the table's header row ("title", "state", "asked",
+    "replied" or "")."""
     for tr in table.css("tr"):
         cells = [c for c in tr.iter() if c.tag in ("th", "td")]
         texts = [_squeeze(c.text()) for c in cells]
         if tr.css_first("th") is None and not any(_REPLY_LABEL.search(t) or _ASKED_LABEL.search(t) for t in texts):
-            if tr is row or dates.find_full(tr.text(), 4102444800.0):
+            if tr.mem_id == row.mem_id or dates.find_full(tr.text(), 4102444800.0):
                 return None  # the rows start before any header
             continue
         return [_head_role(t) for t in texts]
@@ -220,7 +225,7 @@ def parse_list(html: str, base: str, now: float) -> list[Message]:
     order: list[int] = []
     for a in tree.css("a"):
         title = _title(a)
-        if len(title) < MIN_TITLE or dates.find_full(title, now) and len(title) <= 20 or _FURNITURE.search(title):
+        if len(title) < MIN_TITLE or dates.find_full(title, now) and len(title) <= 20 or _FURNITURE.fullmatch(title):
             continue
         row = _row_of(a)
         if row is None:
@@ -233,14 +238,18 @@ def parse_list(html: str, base: str, now: float) -> list[Message]:
         if len(order) >= MAX_MESSAGES:
             break
     out: list[Message] = []
+    headers: dict[int, list[str] | None] = {}
     for key in order:
         row, a, title = best[key]
         text = _squeeze(row.text(separator=" "))
         if len(text) > MAX_ROW_TEXT and row.tag != "tr" or _DISPLAY.search(text):
             continue
         roles = None
-        if row.tag == "tr" and (header := _header_roles(row)) is not None:
-            roles = _cell_date_roles(row, header, now)
+        if row.tag == "tr" and (table := _table_of(row)) is not None:
+            if table.mem_id not in headers:  # one header per table, not one scan of it per row
+                headers[table.mem_id] = _header_roles(row, table)
+            if (header := headers[table.mem_id]) is not None:
+                roles = _cell_date_roles(row, header, now)
         facts = facts_of(text.replace(title, " ", 1), now, roles)
         if facts.asked is None:
             continue  # a row without a question date is navigation, not a message

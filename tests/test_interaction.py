@@ -116,6 +116,23 @@ def test_rows_without_a_state_are_messages_without_one() -> None:
 def test_navigation_and_undated_links_are_not_messages() -> None:
     html = page("<ul class=nav><li><a href=/>网站首页</a></li><li><a href=/szxx/>市长信箱留言</a></li></ul>" + TABLE)
     assert len(parsed(html)) == 2
+    furniture = page(
+        "<div class=top>今天是2026年12月7日 星期一 <a href=/wza/>无障碍浏览</a></div>"
+        "<ul><li><a href=/more/>更多&gt;&gt;</a><span>2026-12-01</span></li>"
+        "<li><a href=/m/1>希望增加更多公交线路</a><span>2026-12-01</span><span>待回复</span></li></ul>"
+    )
+    assert [t for t, _, _, _ in parsed(furniture)] == ["希望增加更多公交线路"]
+
+
+def test_a_header_in_plain_cells_and_a_long_table_read_once_per_table() -> None:
+    body = "".join(
+        f"<tr><td><a href=/q/{i}>关于第{i}号民生事项的咨询</a></td><td>已答复</td><td>2026-0{1 + i % 9}-10</td>"
+        f"<td>2026-0{1 + i % 9}-20</td></tr>"
+        for i in range(400)
+    )
+    html = page(f"<table><tr><td>标题</td><td>状态</td><td>留言时间</td><td>回复时间</td></tr>{body}</table>")
+    got = parsed(html)
+    assert len(got) == 400 and all(s == "answered" and r and r.endswith("-20") for _, _, s, r in got)
 
 
 def test_a_detail_page_gives_state_and_reply_date() -> None:

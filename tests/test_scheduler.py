@@ -64,10 +64,12 @@ def test_jobs_cover_every_kind_that_applies() -> None:
         ("4405070010", "dns"),
         ("4405070010", "content"),
         ("4405070010", "links"),
+        ("4405070010", "interaction"),  # every open site: its consultation channels, discovered if none is configured
         ("4405150006", "http"),
         ("4405150006", "dns"),
         ("4405150006", "tls"),
         ("4405150006", "content"),
+        ("4405150006", "interaction"),
         ("4405150006", "links"),
         ("chaozhou-police", "feed"),
     }
@@ -121,7 +123,7 @@ async def test_removing_a_site_drops_its_jobs_and_results() -> None:
         assert results.latest("site/4405070010")
         smaller = loads(CFG.replace('  - {code: "4405070010", name: a, url: "http://a.gov.cn/"}\n', ""))
         scheduler.apply(ProbeContext(config=smaller, net=ctx.net, state=ctx.state))
-        assert scheduler.jobs() == 6
+        assert scheduler.jobs() == 7
         await asyncio.sleep(1.2)
         assert results.latest("site/4405070010") == {}
 

@@ -43,6 +43,7 @@ DAY = 86400.0
 YEAR = 365 * DAY  # [rule] "within the past year"
 NAMESPACE = "interaction"
 MAX_LISTED = 50  # unanswered messages listed per column under /api/
+SHOWN = 5  # rows of each list kept in details (a result lives in memory until the next run: 6 h)
 AT_ONCE = 2
 STATELESS_DETAILS = 2  # detail pages read per run for rows that show no state
 # [rule] Not consultation channels: 网上信访 and 纪检举报 (channels of their own procedures), 在线访谈
@@ -234,7 +235,8 @@ async def probe(site: Site, ctx: ProbeContext) -> InteractionResult:
         discovered=tuple(found[:20]),
         detail_pages=sum(read),
         details={
-            "messages": {c.name: [m.as_dict() for m in rows[:20]] for c, rows in zip(columns, lists, strict=True)}
+            # the first rows as read, to check the reading; the unanswered ones are in each column
+            "messages": {c.name: [m.as_dict() for m in rows[:SHOWN]] for c, rows in zip(columns, lists, strict=True)}
         },
     )
 

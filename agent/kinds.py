@@ -76,7 +76,7 @@ def _links_deadline(s: Settings, target: Target) -> float:
 def _interaction_deadline(s: Settings, target: Target) -> float:
     # the homepage or the lists, then the detail pages, two at a time
     lists = 1 + (len(target.columns) if isinstance(target, Site) else 0) + s.interaction.discovered_lists
-    return s.content.timeout * (lists + s.interaction.detail_pages / 2 + 1) + 10
+    return s.content.timeout * (lists * s.interaction.list_pages + s.interaction.detail_pages / 2 + 1) + 10
 
 
 def _open(target: Target) -> bool:

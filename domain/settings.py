@@ -95,5 +95,8 @@ class InteractionConfig:
     # [ours] Message detail pages read per site and run, oldest unanswered first: a list rarely shows
     # the reply date, and the detail page does; bounded so one run costs a few pages, not a crawl.
     detail_pages: int = 5
+    # [ours] List pages read per column and run (下一页) while the messages read are all newer than the
+    # veto line: an older unanswered message is on a later page.
+    list_pages: int = 3
     # [ours] Consultation channels discovered on the homepage (when none is configured) read as lists.
     discovered_lists: int = 2

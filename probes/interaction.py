@@ -26,7 +26,7 @@ import asyncio
 import re
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -163,6 +163,28 @@ def detail_candidates(lists: Sequence[Sequence[msg.Message]], hosts: Sequence[st
 # --- gather -------------------------------------------------------------------------------------
 
 
+async def read_list(
+    get: Callable[[str], Awaitable[Fetched]], url: str, now: float, line_days: float, pages: int
+) -> tuple[list[msg.Message], str]:
+    """A list's messages, and why not ("" when read).  Its next pages (下一页, on its host) are read,
+    up to ``pages`` in all, until the messages read reach back past the veto line: an unanswered
+    message older than that is what the rule is about, and the first page may be all recent."""
+    rows: list[msg.Message] = []
+    host = urlsplit(url).hostname or ""
+    for n in range(max(1, pages)):
+        html, why = text_of(fetched := await get(url))
+        if html is None:
+            return (rows, "") if n else ([], why)  # a later page failing keeps what was read
+        base = fetched.final_url or fetched.url
+        rows += msg.parse_list(html, base, now)
+        oldest = min((m.asked for m in rows if m.asked is not None), default=now)
+        following = msg.next_page(html, base)
+        if now - oldest > line_days * DAY or following is None or not msg.same_host(following, host):
+            break
+        url = following
+    return rows, ""
+
+
 async def probe(site: Site, ctx: ProbeContext) -> InteractionResult:
     started, t0 = ctx.clock(), time.perf_counter()
     cfg = ctx.config.interaction
@@ -195,16 +217,10 @@ async def probe(site: Site, ctx: ProbeContext) -> InteractionResult:
             on_site = [f for f in found if urlsplit(f["url"]).hostname == site.host]
             channels = [(f["name"], f["url"], True) for f in on_site[: cfg.discovered_lists]]
     now = ctx.clock()
-    pages = await asyncio.gather(*(get(url) for _, url, _ in channels))
-    lists: list[list[msg.Message]] = []
-    failures: dict[int, str] = {}
-    for i, fetched in enumerate(pages):
-        html, why = text_of(fetched)
-        if html is None:
-            failures[i] = why
-            lists.append([])
-        else:
-            lists.append(msg.parse_list(html, fetched.final_url or fetched.url, now))
+    line = ctx.config.content.stale_days.get("interaction", 90.0)
+    reads = await asyncio.gather(*(read_list(get, url, now, line, cfg.list_pages) for _, url, _ in channels))
+    lists = [rows for rows, _ in reads]
+    failures = {i: why for i, (_, why) in enumerate(reads) if why}
     hosts = [urlsplit(url).hostname or "" for _, url, _ in channels]
     wanted = detail_candidates(lists, hosts, cfg.detail_pages)
     detail = await asyncio.gather(*(get(lists[i][j].url) for i, j in wanted))
@@ -214,7 +230,6 @@ async def probe(site: Site, ctx: ProbeContext) -> InteractionResult:
         if html is not None:
             lists[i][j] = msg.merge(lists[i][j], msg.parse_detail(html, now))
             read[i] += 1
-    line = ctx.config.content.stale_days.get("interaction", 90.0)
     columns = []
     for i, (name, url, disc) in enumerate(channels):
         if i in failures:

@@ -289,5 +289,19 @@ def merge(message: Message, page: Facts) -> Message:
     )
 
 
+_NEXT = re.compile(r"\s*(?:下一页|下页|后一页)\s*[>»›]*\s*")
+
+
+def next_page(html: str, base: str) -> str | None:
+    """The list's next page (下一页), or None."""
+    tree, _ = parse_tree(html)
+    for a in tree.css("a[href]"):
+        if _NEXT.fullmatch(a.text() or "") or _NEXT.fullmatch(a.attributes.get("title") or ""):
+            href = (a.attributes.get("href") or "").strip()
+            if href and not href.lower().startswith(SKIP_SCHEMES):
+                return clean_url(href, base)
+    return None
+
+
 def same_host(url: str, host: str) -> bool:
     return bool(url) and (urlsplit(url).hostname or "") == host

@@ -404,3 +404,30 @@ def test_rows_without_a_state_cost_two_detail_pages_at_most() -> None:
     picked = interaction.detail_candidates([rows, late], [HOST, HOST], 5)
     assert [i for i, _ in picked] == [1, 1, 1, 1, 0]  # the unanswered first, oldest first
     assert [j for i, j in picked if i == 1] == [3, 2, 1, 0]
+
+
+async def test_an_old_unanswered_message_on_the_second_page_is_found(served: tuple[Site, Probe]) -> None:
+    site, run = served
+    base = run.base  # type: ignore[attr-defined]
+    # page 1: a month of answered letters, and 下一页; page 2: one left unanswered 100 days ago
+    site.pages["/szxx/"] = mailbox(rows(10, NOW - 30 * DAY, 3 * DAY, "已回复")).replace(
+        "</body>", "<div class=page><a href=/szxx/index_2.html>下一页</a></div></body>"
+    )
+    site.pages["/szxx/index_2.html"] = mailbox(rows(1, NOW - 100 * DAY, DAY, "待回复", prefix="p"))
+    r = await run([col(base)])
+    assert r.columns[0].oldest_unanswered is not None and r.columns[0].overdue == 1
+    assert [f["finding"] for f in findings_of(r)] == ["interaction_unanswered"]
+    # one list page only: the old letter is not seen
+    site.hits.clear()
+    r = await run([col(base)], interaction={"list_pages": 1})
+    assert r.columns[0].oldest_unanswered is None and "/szxx/index_2.html" not in site.hits
+
+
+async def test_a_list_reaching_past_the_line_reads_no_further_page(served: tuple[Site, Probe]) -> None:
+    site, run = served
+    base = run.base  # type: ignore[attr-defined]
+    site.pages["/szxx/"] = mailbox(rows(10, NOW - 120 * DAY, 10 * DAY, "已回复")).replace(
+        "</body>", "<a href=/szxx/index_2.html>下一页</a></body>"
+    )
+    await run([col(base)])
+    assert "/szxx/index_2.html" not in site.hits

@@ -535,7 +535,7 @@ def loads(text: str, *, path: str = "xuncha.yml") -> Config:
             "",
             raw.get("interaction"),
             InteractionConfig,
-            {"detail_pages": _non_negative_int, "discovered_lists": _non_negative_int},
+            {"detail_pages": _non_negative_int, "list_pages": _positive_int, "discovered_lists": _non_negative_int},
             prefix="interaction.",
         ),
         site_files=_top(issues, raw, "site_files", _str_list, ()),

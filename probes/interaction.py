@@ -179,7 +179,9 @@ async def read_list(
         rows += msg.parse_list(html, base, now)
         oldest = min((m.asked for m in rows if m.asked is not None), default=now)
         following = msg.next_page(html, base)
-        if now - oldest > line_days * DAY or following is None or not msg.same_host(following, host):
+        if now - oldest > line_days * DAY or not any(m.state for m in rows):
+            break  # far enough back; or no state shown, so no answer to judge on any page
+        if following is None or not msg.same_host(following, host):
             break
         url = following
     return rows, ""

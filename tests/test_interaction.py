@@ -431,3 +431,11 @@ async def test_a_list_reaching_past_the_line_reads_no_further_page(served: tuple
     )
     await run([col(base)])
     assert "/szxx/index_2.html" not in site.hits
+
+
+async def test_a_list_without_states_reads_no_further_page(served: tuple[Site, Probe]) -> None:
+    site, run = served
+    base = run.base  # type: ignore[attr-defined]
+    site.pages["/szxx/"] = NO_STATE.replace("</body>", "<a href=/szxx/index_2.html>下一页</a></body>")
+    r = await run([col(base)])
+    assert "/szxx/index_2.html" not in site.hits and not r.columns[0].state_shown

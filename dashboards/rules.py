@@ -161,7 +161,8 @@ def interaction_last() -> str:
     oldest = f"max by (code, column) ({M.INTERACTION_OLDEST_UNANSWERED})"
     newest = f'max by (code, column) ({M.COLUMN_LAST_UPDATE}{{category="interaction"}})'
     judged = f"max by (code, column) ({M.INTERACTION_STATE_SHOWN}) == 1"
-    return f"{oldest} or ({newest} unless on (code, column) ({judged}))"
+    excluded = f"max by (code, column) ({M.INTERACTION_CONSULTATION}) == 0"  # 信访, 访谈 …: not judged
+    return f"{oldest} or ({newest} unless on (code, column) ({judged} or {excluded}))"
 
 
 def active_sites() -> str:

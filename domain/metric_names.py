@@ -67,6 +67,9 @@ ACCOUNT_FINDINGS = ("not_deregistered",)
 # 1: the column's rows show a state (已回复/未回复…) and it is judged by its messages; 0: no row shows one,
 # and it is judged by its newest item like any column (xuncha_column_last_update_timestamp_seconds).
 INTERACTION_STATE_SHOWN = "xuncha_interaction_state_shown"  # code, column
+# Per configured interaction column: 1 if it is a consultation channel, 0 if not (网上信访, 纪检举报, 在线访谈,
+# 调查征集 by name, or its consultation: key): a 0 column is not judged for 互动回应差 at all.
+INTERACTION_CONSULTATION = "xuncha_interaction_consultation"  # code, column
 # The question date of the oldest message asked in the past year still unanswered (absent: none).
 INTERACTION_OLDEST_UNANSWERED = "xuncha_interaction_oldest_unanswered_timestamp_seconds"  # code, column
 INTERACTION_MESSAGES = "xuncha_interaction_messages"  # code, column, state (answered|unanswered|unknown)

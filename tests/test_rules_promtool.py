@@ -266,6 +266,9 @@ def interaction() -> Group:
     column(F, shown=1, oldest=ia.warning + hold, newest=HOUR)  # 60 days unanswered → warning
     column(A, shown=0, newest=ia.critical + hold)  # rows show no state: its newest item, as before
     column(CLOSED, shown=1, oldest=400 * DAY)
+    # a 网上信访 column is no consultation channel: its old newest item is not judged
+    g.metric(M.INTERACTION_CONSULTATION, const(0, now), code=B, column="网上信访")
+    g.metric(M.COLUMN_LAST_UPDATE, const(now - 200 * DAY, now), code=B, column="网上信访", category="interaction")
     g.expect(
         "XunchaInteractionUnanswered",
         now,

@@ -128,6 +128,11 @@ INTERACTION_STATE_SHOWN = Family(
     "1 if the consultation column's rows show a state (judged by its messages); 0: judged by its newest item.",
     _MC,
 )
+INTERACTION_CONSULTATION = Family(
+    m.INTERACTION_CONSULTATION,
+    "Per configured interaction column: 1 if it is a consultation channel, 0 if not (信访, 纪检, 访谈, 调查征集).",
+    _MC,
+)
 INTERACTION_OLDEST = Family(
     m.INTERACTION_OLDEST_UNANSWERED,
     "Question date of the oldest message of the past year still unanswered (互动回应差); absent when none.",
@@ -157,7 +162,7 @@ SITE_FAMILIES = _indexed(
     DNS_LOOKUP, DNS_ANSWERS, TLS_NOT_AFTER, TLS_NOT_BEFORE, TLS_CERT_VALID, TLS_CHAIN_VALID, TLS_HOST_MATCH,
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
     HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
-    CONSULTATION_CHANNELS, INTERACTION_STATE_SHOWN, INTERACTION_OLDEST, INTERACTION_MESSAGES,
+    CONSULTATION_CHANNELS, INTERACTION_CONSULTATION, INTERACTION_STATE_SHOWN, INTERACTION_OLDEST, INTERACTION_MESSAGES,
     INTERACTION_ANSWERED, INTERACTION_OVERDUE, INTERACTION_REPLY,
 )  # fmt: skip
 
@@ -314,6 +319,11 @@ def emit_interaction(out: Lines, site: Site | Account, r: Result) -> None:
     out.add(PROBE_SUCCESS, [code, "interaction"], 1 if r.success else 0)
     if r.channels is not None:
         out.add(CONSULTATION_CHANNELS, [code], r.channels)
+    for col in r.columns:
+        if not col.discovered:
+            out.add(INTERACTION_CONSULTATION, [code, col.name], 1)
+    for excluded in r.excluded:
+        out.add(INTERACTION_CONSULTATION, [code, excluded["column"]], 0)
     for col in r.columns:
         if not col.success and col.note == "":
             continue  # never read: nothing known

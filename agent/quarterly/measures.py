@@ -94,7 +94,8 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
         category = 'category="interaction"'
         newest = f"max by (code, column) ({sel(M.COLUMN_LAST_UPDATE, m, category)})"
         judged = f"max by (code, column) ({sel(M.INTERACTION_STATE_SHOWN, m)}) == 1"
-        return f"min by (code) ({oldest} or ({newest} unless on (code, column) ({judged})))"
+        excluded = f"max by (code, column) ({sel(M.INTERACTION_CONSULTATION, m)}) == 0"
+        return f"min by (code) ({oldest} or ({newest} unless on (code, column) ({judged} or {excluded})))"
 
     def no_channel(m: str) -> str:  # 1 while the site has no effective consultation channel
         return f"(min by (code) ({sel(M.SITE_CONSULTATION_CHANNELS, m)}) == bool 0)"

@@ -187,6 +187,9 @@ def build_fleet(first: date) -> Fleet:
     mailbox("4405070005", lambda t: at(0, 10) - 80 * DAY if t < at(30, 10) else None, lambda t: t - HOUR)
     # and one answering everything that nobody wrote to for 100 days: its newest item is old, no veto
     mailbox("4405070001", None, lambda t: at(-100))
+    # and a 网上信访 column there, no consultation channel: its newest item, 200 days old, is not judged
+    f.add(M.INTERACTION_CONSULTATION, lambda t: 0, code="4405070001", column="网上信访")
+    column("4405070001", "网上信访", "interaction", last=lambda t: at(-200))
     # no consultation channel from 06:00 day 5 to 06:00 day 8 (the 信箱 taken offline) → a veto days 5–8
     f.add(M.SITE_CONSULTATION_CHANNELS, during(at(5, 6), at(8, 6), 0.0, 1.0), code="4405070007")
     f.add(M.SITE_CONSULTATION_CHANNELS, lambda t: 2.0, code="4405070001")  # two channels all along

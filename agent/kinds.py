@@ -24,6 +24,7 @@ from probes.results import (
     DnsResult,
     FeedResult,
     HttpResult,
+    InteractionResult,
     LinksResult,
     Result,
     ServicesResult,
@@ -78,6 +79,12 @@ def _services_deadline(s: Settings, target: Target) -> float:
     return s.content.timeout * (1 + s.services.max_pages + s.services.max_guides) + 10
 
 
+def _interaction_deadline(s: Settings, target: Target) -> float:
+    # the homepage or the lists, then the detail pages, two at a time
+    lists = 1 + (len(target.columns) if isinstance(target, Site) else 0) + s.interaction.discovered_lists
+    return s.content.timeout * (lists * s.interaction.list_pages + s.interaction.detail_pages / 2 + 1) + 10
+
+
 def _not_closed(target: Target) -> bool:
     return isinstance(target, Site) and target.status != "closed"
 
@@ -102,6 +109,9 @@ _DECLARED = (
     Kind("services", Site, ServicesResult, "probes.services", 6 * 3600.0, _services_deadline, x.emit_services,
          "services offered, and a sample of service guides read for their ten element categories (服务不实用); "
          "not for `closed` sites",
+         applies=_not_closed, background=True),
+    Kind("interaction", Site, InteractionResult, "probes.interaction", 6 * 3600.0, _interaction_deadline,
+         x.emit_interaction, "consultation channels read as messages: unanswered, reply times (互动回应差)",
          applies=_not_closed, background=True),
     Kind("feed", Account, FeedResult, "probes.feed", 3600.0, lambda s, t: s.feeds.timeout + 10, x.emit_feed,
          "an account's feed: fetched, newest entry, stopped but still posting, wrong expressions and ID numbers "

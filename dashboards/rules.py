@@ -52,6 +52,7 @@ COLUMNS_STALE = "code:xuncha_columns_stale:count"
 COLUMNS_STALE_NEWS_NOTICE = "code:xuncha_columns_stale_news_notice:count"
 COLUMNS_BLANK = "code:xuncha_columns_blank:count"
 INTERACTION_AGE = "code:xuncha_interaction_age:seconds"
+CONSULTATION_CHANNELS = "code:xuncha_consultation_channels:min"
 LINKS_BROKEN = "code:xuncha_links_broken:max"
 COMPLIANCE_FAILURES = "code:xuncha_compliance_failures:count"
 # 服务不实用 (issue 18): guides read in the latest services run missing any element, and incomplete ones.
@@ -160,6 +161,15 @@ def level(series: str, line: Line, lower_is_worse: bool = False) -> str:
     return f"({series} {op} bool {num(line.warning)}) + ({series} {op} bool {num(line.critical)})"
 
 
+def interaction_last() -> str:
+    """Per (code, column): the instant an interaction column's age counts from (see INTERACTION_AGE)."""
+    oldest = f"max by (code, column) ({M.INTERACTION_OLDEST_UNANSWERED})"
+    newest = f'max by (code, column) ({M.COLUMN_LAST_UPDATE}{{category="interaction"}})'
+    judged = f"max by (code, column) ({M.INTERACTION_STATE_SHOWN}) == 1"
+    excluded = f"max by (code, column) ({M.INTERACTION_CONSULTATION}) == 0"  # 信访, 访谈 …: not judged
+    return f"{oldest} or ({newest} unless on (code, column) ({judged} or {excluded}))"
+
+
 def active_sites() -> str:
     return f'{SITE_INFO}{{status!="closed"}}'
 
@@ -213,7 +223,10 @@ def recording_groups(opts: Options = Options()) -> list[dict[str, Any]]:
             f'sum by (code) ({COLUMN_STALE}{{category=~"{"|".join(t.stale_veto_categories)}"}})',
         ),
         _record(COLUMNS_BLANK, f"sum by (code) (max by (code, column, category) ({M.COLUMN_BLANK}))"),
-        _record(INTERACTION_AGE, f'max by (code) ({COLUMN_AGE}{{category="interaction"}})'),
+        # 互动回应差: the oldest unanswered message of a column read as messages; a column whose rows
+        # show no state (xuncha_interaction_state_shown 0, or never read) by its newest item, as before.
+        _record(INTERACTION_AGE, f"max by (code) (time() - ({interaction_last()}))"),
+        _record(CONSULTATION_CHANNELS, f"min by (code) ({M.SITE_CONSULTATION_CHANNELS})"),
         _record(LINKS_BROKEN, f"max by (code) ({M.LINKS_BROKEN})"),
         _record(COMPLIANCE_FAILURES, f"sum by (code) (max by (code, check) ({M.COMPLIANCE_CHECK}) == bool 0)"),
         _record(CERT_REMAINING, f"min by (code) ({M.TLS_CERT_NOT_AFTER}) - time()"),
@@ -280,7 +293,15 @@ def _status_rules(t: Thresholds) -> list[dict[str, Any]]:
                 }
             ),
         ),
-        site("interaction", level(INTERACTION_AGE, t.interaction_age)),
+        site(
+            "interaction",
+            worst(
+                {
+                    "unanswered": level(INTERACTION_AGE, t.interaction_age),
+                    "no_channel": f"2 * ({CONSULTATION_CHANNELS} == bool 0)",
+                }
+            ),
+        ),
         site("serious", f"2 * (max by (code) ({serious}) > bool 0)"),
         site("service", _service_level(t)),
         # Deductions (扣分), not vetoes: at most a warning.
@@ -427,11 +448,15 @@ def notification_notes(t: Thresholds) -> dict[tuple[str, str], tuple[str, str]]:
         ),
         ("XunchaColumnsBlank", "critical"): (f"空白栏目：否决 {num(b.critical)} 个", f"{now}（空白栏目）"),
         ("XunchaInteractionUnanswered", "warning"): (
-            f"互动栏目无答复：预警 {days(i.warning)} 天，否决 {days(i.critical)} 天",
+            f"留言未回复：预警 {days(i.warning)} 天，否决 {days(i.critical)} 天（一年内的留言）",
             f"再过 {_DURATION} 成为单项否决（互动回应差）",
         ),
         ("XunchaInteractionUnanswered", "critical"): (
-            f"互动栏目无答复：否决 {days(i.critical)} 天",
+            f"留言未回复：否决 {days(i.critical)} 天（一年内的留言）",
+            f"{now}（互动回应差）",
+        ),
+        ("XunchaNoConsultationChannel", "critical"): (
+            "无有效咨询渠道（网上信访、纪检举报、在线访谈、调查征集不算）",
             f"{now}（互动回应差）",
         ),
         ("XunchaCertificateExpiring", "warning"): (
@@ -682,18 +707,29 @@ def _columns(t: Thresholds) -> list[AlertSpec]:
             "warning",
             "interaction",
             site_join(f"({num(i.critical)} - {INTERACTION_AGE}) and {INTERACTION_AGE} >= {num(i.warning)}"),
-            f"{_SITE}互动栏目超过 {days(i.warning)} 天没有新答复，再过 {_DURATION} 达到单项否决线（{days(i.critical)} 天，互动回应差）。",
-            f"{_SITE_EN}: no new reply in an interaction column for over {days(i.warning)} days; it becomes a "
-            f"veto (poor interaction, {days(i.critical)} days) in {_DURATION}.",
+            f"{_SITE}有咨询留言超过 {days(i.warning)} 天未回复（栏目不显示回复状态时：超过该天数无新内容），"
+            f"再过 {_DURATION} 达到单项否决线（{days(i.critical)} 天，互动回应差）。",
+            f"{_SITE_EN}: a consultation message unanswered for over {days(i.warning)} days (a column showing no "
+            f"states: nothing new for that long); it becomes a veto (poor interaction, {days(i.critical)} days) "
+            f"in {_DURATION}.",
         ),
         AlertSpec(
             "XunchaInteractionUnanswered",
             "critical",
             "interaction",
             site_join(f"{INTERACTION_AGE} >= {num(i.critical)}"),
-            f"{_SITE}互动栏目已 {_DURATION} 没有新答复，达到单项否决线（{days(i.critical)} 天，互动回应差）。",
-            f"{_SITE_EN}: no new reply in an interaction column for {_DURATION}; {days(i.critical)} days is a "
+            f"{_SITE}有咨询留言已 {_DURATION} 未回复，达到单项否决线（{days(i.critical)} 天，互动回应差）。",
+            f"{_SITE_EN}: a consultation message unanswered for {_DURATION}; {days(i.critical)} days is a "
             "veto (poor interaction).",
+        ),
+        AlertSpec(
+            "XunchaNoConsultationChannel",
+            "critical",
+            "interaction",
+            site_join(f"{CONSULTATION_CHANNELS} == 0"),
+            f"{_SITE}没有有效的在线咨询渠道（网上信访、纪检举报、在线访谈、调查征集不算），单项否决（互动回应差）。",
+            f"{_SITE_EN}: no effective online consultation channel (petition, discipline-report, interview and "
+            "survey channels do not count); a veto (poor interaction).",
         ),
     ]
 

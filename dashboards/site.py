@@ -16,7 +16,7 @@ def build() -> g.Dashboard:
     grid = Grid()
     site = 'code=~"$code"'
     ua, ha, ba = T.unreachable_ratio, T.homepage_age, T.blank_columns
-    ca = T.cert_remaining
+    ca, ia = T.cert_remaining, T.interaction_age
     panels = [
         grid.row("Site 网站"),
         grid.place(
@@ -86,7 +86,7 @@ def build() -> g.Dashboard:
                 sort="age",
                 description="Stale after: "
                 + ", ".join(f"{k} {v / 86400:g} d" for k, v in T.stale_age.items())
-                + "; interaction: no reply for 90 d.",
+                + "; interaction columns whose rows show no state: 90 d (else judged by their messages, below).",
             ),
             12,
             8,
@@ -133,6 +133,62 @@ def build() -> g.Dashboard:
             ),
             6,
             4,
+        ),
+        grid.row("互动回应差 Interaction"),
+        grid.place(
+            stat(
+                "Consultation channels 咨询渠道",
+                f"min({M.SITE_CONSULTATION_CHANNELS}{{{site}}})",
+                thresholds=steps((None, "red"), (1, "green")),
+                description="Effective online consultation channels; 0 is a veto (网上信访, 纪检举报, 在线访谈, "
+                "调查征集 do not count).",
+            ),
+            6,
+            8,
+        ),
+        grid.place(
+            timeseries(
+                "Unanswered for 留言未回复",
+                (f"{R.INTERACTION_AGE}{{{site}}}", "oldest unanswered"),
+                unit="s",
+                minimum=0,
+                lines=steps((None, "green"), (ia.warning, "orange"), (ia.critical, "red")),
+                description="Age of the oldest message of the past year still unanswered (a column whose rows show "
+                f"no state: its newest item). Veto at {ia.critical / 86400:g} d, warning at {ia.warning / 86400:g} d.",
+            ),
+            18,
+            8,
+        ),
+        grid.place(
+            table(
+                "Messages by state 留言状态",
+                (f"max by (column, state) ({M.INTERACTION_MESSAGES}{{{site}}})", ""),
+                rename={"Value": "messages"},
+            ),
+            8,
+            8,
+        ),
+        grid.place(
+            table(
+                "Reply time 回复用时",
+                (f"max by (column, stat) ({M.INTERACTION_REPLY_SECONDS}{{{site}}})", ""),
+                unit="s",
+                rename={"Value": "seconds"},
+                description="From question to reply, over the answered messages showing both dates.",
+            ),
+            8,
+            8,
+        ),
+        grid.place(
+            table(
+                "Overdue and answered 超期未回复 / 一年内已回复",
+                (f"max by (column) ({M.INTERACTION_OVERDUE}{{{site}}})", "overdue"),
+                rename={"Value": "overdue"},
+                description="Unanswered messages of the past year older than the veto line (which ones: "
+                "/api/sites/<code>, /api/findings).",
+            ),
+            8,
+            8,
         ),
         grid.row("证书、链接、要素 Certificate, links, elements"),
         grid.place(

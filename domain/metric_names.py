@@ -90,6 +90,27 @@ ACCOUNT_FINDINGS = ("not_deregistered", "serious_errors", "privacy_leaks")
 ACCOUNT_SERIOUS_ERRORS = "xuncha_account_serious_errors"  # account (different wrong expressions in posts)
 ACCOUNT_PRIVACY_LEAKS = "xuncha_account_privacy_leaks"  # account (valid resident ID numbers in posts)
 
+# --- 互动回应差: message lists read as messages (probes/interaction.py) ----------------------------
+# 1: the column's rows show a state (已回复/未回复…) and it is judged by its messages; 0: no row shows one,
+# and it is judged by its newest item like any column (xuncha_column_last_update_timestamp_seconds).
+INTERACTION_STATE_SHOWN = "xuncha_interaction_state_shown"  # code, column
+# Per configured interaction column: 1 if it is a consultation channel, 0 if not (网上信访, 纪检举报, 在线访谈,
+# 调查征集 by name, or its consultation: key): a 0 column is not judged for 互动回应差 at all.
+INTERACTION_CONSULTATION = "xuncha_interaction_consultation"  # code, column
+# The question date of the oldest message asked in the past year still unanswered (absent: none).
+INTERACTION_OLDEST_UNANSWERED = "xuncha_interaction_oldest_unanswered_timestamp_seconds"  # code, column
+INTERACTION_MESSAGES = "xuncha_interaction_messages"  # code, column, state (answered|unanswered|unknown)
+INTERACTION_STATES = ("answered", "unanswered", "unknown")
+# Answered messages of the past year (the scoring table's "no valid letter answered in a year").
+INTERACTION_ANSWERED = "xuncha_interaction_answered_messages"  # code, column
+# Unanswered messages of the past year older than the veto line (content.stale_days.interaction).
+INTERACTION_OVERDUE = "xuncha_interaction_overdue_messages"  # code, column
+# From question to reply, over the answered messages whose both dates are shown: stat = max | median.
+INTERACTION_REPLY_SECONDS = "xuncha_interaction_reply_seconds"  # code, column, stat
+# Effective consultation channels: configured interaction columns that count, else the ones discovered
+# on the homepage; 0 is the veto no_consultation_channel (网上信访, 纪检举报, 在线访谈, 调查征集 do not count).
+SITE_CONSULTATION_CHANNELS = "xuncha_site_consultation_channels"  # code
+
 # --- self-metrics -----------------------------------------------------------
 BUILD_INFO = "xuncha_build_info"  # version, python
 CONFIG_LAST_RELOAD_SUCCESSFUL = "xuncha_config_last_reload_successful"

@@ -67,6 +67,9 @@ class Column:
     name: str
     url: str
     category: str = "news"
+    # For ``interaction`` columns: whether it is a consultation channel (咨询建言) that the 互动回应差
+    # rule judges.  None: by its name (网上信访, 纪检举报, 在线访谈, 调查征集 are not; probes.interaction).
+    consultation: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

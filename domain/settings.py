@@ -111,3 +111,17 @@ class ServicesConfig:
     max_pages: int = 3  # service pages (lists of guides) read per site and run, besides the homepage
     missing_elements: int = 5  # [ours] categories missing that make a guide incomplete
     incomplete_guides: int = int(THRESHOLDS.service_guides.critical)  # [ours] the veto line
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionConfig:
+    """The ``interaction`` probe: message lists read as messages (互动回应差)."""
+
+    # [ours] Message detail pages read per site and run, oldest unanswered first: a list rarely shows
+    # the reply date, and the detail page does; bounded so one run costs a few pages, not a crawl.
+    detail_pages: int = 5
+    # [ours] List pages read per column and run (下一页) while the messages read are all newer than the
+    # veto line: an older unanswered message is on a later page.
+    list_pages: int = 3
+    # [ours] Consultation channels discovered on the homepage (when none is configured) read as lists.
+    discovered_lists: int = 2

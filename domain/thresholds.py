@@ -84,6 +84,7 @@ class Thresholds:
                 "XunchaColumnsNotUpdated": 3600,
                 "XunchaColumnsBlank": 3600,
                 "XunchaInteractionUnanswered": 3600,
+                "XunchaNoConsultationChannel": 3600,
                 "XunchaProbeFailing": 3 * 3600,
                 "XunchaCertificateExpiring": 3600,
                 "XunchaCertificateExpired": 5 * 60,

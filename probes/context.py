@@ -19,6 +19,7 @@ from domain.settings import (
     DnsConfig,
     FeedsConfig,
     HttpConfig,
+    InteractionConfig,
     LinksConfig,
     ServicesConfig,
     TlsConfig,
@@ -54,6 +55,8 @@ class Settings(Protocol):
     def links(self) -> LinksConfig: ...
     @property
     def feeds(self) -> FeedsConfig: ...
+    @property
+    def interaction(self) -> InteractionConfig: ...
     @property
     def concurrency(self) -> Concurrency: ...
     @property

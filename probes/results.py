@@ -199,3 +199,45 @@ class ServicesResult(Result):
 
     def count(self, state: str) -> int:
         return sum(1 for g in self.guides if g.state == state)
+
+
+# --- 互动回应差 (issue 18) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageColumn:
+    """One consultation column read as messages."""
+
+    name: str
+    url: str
+    success: bool  # the list page could be fetched and read
+    reason: str = ""
+    discovered: bool = False  # found on the homepage, not configured
+    state_shown: bool = False  # some row shows a state; False: judged by its newest item (the fallback)
+    messages: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)  # answered | unanswered | unknown
+    oldest_unanswered: float | None = None  # question date of the oldest unanswered one of the past year
+    overdue: int = 0  # unanswered past the veto line (content.stale_days.interaction)
+    answered_past_year: int = 0
+    reply_max: float | None = None  # seconds from question to reply, over those showing both dates
+    reply_median: float | None = None
+    newest: float | None = None  # newest question date (what the fallback judges)
+    detail_pages: int = 0  # detail pages read this run
+    note: str = ""
+    unanswered: tuple[dict[str, Any], ...] = ()  # the unanswered messages of the past year, oldest first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionResult(Result):
+    """The site's consultation channels (互动回应差): how many count, and each one's messages.
+
+    ``channels`` is None when it could not be told (the homepage could not be read for discovery)."""
+
+    kind: str = "interaction"
+    url: str = ""
+    channels: int | None = None
+    columns: tuple[MessageColumn, ...] = ()
+    excluded: tuple[dict[str, str], ...] = ()  # interaction columns that are not consultation channels, and why
+    discovered: tuple[dict[str, str], ...] = ()  # consultation channels found on the homepage
+    detail_pages: int = 0
+    details: dict[str, Any] = field(default_factory=dict)

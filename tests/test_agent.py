@@ -612,3 +612,53 @@ async def test_the_demo_fleet_counts_its_findings_in_counters_beside_the_gauges(
     assert value(s, m.ACCOUNT_FINDINGS_TOTAL, **police, finding="serious_errors") is None
     assert value(s, m.ACCOUNT_SERIOUS_ERRORS, **police) is None
     assert value(s, m.FEED_SUCCESS, account="chaozhou-police-wechat") == 1  # probed, active: no such series
+
+
+async def test_the_demo_fleet_lists_unanswered_messages_and_missing_channels_in_the_api(tmp_path: Path) -> None:
+    """互动回应差 through the real agent on the demo fleet: the 市长信箱 unanswered for four months in
+    /api/sites/<code> and /api/findings with its messages, the site without a channel as a veto, the
+    mailbox answering everything (though nobody wrote for 100 days) nowhere; and the series exported."""
+    from agent.demo.fleet import Fleet
+
+    unanswered, no_channel, answered = "1307320007", "3707040004", "5328010055"
+    async with Fleet.start(tmp_path / "fleet", fast=True, slow_seconds=2) as fleet:
+        cfg = fleet.config_dict()
+        cfg["listen"] = "127.0.0.1:0"
+        cfg["intervals"] = {"http": "1h", "dns": "1h", "tls": "1h", "content": "1s", "links": "1h", "feed": "1h"}
+        cfg["intervals"]["interaction"] = "1s"
+        path = tmp_path / "xuncha.yml"
+        path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
+        agent = Agent(path)
+        await agent.start()
+        try:
+            codes = (unanswered, no_channel, answered)
+            await until(
+                lambda: all({"interaction", "content"} <= set(agent.results.latest(f"site/{c}")) for c in codes),
+                timeout=30,
+            )
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://{agent.address}/api/sites/{unanswered}") as r:
+                    site = await r.json()
+                async with http.get(f"http://{agent.address}/api/findings") as r:
+                    findings = await r.json()
+            s = await scrape(agent)
+        finally:
+            await agent.stop()
+    box = site["results"]["interaction"]["columns"][0]
+    assert box["name"] == "市长信箱" and box["state_shown"] and len(box["unanswered"]) == 40
+    assert box["unanswered"][0]["title"].startswith("关于") and box["unanswered"][0]["state_text"] == "待回复"
+    by_code: dict[str, set[str]] = {}
+    for f in findings:
+        by_code.setdefault(f.get("code", ""), set()).add(f["finding"])
+    assert "interaction_unanswered" in by_code[unanswered]
+    (late,) = [f for f in findings if f.get("code") == unanswered and f["finding"] == "interaction_unanswered"]
+    assert late["overdue"] == len(late["messages"]) > 0 and late["days"] > 90
+    assert "no_consultation_channel" in by_code[no_channel]
+    # answered everything: neither unanswered nor stale by its newest question (100 days old)
+    assert not {"interaction_unanswered", "no_consultation_channel", "column_stale"} & by_code.get(answered, set())
+    assert value(s, m.SITE_CONSULTATION_CHANNELS, code=no_channel) == 0
+    assert value(s, m.INTERACTION_STATE_SHOWN, code=answered, column="市长信箱") == 1
+    assert value(s, m.INTERACTION_OLDEST_UNANSWERED, code=answered, column="市长信箱") is None
+    oldest = value(s, m.INTERACTION_OLDEST_UNANSWERED, code=unanswered, column="市长信箱")
+    assert oldest is not None and time.time() - oldest > 90 * 86400
+    assert value(s, m.INTERACTION_ANSWERED, code=answered, column="市长信箱") == 20

@@ -89,7 +89,7 @@ sites:
     )
     assert errs == [
         "/etc/xuncha/xuncha.yml: colour: unknown key (known: listen, state_dir, workers, dns, tls, http, intervals, concurrency, "
-        "content, links, feeds, services, sites, accounts, site_files, account_files, web, report, scoring)",
+        "content, links, feeds, services, interaction, sites, accounts, site_files, account_files, web, report, scoring)",
         "/etc/xuncha/xuncha.yml: intervals.http: 5 needs a unit, like 5s",
         "/etc/xuncha/xuncha.yml: sites[0] (4405070010): url: 'ftp://a.gov.cn/' must start with http:// or https://",
         "/etc/xuncha/xuncha.yml: sites[1] (4405150006): colour: unknown key "

@@ -610,3 +610,33 @@ async def test_the_maintenance_site_is_a_failed_visit_and_healthy_sites_are_not(
                 assert r.status_code == 200 and r.reason == "not the homepage: a maintenance notice: 系统维护"
     finally:
         await net.close()
+
+
+async def test_the_interaction_probe_finds_the_demos_mailboxes_as_planted(fleet: Fleet) -> None:
+    """互动回应差 in the demo: a 市长信箱 answering nothing for four months, one answering everything
+    though nobody wrote for 100 days, a site without any consultation channel; the others clean."""
+    from agent.findings.findings import site_findings
+    from probes import interaction
+
+    cfg = loads(fleet.config_yaml())
+    net = Network(cfg.dns, cfg.tls, cfg.http)
+    seen = {}
+    try:
+        ctx = ProbeContext(config=cfg, net=net, state=StateStore(None))
+        for s in cfg.sites:
+            demo = fleet.site(s.code)
+            if not demo.expect_http_ok:
+                continue
+            r = await interaction.probe(s, ctx)
+            assert r.success, (s.code, r.reason)
+            found = {f["finding"] for f in site_findings(s, {"interaction": r}, cfg.content, time.time())}
+            kinds = {"interaction_unanswered": "unanswered", "no_consultation_channel": "no_channel"}
+            seen[s.code] = "".join(kinds[k] for k in sorted(found & set(kinds)))
+            assert seen[s.code] == demo.expect_interaction, (s.code, r.columns)
+            if any(c.mailbox == "answered" for c in demo.columns):
+                box = r.columns[0]
+                assert box.state_shown and box.oldest_unanswered is None and box.answered_past_year == 20
+                assert box.reply_max == box.reply_median == 5 * 86400 and box.detail_pages == 0  # the list shows both
+    finally:
+        await net.close()
+    assert sorted(seen.values()).count("unanswered") == 1 and "no_channel" in seen.values()

@@ -164,6 +164,22 @@ def test_an_interaction_column_unanswered_for_70_days_is_a_warning_with_20_days_
     assert warnings(s)["interaction_age"]["days_left"] == pytest.approx(90 - (70 - 10 / 24), abs=0.1)
 
 
+def test_a_mailbox_leaving_a_message_unanswered_is_an_interaction_veto_though_its_newest_item_is_fresh(report, fleet):
+    v = assert_veto(site(report, "4405070005"), "interaction_age", "interaction", fleet.day(10), fleet.day(30))
+    assert v["worst"] == pytest.approx(110, abs=0.5)
+
+
+def test_a_mailbox_answering_everything_with_nothing_new_for_100_days_is_no_interaction_veto(report):
+    s = site(report, "4405070001")
+    assert "interaction_age" not in vetoes(s) and "interaction_age" not in warnings(s)
+
+
+def test_no_consultation_channel_is_a_veto_of_its_own_on_its_days(report, fleet):
+    v = assert_veto(site(report, "4405070007"), "no_consultation_channel", "interaction", fleet.day(5), fleet.day(8))
+    assert v["worst"] == 1
+    assert "no_consultation_channel" not in vetoes(site(report, "4405070001"))
+
+
 def test_serious_errors_and_privacy_leaks_are_serious_vetoes_on_their_days(report, fleet):
     assert_veto(site(report, "4405070007"), "serious_errors", "serious", fleet.day(30), fleet.day(31))
     v = assert_veto(site(report, "4405070008"), "privacy_leaks", "serious", fleet.day(12), fleet.day(12))

@@ -241,6 +241,56 @@ def columns() -> Group:
     return g
 
 
+# --- 互动回应差: message lists read as messages, and no consultation channel ------------------------
+
+
+def interaction() -> Group:
+    now = 2 * HOUR
+    hold = for_("XunchaInteractionUnanswered")
+    ia = T.interaction_age
+    g = fleet("interaction: unanswered messages, no consultation channel", now)
+
+    def column(code: str, *, shown: int, oldest: float | None = None, newest: float | None = None) -> None:
+        g.metric(M.INTERACTION_STATE_SHOWN, const(shown, now), code=code, column="市长信箱")
+        if oldest is not None:
+            g.metric(M.INTERACTION_OLDEST_UNANSWERED, const(now - oldest, now), code=code, column="市长信箱")
+        if newest is not None:  # the content probe's newest item (the newest question)
+            g.metric(
+                M.COLUMN_LAST_UPDATE, const(now - newest, now), code=code, column="市长信箱", category="interaction"
+            )
+
+    # a letter every day, none answered for four months: the newest item is an hour old
+    column(C, shown=1, oldest=ia.critical + hold, newest=HOUR)
+    # answers everything, nobody wrote for 100 days: no unanswered message, no alert
+    column(D, shown=1, newest=100 * DAY)
+    column(F, shown=1, oldest=ia.warning + hold, newest=HOUR)  # 60 days unanswered → warning
+    column(A, shown=0, newest=ia.critical + hold)  # rows show no state: its newest item, as before
+    column(CLOSED, shown=1, oldest=400 * DAY)
+    # a 网上信访 column is no consultation channel: its old newest item is not judged
+    g.metric(M.INTERACTION_CONSULTATION, const(0, now), code=B, column="网上信访")
+    g.metric(M.COLUMN_LAST_UPDATE, const(now - 200 * DAY, now), code=B, column="网上信访", category="interaction")
+    g.expect(
+        "XunchaInteractionUnanswered",
+        now,
+        ("warning", site_labels(A), ia.critical - (ia.critical + hold)),
+        ("critical", site_labels(A), ia.critical + hold),
+        ("warning", site_labels(C), ia.critical - (ia.critical + hold)),
+        ("critical", site_labels(C), ia.critical + hold),
+        ("warning", site_labels(F), ia.critical - (ia.warning + hold)),
+    )
+    g.expect("XunchaInteractionUnanswered", now - hold - STEP)  # none yet past its for:
+    for code, n in ((G, 0), (H, 2), (E, 1), (CLOSED, 0)):
+        g.metric(M.SITE_CONSULTATION_CHANNELS, const(n, now), code=code)
+    g.expect("XunchaNoConsultationChannel", now, ("critical", site_labels(G), 0))
+    g.expect_value(
+        f'code_indicator:xuncha_status:level{{indicator="interaction",code=~"{G}|{H}|{D}"}}',
+        now,
+        ({"code": G, "indicator": "interaction"}, 2),
+        ({"code": H, "indicator": "interaction"}, 0),
+    )
+    return g
+
+
 # --- certificates ---------------------------------------------------------------------------------
 
 
@@ -554,6 +604,7 @@ GROUPS = {
     "site_down": site_down,
     "homepage": homepage,
     "columns": columns,
+    "interaction": interaction,
     "certificates": certificates,
     "content": content,
     "services": services,

@@ -65,10 +65,12 @@ def test_jobs_cover_every_kind_that_applies() -> None:
         ("4405070010", "content"),
         ("4405070010", "links"),
         ("4405070010", "services"),
+        ("4405070010", "interaction"),  # every open site: its consultation channels, discovered if none is configured
         ("4405150006", "http"),
         ("4405150006", "dns"),
         ("4405150006", "tls"),
         ("4405150006", "content"),
+        ("4405150006", "interaction"),
         ("4405150006", "links"),
         ("4405150006", "services"),
         ("chaozhou-police", "feed"),

@@ -319,7 +319,9 @@ class ResultStoreCounts:
 
 def test_the_findings_counters_of_a_closed_site_leave_the_services_out() -> None:
     out = Lines(SITE_FAMILIES)
-    site_findings(out, Site(code="4405070010", name="x", url="https://x.gov.cn/", status="closed"), (0,) * len(m.SITE_FINDINGS))
+    site_findings(
+        out, Site(code="4405070010", name="x", url="https://x.gov.cn/", status="closed"), (0,) * len(m.SITE_FINDINGS)
+    )
     text = "".join(line for family in out.by_family for line in family)
     assert "incomplete_guides" not in text and "closed_but_online" in text
 

@@ -71,6 +71,9 @@ class DemoColumn:
     category: str = "news"
     newest_days: float | None = 1  # age of the newest item; None: a blank column
     blank_text: str = "暂无信息"
+    # A mailbox printed as one (互动回应差): "unanswered" (a letter every 3 days for four months, none
+    # answered), "answered" (everything answered in 5 days, nobody wrote for 100 days); "": a plain list.
+    mailbox: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,15 @@ class DemoSite:
         return 2 if self.injected and self.expect_http_ok else 0
 
     @property
+    def expect_interaction(self) -> str:
+        """互动回应差: "unanswered" (a message past the veto line), "no_channel", or ""."""
+        if not self.expect_http_ok:
+            return ""
+        if not any(c.category == "interaction" for c in self.columns):
+            return "no_channel"
+        return "unanswered" if any(c.mailbox == "unanswered" for c in self.columns) else ""
+
+    @property
     def expect_serious_errors(self) -> tuple[str, ...]:
         return (self.wrong_expression,) if self.wrong_expression else ()
 
@@ -202,6 +214,16 @@ def _columns(**ages: float | None) -> tuple[DemoColumn, ...]:
         blank = ("暂无信息", "正在建设中", "")[i % 3]
         out[i] = replace(out[i], newest_days=age, blank_text=blank)
     return tuple(out)
+
+
+def _mailbox(columns: tuple[DemoColumn, ...], mode: str) -> tuple[DemoColumn, ...]:
+    """The columns with 咨询建言 replaced by a 市长信箱 printed as a mailbox (``DemoColumn.mailbox``)."""
+    box = DemoColumn("市长信箱", "/szxx/", "interaction", 1 if mode == "unanswered" else 100, mailbox=mode)
+    return tuple(box if c.category == "interaction" else c for c in columns)
+
+
+def _no_channel(columns: tuple[DemoColumn, ...]) -> tuple[DemoColumn, ...]:
+    return tuple(c for c in columns if c.category != "interaction")
 
 
 def demo_sites() -> tuple[DemoSite, ...]:
@@ -313,8 +335,9 @@ def demo_sites() -> tuple[DemoSite, ...]:
             "gaj.chicheng.gov.cn",
             scheme="http",
             tls=None,
-            columns=_columns(gzdt=STALE_DAYS, tzgg=STALE_DAYS + 12, zcwj=200),
-            notes=f"seed: 首页面长时间未更新 — newest homepage item {STALE_DAYS} days old",
+            columns=_mailbox(_columns(gzdt=STALE_DAYS, tzgg=STALE_DAYS + 12, zcwj=200), "unanswered"),
+            notes=f"seed: 首页面长时间未更新 — newest homepage item {STALE_DAYS} days old; "
+            "互动回应差 — its 市长信箱 gets a letter every 3 days and has answered none for four months",
         ),
         DemoSite(
             "5328010055",
@@ -322,8 +345,9 @@ def demo_sites() -> tuple[DemoSite, ...]:
             "景洪市安全生产监督管理局",
             "ajj.jinghong.gov.cn",
             wrong_expression="开诚不公",
-            columns=_columns(gzdt=0, tzgg=8),
-            notes="serious wrong expression 开诚不公 (for 开诚布公) in a homepage headline",
+            columns=_mailbox(_columns(gzdt=0, tzgg=8), "answered"),
+            notes="serious wrong expression 开诚不公 (for 开诚布公) in a homepage headline; its 市长信箱 answers "
+            "every letter within 5 days, though nobody wrote for 100 days (no 互动 finding)",
         ),
         DemoSite(
             "3707040004",
@@ -333,8 +357,9 @@ def demo_sites() -> tuple[DemoSite, ...]:
             scheme="http",
             tls=None,
             footer_complete=False,
-            columns=_columns(gzdt=3),
-            notes="footer without 网站标识码, ICP/公网安备 numbers, 找错 entry or 党政机关 mark",
+            columns=_no_channel(_columns(gzdt=3)),
+            notes="footer without 网站标识码, ICP/公网安备 numbers, 找错 entry or 党政机关 mark; "
+            "no consultation channel at all (互动回应差)",
         ),
         DemoSite(
             "4408020007",
@@ -616,6 +641,49 @@ def _guide(site: DemoSite, item: _Item, n: int, today: dt.date, services: str) -
     return _page(site, f"{item.title}_{site.name}", body, today, services)
 
 
+_LETTERS = ("小区噪音扰民", "学校入学政策咨询", "社保卡补办流程", "路灯损坏无人维修", "公交线路调整建议")
+
+
+def _letters(col: DemoColumn, today: dt.date) -> list[tuple[str, dt.date, dt.date | None]]:
+    """(title, asked, replied) of a demo mailbox, newest first."""
+    if col.mailbox == "unanswered":
+        asked = [today - dt.timedelta(days=1 + 3 * i) for i in range(40)]  # back to four months ago
+        return [(f"关于{_LETTERS[i % 5]}的来信（{i + 1}）", d, None) for i, d in enumerate(asked)]
+    asked = [today - dt.timedelta(days=100 + 10 * i) for i in range(20)]
+    return [(f"关于{_LETTERS[i % 5]}的来信（{i + 1}）", d, d + dt.timedelta(days=5)) for i, d in enumerate(asked)]
+
+
+def _mailbox_page(site: DemoSite, col: DemoColumn, today: dt.date, services: str) -> str:
+    rows = "".join(
+        f'<tr><td><a href="{col.path}{i + 1}.html">{html.escape(t)}</a></td>'
+        f"<td>{'已办结' if r else '待回复'}</td><td>{a.isoformat()}</td><td>{r.isoformat() if r else ''}</td></tr>"
+        for i, (t, a, r) in enumerate(_letters(col, today))
+    )
+    body = (
+        f'<div class="position">当前位置：<a href="/">首页</a> &gt; {col.name}</div><table class="letters">'
+        f"<tr><th>信件标题</th><th>办理状态</th><th>来信时间</th><th>回复时间</th></tr>{rows}</table>"
+    )
+    return _page(site, f"{col.name}_{site.name}", body, today, services)
+
+
+def _letter_page(site: DemoSite, col: DemoColumn, n: int, today: dt.date, services: str) -> str | None:
+    letters = _letters(col, today)
+    if not 1 <= n <= len(letters):
+        return None
+    title, asked, replied = letters[n - 1]
+    reply = (
+        f"<tr><td>回复时间</td><td>{replied.isoformat()} 16:00</td></tr><tr><td>回复内容</td><td>您好，来信收悉，已转相关部门办理。</td></tr>"
+        if replied
+        else "<tr><td>回复内容</td><td>暂无回复</td></tr>"
+    )
+    body = (
+        f'<table class="letter"><tr><td>信件标题</td><td>{html.escape(title)}</td></tr>'
+        f"<tr><td>来信时间</td><td>{asked.isoformat()} 09:00</td></tr>"
+        f"<tr><td>办理状态</td><td>{'已办结' if replied else '待回复'}</td></tr>{reply}</table>"
+    )
+    return _page(site, f"{title}_{site.name}", body, today, services)
+
+
 def _article(site: DemoSite, item: _Item, today: dt.date, services: str) -> str:
     body = f"""<div class="article"><h1>{html.escape(item.title)}</h1>
 <div class="info">发布时间：{item.date.isoformat()} 09:30　来源：{html.escape(site.organizer)}</div>
@@ -657,7 +725,16 @@ def site_app(
         col = next((c for c in site.columns if c.path == f"/{request.match_info['slug']}/"), None)
         if col is None:
             raise web.HTTPNotFound()
+        if col.mailbox:
+            return respond(_mailbox_page(site, col, today(), services))
         return respond(_column_page(site, col, today(), services))
+
+    async def letter(request: web.Request) -> web.Response:
+        col = next((c for c in site.columns if c.path == f"/{request.match_info['slug']}/" and c.mailbox), None)
+        text = _letter_page(site, col, int(request.match_info["n"]), today(), services) if col else None
+        if text is None:
+            raise web.HTTPNotFound()
+        return respond(text)
 
     async def article(request: web.Request) -> web.Response:
         slug, n = request.match_info["slug"], int(request.match_info["n"])
@@ -688,6 +765,7 @@ def site_app(
     app.router.add_get("/wzdt/", sitemap)
     app.router.add_get("/wza/", accessible)
     app.router.add_get(r"/{slug:[a-z]+}/", column)
+    app.router.add_get(r"/{slug:[a-z]+}/{n:\d+}.html", letter)
     return app
 
 
@@ -900,6 +978,7 @@ class Fleet:
                 "content": "30s",
                 "links": "2m",
                 "services": "2m",
+                "interaction": "1m",
                 "feed": "1m",
             }
         if self.feeds_url:

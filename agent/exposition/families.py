@@ -22,6 +22,7 @@ from probes.results import (
     DnsResult,
     FeedResult,
     HttpResult,
+    InteractionResult,
     LinksResult,
     Result,
     ServicesResult,
@@ -153,6 +154,41 @@ NO_SERVICES = Family(
     m.SITE_NO_SERVICES, "1 if the site offers no services (no 办事服务 column, no way into the 政务服务网).", _C
 )
 
+# 互动回应差 (probes/interaction.py): consultation channels read as messages.
+_MC = ("code", "column")
+INTERACTION_STATE_SHOWN = Family(
+    m.INTERACTION_STATE_SHOWN,
+    "1 if the consultation column's rows show a state (judged by its messages); 0: judged by its newest item.",
+    _MC,
+)
+INTERACTION_CONSULTATION = Family(
+    m.INTERACTION_CONSULTATION,
+    "Per configured interaction column: 1 if it is a consultation channel, 0 if not (信访, 纪检, 访谈, 调查征集).",
+    _MC,
+)
+INTERACTION_OLDEST = Family(
+    m.INTERACTION_OLDEST_UNANSWERED,
+    "Question date of the oldest message of the past year still unanswered (互动回应差); absent when none.",
+    _MC,
+)
+INTERACTION_MESSAGES = Family(
+    m.INTERACTION_MESSAGES, "Messages read on the column's list, by state.", ("code", "column", "state")
+)
+INTERACTION_ANSWERED = Family(m.INTERACTION_ANSWERED, "Answered messages of the past year.", _MC)
+INTERACTION_OVERDUE = Family(
+    m.INTERACTION_OVERDUE, "Unanswered messages of the past year older than the veto line.", _MC
+)
+INTERACTION_REPLY = Family(
+    m.INTERACTION_REPLY_SECONDS,
+    "From question to reply over the answered messages showing both dates: stat=max or median.",
+    ("code", "column", "stat"),
+)
+CONSULTATION_CHANNELS = Family(
+    m.SITE_CONSULTATION_CHANNELS,
+    "Effective consultation channels (configured, else discovered on the homepage); 0 is a veto.",
+    _C,
+)
+
 # Exposition order of the site families.
 SITE_FAMILIES = _indexed(
     SITE_INFO, PROBE_SUCCESS, HTTP_CHECKS, HTTP_FAILURES, HTTP_STATUS, HTTP_DURATION, HTTP_LAST_CHECK,
@@ -161,6 +197,9 @@ SITE_FAMILIES = _indexed(
     HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS, SERVICE_GUIDES, NO_SERVICES,
     MALICIOUS, BACKDATED,
     *SCORE_FAMILIES,
+    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
+    CONSULTATION_CHANNELS, INTERACTION_CONSULTATION, INTERACTION_STATE_SHOWN, INTERACTION_OLDEST, INTERACTION_MESSAGES,
+    INTERACTION_ANSWERED, INTERACTION_OVERDUE, INTERACTION_REPLY,
 )  # fmt: skip
 
 _A = ("account",)
@@ -359,3 +398,33 @@ def emit_services(out: Lines, site: Site | Account, r: Result) -> None:
     if r.guides or r.offered:
         for state in m.SERVICE_GUIDE_STATES:
             out.add(SERVICE_GUIDES, [site.code, state], r.count(state))
+
+
+def emit_interaction(out: Lines, site: Site | Account, r: Result) -> None:
+    assert isinstance(site, Site) and isinstance(r, InteractionResult)
+    code = site.code
+    out.add(PROBE_SUCCESS, [code, "interaction"], 1 if r.success else 0)
+    if r.channels is not None:
+        out.add(CONSULTATION_CHANNELS, [code], r.channels)
+    for col in r.columns:
+        if not col.discovered:
+            out.add(INTERACTION_CONSULTATION, [code, col.name], 1)
+    for excluded in r.excluded:
+        out.add(INTERACTION_CONSULTATION, [code, excluded["column"]], 0)
+    for col in r.columns:
+        if not col.success and col.note == "":
+            continue  # never read: nothing known
+        labels = [code, col.name]
+        out.add(INTERACTION_STATE_SHOWN, labels, 1 if col.state_shown else 0)
+        if not col.state_shown:
+            continue
+        if col.oldest_unanswered is not None:
+            out.add(INTERACTION_OLDEST, labels, col.oldest_unanswered)
+        if col.success:
+            for state in m.INTERACTION_STATES:
+                out.add(INTERACTION_MESSAGES, [*labels, state], col.by_state.get(state, 0))
+            out.add(INTERACTION_OVERDUE, labels, col.overdue)
+        out.add(INTERACTION_ANSWERED, labels, col.answered_past_year)
+        if col.reply_max is not None and col.reply_median is not None:
+            out.add(INTERACTION_REPLY, [*labels, "max"], col.reply_max)
+            out.add(INTERACTION_REPLY, [*labels, "median"], col.reply_median)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.registry.config import Account, ContentConfig, Site
-from probes.results import ContentResult, FeedResult, LinksResult, Result, ServicesResult, TlsResult
+from probes.results import ContentResult, FeedResult, InteractionResult, LinksResult, Result, ServicesResult, TlsResult
 
 DAY = 86400.0
 # Where the content probe says why a required element failed (details["compliance_found"]).
@@ -46,6 +46,44 @@ def site_findings(site: Site, latest: dict[str, Result], lines: ContentConfig, n
     found = latest.get("services")
     if isinstance(found, ServicesResult):
         out += _services(base, found)
+    interaction = latest.get("interaction")
+    if isinstance(interaction, InteractionResult):
+        out = _judged_by_messages(out, interaction) + _interaction(base, interaction, lines, now)
+    return out
+
+
+def _judged_by_messages(out: list[dict[str, Any]], r: InteractionResult) -> list[dict[str, Any]]:
+    """A consultation column whose rows show states is judged by its answers, not by its newest
+    question; a column that is no consultation channel (信访, 访谈 …) is not judged by this rule."""
+    skip = {c.name for c in r.columns if c.state_shown} | {e["column"] for e in r.excluded}
+    return [
+        f
+        for f in out
+        if not (f["finding"] == "column_stale" and f.get("category") == "interaction" and f.get("column") in skip)
+    ]
+
+
+def _interaction(base: dict[str, Any], r: InteractionResult, lines: ContentConfig, now: float) -> list[dict[str, Any]]:
+    """互动回应差: no consultation channel; a message unanswered past the line (its messages listed)."""
+    out: list[dict[str, Any]] = []
+    if r.channels == 0:
+        out.append({**base, "finding": "no_consultation_channel", "excluded": list(r.excluded)})
+    limit = lines.stale_days.get("interaction", 90.0) * DAY
+    for col in r.columns:
+        if col.oldest_unanswered is None or now - col.oldest_unanswered <= limit:
+            continue
+        late = [m for m in col.unanswered if m.get("asked") is not None and now - m["asked"] > limit]
+        out.append(
+            {
+                **base,
+                "finding": "interaction_unanswered",
+                "column": col.name,
+                "url": col.url,
+                "days": _days(now - col.oldest_unanswered),
+                "overdue": max(col.overdue, len(late)),
+                "messages": late,
+            }
+        )
     return out
 
 

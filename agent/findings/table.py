@@ -50,6 +50,12 @@ def site_problems(findings: Iterable[dict[str, Any]], t: Thresholds = THRESHOLDS
         )
     if by_kind["backdated_item"]:
         out.append(f"疑似伪造发稿日期{len(by_kind['backdated_item'])}条（待人工核实）")
+    if by_kind["no_consultation_channel"]:
+        out.append("无政务咨询栏目（互动回应差）")  # seed 000: "且无政务咨询、调查征集栏目"
+    if by_kind["interaction_unanswered"]:
+        late = by_kind["interaction_unanswered"]
+        n, worst = sum(f.get("overdue", 0) for f in late), max(f["days"] for f in late)
+        out.append(f"互动回应差（{n}条留言超过{t.interaction_age.critical / 86400:g}天未回复，最长{worst:g}天）")
     if by_kind["homepage_stale"]:
         out.append(f"首页长期未更新（{by_kind['homepage_stale'][0]['days']:g}天）")
     blank, blank_veto = len(by_kind["column_blank"]), t.blank_columns.critical

@@ -89,9 +89,19 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
 
         return expr
 
-    def answered(m: str) -> str:  # the interaction column answered longest ago, per site
-        last = sel(M.COLUMN_LAST_UPDATE, m, 'category="interaction"')
-        return f"min by (code) (max by (code, column) ({last}))"
+    def answered(m: str) -> str:
+        """Per site, the instant its worst consultation column's age counts from: the oldest message of the
+        past year still unanswered, or, for a column whose rows show no state (or never read as messages),
+        its newest item (as dashboards/rules.py's INTERACTION_AGE)."""
+        oldest = f"max by (code, column) ({sel(M.INTERACTION_OLDEST_UNANSWERED, m)})"
+        category = 'category="interaction"'
+        newest = f"max by (code, column) ({sel(M.COLUMN_LAST_UPDATE, m, category)})"
+        judged = f"max by (code, column) ({sel(M.INTERACTION_STATE_SHOWN, m)}) == 1"
+        excluded = f"max by (code, column) ({sel(M.INTERACTION_CONSULTATION, m)}) == 0"
+        return f"min by (code) ({oldest} or ({newest} unless on (code, column) ({judged} or {excluded})))"
+
+    def no_channel(m: str) -> str:  # 1 while the site has no effective consultation channel
+        return f"(min by (code) ({sel(M.SITE_CONSULTATION_CHANNELS, m)}) == bool 0)"
 
     def gauge(metric: str) -> Callable[[str], str]:
         return lambda m: f"max by (code) ({sel(metric, m)})"
@@ -129,6 +139,7 @@ def site_measures(t: Thresholds = THRESHOLDS) -> list[Measure]:
             column_gauge=M.COLUMN_BLANK,
         ),
         Measure("interaction_age", INTERACTION, "site", t.interaction_age, "days", aged(answered), last=answered),
+        Measure("no_consultation_channel", INTERACTION, "site", any_hit, "count", no_channel),
         Measure("serious_errors", SERIOUS, "site", any_hit, "count", gauge(M.SERIOUS_ERRORS), gauge=M.SERIOUS_ERRORS),
         Measure("privacy_leaks", SERIOUS, "site", any_hit, "count", gauge(M.PRIVACY_LEAKS), gauge=M.PRIVACY_LEAKS),
         Measure("hidden_links", SERIOUS, "site", any_hit, "count", gauge(M.HIDDEN_LINKS), gauge=M.HIDDEN_LINKS),

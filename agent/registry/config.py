@@ -44,6 +44,7 @@ from domain.settings import (
     DnsConfig,
     FeedsConfig,
     HttpConfig,
+    InteractionConfig,
     LinksConfig,
     ServicesConfig,
     TlsConfig,
@@ -161,6 +162,7 @@ class Config:
     links: LinksConfig = LinksConfig()
     feeds: FeedsConfig = FeedsConfig()
     services: ServicesConfig = ServicesConfig()
+    interaction: InteractionConfig = InteractionConfig()
     sites: tuple[Site, ...] = ()
     accounts: tuple[Account, ...] = ()
     site_files: tuple[str, ...] = ()
@@ -386,6 +388,7 @@ _TOP_KEYS = (
     "links",
     "feeds",
     "services",
+    "interaction",
     "sites",
     "accounts",
     "site_files",
@@ -579,6 +582,14 @@ def loads(text: str, *, path: str = "xuncha.yml", parse_cache_dir: str | None = 
             },
             prefix="services.",
         ),
+        interaction=_section(
+            issues,
+            "",
+            raw.get("interaction"),
+            InteractionConfig,
+            {"detail_pages": _non_negative_int, "list_pages": _positive_int, "discovered_lists": _non_negative_int},
+            prefix="interaction.",
+        ),
         site_files=_top(issues, raw, "site_files", _str_list, ()),
         account_files=_top(issues, raw, "account_files", _str_list, ()),
         report=_section(
@@ -736,9 +747,9 @@ def _site_code(v: Any) -> str:
 def _column(v: Any) -> Column:
     if not isinstance(v, Mapping):
         raise ValueError("each column must be a mapping {name, url, category}")
-    unknown = set(v) - {"name", "url", "category"}
+    unknown = set(v) - {"name", "url", "category", "consultation"}
     if unknown:
-        raise ValueError(f"unknown key {sorted(unknown)[0]!r} (known: name, url, category)")
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r} (known: name, url, category, consultation)")
     for required in ("name", "url"):
         if not v.get(required):
             raise ValueError(f"column {v.get('name', '?')!r}: {required} is required")
@@ -746,6 +757,8 @@ def _column(v: Any) -> Column:
         name=_name(v["name"]),
         url=_url(v["url"]),
         category=_choice(COLUMN_CATEGORIES)(v.get("category", "news")),
+        # 互动回应差: whether an interaction column is a consultation channel; None: judged by its name.
+        consultation=None if v.get("consultation") is None else _bool(v["consultation"]),
     )
 
 

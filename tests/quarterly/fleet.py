@@ -178,6 +178,25 @@ def build_fleet(first: date) -> Fleet:
     # a consultation unanswered since 10:00 on day DAYS-70: 69.6 days at the end, a warning (60), 20.4 days left
     site("4405070017", "汕头市龙湖区政务服务数据管理局")
     column("4405070017", "咨询建言", "interaction", last=stuck(at(DAYS - 70, 10), at(DAYS + 5)))
+
+    # 互动回应差 read as messages (issue 18).  A 市长信箱 receiving a letter every hour (its newest item
+    # is always fresh) that left one unanswered from 80 days before 10:00 day 0 until it was answered at
+    # 10:00 day 30 → veto days 10–30, as 4405070006 by its newest item
+    def mailbox(code: str, oldest: Value | None, newest: Value) -> None:
+        f.add(M.INTERACTION_STATE_SHOWN, lambda t: 1, code=code, column="市长信箱")
+        if oldest is not None:
+            f.add(M.INTERACTION_OLDEST_UNANSWERED, oldest, code=code, column="市长信箱")
+        column(code, "市长信箱", "interaction", last=newest)
+
+    mailbox("4405070005", lambda t: at(0, 10) - 80 * DAY if t < at(30, 10) else None, lambda t: t - HOUR)
+    # and one answering everything that nobody wrote to for 100 days: its newest item is old, no veto
+    mailbox("4405070001", None, lambda t: at(-100))
+    # and a 网上信访 column there, no consultation channel: its newest item, 200 days old, is not judged
+    f.add(M.INTERACTION_CONSULTATION, lambda t: 0, code="4405070001", column="网上信访")
+    column("4405070001", "网上信访", "interaction", last=lambda t: at(-200))
+    # no consultation channel from 06:00 day 5 to 06:00 day 8 (the 信箱 taken offline) → a veto days 5–8
+    f.add(M.SITE_CONSULTATION_CHANNELS, during(at(5, 6), at(8, 6), 0.0, 1.0), code="4405070007")
+    f.add(M.SITE_CONSULTATION_CHANNELS, lambda t: 2.0, code="4405070001")  # two channels all along
     # 严重错误 from 10:00 day 30 to 10:00 day 31
     site("4405070007", "汕头市龙湖区扶贫办")
     f.add(M.SERIOUS_ERRORS, during(at(30, 10), at(31, 10), 1.0), code="4405070007")

@@ -410,3 +410,40 @@ async def test_the_demo_chenghai_talent_site_scores_86_5_by_hand(tmp_path: Path)
     }
     assert s.total == 100 - 3 - 5 - 5 - 0.5 == 86.5
     assert set(s.not_measured) == {"availability", "consultation_missing", "consultation_unanswered"}
+
+
+# --- the message lists' measures (issue 18) in the score ---------------------------------------------
+
+
+async def test_the_demo_mailboxes_score_the_consultation_items(tmp_path: Path) -> None:
+    # 赤城县公安局: a 市长信箱 answering nothing for four months; 景洪市安监局: one answering every letter;
+    # 坊子区人社局: no consultation channel at all (agent/demo/fleet.py).  The interaction probe's result
+    # gives the two consultation measures; the census table deducts 5 for each failing one.
+    from probes import interaction
+
+    wanted = ("1307320007", "5328010055", "3707040004")
+    plan = [s for s in demo_sites() if s.code in wanted]
+    async with DemoFleet.start(tmp_path, fast=True, feeds=None, sites=plan) as fleet:
+        cfg = loads(fleet.config_yaml())
+        net = Network(cfg.dns, cfg.tls, cfg.http)
+        try:
+            got = {}
+            for s in cfg.sites:
+                ctx = ProbeContext(config=cfg, net=net, state=StateStore(None), links=links.LinkChecks.of(cfg.links))
+                got[s.code] = (s, {"interaction": await interaction.probe(s, ctx)})
+        finally:
+            await net.close()
+    deducted = {}
+    for code, (site, latest) in got.items():
+        m = scores.measures(site, latest, None)
+        items = score(cfg.scoring, site.kind, m).items
+        deducted[code] = (
+            m["consultation_columns"],
+            m["consultation_answered_year"],
+            items.get("consultation_missing"),
+            items.get("consultation_unanswered"),
+        )
+    unanswered, answered, none = (deducted[c] for c in wanted)
+    assert unanswered == (1, 0, 0, 5)  # a channel, nothing answered in a year: −5
+    assert answered[0] == 1 and answered[1] >= 10 and answered[2:] == (0, 0)  # 20 letters, each answered
+    assert none[0] == 0 and none[2] == 5 and not none[3]  # no channel: −5, and nothing to answer

@@ -3,9 +3,9 @@
 
 :func:`measures` turns what the agent has — the latest ``content`` and ``links`` results, the
 registry's columns, the week's visits (``ResultStore.visits_week``) — into the mapping
-:func:`domain.scoring.score` takes, ``None`` for what it has not measured.  A new measure (the
-message lists' consultation channels, issue 18) is a key of ``domain.scoring.MEASURES`` and one
-entry here.
+:func:`domain.scoring.score` takes, ``None`` for what it has not measured.  A new measure is a key of
+``domain.scoring.MEASURES`` and one entry here (as the message lists' consultation channels and
+answered messages of issue 18 are, from the ``interaction`` result).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from domain.registry import Site
 from domain.scoring import DEFAULT_TABLE, Score, Table, score
 from domain.thresholds import THRESHOLDS, Thresholds
-from probes.results import ContentResult, LinksResult, Result
+from probes.results import ContentResult, InteractionResult, LinksResult, Result
 
 
 def measures(
@@ -37,12 +37,22 @@ def measures(
         "other_links_broken": lk.other_broken if lk is not None and lk.other_pages else None,
         "homepage_updates": None if c is None else c.homepage_updates,
         "page_tags_missing": _tags(site, c, lk),
-        "consultation_columns": None,  # issue 18's message lists
-        "consultation_answered_year": None,
+        **_consultation(latest.get("interaction")),
     }
     for category in ("survey", "interview"):
         out[f"{category}_columns"], out[f"{category}_items_year"] = _activity(site, content, category)
     return out
+
+
+def _consultation(r: Result | None) -> dict[str, float | None]:
+    """The message lists (issue 18, probes/interaction.py): effective consultation channels, and the
+    messages of the past year answered in the columns whose rows show a state (None: not read yet,
+    the homepage could not be read to find a channel, or no column shows states)."""
+    if not isinstance(r, InteractionResult):
+        return {"consultation_columns": None, "consultation_answered_year": None}
+    judged = [c for c in r.columns if c.state_shown]
+    answered = sum(c.answered_past_year for c in judged) if judged else None
+    return {"consultation_columns": r.channels, "consultation_answered_year": answered}
 
 
 def _unreachable(week: tuple[int, int] | None, t: Thresholds) -> float | None:

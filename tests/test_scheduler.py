@@ -125,7 +125,7 @@ async def test_removing_a_site_drops_its_jobs_and_results() -> None:
         assert results.latest("site/4405070010")
         smaller = loads(CFG.replace('  - {code: "4405070010", name: a, url: "http://a.gov.cn/"}\n', ""))
         scheduler.apply(ProbeContext(config=smaller, net=ctx.net, state=ctx.state))
-        assert scheduler.jobs() == 7
+        assert scheduler.jobs() == 8  # b: http, dns, tls, content, links, services, interaction; the account: feed
         await asyncio.sleep(1.2)
         assert results.latest("site/4405070010") == {}
 

@@ -71,7 +71,11 @@ class Lines:
 
 
 def _indexed(*families: Family) -> tuple[Family, ...]:
-    """``families`` in exposition order, each knowing its place (a scrape joins lines by it)."""
+    """``families`` in exposition order, each knowing its place (a scrape joins lines by it).  A family
+    listed twice would be exposed twice (a second HELP line: Prometheus refuses the whole scrape)."""
+    names = [f.name for f in families]
+    if len(set(names)) != len(names):
+        raise ValueError(f"families listed twice: {sorted({n for n in names if names.count(n) > 1})}")
     for i, f in enumerate(families):
         object.__setattr__(f, "index", i)
     return families
@@ -196,10 +200,9 @@ SITE_FAMILIES = _indexed(
     HOMEPAGE, COLUMN_UPDATE, COLUMN_BLANK, LINKS_CHECKED, LINKS_BROKEN, COMPLIANCE, SERIOUS, PRIVACY,
     HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS, SERVICE_GUIDES, NO_SERVICES,
     MALICIOUS, BACKDATED,
-    *SCORE_FAMILIES,
-    HIDDEN_LINKS, CLOSED_ONLINE, CLOSURE_NOTICE, SITE_FINDINGS,
     CONSULTATION_CHANNELS, INTERACTION_CONSULTATION, INTERACTION_STATE_SHOWN, INTERACTION_OLDEST, INTERACTION_MESSAGES,
     INTERACTION_ANSWERED, INTERACTION_OVERDUE, INTERACTION_REPLY,
+    *SCORE_FAMILIES,
 )  # fmt: skip
 
 _A = ("account",)

@@ -46,3 +46,15 @@ def test_the_architecture_doc_names_every_package_and_the_kind_registry() -> Non
     text = (ROOT / "docs" / "architecture.md").read_text()
     for name in ("domain/", "probes/", "agent/", "dashboards/", "agent/kinds.py", "tests/test_layers.py"):
         assert name in text
+
+
+def test_the_readme_counts_the_demo_fleet_as_it_is() -> None:
+    import yaml
+
+    from agent.demo.feeds import demo_accounts
+    from agent.demo.fleet import demo_sites
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    sites, accounts = len(demo_sites()), len(yaml.safe_load(demo_accounts("http://127.0.0.1:1")))
+    assert re.search(rf"the demo: {sites} sites and {accounts} accounts", text)
+    assert f"The demo fleet is {sites} sites" in text

@@ -686,30 +686,28 @@ def _host_bounds(v: Any) -> dict[str, int]:
     return {host.lower(): n for host, n in _mapping_of(_positive_int)(v).items()}
 
 
-def _dictionary_file(config_path: str, v: Any) -> str:
-    from probes.content.serious import parse_tsv  # the probe's own reader: one format, one parser
-
+def _parsed_file(config_path: str, v: Any, parse: Callable[[str, str], tuple[Any, list[str]]]) -> str:
+    """A file the probe reads, read here once by the probe's own parser so its bad lines name file and line."""
     p = _existing_file(config_path, v)
     try:
-        _, problems = parse_tsv(Path(p).read_text(encoding="utf-8"), p)
+        _, problems = parse(Path(p).read_text(encoding="utf-8"), p)
     except UnicodeDecodeError as e:
         raise ValueError(f"{p!r} is not UTF-8: {e}") from None
     if problems:
         raise ValueError("; ".join(problems))
     return p
+
+
+def _dictionary_file(config_path: str, v: Any) -> str:
+    from probes.content.serious import parse_tsv  # the probe's own reader: one format, one parser
+
+    return _parsed_file(config_path, v, parse_tsv)
 
 
 def _blocklist_file(config_path: str, v: Any) -> str:
     from probes.content.malware import parse_list  # the probe's own reader: one format, one parser
 
-    p = _existing_file(config_path, v)
-    try:
-        _, problems = parse_list(Path(p).read_text(encoding="utf-8"), p)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{p!r} is not UTF-8: {e}") from None
-    if problems:
-        raise ValueError("; ".join(problems))
-    return p
+    return _parsed_file(config_path, v, parse_list)
 
 
 def _merge_stale_days(v: Any) -> dict[str, float]:

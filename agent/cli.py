@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -21,6 +23,8 @@ from agent.registry.config import Account, Config, ConfigError, Site
 from agent.workers import shard
 
 DEFAULT_CONFIG = os.environ.get("XUNCHA_CONFIG", "xuncha.yml")
+
+log = logging.getLogger(__name__)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -238,8 +242,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Read once, in a short-lived process: the agent starts on it.  With worker processes it
         # is split there too, and the supervisor keeps only each worker's part, packed.
         flag = "workers" in args
+        t0 = time.perf_counter()
         loaded = load_split(args.config, args.workers if flag else None, shard=args.shard, state_dir=args.state_dir)
         cfg, packed = loaded if isinstance(loaded, tuple) else (loaded, None)
+        targets = (
+            (len(packed.sites), len(packed.accounts)) if packed is not None else (len(cfg.sites), len(cfg.accounts))
+        )
+        log.info(
+            "configuration read%s in %.1f s: %d sites, %d accounts",
+            f" and split for {len(packed.parts)} workers" if packed is not None else "",
+            time.perf_counter() - t0,
+            *targets,
+        )
         options: dict[str, Any] = dict(
             config=cfg,
             shard=args.shard,

@@ -11,7 +11,7 @@ collector, the CLI (``xuncha probe --kind``) and the README's tables all read
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -48,9 +48,15 @@ class Kind:
     deadline: Callable[[Settings, Target], float]  # a safety net over the probe's own timeouts
     emit: x.Emitter
     summary: str
-    applies: Callable[[Target], bool] = lambda target: True
+    applies: Callable[[Target], bool] = lambda target: True  # noqa: E731 — see _everywhere
     # Availability kinds always find a slot; background kinds share what is left (agent.run.scheduler).
     background: bool = False
+    # Seconds after start-up over which this kind's first runs fall (at most its interval; None:
+    # agent.run.scheduler.FIRST_RUN_SPREAD, a minute).  The
+    # 6-hourly page readers (links, services, interaction) start over 15 minutes: at national size
+    # their first runs all falling in the first minute held the background slots, and feed and
+    # content lag rose to minutes at every start (issue 21).
+    first_within: float | None = None
 
     def probe(self) -> ProbeFn:
         """The probe function, imported on first use (a kind's heavy dependencies load only when it runs)."""
@@ -104,15 +110,16 @@ _DECLARED = (
          "homepage and column freshness, blank columns, required elements, serious errors, privacy",
          background=True),
     Kind("links", Site, LinksResult, "probes.links", 6 * 3600.0, _links_deadline, x.emit_links,
-         "broken links on the homepage, and on the column pages and their first articles", background=True),
+         "broken links on the homepage, and on the column pages and their first articles", background=True,
+         first_within=900.0),
     # 服务不实用 (issue 18): guides change slowly and cost a few pages each, so every 6 h.
     Kind("services", Site, ServicesResult, "probes.services", 6 * 3600.0, _services_deadline, x.emit_services,
          "services offered, and a sample of service guides read for their ten element categories (服务不实用); "
          "not for `closed` sites",
-         applies=_not_closed, background=True),
+         applies=_not_closed, background=True, first_within=900.0),
     Kind("interaction", Site, InteractionResult, "probes.interaction", 6 * 3600.0, _interaction_deadline,
          x.emit_interaction, "consultation channels read as messages: unanswered, reply times (互动回应差)",
-         applies=_not_closed, background=True),
+         applies=_not_closed, background=True, first_within=900.0),
     Kind("feed", Account, FeedResult, "probes.feed", 3600.0, lambda s, t: s.feeds.timeout + 10, x.emit_feed,
          "an account's feed: fetched, newest entry, stopped but still posting, wrong expressions and ID numbers "
          "in posts", background=True),
@@ -131,3 +138,19 @@ def jobs_for(cfg: Config) -> list[tuple[Target, str]]:
     """Every (target, kind name) the configuration asks for."""
     targets: list[Target] = [*cfg.sites, *cfg.accounts]
     return [(t, k.name) for t in targets for k in of_target(t)]
+
+
+def kinds_by_target(cfg: Config) -> Iterator[tuple[Target, tuple[Kind, ...]]]:
+    """:func:`jobs_for` grouped by target (the scheduler's start: 110,000 jobs a worker at national
+    size).  While no account kind has an ``applies`` of its own, every account runs the same
+    kinds, decided once."""
+    for site in cfg.sites:
+        yield site, of_target(site)
+    everywhere = Kind.__dataclass_fields__["applies"].default
+    if all(k.applies is everywhere for k in _DECLARED if k.target is Account) and cfg.accounts:
+        account_kinds = of_target(cfg.accounts[0])
+        for account in cfg.accounts:
+            yield account, account_kinds
+    else:
+        for account in cfg.accounts:
+            yield account, of_target(account)

@@ -159,7 +159,7 @@ class FeedResult(Result):
     serious_errors: int = 0  # different wrong expressions of the dictionary
     privacy_leaks: int = 0  # different valid resident ID numbers
     format: str = ""  # rss2.0 | rss1.0 | atom | json1.1 | feedparser:<version> (last successful reading)
-    unchanged: bool = False  # the server answered 304 Not Modified; the last reading was reused
+    unchanged: bool = False  # a 304 Not Modified, or the same body as last time: the last reading was reused
     backoff_until: float | None = None  # Unix time until which the feed's host is left alone
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -234,7 +234,133 @@ async def test_no_validators_means_no_conditional_request(server: Server, ctx: P
     r = await run(account(url), ctx)
     sent = server.hits("/wechat/mp/plain")[-1].headers
     assert "If-None-Match" not in sent and "If-Modified-Since" not in sent
-    assert not r.unchanged
+    assert r.unchanged and r.details.get("same_body")  # the same bytes: not parsed again (below)
+
+
+# --- the same body again (issue 21) -------------------------------------------------------------
+
+
+def built(body: str, when: float) -> str:
+    """The feed as RSSHub writes it: a channel <lastBuildDate> of the moment it was built."""
+    stamp = format_datetime(datetime.fromtimestamp(when, UTC))
+    return body.replace("<channel><title>", f"<channel><lastBuildDate>{stamp}</lastBuildDate><title>", 1)
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies the probe parsed (feed.parse, observed, not replaced)."""
+    seen: list[bytes] = []
+    real = feed.parse
+
+    def spy(body: bytes, content_type: str = "") -> feed.Parsed:
+        seen.append(body)
+        return real(body, content_type)
+
+    monkeypatch.setattr(feed, "parse", spy)
+    return seen
+
+
+async def test_a_feed_rebuilt_with_the_same_entries_is_not_parsed_again(
+    server: Server, ctx: ProbeContext, parses: list[bytes]
+) -> None:
+    body = rss(1, 10)
+    url = server.serve("/weibo/user/7", built(body, NOW))
+    first = await run(account(url), ctx)
+    clock(ctx).now += same_day(NOW)
+    server.serve("/weibo/user/7", built(body, clock(ctx).now))  # only the build time differs
+    second = await run(account(url), ctx)
+    assert len(parses) == 1
+    assert second.success and second.unchanged and second.status_code == 200
+    assert (second.last_entry, second.entries, second.entries_recent) == (first.last_entry, 2, first.entries_recent)
+
+
+def same_day(now: float) -> float:
+    """Seconds to wait that stay within ``now``'s day in Beijing (the ID check's day)."""
+    to_midnight = DAY - (now + 8 * 3600) % DAY
+    return min(3600.0, to_midnight / 2)
+
+
+NEW_ITEM = "<item><title>新的一条</title><pubDate>{now}</pubDate></item>"
+
+
+@pytest.mark.parametrize(
+    ("change", "newest", "entries", "title"),
+    [
+        pytest.param(lambda b: b.replace("<item>", NEW_ITEM + "<item>", 1), 0, 4, "新的一条", id="a new entry"),
+        pytest.param(lambda b: b.replace("第0条", "第0条（更正）"), 3, 3, "平安潮州第0条（更正）", id="a title edited"),
+        pytest.param(lambda b: b.replace("</channel>", NEW_ITEM + "</channel>"), 0, 4, "新的一条", id="one appended"),
+    ],
+)
+async def test_a_changed_feed_is_always_read_again(
+    server: Server,
+    ctx: ProbeContext,
+    parses: list[bytes],
+    change: Callable[[str], str],
+    newest: float,
+    entries: int,
+    title: str,
+) -> None:
+    """Same ETag, same build time, no 304: only the entries differ, and the reading says so."""
+    body = rss(3, 10, 20)
+    headers = {"ETag": '"v1"'}  # a server that keeps its validator although the feed changed
+    url = server.serve("/weibo/user/8", built(body, NOW), headers=headers)
+    first = await run(account(url), ctx)
+    assert (first.last_entry, first.entries) == (NOW - 3 * DAY, 3)
+    clock(ctx).now += same_day(NOW)
+    now = format_datetime(datetime.fromtimestamp(clock(ctx).now, UTC))
+    server.serve("/weibo/user/8", built(change(body).replace("{now}", now), NOW), headers=headers)
+    second = await run(account(url), ctx)
+    assert len(parses) == 2 and not second.unchanged
+    expected = clock(ctx).now if newest == 0 else NOW - newest * DAY
+    assert (second.last_entry, second.entries, second.details["newest_title"]) == (expected, entries, title)
+
+
+async def test_an_atom_entrys_updated_date_is_never_left_out(
+    server: Server, ctx: ProbeContext, parses: list[bytes]
+) -> None:
+    def atom(feed_updated: float, entry_updated: float) -> str:
+        iso = lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+        return (
+            f'<feed xmlns="http://www.w3.org/2005/Atom"><title>平安潮州</title><updated>{iso(feed_updated)}</updated>'
+            f"<entry><title>a</title><id>1</id><updated>{iso(entry_updated)}</updated></entry></feed>"
+        )
+
+    url = server.serve("/weibo/user/9", atom(NOW, NOW - 4 * DAY), content_type="application/atom+xml")
+    await run(account(url), ctx)
+    clock(ctx).now += same_day(NOW)
+    server.serve("/weibo/user/9", atom(clock(ctx).now, NOW - 4 * DAY), content_type="application/atom+xml")
+    assert (await run(account(url), ctx)).unchanged and len(parses) == 1  # the feed's own <updated> only
+    server.serve("/weibo/user/9", atom(clock(ctx).now, NOW), content_type="application/atom+xml")
+    third = await run(account(url), ctx)
+    assert len(parses) == 2 and not third.unchanged and third.last_entry == NOW
+
+
+async def test_a_reading_that_could_change_with_time_is_read_again(
+    server: Server, ctx: ProbeContext, parses: list[bytes]
+) -> None:
+    """An entry dated two days ahead is not trusted today, and is once its day has come."""
+    url = server.serve("/weibo/user/10", rss(-2, 5))
+    first = await run(account(url), ctx)
+    assert first.last_entry == NOW - 5 * DAY
+    clock(ctx).now += 2 * DAY
+    second = await run(account(url), ctx)
+    assert len(parses) == 2 and second.last_entry == NOW + 2 * DAY
+
+
+async def test_another_day_or_other_dictionaries_read_the_same_body_again(
+    server: Server, ctx: ProbeContext, parses: list[bytes]
+) -> None:
+    url = server.serve("/weibo/user/11", rss(1, 2))
+    await run(account(url), ctx)
+    clock(ctx).now += same_day(NOW)
+    await run(account(url), ctx)
+    assert len(parses) == 1
+    clock(ctx).now += DAY  # the ID-number check depends on the date
+    await run(account(url), ctx)
+    assert len(parses) == 2
+    assert feed.body_fingerprint(b"x", (), datetime(2026, 1, 1).date()) != feed.body_fingerprint(
+        b"x", ("extra.txt",), datetime(2026, 1, 1).date()
+    )
 
 
 # --- politeness ----------------------------------------------------------------------------

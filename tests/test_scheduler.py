@@ -13,9 +13,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from agent.exposition.selfmetrics import SelfMetrics
+from agent.kinds import jobs_for
 from agent.registry.config import Account, Config, Site, loads
 from agent.run.results import ResultStore
-from agent.run.scheduler import Scheduler, _offset, jobs_for
+from agent.run.scheduler import Scheduler, _offset
 from agent.run.state import StateStore
 from probes.context import ProbeContext
 from probes.net import Network
@@ -82,6 +83,32 @@ def test_start_offsets_are_spread_and_stable() -> None:
     assert all(0 <= o < 300 for o in offsets)
     assert len({round(o) for o in offsets}) > 50  # spread, not a stampede
     assert offsets == [_offset((f"site/44050700{i:02d}", "http"), 300) for i in range(100)]
+
+
+def test_jobs_grouped_by_target_are_the_same_jobs() -> None:
+    from agent.kinds import kinds_by_target
+
+    cfg = loads(CFG)
+    grouped = [(t, k.name) for t, kinds in kinds_by_target(cfg) for k in kinds]
+    assert grouped == jobs_for(cfg)
+
+
+async def test_first_runs_come_within_a_minute_and_the_6_hourly_page_readers_within_15() -> None:
+    """At start-up the availability, content and feed kinds run in the first minute; links,
+    services and interaction (6-hourly, several pages each) are spread over 15 minutes (issue 21)."""
+    sites = "".join(
+        f"  - {{code: '44050700{i:02d}', name: s{i}, url: 'https://s{i}.gov.cn/'}}\n" for i in range(100)
+    )
+    cfg = loads("sites:\n" + sites)
+    scheduler = Scheduler(ResultStore(), SelfMetrics(CollectorRegistry()), lookup=lambda kind: always_up)
+    scheduler.apply(ProbeContext(config=cfg, net=Network(cfg.dns, cfg.tls, cfg.http), state=StateStore(None)))
+    first: dict[str, list[float]] = {}
+    for (_, kind), job in scheduler._jobs.items():
+        first.setdefault(kind, []).append(job.due - scheduler._epoch)
+    for kind in ("http", "dns", "tls", "content"):
+        assert max(first[kind]) < 60, kind
+    for kind in ("links", "services", "interaction"):
+        assert max(first[kind]) < 900 and sum(d > 60 for d in first[kind]) > 80, kind  # most after the first minute
 
 
 async def test_a_probe_that_raises_is_a_failed_result_and_the_schedule_goes_on() -> None:

@@ -817,9 +817,12 @@ def _sites_yaml(issues: _Issues, raw: Any) -> Iterable[tuple[Site, tuple[str, st
             yield _site(values), (issues.file, entry)
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _account_id(v: Any) -> str:
     v = _str(v).strip()
-    if not v or any(c.isspace() for c in v):
+    if not v or _SPACE.search(v):
         raise ValueError(f"{v!r} must be non-empty and without spaces")
     return v
 

@@ -4,9 +4,9 @@ One heap of due times and one dispatcher task, not a sleeping task per job: a
 country-sized registry (≈14,000 sites × 5 kinds + 150,000 accounts) costs a heap
 entry per job.  Each job has a stable slot in its interval, from a hash of the
 job (gatus: jittered, so checks do not stampede and timings stay honest).  The
-first run comes within ``FIRST_RUN_SPREAD`` of start-up — after a restart an
-office should not wait an hour for its content findings — and later runs keep
-to the job's slot.
+first run comes within its kind's ``first_within`` of start-up (a minute; 15
+minutes for the 6-hourly page readers) — after a restart an office should not
+wait an hour for its content findings — and later runs keep to the job's slot.
 
 A probe waits first for its host's slot (many department sites share one
 集约化平台 host, which we must never hammer), then for a global slot, so a
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.exposition.selfmetrics import SelfMetrics
-from agent.kinds import KINDS, ProbeFn, Target, jobs_for
+from agent.kinds import KINDS, ProbeFn, Target, kinds_by_target
 from agent.registry.config import Concurrency, Config
 from agent.run.results import ResultStore, target_key
 from probes.context import ProbeContext
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 ProbeLookup = Callable[[str], ProbeFn]
 
-FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread
+FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread (kinds.Kind.first_within)
 BACKGROUND_SHARE = 0.5  # of concurrency.total, for content, links and feeds together
 KIND_SHARE = 0.5  # of the background slots, for any one background kind
 
@@ -66,10 +66,11 @@ class Job:
     generation: int = 0
     running: bool = False
     removed: bool = False
+    target_id: str = ""  # target_key(target), kept: the heap asks for the key at every push
 
     @property
     def key(self) -> tuple[str, str]:
-        return target_key(self.target), self.kind
+        return self.target_id or target_key(self.target), self.kind
 
 
 def deadline(kind: str, target: Target, cfg: Config) -> float:
@@ -79,7 +80,12 @@ def deadline(kind: str, target: Target, cfg: Config) -> float:
 
 def _offset(key: tuple[str, str], interval: float) -> float:
     # Stable across restarts: a site keeps its slot in the interval.
-    return (zlib.crc32("/".join(key).encode()) % 10_000) / 10_000 * interval
+    return _share(key) * interval
+
+
+def _share(key: tuple[str, str]) -> float:
+    """Where in any span of time this job falls, in [0, 1): from a hash, the same every start."""
+    return (zlib.crc32(f"{key[0]}/{key[1]}".encode()) % 10_000) / 10_000
 
 
 @dataclass
@@ -121,29 +127,32 @@ class Scheduler:
             self._kind_limit = max(1, int(background * KIND_SHARE))
         self._bounds = cfg.concurrency  # host and kind limits apply from the next admission
         self._ctx = ctx
-        wanted: dict[tuple[str, str], tuple[Target, str]] = {
-            (target_key(t), kind): (t, kind) for t, kind in jobs_for(cfg)
-        }
+        wanted: dict[tuple[str, str], tuple[Target, str, str]] = {}
+        for target, kinds in kinds_by_target(cfg):
+            tkey, host = target_key(target), target.host
+            for k in kinds:
+                wanted[(tkey, k.name)] = (target, k.name, host)
         for key in [k for k in self._jobs if k not in wanted]:
             self._jobs.pop(key).removed = True
             self.results.forget(key[0], [key[1]])  # e.g. tls after a site moved to http://
-        for key, (target, kind) in wanted.items():
+        for key, (target, kind, host) in wanted.items():
             interval = cfg.intervals.of(kind)
             job = self._jobs.get(key)
             if job is None:
-                first = loop_now + _offset(key, min(interval, FIRST_RUN_SPREAD))
-                job = Job(target, kind, interval, first, target.host, slot=_offset(key, interval))
+                share = _share(key)
+                first = loop_now + share * min(interval, KINDS[kind].first_within or FIRST_RUN_SPREAD)
+                job = Job(target, kind, interval, first, host, slot=share * interval, target_id=key[0])
                 self._jobs[key] = job
                 self._push(job)
             else:
-                job.target, job.host = target, target.host
+                job.target, job.host = target, host
                 if job.interval != interval:
                     job.interval, job.slot = interval, _offset(key, interval)
                     job.due = min(job.due, self._next_slot(job, loop_now))
                     job.generation += 1
                     if not job.running:
                         self._push(job)
-        self.results.retain(target_key(t) for t, _ in wanted.values())
+        self.results.retain({key[0] for key in wanted})
         self._wake.set()
 
     def jobs(self) -> int:

@@ -1,6 +1,7 @@
 """The national-scale benchmark (issue 12): does the agent keep its schedule for the country?
 
-    python bench/national.py [--size small|national|both] [--minutes 10]
+    python bench/national.py [--size small|national|both] [--minutes 10] [--window 5]
+    python bench/national.py --scale 1/8,1/4,1/2,1 --minutes 10    # cost per 1,000 targets by size
 
 For each size — ``small`` is 1,500 sites + 15,000 accounts, ``national`` 14,000 sites + 150,000
 accounts — the script builds, in a temporary directory:
@@ -42,6 +43,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -353,6 +355,59 @@ class Figures:
     build_seconds: float = 0.0
     # (minutes after ready, runs) at each scrape: the rate over the last minutes, past the start-up burst
     history: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    # every --window minutes: (end minute, cores by process over the window, RSS by process at its end)
+    windows: list[tuple[float, dict[str, float], dict[str, int]]] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds from start, read from the agent's log
+
+
+def process_name(pid: int, agent_pid: int) -> str:
+    """supervisor, worker i, loader (the short-lived reading process) or the command's tail."""
+    if pid == agent_pid:
+        return "supervisor"
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return f"pid {pid}"
+    args = [a.decode(errors="replace") for a in argv]
+    if "--worker" in args:
+        return "worker " + args[args.index("--worker") + 1].split("/")[0]
+    if "--load" in args:
+        return "loader"
+    return " ".join(args)[-30:]
+
+
+def sample(agent_pid: int) -> dict[str, tuple[float, int]]:
+    """CPU seconds (utime+stime, reaped children included) and RSS bytes by process name."""
+    out: dict[str, tuple[float, int]] = {}
+    for pid in tree(agent_pid):
+        cpu, _, rss = cpu_and_hwm([pid])
+        name = process_name(pid, agent_pid)
+        c, r = out.get(name, (0.0, 0))
+        out[name] = (c + cpu, r + rss)
+    return out
+
+
+_LOG_TS = re.compile(r"^ts=(\S+) .*?msg=\"(.*?)\"")
+
+
+def phases(log: Path, started_wall: float) -> dict[str, float]:
+    """Seconds from the agent's start to what its log says: the configuration read (and split),
+    each worker started, the supervisor listening."""
+    out: dict[str, float] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        m = _LOG_TS.match(line)
+        if not m:
+            continue
+        at = dt.datetime.fromisoformat(m[1].replace("Z", "+00:00")).timestamp() - started_wall
+        msg = m[2]
+        if msg.startswith("configuration read"):
+            out.setdefault("configuration read and split", at)
+        elif msg.startswith("worker ") and " started (pid" in msg:
+            out["workers started (the last)"] = at
+            out.setdefault("workers started (the first)", at)
+        elif msg.startswith("xuncha started") and "listening on 127.0.0.1" in msg:
+            out.setdefault("listening", at)
+    return out
 
 
 def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -385,9 +440,9 @@ async def healthy(url: str) -> bool:
         return False
 
 
-async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: bool) -> Figures:
+async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: bool, window: float = 5.0) -> Figures:
     fig = Figures(size, sites, accounts, minutes=minutes)
-    base = Path(tempfile.mkdtemp(prefix=f"xuncha-national-{size}-"))
+    base = Path(tempfile.mkdtemp(prefix=f"xuncha-national-{size.replace('/', '_')}-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         fleet = Fleet(base, sites, accounts)
@@ -406,7 +461,7 @@ async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: b
         conf = (base / "xuncha.yml").read_text().replace("{DNS_PORT}", (base / "dns.port").read_text())
         (base / "xuncha.yml").write_text(conf)
         print(f"[{size}] fleet built in {fig.build_seconds:.0f} s; starting the agent", flush=True)
-        start = time.perf_counter()
+        start, started_wall = time.perf_counter(), time.time()
         agent = spawn([sys.executable, "-m", "agent", "run", "-c", str(base / "xuncha.yml")], base / "agent.log")
         procs.append(agent)
         root = f"http://127.0.0.1:{fleet.agent_port}"
@@ -417,16 +472,38 @@ async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: b
                 raise RuntimeError("the agent was not ready within 10 minutes")
             await asyncio.sleep(0.2)
         fig.ready = time.perf_counter() - start
-        print(f"[{size}] ready after {fig.ready:.1f} s; measuring for {minutes:g} min", flush=True)
+        fig.phases = phases(base / "agent.log", started_wall)
+        print(
+            f"[{size}] ready after {fig.ready:.1f} s ("
+            + ", ".join(f"{k} {v:.1f} s" for k, v in fig.phases.items())
+            + f"); measuring for {minutes:g} min",
+            flush=True,
+        )
         cpu0, _, _ = cpu_and_hwm(tree(agent.pid))
         t0 = time.perf_counter()
         end = t0 + minutes * 60
         next_scrape = t0 + 60
+        last_sample, next_window = sample(agent.pid), t0 + window * 60
         text = ""
         while time.perf_counter() < end:
             await asyncio.sleep(min(5.0, max(0.0, end - time.perf_counter())))
             _, hwm, _ = cpu_and_hwm(tree(agent.pid))
             fig.peak_rss = max(fig.peak_rss, hwm)
+            if time.perf_counter() >= next_window - 2.5 or time.perf_counter() >= end:
+                now_sample = sample(agent.pid)
+                span = window * 60 if time.perf_counter() < end else time.perf_counter() - (next_window - window * 60)
+                cores = {k: (c - last_sample.get(k, (0.0, 0))[0]) / span for k, (c, _) in now_sample.items()}
+                rss = {k: r for k, (_, r) in now_sample.items()}
+                fig.windows.append(((time.perf_counter() - t0) / 60, cores, rss))
+                last_sample, next_window = now_sample, next_window + window * 60
+                print(
+                    f"[{size}] window to {fig.windows[-1][0]:.3g} min: cores "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items()))
+                    + f" (total {sum(cores.values()):.2f}); RSS "
+                    + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(rss.items()))
+                    + f" MiB (total {sum(rss.values()) / 2**20:.0f})",
+                    flush=True,
+                )
             if time.perf_counter() >= next_scrape or time.perf_counter() >= end:
                 next_scrape += 60
                 text, plain, wire, seconds = await scrape(root + "/metrics")
@@ -544,6 +621,53 @@ def table(figs: list[Figures]) -> str:
     return "\n".join([head, sep] + [f"| {name} | " + " | ".join(vals) + " |" for name, vals in rows])
 
 
+def windows_table(fig: Figures) -> str:
+    """Cores and RSS by process, one row per window (issue 21: the second hour; flat memory)."""
+    if not fig.windows:
+        return ""
+    names = sorted({k for _, cores, _ in fig.windows for k in cores})
+    head = "| minutes | " + " | ".join(f"{n} cores" for n in names) + " | cores | "
+    head += " | ".join(f"{n} RSS" for n in names) + " | RSS |"
+    rows = [head, "|---" * (2 * len(names) + 3) + "|"]
+    prev = 0.0
+    for end, cores, rss in fig.windows:
+        rows.append(
+            f"| {prev:.3g}–{end:.3g} | "
+            + " | ".join(f"{cores.get(n, 0):.2f}" for n in names)
+            + f" | {sum(cores.values()):.2f} | "
+            + " | ".join(f"{rss.get(n, 0) / 2**20:,.0f} MiB" for n in names)
+            + f" | {sum(rss.values()) / 2**20:,.0f} MiB |"
+        )
+        prev = end
+    after20 = [(end, sum(r.values())) for end, _, r in fig.windows if end >= 20 - 0.5]
+    if len(after20) >= 2:
+        base, peak = after20[0][1], max(r for _, r in after20)
+        rows.append(f"\nRSS growth after minute {after20[0][0]:.0f}: {100 * (peak - base) / base:+.1f} %")
+    hour2 = [c for end, c, _ in fig.windows if end > 60 - 0.5]
+    if hour2:
+        rows.append(f"cores in the windows from minute 60 on: {sum(sum(c.values()) for c in hour2) / len(hour2):.2f}")
+    return "\n".join(rows)
+
+
+def per_thousand(figs: list[Figures]) -> str:
+    """Cores and MiB per 1,000 targets by size, over the same window (issue 21: cost flat as it grows)."""
+    rows = [
+        "| size | targets | window | cores | cores / 1,000 targets | RSS | MiB / 1,000 targets |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in figs:
+        if not f.windows:
+            continue
+        end, cores, rss = f.windows[0]
+        targets = f.sites + f.accounts
+        c, r = sum(cores.values()), sum(rss.values()) / 2**20
+        rows.append(
+            f"| {f.size} | {targets:,} | 0–{end:.0f} min | {c:.2f} | {1000 * c / targets:.4f} | {r:,.0f} MiB | "
+            f"{1000 * r / targets:.2f} |"
+        )
+    return "\n".join(rows)
+
+
 # --- the DNS server's process -------------------------------------------------------------------------------
 
 
@@ -575,6 +699,12 @@ def main() -> int:
         help="seconds between link runs (default the production 6h; shorter to measure link checks)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, configuration)")
+    ap.add_argument(
+        "--scale",
+        help="fractions of the national registry, one run each, e.g. 1/8,1/4,1/2,1 (issue 21's series; "
+        "replaces --size)",
+    )
+    ap.add_argument("--window", type=float, default=5.0, help="minutes per CPU/RSS window (default 5)")
     ap.add_argument("--dns-server", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dns_server:
@@ -585,13 +715,24 @@ def main() -> int:
         return 2
     if args.links_interval:
         INTERVALS["links"] = int(args.links_interval)
-    sizes = ("small", "national") if args.size == "both" else (args.size,)
+    runs: list[tuple[str, int, int]] = []
+    if args.scale:
+        national = SIZES["national"]
+        for part in args.scale.split(","):
+            num, _, den = part.partition("/")
+            f = float(num) / float(den or 1)
+            runs.append((part, round(national[0] * f), round(national[1] * f)))
+    else:
+        for size in ("small", "national") if args.size == "both" else (args.size,):
+            sites, accounts = SIZES[size]
+            runs.append((size, args.sites or sites, args.accounts or accounts))
     figs = []
-    for size in sizes:
-        sites, accounts = SIZES[size]
-        sites, accounts = args.sites or sites, args.accounts or accounts
-        figs.append(asyncio.run(run_size(size, sites, accounts, args.minutes, args.keep)))
+    for size, sites, accounts in runs:
+        figs.append(asyncio.run(run_size(size, sites, accounts, args.minutes, args.keep, args.window)))
         print(table(figs), flush=True)
+        print(windows_table(figs[-1]), flush=True)
+    if len(figs) > 1:
+        print(per_thousand(figs))
     print(
         f"\ncores on this machine: {os.cpu_count()}; fleet built in "
         + ", ".join(f"{f.build_seconds:.0f} s" for f in figs)

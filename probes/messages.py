@@ -154,6 +154,8 @@ def _row_of(a: LexborNode) -> LexborNode | None:
             break
         if node.tag in ("dt", "dd") and node.parent is not None and node.parent.tag == "dl":
             return node.parent
+        if node.tag == "tr" and (body := _message_body(node)) is not None:
+            return body
         if node.tag in _ROW_TAGS:
             return node
         if block is None and node.tag in _BLOCK_TAGS:
@@ -164,6 +166,35 @@ def _row_of(a: LexborNode) -> LexborNode | None:
                 block = node
         node = node.parent
     return block
+
+
+def _message_body(tr: LexborNode) -> LexborNode | None:
+    """The ``tbody`` that is one message when a table repeats a ``tbody`` per message (title in one
+    ``tr``, 留言时间 in the next: 国家金融监督管理总局's 政务咨询 panel, Angular's ``ng-repeat`` on
+    ``tbody``; tests/fixtures/real/messages), or None: the ``tr`` is the row."""
+    body = tr.parent
+    if body is None or body.tag != "tbody" or dates.find_full(tr.text(separator=" "), 4102444800.0):
+        return None
+    table = body.parent
+    if table is None or sum(1 for c in table.iter() if c.tag == "tbody") < 2:
+        return None
+    text = _squeeze(body.text(separator=" "))  # a template's indentation is not the row's length
+    return body if len(text) <= MAX_ROW_TEXT and dates.find_full(text, 4102444800.0) else None
+
+
+def _titled(el: LexborNode) -> str:
+    """The title an element without a link carries: its ``title`` attribute, when its text repeats
+    it (whole, or cut with "…").  A list rendered by script often prints a message's title in a
+    ``<span title=…>`` and opens the message by a click handler, not a link."""
+    full = _squeeze(el.attributes.get("title") or "")
+    text = _squeeze(el.text(separator=" "))
+    if not full or el.css_first("a") is not None:
+        return ""
+    cut = text.rstrip(".…")
+    return full if text == full or (cut != text and cut and full.startswith(cut)) else ""
+
+
+_TITLE_CARRIERS = "span[title], td[title], div[title], p[title], li[title], em[title], strong[title], font[title]"
 
 
 def _table_of(row: LexborNode) -> LexborNode | None:
@@ -237,6 +268,22 @@ def parse_list(html: str, base: str, now: float) -> list[Message]:
             best[key] = (row, a, title)
         if len(order) >= MAX_MESSAGES:
             break
+    # Rows with no link at all: a titled element (``_titled``) in a row whose question date is
+    # labelled (留言时间…): without a link, only the label says the row is a message.
+    unlinked: set[int] = set()
+    for el in tree.css(_TITLE_CARRIERS):
+        if len(order) >= MAX_MESSAGES:
+            break
+        title = _titled(el)
+        if len(title) < MIN_TITLE or _FURNITURE.fullmatch(title) or (row := _row_of(el)) is None:
+            continue
+        if row.mem_id in best or row.css_first("a[href]") is not None:
+            continue
+        if not _ASKED_LABEL.search(_squeeze(row.text(separator=" "))):
+            continue
+        order.append(row.mem_id)
+        unlinked.add(row.mem_id)
+        best[row.mem_id] = (row, el, title)
     out: list[Message] = []
     headers: dict[int, list[str] | None] = {}
     for key in order:
@@ -253,7 +300,7 @@ def parse_list(html: str, base: str, now: float) -> list[Message]:
         facts = facts_of(text.replace(title, " ", 1), now, roles)
         if facts.asked is None:
             continue  # a row without a question date is navigation, not a message
-        href = (a.attributes.get("href") or "").strip()
+        href = "" if key in unlinked else (a.attributes.get("href") or "").strip()
         url = "" if not href or href.lower().startswith(SKIP_SCHEMES) else clean_url(href, base) or ""
         out.append(Message(title, url, facts.asked, facts.state, facts.state_text, facts.replied))
     return out

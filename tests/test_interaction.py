@@ -113,6 +113,40 @@ def test_rows_without_a_state_are_messages_without_one() -> None:
     assert [s for _, _, s, _ in parsed(NO_STATE)] == ["", ""]
 
 
+# Rows with no link, as a script renders them (the real case: tests/test_real_messages.py): one
+# tbody per message, the title in a <span title=…>, the question date labelled on the next row.
+UNLINKED = page(
+    "<table>"
+    "<tbody><tr><td><span title='关于公租房申请条件的咨询'>关于公租房申请条件的咨询</span></td></tr>"
+    "<tr><td><span>留言时间：</span><span>2026-10-08</span> <span>已回复</span></td></tr></tbody>"
+    "<tbody><tr><td><span title='小区门口道路破损请尽快修复'>小区门口道路破损...</span></td></tr>"
+    "<tr><td><span>留言时间：</span><span>2026-11-02</span> <span>办理中</span></td></tr></tbody>"
+    "</table>"
+)
+
+
+def test_rows_without_a_link_are_read_by_their_titled_span_and_labelled_date() -> None:
+    assert parsed(UNLINKED) == [
+        ("关于公租房申请条件的咨询", "2026-10-08", "answered", None),
+        ("小区门口道路破损请尽快修复", "2026-11-02", "unanswered", None),
+    ]
+    assert all(m.url == "" for m in messages.parse_list(UNLINKED, f"http://{HOST}/", NOW))
+
+
+def test_a_titled_span_is_no_message_without_a_labelled_date_or_beside_a_link() -> None:
+    # a bare date: without a link, nothing says the row is a message (a news panel looks the same)
+    assert parsed(UNLINKED.replace("留言时间：", "")) == []
+    # a tooltip that is not the text is not a title
+    tooltip = page("<ul><li><span title='点击查看详情'>关于公租房申请条件的咨询</span> 留言时间：2026-10-08</li></ul>")
+    assert parsed(tooltip) == []
+    # a row with a link is read once, by its link
+    linked = page(
+        "<ul><li><a href=/m/1>关于公租房申请条件的咨询</a><span title='市民张先生的留言'>市民张先生的留言</span>"
+        " 留言时间：2026-10-08 已回复</li></ul>"
+    )
+    assert parsed(linked) == [("关于公租房申请条件的咨询", "2026-10-08", "answered", None)]
+
+
 def test_navigation_and_undated_links_are_not_messages() -> None:
     html = page("<ul class=nav><li><a href=/>网站首页</a></li><li><a href=/szxx/>市长信箱留言</a></li></ul>" + TABLE)
     assert len(parsed(html)) == 2

@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from agent.registry import yamlsplit
+
 log = logging.getLogger(__name__)
 
 DIRECTORY = "registry-cache"
@@ -43,12 +45,56 @@ def declared_state_dir(text: str) -> str | None:
 
 
 def parsed(text: str, parse: Callable[[str], Any], state_dir: str | Path | None) -> Any:
-    """``parse(text)``, or what it returned for the same text before (kept under ``state_dir``)."""
-    if state_dir is None or len(text) < MIN_BYTES:
+    """``parse(text)``, or what it returned for the same text before (kept under ``state_dir``).
+
+    A large text not kept before is parsed in pieces on every core (:mod:`agent.registry.yamlsplit`),
+    and each piece is kept too: after an edit, only the pieces that changed are parsed again."""
+    if len(text) < MIN_BYTES:
         return parse(text)
-    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    if state_dir is None:
+        return _in_pieces(text, parse, {}) or parse(text)
+    key = _digest(text)
     folder = Path(state_dir) / DIRECTORY
     path = folder / f"{key}.{FORMAT}.marshal"
+    whole = _read(path)
+    if whole is not _MISSING:
+        return whole
+    known: dict[str, Any] = {}
+    plan = yamlsplit.plan(text)
+    pieces = [t for texts in plan.pieces.values() for t in texts] if plan else []
+    names = {t: folder / f"piece-{_digest(t)}.{FORMAT}.marshal" for t in pieces}
+    for t, name in names.items():
+        value = _read(name)
+        if value is not _MISSING:
+            known[t] = value
+    fresh = set(pieces) - set(known)
+    raw = yamlsplit.parse(plan, parse, known) if plan else None
+    if raw is None:
+        raw, names = parse(text), {}
+    else:
+        log.info(
+            "parsed %d of %d pieces of the registry (%d kept from before)",
+            len(fresh),
+            len(pieces),
+            len(pieces) - len(fresh),
+        )
+    _keep(folder, {path: raw} | {names[t]: known[t] for t in fresh if t in names}, {p.name for p in names.values()})
+    return raw
+
+
+def _in_pieces(text: str, parse: Callable[[str], Any], known: dict[str, Any]) -> Any:
+    plan = yamlsplit.plan(text)
+    return yamlsplit.parse(plan, parse, known) if plan else None
+
+
+_MISSING = object()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _read(path: Path) -> Any:
     try:
         data = path.read_bytes()
         if data.startswith(_MAGIC):
@@ -57,23 +103,25 @@ def parsed(text: str, parse: Callable[[str], Any], state_dir: str | Path | None)
         pass
     except (OSError, ValueError, EOFError, TypeError) as e:
         log.warning("the parsed registry in %s is unreadable (%s): parsing the configuration again", path, e)
-    raw = parse(text)
-    _keep(folder, path, raw)
-    return raw
+    return _MISSING
 
 
-def _keep(folder: Path, path: Path, raw: Any) -> None:
-    try:
-        body = marshal.dumps(raw)
-    except ValueError:  # a YAML timestamp or another type marshal does not know: not worth a cache
-        return
+def _keep(folder: Path, files: dict[Path, Any], also: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    """Write ``files`` (path: parsed value), and forget what a previous registry left, except the
+    files named in ``also`` (the pieces this one still uses, named by their digest)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(_MAGIC + body)
-        os.replace(tmp, path)  # whole or not at all
+        for path, raw in files.items():
+            try:
+                body = marshal.dumps(raw)
+            except ValueError:  # a YAML timestamp or another type marshal does not know: not worth a cache
+                return
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(_MAGIC + body)
+            os.replace(tmp, path)  # whole or not at all
+        current = {p.name for p in files} | set(also)
         for old in folder.iterdir():  # one registry at a time: the one just read
-            if old != path:
+            if old.name not in current:
                 old.unlink(missing_ok=True)
     except OSError as e:
         log.info("not keeping the parsed registry in %s: %s", folder, e)

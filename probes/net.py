@@ -41,6 +41,7 @@ from multidict import CIMultiDictProxy
 
 from domain.settings import DnsConfig, HttpConfig, TlsConfig
 from probes.addresses import Guard, Policy
+from probes.tlsresume import ResumingContext
 
 _DNS_CACHE_ENTRIES = 100_000
 # Idle keep-alive connections are dropped after this (aiohttp's sweep runs at this period, so
@@ -197,6 +198,10 @@ class Network:
         # certificate still tells whether its chain is trusted.
         self.chain_ssl = self._ssl_context(verify=True)
         self.chain_ssl.check_hostname = False
+        # For fetches on keep-alive pools (page readers, never the availability visit): new
+        # connections resume the host's last session (probes.tlsresume).
+        self.resuming_ssl = self._ssl_context(verify=True, resuming=True)
+        self.unverified_resuming_ssl = self._ssl_context(verify=False, resuming=True)
         self._session: aiohttp.ClientSession | None = None
         self._pools: dict[tuple[object, ...], aiohttp.ClientSession] = {}
         self._closed = False
@@ -205,8 +210,16 @@ class Network:
         # host -> (expiry on the monotonic clock, addresses); see addresses()
         self._cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
-    def _ssl_context(self, *, verify: bool) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(cafile=self.tls_cfg.ca_file if verify else None)
+    def _ssl_context(self, *, verify: bool, resuming: bool = False) -> ssl.SSLContext:
+        cafile = self.tls_cfg.ca_file if verify else None
+        if resuming:  # as create_default_context builds one, but resuming sessions
+            ctx: ssl.SSLContext = ResumingContext(ssl.PROTOCOL_TLS_CLIENT)
+            if cafile:
+                ctx.load_verify_locations(cafile=cafile)
+            else:
+                ctx.load_default_certs()
+        else:
+            ctx = ssl.create_default_context(cafile=cafile)
         if verify and self.tls_cfg.ca_file:
             ctx.load_default_certs()  # the system store *and* the configured bundle
         if not verify:
@@ -336,7 +349,7 @@ class Network:
                 use_dns_cache=False,
                 limit=0,
                 keepalive_timeout=_KEEPALIVE_SECONDS,
-                ssl=self.verified_ssl,
+                ssl=self.resuming_ssl,
             )
             if pooled
             else _GuardedConnector(
@@ -474,11 +487,16 @@ class Network:
         state: dict[str, Any],
         start: float,
     ) -> Fetched:
+        pooled = session is not self._session
+        if pooled:
+            context = self.resuming_ssl if verify else self.unverified_resuming_ssl
+        else:  # the fresh visit: a full handshake, as a visitor's first one
+            context = self.verified_ssl if verify else self.unverified_ssl
         async with session.request(
             method,
             url,
             headers=headers,
-            ssl=self.verified_ssl if verify else self.unverified_ssl,
+            ssl=context,
             max_redirects=max_redirects,
             trace_request_ctx=ctx,
         ) as resp:

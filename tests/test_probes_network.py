@@ -367,3 +367,62 @@ async def test_an_idle_network_retires_at_once(zone: DnsServer, pki: Pki) -> Non
     net = Network(cfg.dns, cfg.tls, cfg.http)
     await asyncio.wait_for(net.retire(), 1)
     assert net.closed
+
+
+# --- TLS session resumption (issue 21) ---------------------------------------------------------
+
+
+def reused_app(seen: list[tuple[str, bool]]) -> web.Application:
+    """Records, per request, whether the server resumed the connection's TLS session; closes
+    every connection after its response, so each fetch needs a new handshake."""
+
+    async def handler(request: web.Request) -> web.Response:
+        obj = request.transport.get_extra_info("ssl_object") if request.transport else None
+        seen.append((request.path, bool(obj and obj.session_reused)))
+        return web.Response(
+            text="<html><body>龙湖区政府</body></html>", content_type="text/html", headers={"Connection": "close"}
+        )
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    return app
+
+
+async def test_page_readers_resume_the_hosts_tls_session(ctx: ProbeContext, pki: Pki) -> None:
+    seen: list[tuple[str, bool]] = []
+    async with await hostile.serve_app(reused_app(seen), ssl_context=pki.valid([HOST])) as served:
+        for path in ("/a", "/b", "/c"):
+            fetched = await ctx.net.fetch(served.url_for(HOST, path), reuse=True)
+            assert fetched.ok, fetched.error
+    assert [p for p, _ in seen] == ["/a", "/b", "/c"]
+    assert seen[0][1] is False and seen[1][1] and seen[2][1]  # the first handshake full, then resumed
+
+
+async def test_the_availability_visit_never_resumes_a_session(ctx: ProbeContext, pki: Pki) -> None:
+    """A visit measures what a visitor's first visit costs: a full handshake, always — even right
+    after page readers left a resumable session with the same host."""
+    seen: list[tuple[str, bool]] = []
+    async with await hostile.serve_app(reused_app(seen), ssl_context=pki.valid([HOST])) as served:
+        for path in ("/a", "/b"):
+            assert (await ctx.net.fetch(served.url_for(HOST, path), reuse=True)).ok
+        assert ctx.net.resuming_ssl.sessions() == 1  # type: ignore[attr-defined]
+        for _ in range(3):
+            result = await http_probe.probe(site(served.url_for(HOST)), ctx)
+            assert result.success, result.reason
+        tls = await tls_probe.probe(site(f"https://{HOST}:{served.port}/"), ctx)
+    assert tls.success, tls.reason
+    assert seen[1][1] is True  # resumption works on this server
+    assert [reused for path, reused in seen if path == "/"] == [False, False, False]
+
+
+async def test_a_session_older_than_servers_keep_theirs_is_not_offered(
+    ctx: ProbeContext, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from probes import tlsresume
+
+    monkeypatch.setattr(tlsresume, "KEEP_SECONDS", 0.0)
+    seen: list[tuple[str, bool]] = []
+    async with await hostile.serve_app(reused_app(seen), ssl_context=pki.valid([HOST])) as served:
+        for path in ("/a", "/b"):
+            assert (await ctx.net.fetch(served.url_for(HOST, path), reuse=True)).ok
+    assert [reused for _, reused in seen] == [False, False]

@@ -96,9 +96,7 @@ def test_jobs_grouped_by_target_are_the_same_jobs() -> None:
 async def test_first_runs_come_within_a_minute_and_the_6_hourly_page_readers_within_15() -> None:
     """At start-up the availability, content and feed kinds run in the first minute; links,
     services and interaction (6-hourly, several pages each) are spread over 15 minutes (issue 21)."""
-    sites = "".join(
-        f"  - {{code: '44050700{i:02d}', name: s{i}, url: 'https://s{i}.gov.cn/'}}\n" for i in range(100)
-    )
+    sites = "".join(f"  - {{code: '44050700{i:02d}', name: s{i}, url: 'https://s{i}.gov.cn/'}}\n" for i in range(100))
     cfg = loads("sites:\n" + sites)
     scheduler = Scheduler(ResultStore(), SelfMetrics(CollectorRegistry()), lookup=lambda kind: always_up)
     scheduler.apply(ProbeContext(config=cfg, net=Network(cfg.dns, cfg.tls, cfg.http), state=StateStore(None)))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SECTIONS = ("sites", "accounts")
-CHUNK_ITEMS = 8_000  # items a piece: ~20 pieces for the country, each ~1 s to parse
+CHUNK_ITEMS = 4_000  # items a piece: 4 pieces of sites and 38 of accounts for the country
 MIN_ITEMS = 2 * CHUNK_ITEMS  # fewer: one parse costs less than starting processes
 MAX_PROCESSES = 4
 

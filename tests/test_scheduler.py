@@ -283,3 +283,47 @@ async def test_a_queued_job_removed_by_a_reload_gives_its_slot_back() -> None:
                 await asyncio.sleep(0.1)
             assert scheduler.queued() == 0 and scheduler._busy == {}  # no slot held by a dropped job
     assert {a.id for a in kept} <= set(ran) and len(set(ran)) <= 14  # the 4 running when it came, and the kept
+
+
+async def test_background_slots_go_to_the_earliest_due_not_the_first_come() -> None:
+    """Feeds due a minute ago before a links run due now, whatever order they asked in (issue 21:
+    first come, every background kind got the same runs a minute, and 150,000 feeds waited)."""
+    from agent.run.scheduler import DueSlots
+
+    slots = DueSlots(1)
+    await slots.acquire(0.0)  # the one slot, held
+    order: list[str] = []
+
+    async def want(name: str, due: float) -> None:
+        async with slots.held(due):
+            order.append(name)
+            await asyncio.sleep(0.01)
+
+    tasks = [
+        asyncio.create_task(want(n, d))
+        for n, d in [("links", 50.0), ("feed a", 10.0), ("content", 30.0), ("feed b", 20.0)]
+    ]
+    await asyncio.sleep(0.01)  # all four wait, in the order they came
+    slots.release()
+    await asyncio.gather(*tasks)
+    assert order == ["feed a", "feed b", "content", "links"]
+    assert slots.free == 1 and slots.waiting() == 0
+
+
+async def test_a_cancelled_waiter_never_loses_a_slot() -> None:
+    from agent.run.scheduler import DueSlots
+
+    slots = DueSlots(1)
+    await slots.acquire(0.0)
+    gone = asyncio.create_task(slots.acquire(1.0))
+    handed = asyncio.create_task(slots.acquire(2.0))
+    last = asyncio.create_task(slots.acquire(3.0))
+    await asyncio.sleep(0)
+    gone.cancel()  # cancelled while waiting: its place is skipped
+    await asyncio.sleep(0)
+    slots.release()  # to "handed" (2.0) ...
+    handed.cancel()  # ... cancelled before it ran: the slot goes on to "last"
+    await asyncio.gather(gone, handed, return_exceptions=True)
+    await asyncio.wait_for(last, 1)
+    slots.release()
+    assert slots.free == 1 and slots.waiting() == 0

@@ -112,19 +112,7 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
         ctx.state.put(BACKOFF_NAMESPACE, key, backoff.dump())
 
     if fetched.status == 304 and fetched.ok and memo.has_reading:
-        memo = memo.checked(now)
-        ctx.state.put(NAMESPACE, account.id, memo.dump())
-        return _from_memo(
-            account,
-            memo,
-            started,
-            t0,
-            success=True,
-            reason="",
-            recent_seconds=recent,
-            status=304,
-            extra={"unchanged": True},
-        )
+        return _unchanged(account, ctx, memo.checked(now), started, t0, recent, status=304)
     failure = fetch_failure(fetched, feeds.max_bytes, backoff, now)
     if failure:
         return _from_memo(
@@ -145,18 +133,7 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
         # The same entries as last time (the feed's own build time aside): nothing to parse or judge.
         memo = replace(memo.checked(now), etag=fetched.headers.get("etag", ""),
                        last_modified=fetched.headers.get("last-modified", ""))  # fmt: skip
-        ctx.state.put(NAMESPACE, account.id, memo.dump())
-        return _from_memo(
-            account,
-            memo,
-            started,
-            t0,
-            success=True,
-            reason="",
-            recent_seconds=recent,
-            status=fetched.status,
-            extra={"unchanged": True, "same_body": True},
-        )
+        return _unchanged(account, ctx, memo, started, t0, recent, status=fetched.status, same_body=True)
     parsed = parse(fetched.body, fetched.headers.get("content-type", ""))
     if parsed.error:
         return _from_memo(
@@ -168,6 +145,25 @@ async def probe(account: Account, ctx: ProbeContext) -> FeedResult:
     new_memo = memo.updated(reading, fetched, now, fingerprint)
     ctx.state.put(NAMESPACE, account.id, new_memo.dump())
     return _result(account, reading, new_memo, started, t0, status=fetched.status)
+
+
+def _unchanged(
+    account: Account,
+    ctx: ProbeContext,
+    memo: Memo,
+    started: float,
+    t0: float,
+    recent: float,
+    *,
+    status: int | None,
+    same_body: bool = False,
+) -> FeedResult:
+    """The last reading again (a 304, or the same body): the memo kept, its findings standing."""
+    ctx.state.put(NAMESPACE, account.id, memo.dump())
+    extra = {"unchanged": True} | ({"same_body": True} if same_body else {})
+    return _from_memo(
+        account, memo, started, t0, success=True, reason="", recent_seconds=recent, status=status, extra=extra
+    )
 
 
 # --- remembered state --------------------------------------------------------------

@@ -440,7 +440,9 @@ async def healthy(url: str) -> bool:
         return False
 
 
-async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: bool, window: float = 5.0) -> Figures:
+async def run_size(
+    size: str, sites: int, accounts: int, minutes: float, keep: bool, window: float = 5.0, memdump: bool = False
+) -> Figures:
     fig = Figures(size, sites, accounts, minutes=minutes)
     base = Path(tempfile.mkdtemp(prefix=f"xuncha-national-{size.replace('/', '_')}-"))
     procs: list[subprocess.Popen[bytes]] = []
@@ -462,6 +464,8 @@ async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: b
         (base / "xuncha.yml").write_text(conf)
         print(f"[{size}] fleet built in {fig.build_seconds:.0f} s; starting the agent", flush=True)
         start, started_wall = time.perf_counter(), time.time()
+        if memdump:  # every agent process traces its allocations (agent.run.diagnostics): slower
+            os.environ.update(PYTHONTRACEMALLOC="1", XUNCHA_MEMDUMP=str(base / "mem"))
         agent = spawn([sys.executable, "-m", "agent", "run", "-c", str(base / "xuncha.yml")], base / "agent.log")
         procs.append(agent)
         root = f"http://127.0.0.1:{fleet.agent_port}"
@@ -521,6 +525,13 @@ async def run_size(size: str, sites: int, accounts: int, minutes: float, keep: b
                     flush=True,
                 )
         fig.elapsed = time.perf_counter() - t0
+        if memdump:
+            for pid in tree(agent.pid):
+                os.kill(pid, signal.SIGUSR2)
+            await asyncio.sleep(20)
+            for dump in sorted(base.glob("mem.*.txt")):  # noqa: ASYNC240 — a benchmark, after the measurement
+                print(f"[{size}] {dump.name} ({process_name(int(dump.name.split('.')[1]), agent.pid)}):")
+                print("\n".join(dump.read_text().splitlines()[:30]), flush=True)
         cpu1, hwm, _ = cpu_and_hwm(tree(agent.pid))
         fig.cores = (cpu1 - cpu0) / fig.elapsed
         fig.peak_rss = max(fig.peak_rss, hwm)
@@ -705,6 +716,9 @@ def main() -> int:
         "replaces --size)",
     )
     ap.add_argument("--window", type=float, default=5.0, help="minutes per CPU/RSS window (default 5)")
+    ap.add_argument(
+        "--memdump", action="store_true", help="trace allocations; at the end print each process's top source lines"
+    )
     ap.add_argument("--dns-server", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dns_server:
@@ -728,7 +742,7 @@ def main() -> int:
             runs.append((size, args.sites or sites, args.accounts or accounts))
     figs = []
     for size, sites, accounts in runs:
-        figs.append(asyncio.run(run_size(size, sites, accounts, args.minutes, args.keep, args.window)))
+        figs.append(asyncio.run(run_size(size, sites, accounts, args.minutes, args.keep, args.window, args.memdump)))
         print(table(figs), flush=True)
         print(windows_table(figs[-1]), flush=True)
     if len(figs) > 1:

@@ -13,7 +13,7 @@ does it where asyncio asks for the TLS object (``SSLContext.wrap_bio``): the new
 session seen for the server name is offered, and the new connection's own session is collected
 from it later (TLS 1.3 sends its tickets after the handshake).  Sessions are kept for
 :data:`KEEP_SECONDS` (servers forget theirs: nginx's default is 5 minutes) and for at most
-:data:`KEEP_HOSTS` names; connections are watched through weak references, so nothing here
+:data:`KEEP_HOSTS` names (each holds the peer's certificates, a few KB); connections are watched through weak references, so nothing here
 keeps a closed connection's memory alive.
 """
 
@@ -26,7 +26,7 @@ import weakref
 from typing import Any
 
 KEEP_SECONDS = 300.0
-KEEP_HOSTS = 4096
+KEEP_HOSTS = 1024  # sessions matter within minutes, for the hosts being read now
 _WATCHED = 2048  # connections whose session is not collected yet
 _PER_CALL = 8  # of them looked at each time a connection opens
 

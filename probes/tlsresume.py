@@ -13,8 +13,8 @@ does it where asyncio asks for the TLS object (``SSLContext.wrap_bio``): the new
 session seen for the server name is offered, and the new connection's own session is collected
 from it later (TLS 1.3 sends its tickets after the handshake).  Sessions are kept for
 :data:`KEEP_SECONDS` (servers forget theirs: nginx's default is 5 minutes) and for at most
-:data:`KEEP_HOSTS` names (each holds the peer's certificates, a few KB); connections are watched through weak references, so nothing here
-keeps a closed connection's memory alive.
+:data:`KEEP_HOSTS` names (each holds the peer's certificates, a few KB); connections are watched
+through weak references, so nothing here keeps a closed connection's memory alive.
 """
 
 from __future__ import annotations

@@ -83,8 +83,8 @@ class ResumingContext(ssl.SSLContext):
                 continue  # closed before it had a ticket: nothing to keep
             session = _session_of(obj)
             if session is None:
-                self._watched.append((name, ref))  # not yet
-                continue
+                self._watched.appendleft((name, ref))  # not yet, nor (most likely) the newer ones
+                break
             self._sessions[name] = (now, session)
             self._sessions.move_to_end(name)
             while len(self._sessions) > KEEP_HOSTS:

@@ -29,13 +29,14 @@ KEEP_SECONDS = 300.0
 KEEP_HOSTS = 1024  # sessions matter within minutes, for the hosts being read now
 _WATCHED = 2048  # connections whose session is not collected yet
 _PER_CALL = 8  # of them looked at each time a connection opens
+_TRIES = 32  # times the oldest is looked at before it is given up
 
 
 class ResumingContext(ssl.SSLContext):
     """An ``SSLContext`` whose client connections offer the last session with the same server name."""
 
     _sessions: collections.OrderedDict[str, tuple[float, ssl.SSLSession]]
-    _watched: collections.deque[tuple[str, weakref.ref[ssl.SSLObject]]]
+    _watched: collections.deque[tuple[str, weakref.ref[ssl.SSLObject], int]]
 
     def _ready(self) -> None:
         if not hasattr(self, "_sessions"):
@@ -59,7 +60,7 @@ class ResumingContext(ssl.SSLContext):
                 session = self._offer(name)
         obj = super().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
         if not server_side and name:
-            self._watched.append((name, weakref.ref(obj)))
+            self._watched.append((name, weakref.ref(obj), 0))
         return obj
 
     def _offer(self, name: str) -> ssl.SSLSession | None:
@@ -77,14 +78,16 @@ class ResumingContext(ssl.SSLContext):
         """Take the sessions of the connections watched, once they have a resumable one."""
         now = time.monotonic()
         for _ in range(min(_PER_CALL, len(self._watched))):  # oldest first, a few a connection
-            name, ref = self._watched.popleft()
+            name, ref, tries = self._watched.popleft()
             obj = ref()
             if obj is None:
                 continue  # closed before it had a ticket: nothing to keep
             session = _session_of(obj)
             if session is None:
-                self._watched.appendleft((name, ref))  # not yet, nor (most likely) the newer ones
-                break
+                if tries < _TRIES:  # not yet, nor (most likely) the newer ones
+                    self._watched.appendleft((name, ref, tries + 1))
+                    break
+                continue  # a server that gives no resumable session: not watched any longer
             self._sessions[name] = (now, session)
             self._sessions.move_to_end(name)
             while len(self._sessions) > KEEP_HOSTS:

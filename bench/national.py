@@ -493,9 +493,10 @@ async def run_size(
             await asyncio.sleep(min(5.0, max(0.0, end - time.perf_counter())))
             _, hwm, _ = cpu_and_hwm(tree(agent.pid))
             fig.peak_rss = max(fig.peak_rss, hwm)
-            if time.perf_counter() >= next_window - 2.5 or time.perf_counter() >= end:
+            opened = next_window - window * 60  # when the window being measured began
+            if time.perf_counter() >= next_window - 2.5 or (time.perf_counter() >= end and end - opened > 30):
                 now_sample = sample(agent.pid)
-                span = window * 60 if time.perf_counter() < end else time.perf_counter() - (next_window - window * 60)
+                span = window * 60 if time.perf_counter() < end else time.perf_counter() - opened
                 cores = {k: (c - last_sample.get(k, (0.0, 0))[0]) / span for k, (c, _) in now_sample.items()}
                 rss = {k: r for k, (_, r) in now_sample.items()}
                 fig.windows.append(((time.perf_counter() - t0) / 60, cores, rss))
@@ -654,7 +655,7 @@ def windows_table(fig: Figures) -> str:
     if len(after20) >= 2:
         base, peak = after20[0][1], max(r for _, r in after20)
         rows.append(f"\nRSS growth after minute {after20[0][0]:.0f}: {100 * (peak - base) / base:+.1f} %")
-    hour2 = [c for end, c, _ in fig.windows if end > 60 - 0.5]
+    hour2 = [c for end, c, _ in fig.windows if end > 60 + 0.5]
     if hour2:
         rows.append(f"cores in the windows from minute 60 on: {sum(sum(c.values()) for c in hour2) / len(hour2):.2f}")
     return "\n".join(rows)

@@ -51,8 +51,9 @@ class Kind:
     applies: Callable[[Target], bool] = lambda target: True  # noqa: E731 — see _everywhere
     # Availability kinds always find a slot; background kinds share what is left (agent.run.scheduler).
     background: bool = False
-    # Seconds after start-up over which this kind's first runs fall (at most its interval; None:
-    # agent.run.scheduler.FIRST_RUN_SPREAD, a minute).  The
+    # At most this many seconds after start-up this kind's first runs fall (None: within
+    # agent.run.scheduler.FIRST_RUN_SPREAD, a minute; with a value, spread by their number:
+    # agent.run.scheduler.first_spread).  The
     # 6-hourly page readers (links, services, interaction) start over 15 minutes: at national size
     # their first runs all falling in the first minute held the background slots, and feed and
     # content lag rose to minutes at every start (issue 21).

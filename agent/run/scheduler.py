@@ -4,9 +4,10 @@ One heap of due times and one dispatcher task, not a sleeping task per job: a
 country-sized registry (≈14,000 sites × 5 kinds + 150,000 accounts) costs a heap
 entry per job.  Each job has a stable slot in its interval, from a hash of the
 job (gatus: jittered, so checks do not stampede and timings stay honest).  The
-first run comes within its kind's ``first_within`` of start-up (a minute; 15
-minutes for the 6-hourly page readers) — after a restart an office should not
-wait an hour for its content findings — and later runs keep to the job's slot.
+first run comes within a minute of start-up (the 6-hourly page readers: longer
+as there are more of them, up to 15 minutes; :func:`first_spread`) — after a
+restart an office should not wait an hour for its content findings — and later
+runs keep to the job's slot.
 
 A probe waits first for its host's slot (many department sites share one
 集约化平台 host, which we must never hammer), then for a global slot, so a
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 ProbeLookup = Callable[[str], ProbeFn]
 
 FIRST_RUN_SPREAD = 60.0  # seconds over which the first runs after start-up are spread (kinds.Kind.first_within)
+FIRST_RUNS_PER_SECOND = 8.0  # first runs a second for kinds with a first_within: beyond a minute's worth, spread
 BACKGROUND_SHARE = 0.5  # of concurrency.total, for content, links and feeds together
 KIND_SHARE = 0.5  # of the background slots, for any one background kind
 
@@ -81,6 +83,16 @@ def deadline(kind: str, target: Target, cfg: Config) -> float:
 def _offset(key: tuple[str, str], interval: float) -> float:
     # Stable across restarts: a site keeps its slot in the interval.
     return _share(key) * interval
+
+
+def first_spread(kind: str, jobs: int, interval: float) -> float:
+    """Seconds after start-up over which ``kind``'s first runs fall: a minute; for a kind with a
+    ``first_within`` (the 6-hourly page readers), longer as there are more of them, at
+    :data:`FIRST_RUNS_PER_SECOND`, up to that — a demo's 18 sites still start in a minute, a
+    worker's 7,000 over 15 (issue 21)."""
+    cap = KINDS[kind].first_within
+    wanted = FIRST_RUN_SPREAD if cap is None else min(cap, max(FIRST_RUN_SPREAD, jobs / FIRST_RUNS_PER_SECOND))
+    return min(interval, wanted)
 
 
 def _share(key: tuple[str, str]) -> float:
@@ -176,10 +188,13 @@ class Scheduler:
         self._bounds = cfg.concurrency  # host and kind limits apply from the next admission
         self._ctx = ctx
         wanted: dict[tuple[str, str], tuple[Target, str, str]] = {}
+        counts: collections.Counter[str] = collections.Counter()
         for target, kinds in kinds_by_target(cfg):
             tkey, host = target_key(target), target.host
             for k in kinds:
                 wanted[(tkey, k.name)] = (target, k.name, host)
+                counts[k.name] += 1
+        spread = {kind: first_spread(kind, n, cfg.intervals.of(kind)) for kind, n in counts.items()}
         for key in [k for k in self._jobs if k not in wanted]:
             self._jobs.pop(key).removed = True
             self.results.forget(key[0], [key[1]])  # e.g. tls after a site moved to http://
@@ -188,7 +203,7 @@ class Scheduler:
             job = self._jobs.get(key)
             if job is None:
                 share = _share(key)
-                first = loop_now + share * min(interval, KINDS[kind].first_within or FIRST_RUN_SPREAD)
+                first = loop_now + share * spread[kind]
                 job = Job(target, kind, interval, first, host, slot=share * interval, target_id=key[0])
                 self._jobs[key] = job
                 self._push(job)

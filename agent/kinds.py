@@ -48,15 +48,14 @@ class Kind:
     deadline: Callable[[Settings, Target], float]  # a safety net over the probe's own timeouts
     emit: x.Emitter
     summary: str
-    applies: Callable[[Target], bool] = lambda target: True  # noqa: E731 — see _everywhere
+    applies: Callable[[Target], bool] = lambda target: True  # kinds_by_target knows this default
     # Availability kinds always find a slot; background kinds share what is left (agent.run.scheduler).
     background: bool = False
     # At most this many seconds after start-up this kind's first runs fall (None: within
     # agent.run.scheduler.FIRST_RUN_SPREAD, a minute; with a value, spread by their number:
-    # agent.run.scheduler.first_spread).  The
-    # 6-hourly page readers (links, services, interaction) start over 15 minutes: at national size
-    # their first runs all falling in the first minute held the background slots, and feed and
-    # content lag rose to minutes at every start (issue 21).
+    # agent.run.scheduler.first_spread).  The 6-hourly page readers (links, services,
+    # interaction) take up to 15 minutes: at national size their first runs all falling in the
+    # first minute held the background slots, and feed and content lag rose to minutes (issue 21).
     first_within: float | None = None
 
     def probe(self) -> ProbeFn:

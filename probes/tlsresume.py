@@ -38,11 +38,10 @@ class ResumingContext(ssl.SSLContext):
     _sessions: collections.OrderedDict[str, tuple[float, ssl.SSLSession]]
     _watched: collections.deque[tuple[str, weakref.ref[ssl.SSLObject], int]]
 
-    def _ready(self) -> None:
-        if not hasattr(self, "_sessions"):
-            self._sessions = collections.OrderedDict()
-            self._watched = collections.deque(maxlen=_WATCHED)
-            self.resumed = 0  # connections that offered a session (the server may still refuse it)
+    def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:
+        # ssl.SSLContext builds itself in __new__; this only adds our two collections
+        self._sessions = collections.OrderedDict()
+        self._watched = collections.deque(maxlen=_WATCHED)
 
     def wrap_bio(  # type: ignore[override]
         self,
@@ -52,7 +51,6 @@ class ResumingContext(ssl.SSLContext):
         server_hostname: str | bytes | None = None,
         session: ssl.SSLSession | None = None,
     ) -> ssl.SSLObject:
-        self._ready()
         name = server_hostname.decode() if isinstance(server_hostname, bytes) else server_hostname
         if not server_side and name:
             self._collect()
@@ -71,7 +69,6 @@ class ResumingContext(ssl.SSLContext):
         if time.monotonic() - at > KEEP_SECONDS:
             del self._sessions[name]
             return None
-        self.resumed += 1
         return session
 
     def _collect(self) -> None:
@@ -94,7 +91,6 @@ class ResumingContext(ssl.SSLContext):
                 self._sessions.popitem(last=False)
 
     def sessions(self) -> int:
-        self._ready()
         return len(self._sessions)
 
 

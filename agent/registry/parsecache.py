@@ -19,7 +19,7 @@ import logging
 import marshal
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ def _read(path: Path) -> Any:
     return _MISSING
 
 
-def _keep(folder: Path, files: dict[Path, Any], also: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def _keep(folder: Path, files: dict[Path, Any], also: Iterable[str] = ()) -> None:
     """Write ``files`` (path: parsed value), and forget what a previous registry left, except the
     files named in ``also`` (the pieces this one still uses, named by their digest)."""
     try:

@@ -17,8 +17,8 @@ deadline of its own; a slow or hanging site delays nobody but itself.
 Availability comes first (the inspection counts every visit that did not open):
 the background kinds (content, links, feeds) together hold at most
 ``BACKGROUND_SHARE`` of the global slots, served earliest due first
-(:class:`DueSlots`), and each of them at most ``KIND_SHARE`` of those, so a links run stuck on a tarpit for its whole budget
-(up to 15 minutes) neither delays a homepage visit nor stops content and feeds.
+(:class:`DueSlots`), and each of them at most ``KIND_SHARE`` of those, so a
+links run stuck on a tarpit for its whole budget (up to 15 minutes) neither delays a homepage visit nor stops content and feeds.
 
 A due job waiting for its kind's or its host's slot is a queue entry, not a task:
 a task is created only once both are held.  At national size the start-up burst
@@ -64,15 +64,15 @@ class Job:
     interval: float
     due: float
     host: str
+    target_id: str  # target_key(target), kept: the heap asks for the key at every push
     slot: float = 0.0  # offset of this job's runs within its interval
     generation: int = 0
     running: bool = False
     removed: bool = False
-    target_id: str = ""  # target_key(target), kept: the heap asks for the key at every push
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.target_id or target_key(self.target), self.kind
+        return self.target_id, self.kind
 
 
 def deadline(kind: str, target: Target, cfg: Config) -> float:
@@ -204,7 +204,7 @@ class Scheduler:
             if job is None:
                 share = _share(key)
                 first = loop_now + share * spread[kind]
-                job = Job(target, kind, interval, first, host, slot=share * interval, target_id=key[0])
+                job = Job(target, kind, interval, first, host, key[0], slot=share * interval)
                 self._jobs[key] = job
                 self._push(job)
             else:
